@@ -1,0 +1,75 @@
+// Starts the servers under test in child processes, so load generator and server do not share an event loop.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const READY_TIMEOUT_MS = 60_000;
+const children = new Set();
+
+/** Forks `file` (relative to bench/), waits for it to report its port, returns {name, url, child}. */
+function start(name, file, env = {}, execArgv = []) {
+  const child = fork(fileURLToPath(new URL(file, import.meta.url)), {
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+    child.once('message', ({ port }) => {
+      clearTimeout(timer);
+      child.once('exit', (code, signal) => {
+        if (!child.stopping) die(`${name} server exited during the benchmark (code ${code}, signal ${signal})`);
+      });
+      resolve({ name, url: `http://127.0.0.1:${port}`, child });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited at start with code ${code}`));
+    });
+  });
+}
+
+/** The nextbest service on the embedded default with a generated population; BENCH_CPU_PROF=DIR profiles it. */
+export function startNextbest(customers) {
+  const prof = process.env.BENCH_CPU_PROF;
+  return start('nextbest', './serve-nextbest.js', {
+    DEMO_CUSTOMERS: String(customers),
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    API_KEYS: '', // empty = unset: the bench measures decisions, not auth
+    PROFILES_FILE: '',
+  }, prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []);
+}
+
+export function startBare() {
+  return start('bare', './serve-bare.js');
+}
+
+/** Asks every child to leave (SIGTERM → process.exit, so profiles get written) and waits a moment. */
+export async function stopAll(graceMs = 5_000) {
+  const exits = [...children].map((child) => {
+    child.stopping = true;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    return Promise.race([exited, new Promise((r) => setTimeout(r, graceMs).unref())]);
+  });
+  await Promise.all(exits);
+  for (const child of children) child.kill('SIGKILL');
+}
+
+/** Stops the children (gracefully, then by force) and leaves with `code`. */
+function leave(code, message) {
+  if (message) console.error(`\n!!! ${message}`);
+  stopAll(2_000).finally(() => process.exit(code));
+}
+export const die = (message) => leave(1, message);
+
+// whatever way the parent leaves, the children go too
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => leave(130, `${signal}: stopping the servers`));
+process.on('uncaughtException', (err) => die(`benchmark failed: ${err.stack ?? err}`));
+process.on('unhandledRejection', (err) => die(`benchmark failed: ${err?.stack ?? err}`));

@@ -1,0 +1,77 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { DecisionService } from '../decision/service.js';
+import { CustomerId } from '../profiles/schema.js';
+import { Context, jsonBody, problemResponse } from './schemas.js';
+import type { AppEnv } from './types.js';
+
+export const DecisionRequestSchema = z
+  .object({
+    customerId: CustomerId,
+    channel: z.string().min(1).max(32).openapi({ example: 'call-center' }),
+    placement: z.string().min(1).max(64).optional().openapi({ example: 'tips-for-you' }),
+    context: Context.optional(),
+    limit: z.number().int().min(1).max(20).optional(),
+    explain: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('DecisionRequest');
+
+const RankedOffer = z.object({
+  rank: z.number().int(),
+  offerId: z.string(),
+  name: z.string(),
+  group: z.string(),
+  score: z.number(),
+  propensity: z.number(),
+  treatment: z.record(z.string(), z.string()),
+});
+
+export const DecisionSchema = z
+  .object({
+    decisionId: z.string(),
+    customerId: z.string(),
+    channel: z.string(),
+    placement: z.string().nullable(),
+    rulesetVersion: z.string(),
+    profile: z.object({ found: z.boolean(), valueSegment: z.string().nullable(), lifecyclePhase: z.string().nullable() }),
+    offers: z.array(RankedOffer),
+    controlGroup: z.boolean(),
+    degraded: z.boolean(),
+    explanation: z
+      .array(
+        z.object({
+          offerId: z.string(),
+          group: z.string(),
+          eligible: z.boolean(),
+          selected: z.boolean(),
+          rank: z.number().int().nullable(),
+          conditions: z.unknown(),
+          suppressedBy: z.string().nullable(),
+          scoreParts: z.unknown(),
+          note: z.string().optional(),
+        }),
+      )
+      .optional(),
+  })
+  .openapi('Decision');
+
+const route = createRoute({
+  method: 'post',
+  path: '/v1/decisions',
+  tags: ['decisions'],
+  summary: 'Rank the next best offers for one customer on one channel',
+  security: [{ apiKey: [] }],
+  request: { body: jsonBody(DecisionRequestSchema) },
+  responses: {
+    200: { description: 'Ranked offers (an unknown customer gets the fallback offers)', content: { 'application/json': { schema: DecisionSchema } } },
+    400: problemResponse('Malformed request or unknown channel'),
+    401: problemResponse('Missing or unknown API key'),
+    403: problemResponse('The key lacks the decide scope'),
+    413: problemResponse('Body over 64 KiB'),
+    415: problemResponse('Not application/json'),
+  },
+});
+
+export function registerDecisions(app: OpenAPIHono<AppEnv>, service: DecisionService): void {
+  app.openapi(route, async (c) => c.json(await service.decide(c.req.valid('json')), 200));
+}

@@ -1,0 +1,81 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ZodError } from 'zod';
+
+/** The closed list of error codes: each one has a status and a title, and is documented in the README. */
+export const ERROR_CODES = {
+  invalid_request: { status: 400, title: 'The request is invalid' },
+  malformed_json: { status: 400, title: 'The body is not valid JSON' },
+  unknown_channel: { status: 400, title: 'The channel is not declared by the active rule set' },
+  unauthorized: { status: 401, title: 'A valid API key is required' },
+  forbidden: { status: 403, title: 'The API key does not allow this' },
+  not_found: { status: 404, title: 'No such resource' },
+  payload_too_large: { status: 413, title: 'The body is too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported content type' },
+  not_ready: { status: 503, title: 'The service is not ready' },
+  internal: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly errors?: readonly FieldError[],
+  ) {
+    super(detail);
+  }
+}
+
+export const PROBLEM_TYPE_PREFIX = 'urn:nextbest:problem:';
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export function problemBody(err: ApiError, instance?: string) {
+  const { status, title } = ERROR_CODES[err.code];
+  return {
+    type: `${PROBLEM_TYPE_PREFIX}${err.code}`,
+    title,
+    status,
+    detail: err.detail,
+    ...(instance ? { instance } : {}),
+    ...(err.errors ? { errors: err.errors } : {}),
+  };
+}
+
+/** The one place that writes application/problem+json. */
+export function problem(c: Context, err: ApiError): Response {
+  const body = problemBody(err, c.req.path);
+  return c.body(JSON.stringify(body), body.status, { 'content-type': PROBLEM_CONTENT_TYPE });
+}
+
+const JSON_PATH = (path: readonly PropertyKey[]) =>
+  path.length === 0 ? '/' : '/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+
+export function fromZod(error: ZodError, what = 'request body'): ApiError {
+  const errors = error.issues.slice(0, 50).map((i) => ({ path: JSON_PATH(i.path), message: i.message }));
+  return new ApiError('invalid_request', `the ${what} has ${error.issues.length} problem(s)`, errors);
+}
+
+/** Maps anything thrown to a problem; unknown errors become a bare 500 without details. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) {
+    switch (err.status) {
+      case 400: return new ApiError('malformed_json', err.message || 'the body could not be parsed');
+      case 401: return new ApiError('unauthorized', err.message);
+      case 403: return new ApiError('forbidden', err.message);
+      case 404: return new ApiError('not_found', err.message);
+      case 413: return new ApiError('payload_too_large', err.message);
+      case 415: return new ApiError('unsupported_media_type', err.message || 'send application/json');
+    }
+    if (err.status < 500) return new ApiError('invalid_request', err.message);
+  }
+  return new ApiError('internal', 'an unexpected error occurred; it has been logged');
+}

@@ -1,0 +1,85 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Metrics } from '../ops/metrics.js';
+import { parseProfileLines } from '../profiles/ndjson.js';
+import { CustomerId, Profile } from '../profiles/schema.js';
+import type { ProfileStore } from '../profiles/store.js';
+import { ApiError } from './problem.js';
+import { CustomerIdParam, jsonBody, problemResponse } from './schemas.js';
+import type { AppEnv } from './types.js';
+
+const errorResponses = {
+  400: problemResponse('Invalid profile'),
+  401: problemResponse('Missing or unknown API key'),
+  403: problemResponse('The key lacks the admin scope'),
+};
+
+const putRoute = createRoute({
+  method: 'put',
+  path: '/v1/profiles/{customerId}',
+  tags: ['profiles'],
+  summary: 'Create or replace a profile; the next decision sees it',
+  security: [{ apiKey: [] }],
+  request: { params: CustomerIdParam, body: jsonBody(Profile.extend({ customerId: CustomerId.optional() }).openapi('ProfileInput')) },
+  responses: { 200: { description: 'Stored', content: { 'application/json': { schema: Profile } } }, ...errorResponses },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/v1/profiles/{customerId}',
+  tags: ['profiles'],
+  summary: 'Read a profile',
+  security: [{ apiKey: [] }],
+  request: { params: CustomerIdParam },
+  responses: { 200: { description: 'The profile', content: { 'application/json': { schema: Profile } } }, 404: problemResponse('No such customer'), ...errorResponses },
+});
+
+const BulkResult = z
+  .object({
+    imported: z.number().int(),
+    rejected: z.array(z.object({ line: z.number().int(), errors: z.array(z.object({ path: z.string(), message: z.string() })) })),
+  })
+  .openapi('BulkImportResult');
+
+const bulkRoute = createRoute({
+  method: 'post',
+  path: '/v1/profiles/bulk',
+  tags: ['profiles'],
+  summary: 'Load many profiles from NDJSON (one profile per line); bad lines are reported, good ones stored',
+  security: [{ apiKey: [] }],
+  request: { body: { required: true, content: { 'application/x-ndjson': { schema: z.string() } } } },
+  responses: {
+    200: { description: 'What was imported and which lines were rejected', content: { 'application/json': { schema: BulkResult } } },
+    413: problemResponse('Body over the bulk limit'),
+    415: problemResponse('Not application/x-ndjson'),
+    ...errorResponses,
+  },
+});
+
+export function registerProfiles(app: OpenAPIHono<AppEnv>, store: ProfileStore, metrics: Metrics): void {
+  app.openapi(putRoute, async (c) => {
+    const { customerId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    if (body.customerId !== undefined && body.customerId !== customerId) {
+      throw new ApiError('invalid_request', 'customerId in the body differs from the path', [{ path: '/customerId', message: `expected "${customerId}"` }]);
+    }
+    const profile = Profile.parse({ ...body, customerId });
+    await store.put(profile);
+    return c.json(profile, 200);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { customerId } = c.req.valid('param');
+    const profile = await store.get(customerId);
+    if (!profile) throw new ApiError('not_found', `no profile for customer "${customerId}"`);
+    return c.json(profile, 200);
+  });
+
+  app.openapi(bulkRoute, async (c) => {
+    const type = c.req.header('content-type') ?? '';
+    if (!/^application\/(x-)?ndjson\b/.test(type)) throw new ApiError('unsupported_media_type', 'send application/x-ndjson: one JSON profile per line');
+    const { profiles, rejected } = parseProfileLines(await c.req.text());
+    await store.putMany(profiles);
+    metrics.profilesLoaded.set(await store.size());
+    return c.json({ imported: profiles.length, rejected }, 200);
+  });
+}

@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { createApp, type Services } from './app.js';
+import type { Config } from './config.js';
+import { priorPropensity } from './decision/propensity.js';
+import { DecisionService } from './decision/service.js';
+import { Metrics } from './ops/metrics.js';
+import { CachedProfileStore } from './profiles/cache.js';
+import { generateProfiles } from './profiles/demo.js';
+import { loadProfileFile } from './profiles/load.js';
+import { MemoryProfileStore } from './profiles/memory.js';
+import { loadRuleSet } from './rules/load.js';
+import { formatIssue } from './rules/positions.js';
+import { RuleSetRegistry } from './rules/registry.js';
+import { compileRuleSet } from './rules/ruleset.js';
+
+export class BootError extends Error {}
+
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function loadProfiles(config: Config, store: MemoryProfileStore, log: Logger): Promise<void> {
+  if (!config.PROFILES_FILE) {
+    await store.putMany(generateProfiles({ customers: config.DEMO_CUSTOMERS, seed: config.DEMO_SEED }));
+    log.info({ customers: config.DEMO_CUSTOMERS, seed: config.DEMO_SEED }, 'demo population generated');
+    return;
+  }
+  let result;
+  try {
+    result = await loadProfileFile(config.PROFILES_FILE, store);
+  } catch (err) {
+    throw new BootError(`PROFILES_FILE: cannot read ${config.PROFILES_FILE}: ${(err as Error).message}`);
+  }
+  for (const r of result.rejected.slice(0, 20)) log.warn({ line: r.line, errors: r.errors }, 'profile line rejected');
+  log.info({ file: config.PROFILES_FILE, imported: result.imported, rejected: result.rejected.length }, 'profiles loaded');
+}
+
+/** Builds every service from the configuration; refuses to start on a bad rule set. */
+export async function buildServices(config: Config, log: Logger, metrics = new Metrics()): Promise<Services> {
+  const loaded = await loadRuleSet(config.RULES_DIR);
+  if (!loaded.ok) {
+    throw new BootError(`RULES_DIR: the rule set in ${config.RULES_DIR} is invalid:\n${loaded.errors.map(formatIssue).join('\n')}`);
+  }
+  for (const w of loaded.warnings) log.warn(formatIssue(w));
+  const rules = new RuleSetRegistry();
+  const ruleset = compileRuleSet(loaded.source);
+  rules.activate(ruleset);
+  metrics.rulesetInfo.labels(ruleset.version).set(1);
+
+  const memory = new MemoryProfileStore();
+  await loadProfiles(config, memory, log);
+  metrics.profilesLoaded.set(await memory.size());
+  const profiles = new CachedProfileStore(memory, { max: config.PROFILE_CACHE_SIZE, ttlMs: config.PROFILE_CACHE_TTL_MS }, metrics.cacheCounter);
+  const decisions = new DecisionService(rules, profiles, priorPropensity, metrics, log);
+  return { config, rules, profiles, decisions, metrics, log, readiness: { draining: false }, version: await packageVersion() };
+}
+
+export { createApp };

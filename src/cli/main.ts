@@ -1,0 +1,30 @@
+import { runDemoData } from './demo-data.js';
+import type { Io } from './io.js';
+import { runRules } from './rules.js';
+
+const USAGE = `nextbest — next-best-action decisioning
+
+usage:
+  nextbest demo-data [--customers N] [--seed S] [--out FILE]   synthetic demo profiles as NDJSON
+  nextbest rules validate [DIR] [--json]                        check a rule set; errors as file:line:col
+  nextbest rules schemas [DIR] [--check]                        regenerate the editor JSON Schemas
+
+The HTTP service starts with: npm start`;
+
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'demo-data':
+      return runDemoData(rest, io);
+    case 'rules':
+      return runRules(rest, io);
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      io.stderr.write(`${command ? `unknown command "${command}"\n\n` : ''}${USAGE}\n`);
+      return 2;
+  }
+}

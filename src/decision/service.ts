@@ -1,0 +1,58 @@
+import type { Logger } from 'pino';
+import { ApiError } from '../api/problem.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Profile } from '../profiles/schema.js';
+import type { ProfileStore } from '../profiles/store.js';
+import type { RuleSetRegistry } from '../rules/registry.js';
+import { decide } from './decide.js';
+import { explain, type OfferExplanation } from './explain.js';
+import type { PropensityModel } from './propensity.js';
+import type { Decision, DecisionRequest } from './types.js';
+
+export type DecisionResponse = Decision & { readonly explanation?: OfferExplanation[] };
+
+/** Looks the customer up, runs the synchronous engine on the active snapshot, records metrics. */
+export class DecisionService {
+  constructor(
+    private readonly rules: RuleSetRegistry,
+    private readonly profiles: ProfileStore,
+    private readonly model: PropensityModel,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  async decide(request: DecisionRequest): Promise<DecisionResponse> {
+    const started = process.hrtime.bigint();
+    const ruleset = this.rules.active;
+    if (!ruleset) throw new ApiError('not_ready', 'no rule set is active yet');
+    if (!ruleset.byChannel.has(request.channel)) {
+      throw new ApiError('unknown_channel', `channel "${request.channel}" is not one of: ${ruleset.manifest.channels.join(', ')}`, [
+        { path: '/channel', message: `expected one of ${ruleset.manifest.channels.join(', ')}` },
+      ]);
+    }
+    let profile: Profile | undefined;
+    let degraded = false;
+    try {
+      profile = await this.profiles.get(request.customerId);
+    } catch (err) {
+      // the store failed: answer with fallback offers rather than an error
+      degraded = true;
+      this.log.warn({ err, store: this.profiles.kind }, 'profile look-up failed; answering with fallback offers');
+    }
+    const input = { request, profile, degraded };
+    const outcome = decide(ruleset, input, this.model);
+    const { decision } = outcome;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.record(decision, seconds);
+    if (!request.explain) return decision;
+    return { ...decision, explanation: await explain(ruleset, input, outcome) };
+  }
+
+  private record(decision: Decision, seconds: number): void {
+    const m = this.metrics;
+    m.decisionDuration.labels(decision.channel).observe(seconds);
+    const outcome = decision.degraded ? 'degraded' : !decision.profile.found ? 'fallback' : decision.offers.length ? 'offers' : 'no_offers';
+    m.decisions.labels(decision.channel, outcome).inc();
+    for (const o of decision.offers) m.offersServed.labels(o.offerId, o.group).inc();
+  }
+}

@@ -1,0 +1,57 @@
+import type { LifecyclePhase, Profile, ValueSegment } from '../profiles/schema.js';
+import type { Treatment } from '../rules/schema.js';
+
+export type ContextValue = string | number | boolean;
+
+/** A validated decision request. */
+export interface DecisionRequest {
+  readonly customerId: string;
+  readonly channel: string;
+  readonly placement?: string | undefined;
+  readonly context?: Readonly<Record<string, ContextValue>> | undefined;
+  readonly limit?: number | undefined;
+  readonly explain?: boolean | undefined;
+}
+
+export interface ScoreParts {
+  readonly propensity: number;
+  readonly contextWeight: number;
+  readonly value: number;
+  readonly lever: number;
+  readonly score: number;
+  readonly contextWeightsApplied: readonly string[];
+  readonly leversApplied: readonly string[];
+}
+
+export interface RankedOffer {
+  readonly rank: number;
+  readonly offerId: string;
+  readonly name: string;
+  readonly group: string;
+  readonly score: number;
+  readonly propensity: number;
+  readonly treatment: Treatment;
+}
+
+export interface Decision {
+  readonly decisionId: string;
+  readonly customerId: string;
+  readonly channel: string;
+  readonly placement: string | null;
+  readonly rulesetVersion: string;
+  readonly profile: {
+    readonly found: boolean;
+    readonly valueSegment: ValueSegment | null;
+    readonly lifecyclePhase: LifecyclePhase | null;
+  };
+  readonly offers: RankedOffer[];
+  readonly controlGroup: boolean;
+  readonly degraded: boolean;
+}
+
+/** What the decision saw: the profile when found, whether some input was unavailable. */
+export interface DecisionInput {
+  readonly request: DecisionRequest;
+  readonly profile: Profile | undefined;
+  readonly degraded: boolean;
+}

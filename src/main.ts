@@ -1,0 +1,54 @@
+import cluster from 'node:cluster';
+import { serve } from '@hono/node-server';
+import { pino } from 'pino';
+import { BootError, buildServices, createApp } from './boot.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function fail(message: string): never {
+  process.stderr.write(`nextbest: ${message}\n`);
+  process.exit(1);
+}
+
+function primary(config: Config): void {
+  for (let i = 0; i < config.workers; i++) cluster.fork();
+  let stopping = false;
+  cluster.on('exit', (worker, code) => {
+    if (stopping) return;
+    // a worker that dies at boot would die again: stop instead of looping
+    if (code !== 0 && !worker.exitedAfterDisconnect) fail(`worker ${worker.process.pid} exited with code ${code}`);
+  });
+  process.on('SIGTERM', () => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+  });
+}
+
+async function worker(config: Config): Promise<void> {
+  const log = pino({ level: config.LOG_LEVEL, base: { pid: process.pid } });
+  if (!config.API_KEYS) log.warn('API_KEYS is unset: every route is open; set scope:key pairs before exposing the service');
+  const services = await buildServices(config, log);
+  const app = createApp(services);
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+    log.info({ port: info.port, rulesetVersion: services.rules.active?.version, store: services.profiles.kind }, 'nextbest is serving');
+  });
+  const stop = () => {
+    services.readiness.draining = true;
+    log.info('SIGTERM: draining');
+    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
+    server.close(() => process.exit(0));
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  fail(err instanceof ConfigError ? err.message : String(err));
+}
+if (config.workers > 1 && cluster.isPrimary) primary(config);
+else worker(config).catch((err: unknown) => fail(err instanceof BootError ? err.message : `cannot start: ${(err as Error).stack ?? String(err)}`));

@@ -1,0 +1,24 @@
+import type { Profile } from './schema.js';
+import type { ProfileStore } from './store.js';
+
+/** The embedded default: every profile in one Map, for a single node. */
+export class MemoryProfileStore implements ProfileStore {
+  readonly kind = 'memory';
+  private readonly profiles = new Map<string, Profile>();
+
+  async get(customerId: string): Promise<Profile | undefined> {
+    return this.profiles.get(customerId);
+  }
+
+  async put(profile: Profile): Promise<void> {
+    this.profiles.set(profile.customerId, Object.freeze(profile));
+  }
+
+  async putMany(profiles: readonly Profile[]): Promise<void> {
+    for (const p of profiles) this.profiles.set(p.customerId, Object.freeze(p));
+  }
+
+  async size(): Promise<number> {
+    return this.profiles.size;
+  }
+}

@@ -1,0 +1,10 @@
+import type { Profile } from './schema.js';
+
+/** Where profiles live. The memory store is the embedded default; Redis shares them between nodes. */
+export interface ProfileStore {
+  readonly kind: string;
+  get(customerId: string): Promise<Profile | undefined>;
+  put(profile: Profile): Promise<void>;
+  putMany(profiles: readonly Profile[]): Promise<void>;
+  size(): Promise<number>;
+}

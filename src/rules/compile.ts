@@ -1,0 +1,81 @@
+import type { Condition, FactName, LeafCondition, OperatorName, TopCondition } from './schema.js';
+
+/** Plain facts of one decision: profile fields, derived values and the request. */
+export type Facts = Readonly<Partial<Record<FactName, unknown>>>;
+export type Predicate = (facts: Facts) => boolean;
+
+/**
+ * Operators with json-rules-engine's exact semantics (engine-default-operators.js):
+ * a fact that fails the operator's type check makes the condition false.
+ */
+const isNumeric = (v: unknown): boolean => Number.parseFloat(v as string).toString() !== 'NaN';
+type Op = (fact: any, value: any) => boolean;
+const OPERATOR_FNS: Readonly<Record<OperatorName, Op>> = {
+  equal: (a, b) => a === b,
+  notEqual: (a, b) => a !== b,
+  in: (a, b) => b.indexOf(a) > -1,
+  notIn: (a, b) => b.indexOf(a) === -1,
+  contains: (a, b) => Array.isArray(a) && a.indexOf(b) > -1,
+  doesNotContain: (a, b) => Array.isArray(a) && a.indexOf(b) === -1,
+  lessThan: (a, b) => isNumeric(a) && a < b,
+  lessThanInclusive: (a, b) => isNumeric(a) && a <= b,
+  greaterThan: (a, b) => isNumeric(a) && a > b,
+  greaterThanInclusive: (a, b) => isNumeric(a) && a >= b,
+};
+
+export function evaluateOperator(operator: OperatorName, factValue: unknown, value: unknown): boolean {
+  return OPERATOR_FNS[operator](factValue, value);
+}
+
+/**
+ * Resolves "$.a.b" the way json-rules-engine's JSONPath resolver does for plain dotted paths:
+ * a non-object fact is returned as it is, a missing own property gives undefined.
+ */
+export function pathResolver(path: string | undefined): (value: unknown) => unknown {
+  if (path === undefined) return (value) => value;
+  const parts = path.split('.').slice(1);
+  return (value) => {
+    if (value === null || typeof value !== 'object') return value;
+    let current: unknown = value;
+    for (const part of parts) {
+      if (current === null || current === undefined || !Object.hasOwn(Object(current), part)) return undefined;
+      current = (current as Record<string, unknown>)[part];
+    }
+    return current;
+  };
+}
+
+function compileLeaf(leaf: LeafCondition): Predicate {
+  const op = OPERATOR_FNS[leaf.operator];
+  const fact = leaf.fact;
+  const value = leaf.value;
+  if (leaf.path === undefined) return (facts) => op(facts[fact], value);
+  const resolve = pathResolver(leaf.path);
+  return (facts) => op(resolve(facts[fact]), value);
+}
+
+/** json-rules-engine treats an empty all/any as true. */
+export function compileCondition(condition: Condition | TopCondition): Predicate {
+  if ('all' in condition) {
+    const parts = condition.all.map(compileCondition);
+    if (parts.length === 1) return parts[0]!;
+    return (facts) => {
+      for (let i = 0; i < parts.length; i++) if (!parts[i]!(facts)) return false;
+      return true;
+    };
+  }
+  if ('any' in condition) {
+    const parts = condition.any.map(compileCondition);
+    if (parts.length === 0) return () => true;
+    if (parts.length === 1) return parts[0]!;
+    return (facts) => {
+      for (let i = 0; i < parts.length; i++) if (parts[i]!(facts)) return true;
+      return false;
+    };
+  }
+  if ('not' in condition) {
+    const inner = compileCondition(condition.not);
+    return (facts) => !inner(facts);
+  }
+  return compileLeaf(condition);
+}

@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { FORBIDDEN_KEYS } from '../profiles/schema.js';
+import { SourceFile, type RuleIssue } from './positions.js';
+import { Arbitration, ContactPolicy, Manifest, Offer } from './schema.js';
+
+export const RULE_FILES = {
+  manifest: 'manifest.json',
+  arbitration: 'arbitration.json',
+  contactPolicy: 'contact-policy.json',
+  offers: 'offers',
+} as const;
+
+/** The validated content of a rule-set folder, before compilation. */
+export interface RuleSetSource {
+  readonly manifest: Manifest;
+  readonly arbitration: Arbitration;
+  readonly contactPolicy: ContactPolicy;
+  readonly offers: readonly Offer[];
+  /** sha256 over every file's name and bytes: two folders with the same hash serve the same decisions */
+  readonly hash: string;
+}
+
+export type LoadResult =
+  | { readonly ok: true; readonly source: RuleSetSource; readonly warnings: readonly RuleIssue[] }
+  | { readonly ok: false; readonly errors: readonly RuleIssue[]; readonly warnings: readonly RuleIssue[] };
+
+interface RawFile { readonly name: string; readonly text: string }
+
+async function readRaw(dir: string): Promise<{ files: RawFile[]; errors: RuleIssue[] }> {
+  const errors: RuleIssue[] = [];
+  const files: RawFile[] = [];
+  const missing = (file: string, message: string) => errors.push({ file, path: '/', line: 1, column: 1, message, severity: 'error' });
+  for (const name of [RULE_FILES.manifest, RULE_FILES.arbitration, RULE_FILES.contactPolicy]) {
+    try {
+      files.push({ name, text: await readFile(join(dir, name), 'utf8') });
+    } catch {
+      missing(name, `cannot read ${join(dir, name)}`);
+    }
+  }
+  let offerNames: string[] = [];
+  try {
+    offerNames = (await readdir(join(dir, RULE_FILES.offers))).filter((n) => n.endsWith('.json')).sort();
+  } catch {
+    missing(RULE_FILES.offers, `cannot read the folder ${join(dir, RULE_FILES.offers)}`);
+  }
+  for (const n of offerNames) {
+    const name = `${RULE_FILES.offers}/${n}`;
+    try {
+      files.push({ name, text: await readFile(join(dir, name), 'utf8') });
+    } catch {
+      missing(name, 'cannot read file');
+    }
+  }
+  return { files, errors };
+}
+
+function forbiddenKeys(src: SourceFile, pointers: readonly string[]): RuleIssue[] {
+  return pointers
+    .filter((p) => p.split('/').some((part) => FORBIDDEN_KEYS.has(part)))
+    .map((p) => src.issue(p.split('/').slice(1), `forbidden property name in "${p}"`));
+}
+
+function check<S extends z.ZodTypeAny>(src: SourceFile, schema: S, errors: RuleIssue[]): z.output<S> | undefined {
+  const bad = forbiddenKeys(src, src.pointerList());
+  if (bad.length > 0) {
+    errors.push(...bad);
+    return undefined;
+  }
+  const parsed = schema.safeParse(src.data);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    const where = issue.path.length ? issue.path.join('.') : 'file';
+    // an unknown key is shown where the key stands, everything else at the value
+    if (issue.code === 'unrecognized_keys') errors.push(src.issue([...issue.path, issue.keys[0]!], `${where}: ${issue.message}`, 'error', 'key'));
+    else errors.push(src.issue(issue.path, `${where}: ${issue.message}`));
+  }
+  return undefined;
+}
+
+/** Reads and validates a rule-set folder; every problem is reported, not just the first. */
+export async function loadRuleSet(dir: string): Promise<LoadResult> {
+  const { files, errors } = await readRaw(dir);
+  const warnings: RuleIssue[] = [];
+  const hash = createHash('sha256');
+  const parsed = new Map<string, SourceFile>();
+  for (const f of files) {
+    hash.update(f.name).update('\0').update(f.text).update('\0');
+    const src = SourceFile.parse(f.name, f.text);
+    if (src instanceof SourceFile) parsed.set(f.name, src);
+    else errors.push(src);
+  }
+  const get = <S extends z.ZodTypeAny>(name: string, schema: S) => {
+    const src = parsed.get(name);
+    return src ? check(src, schema, errors) : undefined;
+  };
+  const manifest = get(RULE_FILES.manifest, Manifest);
+  const arbitration = get(RULE_FILES.arbitration, Arbitration);
+  const contactPolicy = get(RULE_FILES.contactPolicy, ContactPolicy);
+  const offers: Offer[] = [];
+  const offerFiles = new Map<string, SourceFile>();
+  for (const [name, src] of parsed) {
+    if (!name.startsWith(`${RULE_FILES.offers}/`)) continue;
+    const offer = check(src, Offer, errors);
+    if (!offer) continue;
+    const expected = name.slice(RULE_FILES.offers.length + 1, -'.json'.length);
+    if (offer.id !== expected) errors.push(src.issue(['id'], `id "${offer.id}" must match the file name "${expected}.json"`));
+    offers.push(offer);
+    offerFiles.set(offer.id, src);
+  }
+  if (offerFiles.size === 0 && !errors.some((e) => e.file === RULE_FILES.offers)) {
+    errors.push({ file: RULE_FILES.offers, path: '/', line: 1, column: 1, message: 'the rule set has no offers', severity: 'error' });
+  }
+  if (manifest && arbitration && contactPolicy && errors.length === 0) {
+    crossCheck({ manifest, arbitration, contactPolicy, offers }, parsed, offerFiles, errors);
+  }
+  if (errors.length > 0 || !manifest || !arbitration || !contactPolicy) return { ok: false, errors, warnings };
+  return { ok: true, source: { manifest, arbitration, contactPolicy, offers, hash: hash.digest('hex') }, warnings };
+}
+
+/** References between files: channels declared, offers named by levers exist, a fallback per channel. */
+function crossCheck(
+  rs: Omit<RuleSetSource, 'hash'>,
+  parsed: ReadonlyMap<string, SourceFile>,
+  offerFiles: ReadonlyMap<string, SourceFile>,
+  errors: RuleIssue[],
+): void {
+  const channels = new Set(rs.manifest.channels);
+  const offerIds = new Set(rs.offers.map((o) => o.id));
+  for (const offer of rs.offers) {
+    const src = offerFiles.get(offer.id)!;
+    for (const channel of Object.keys(offer.treatments)) {
+      if (!channels.has(channel)) errors.push(src.issue(['treatments', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
+    }
+  }
+  const policy = parsed.get(RULE_FILES.contactPolicy)!;
+  for (const channel of Object.keys(rs.contactPolicy.channels)) {
+    if (!channels.has(channel)) errors.push(policy.issue(['channels', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
+  }
+  const arb = parsed.get(RULE_FILES.arbitration)!;
+  for (const list of ['contextWeights', 'levers'] as const) {
+    rs.arbitration[list].forEach((entry, i) => {
+      for (const id of Object.keys(entry.offers ?? {})) {
+        if (!offerIds.has(id)) errors.push(arb.issue([list, i, 'offers', id], `unknown offer "${id}"`));
+      }
+      const when = entry.when?.channel;
+      for (const channel of when === undefined ? [] : [when].flat()) {
+        if (!channels.has(channel)) errors.push(arb.issue([list, i, 'when', 'channel'], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
+      }
+    });
+  }
+  const manifest = parsed.get(RULE_FILES.manifest)!;
+  for (const channel of channels) {
+    if (!rs.offers.some((o) => o.fallback && o.treatments[channel])) {
+      errors.push(manifest.issue(['channels'], `channel "${channel}" has no fallback offer for unknown customers`));
+    }
+  }
+}

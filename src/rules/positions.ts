@@ -1,0 +1,60 @@
+import { parse as parseWithPointers } from 'json-source-map';
+
+/** A message about one place in one rule file; line and column are 1-based. */
+export interface RuleIssue {
+  readonly file: string;
+  readonly path: string;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+  readonly severity: 'error' | 'warning';
+}
+
+export function formatIssue(issue: RuleIssue): string {
+  return `${issue.file}:${issue.line}:${issue.column}: ${issue.severity === 'warning' ? 'warning: ' : ''}${issue.message}`;
+}
+
+type Pointers = Record<string, { value: { line: number; column: number }; key?: { line: number; column: number } }>;
+
+/** A parsed JSON file that can say where any of its values stands. */
+export class SourceFile {
+  private constructor(
+    readonly file: string,
+    readonly data: unknown,
+    private readonly pointers: Pointers,
+  ) {}
+
+  static parse(file: string, text: string): SourceFile | RuleIssue {
+    try {
+      const { data, pointers } = parseWithPointers(text);
+      return new SourceFile(file, data, pointers as Pointers);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const at = /position (\d+)/.exec(message);
+      const offset = at ? Number(at[1]) : text.length;
+      const before = text.slice(0, offset).split('\n');
+      return {
+        file, path: '', line: before.length, column: (before.at(-1)?.length ?? 0) + 1,
+        message: `invalid JSON: ${message.replace(/ in JSON at position \d+/, '')}`, severity: 'error',
+      };
+    }
+  }
+
+  pointerList(): string[] {
+    return Object.keys(this.pointers);
+  }
+
+  /** The issue at the deepest existing prefix of `path` (a missing key points at its parent). */
+  issue(path: readonly PropertyKey[], message: string, severity: RuleIssue['severity'] = 'error', where: 'key' | 'value' = 'value'): RuleIssue {
+    const parts = path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1'));
+    for (let n = parts.length; n >= 0; n--) {
+      const pointer = n === 0 ? '' : '/' + parts.slice(0, n).join('/');
+      const found = this.pointers[pointer];
+      if (found) {
+        const pos = n === parts.length && where === 'key' && found.key ? found.key : found.value;
+        return { file: this.file, path: pointer || '/', line: pos.line + 1, column: pos.column + 1, message, severity };
+      }
+    }
+    return { file: this.file, path: '/', line: 1, column: 1, message, severity };
+  }
+}

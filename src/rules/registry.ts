@@ -1,0 +1,29 @@
+import type { RuleIssue } from './positions.js';
+import type { RuleSet } from './ruleset.js';
+
+/**
+ * Holds the active rule-set snapshot and the versions loaded before it. Activation is one
+ * assignment, so a decision sees either the old snapshot or the new one, never a mix.
+ */
+export class RuleSetRegistry {
+  private current: RuleSet | undefined;
+  private readonly loaded = new Map<string, RuleSet>();
+  lastError: { readonly at: string; readonly errors: readonly RuleIssue[] } | null = null;
+
+  get active(): RuleSet | undefined {
+    return this.current;
+  }
+
+  activate(ruleset: RuleSet): void {
+    this.loaded.set(ruleset.version, ruleset);
+    this.current = ruleset;
+  }
+
+  refuse(errors: readonly RuleIssue[], at = new Date()): void {
+    this.lastError = { at: at.toISOString(), errors };
+  }
+
+  versions(): readonly RuleSet[] {
+    return [...this.loaded.values()];
+  }
+}

@@ -1,0 +1,75 @@
+import { compileCondition, type Predicate } from './compile.js';
+import type { RuleSetSource } from './load.js';
+import type { Manifest, Offer, OfferGroup, Treatment } from './schema.js';
+import { compileArbitration, type CompiledArbitration } from './weights.js';
+
+export interface CompiledOffer {
+  readonly id: string;
+  readonly name: string;
+  readonly group: OfferGroup;
+  readonly value: number;
+  readonly fallback: boolean;
+  readonly eligible: Predicate;
+  readonly treatments: Readonly<Record<string, Treatment>>;
+  readonly prior: Readonly<Record<string, number>>;
+  /** the offer as written, for the reference engine and explain */
+  readonly source: Offer;
+}
+
+/** An immutable, compiled rule-set version: what the hot path reads, never changes once built. */
+export interface RuleSet {
+  readonly version: string;
+  readonly hash: string;
+  readonly manifest: Manifest;
+  readonly loadedAt: string;
+  readonly offers: readonly CompiledOffer[];
+  readonly byChannel: ReadonlyMap<string, readonly CompiledOffer[]>;
+  readonly fallbackByChannel: ReadonlyMap<string, readonly CompiledOffer[]>;
+  readonly arbitration: CompiledArbitration;
+  readonly maxOffers: ReadonlyMap<string, number>;
+  readonly source: RuleSetSource;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export const versionOf = (manifest: Manifest, hash: string): string => `${manifest.version}+${hash.slice(0, 8)}`;
+
+export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): RuleSet {
+  deepFreeze(source);
+  const offers: CompiledOffer[] = source.offers.map((o) => ({
+    id: o.id,
+    name: o.name,
+    group: o.group,
+    value: o.value,
+    fallback: o.fallback,
+    eligible: compileCondition(o.eligibility),
+    treatments: o.treatments as Record<string, Treatment>,
+    prior: o.propensity,
+    source: o,
+  }));
+  const byChannel = new Map<string, CompiledOffer[]>();
+  const fallbackByChannel = new Map<string, CompiledOffer[]>();
+  for (const channel of source.manifest.channels) {
+    byChannel.set(channel, offers.filter((o) => o.treatments[channel] !== undefined));
+    fallbackByChannel.set(channel, offers.filter((o) => o.fallback && o.treatments[channel] !== undefined));
+  }
+  const maxOffers = new Map(Object.entries(source.contactPolicy.channels).map(([c, p]) => [c, p.maxOffers] as const));
+  return Object.freeze({
+    version: versionOf(source.manifest, source.hash),
+    hash: source.hash,
+    manifest: source.manifest,
+    loadedAt: loadedAt.toISOString(),
+    offers: Object.freeze(offers.map((o) => Object.freeze(o))),
+    byChannel,
+    fallbackByChannel,
+    arbitration: compileArbitration(source.arbitration),
+    maxOffers,
+    source,
+  });
+}

@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { FORBIDDEN_KEYS, LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
+
+/**
+ * The rule-set file formats. Every file a marketer edits is checked against these;
+ * the JSON Schemas under rules/schema/ are generated from them (npm run schemas).
+ */
+
+export const OFFER_GROUPS = ['onboard', 'care', 'develop', 'service', 'anti-churn', 'save', 'end', 'winback'] as const;
+export type OfferGroup = (typeof OFFER_GROUPS)[number];
+
+/** Facts a condition may read: the profile, derived values and the request. */
+export const FACTS = {
+  customerId: 'the customer ID',
+  valueSegment: 'super | top | middle | bottom',
+  lifecyclePhase: 'new | loyalty | retain | regain',
+  clv: 'customer lifetime value',
+  churnScore: 'probability of leaving, 0-1',
+  npsScore: 'last NPS answer 0-10 (absent when never asked)',
+  tenureDays: 'days since the customer joined',
+  annualRevenue: 'revenue of the last 12 months',
+  productsHeld: 'array of product codes the customer holds',
+  productCount: 'number of products held',
+  consents: 'array of channels the customer consented to be addressed in',
+  channelConsent: 'true when consents include the request channel',
+  attributes: 'object of extra profile values (use path, e.g. "$.contractMonthsLeft")',
+  channel: 'the request channel',
+  placement: 'the request placement ("" when none)',
+  context: 'object of request context values (use path, e.g. "$.intent")',
+} as const;
+export type FactName = keyof typeof FACTS;
+export const FACT_NAMES = Object.keys(FACTS) as FactName[];
+
+export const OPERATORS = [
+  'equal', 'notEqual', 'in', 'notIn', 'contains', 'doesNotContain',
+  'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive',
+] as const;
+export type OperatorName = (typeof OPERATORS)[number];
+const NUMERIC_OPERATORS: ReadonlySet<string> = new Set(['lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive']);
+
+const Id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
+const Name = z.string().min(1).max(120);
+const RuleScalar = z.union([z.string().max(256), z.number(), z.boolean(), z.null()]);
+
+/** Plain dotted paths only: "$.a.b" — no filters, wildcards or scripts, no prototype names. */
+export const FactPath = z
+  .string()
+  .regex(/^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/, 'a plain dotted path such as "$.intent"')
+  .refine((p) => p.split('.').every((part) => !FORBIDDEN_KEYS.has(part)), 'path names a forbidden property');
+
+export const Fact = z.enum(FACT_NAMES as [FactName, ...FactName[]]);
+
+export const LeafCondition = z
+  .object({
+    fact: Fact.describe('what to test; see the README for the list of facts'),
+    operator: z.enum(OPERATORS),
+    value: z.union([RuleScalar, z.array(RuleScalar).max(200)]).describe('constant to compare the fact with'),
+    path: FactPath.optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const list = Array.isArray(c.value);
+    if ((c.operator === 'in' || c.operator === 'notIn') && !list) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `"${c.operator}" needs an array value` });
+    } else if (c.operator !== 'in' && c.operator !== 'notIn' && list) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `"${c.operator}" compares with a single value, not an array` });
+    } else if (NUMERIC_OPERATORS.has(c.operator) && typeof c.value !== 'number') {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `"${c.operator}" needs a number value` });
+    }
+  });
+export type LeafCondition = z.infer<typeof LeafCondition>;
+
+export type Condition = LeafCondition | { all: Condition[] } | { any: Condition[] } | { not: Condition };
+
+export const Condition: z.ZodType<Condition> = z.lazy(() =>
+  z
+    .union([
+      LeafCondition,
+      z.object({ all: z.array(Condition).min(1).max(100) }).strict(),
+      z.object({ any: z.array(Condition).min(1).max(100) }).strict(),
+      z.object({ not: Condition }).strict(),
+    ])
+    .meta({
+      id: 'Condition',
+      description: 'a json-rules-engine condition: {fact, operator, value, path?} or all / any / not of conditions',
+      examples: [{ fact: 'lifecyclePhase', operator: 'equal', value: 'loyalty' }, { fact: 'context', path: '$.intent', operator: 'equal', value: 'cancel' }],
+    }),
+);
+
+export type TopCondition = { all: Condition[] } | { any: Condition[] } | { not: Condition };
+export const TopCondition: z.ZodType<TopCondition> = z.union([
+  z.object({ all: z.array(Condition).max(100) }).strict(),
+  z.object({ any: z.array(Condition).min(1).max(100) }).strict(),
+  z.object({ not: Condition }).strict(),
+]);
+
+const Url = z.string().max(2048).regex(/^(https?:\/\/|\/)/, 'an absolute http(s) URL or a path starting with /');
+
+export const WebTreatment = z
+  .object({
+    title: z.string().min(1).max(80),
+    body: z.string().min(1).max(300),
+    ctaLabel: z.string().min(1).max(40),
+    ctaUrl: Url,
+    imageUrl: Url.optional(),
+  })
+  .strict();
+
+export const CallCenterTreatment = z
+  .object({
+    title: z.string().min(1).max(80),
+    script: z.string().min(1).max(1000).describe('talking point the agent can read out'),
+    reason: z.string().min(1).max(300).describe('why this customer gets it, in words the agent can say'),
+  })
+  .strict();
+
+/** A channel with a known shape is checked against it; any other declared channel gets generic text. */
+export const GenericTreatment = z.record(z.string(), z.string().max(2000));
+export type Treatment = Readonly<Record<string, string>>;
+
+const Probability = z.number().min(0).max(1);
+
+export const Offer = z
+  .object({
+    $schema: z.string().optional(),
+    id: Id,
+    name: Name,
+    group: z.enum(OFFER_GROUPS),
+    description: z.string().max(1000).optional(),
+    value: z.number().min(0).max(1e9).describe('business value of an acceptance, currency units'),
+    propensity: z.record(z.string(), Probability).describe('prior acceptance probability per channel'),
+    fallback: z.boolean().default(false).describe('safe to show to unknown customers'),
+    eligibility: TopCondition,
+    treatments: z
+      .object({ web: WebTreatment.optional(), 'call-center': CallCenterTreatment.optional() })
+      .catchall(GenericTreatment)
+      .describe('one treatment per channel; the offer is only shown on channels it has a treatment for'),
+  })
+  .strict()
+  .superRefine((offer, ctx) => {
+    for (const channel of Object.keys(offer.treatments)) {
+      if (offer.propensity[channel] === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['propensity'], message: `no propensity for channel "${channel}" that has a treatment` });
+      }
+    }
+    if (Object.keys(offer.treatments).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['treatments'], message: 'an offer needs a treatment for at least one channel' });
+    }
+  });
+export type Offer = z.output<typeof Offer>;
+
+const OneOrMany = <T extends z.ZodTypeAny>(t: T) => z.union([t, z.array(t).min(1)]);
+const Multipliers = z.record(z.string(), z.number().min(0).max(1000));
+
+const WeightEntry = <W extends z.ZodTypeAny>(when: W) =>
+  z
+    .object({
+      name: Name,
+      when: when.optional(),
+      groups: z.partialRecord(z.enum(OFFER_GROUPS), z.number().min(0).max(1000)).optional(),
+      offers: Multipliers.optional(),
+    })
+    .strict();
+
+export const ContextMatch = z
+  .object({
+    channel: OneOrMany(z.string()).optional(),
+    placement: OneOrMany(z.string()).optional(),
+    context: z.record(z.string(), OneOrMany(z.union([z.string(), z.number(), z.boolean()]))).optional(),
+  })
+  .strict();
+
+export const ProfileMatch = z
+  .object({
+    channel: OneOrMany(z.string()).optional(),
+    valueSegment: OneOrMany(z.enum(VALUE_SEGMENTS)).optional(),
+    lifecyclePhase: OneOrMany(z.enum(LIFECYCLE_PHASES)).optional(),
+  })
+  .strict();
+
+export const Arbitration = z
+  .object({
+    $schema: z.string().optional(),
+    contextWeights: z.array(WeightEntry(ContextMatch)).default([]).describe('multipliers by channel, placement and request context'),
+    levers: z.array(WeightEntry(ProfileMatch)).default([]).describe('business levers by segment, phase or channel'),
+  })
+  .strict();
+export type Arbitration = z.output<typeof Arbitration>;
+export type WeightEntry = Arbitration['contextWeights'][number] | Arbitration['levers'][number];
+
+export const ContactPolicy = z
+  .object({
+    $schema: z.string().optional(),
+    channels: z
+      .record(z.string(), z.object({ maxOffers: z.number().int().min(1).max(20) }).strict())
+      .default({})
+      .describe('per channel: how many offers one answer may show at most'),
+  })
+  .strict();
+export type ContactPolicy = z.output<typeof ContactPolicy>;
+
+export const Manifest = z
+  .object({
+    $schema: z.string().optional(),
+    version: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'letters, digits, dots, dashes and underscores'),
+    name: Name.optional(),
+    channels: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/)).min(1).describe('channels this rule set answers for'),
+    defaultLimit: z.number().int().min(1).max(20).default(3),
+  })
+  .strict();
+export type Manifest = z.output<typeof Manifest>;

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+};
+
+describe('configuration', () => {
+  it('has the contract defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ PORT: 8080, RULES_DIR: './rules', PROFILE_STORE: 'memory', REDIS_URL: 'redis://127.0.0.1:6379', WORKERS: 1, workers: 1, LOG_LEVEL: 'info' });
+    expect(c.API_KEYS).toBeUndefined();
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('names the variable of every invalid value', () => {
+    const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', WORKERS: '-1', PROFILE_STORE: 'disk', REDIS_URL: 'http://x' });
+    for (const name of ['PORT', 'LOG_LEVEL', 'WORKERS', 'PROFILE_STORE', 'REDIS_URL']) {
+      expect(problems.some((p) => p.startsWith(`${name}:`)), name).toBe(true);
+    }
+  });
+
+  it('parses API keys by scope and refuses malformed pairs', () => {
+    const c = loadConfig({ API_KEYS: 'decide:abcdefghijklmnop1, admin:abcdefghijklmnop2' });
+    expect([...c.API_KEYS!.entries()]).toEqual([['abcdefghijklmnop1', 'decide'], ['abcdefghijklmnop2', 'admin']]);
+    expect(problemsOf({ API_KEYS: 'root:abcdefghijklmnop1' })[0]).toMatch(/^API_KEYS:/);
+    expect(problemsOf({ API_KEYS: 'decide:short' })[0]).toMatch(/^API_KEYS:/);
+  });
+
+  it('checks origins, cluster nodes and the token secret', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://shop.example.com,http://localhost:3000' }).CORS_ORIGINS).toEqual(['https://shop.example.com', 'http://localhost:3000']);
+    expect(problemsOf({ CORS_ORIGINS: 'shop.example.com' })[0]).toMatch(/^CORS_ORIGINS:/);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' }).REDIS_CLUSTER_NODES).toEqual(['10.0.0.1:7000', '10.0.0.2:7001']);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'nohost' })[0]).toMatch(/^REDIS_CLUSTER_NODES:/);
+    expect(problemsOf({ CUSTOMER_TOKEN_SECRET: 'short' })[0]).toMatch(/^CUSTOMER_TOKEN_SECRET:/);
+  });
+
+  it('WORKERS=0 means one per core; empty strings count as unset', () => {
+    expect(loadConfig({ WORKERS: '0' }).workers).toBeGreaterThanOrEqual(1);
+    expect(loadConfig({ PORT: '' }).PORT).toBe(8080);
+  });
+
+  it('refuses the redis store until it exists', () => {
+    expect(problemsOf({ PROFILE_STORE: 'redis' })[0]).toMatch(/^PROFILE_STORE:/);
+  });
+});

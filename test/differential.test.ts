@@ -1,0 +1,53 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildFacts } from '../src/decision/facts.js';
+import { compileCondition } from '../src/rules/compile.js';
+import { evaluateReference } from '../src/rules/reference.js';
+import { Condition, TopCondition } from '../src/rules/schema.js';
+import { conditionArb, profileArb, requestArb } from './support/arbitraries.js';
+import { shippedRuleSet } from './support/rules.js';
+
+// The compiled predicates must agree with json-rules-engine, the reference, on every input.
+describe('compiled eligibility equals json-rules-engine', () => {
+  it('for random profiles × every shipped offer', async () => {
+    const ruleset = await shippedRuleSet();
+    await fc.assert(
+      fc.asyncProperty(profileArb, requestArb(['web', 'call-center']), async (profile, request) => {
+        const facts = buildFacts(profile, request);
+        for (const offer of ruleset.offers) {
+          const reference = await evaluateReference(offer.source.eligibility, facts);
+          expect(offer.eligible(facts), offer.id).toBe(reference.eligible);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('for random conditions over random facts', async () => {
+    await fc.assert(
+      fc.asyncProperty(conditionArb, profileArb, requestArb(['web', 'call-center']), async (condition, profile, request) => {
+        expect(Condition.safeParse(condition).success).toBe(true);
+        const top = TopCondition.parse({ all: [condition] });
+        const facts = buildFacts(profile, request);
+        const reference = await evaluateReference(top, facts);
+        expect(compileCondition(top)(facts)).toBe(reference.eligible);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('agrees on the edge cases of the operators', async () => {
+    const cases: [TopCondition, Record<string, unknown>, boolean][] = [
+      [{ all: [{ fact: 'churnScore', operator: 'greaterThan', value: 0.5 }] }, {}, false],
+      [{ all: [{ fact: 'attributes', path: '$.n', operator: 'lessThan', value: 10 }] }, { attributes: { n: '5' } }, true],
+      [{ all: [{ fact: 'productsHeld', operator: 'doesNotContain', value: 'tv' }] }, {}, false],
+      [{ all: [{ fact: 'channel', path: '$.x', operator: 'equal', value: 'web' }] }, { channel: 'web' }, true],
+      [{ all: [] }, {}, true],
+      [{ not: { fact: 'npsScore', operator: 'equal', value: null } }, {}, true],
+    ];
+    for (const [condition, facts, expected] of cases) {
+      expect((await evaluateReference(condition, facts)).eligible).toBe(expected);
+      expect(compileCondition(condition)(facts)).toBe(expected);
+    }
+  });
+});

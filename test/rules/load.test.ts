@@ -1,0 +1,67 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadRuleSet } from '../../src/rules/load.js';
+import { formatIssue } from '../../src/rules/positions.js';
+import { SHIPPED_RULES } from '../support/rules.js';
+
+describe('loading a rule set', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nextbest-rules-'));
+    await cp(SHIPPED_RULES, dir, { recursive: true });
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const edit = async (file: string, change: (text: string) => string) => writeFile(join(dir, file), change(await readFile(join(dir, file), 'utf8')));
+  const messages = async () => {
+    const r = await loadRuleSet(dir);
+    return r.ok ? [] : r.errors.map(formatIssue);
+  };
+
+  it('loads the shipped rules with a version made of manifest version and content hash', async () => {
+    const r = await loadRuleSet(dir);
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.source.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('reports a JSON syntax error at its line and column', async () => {
+    await writeFile(join(dir, 'contact-policy.json'), '{\n  "channels": {\n    "web": { "maxOffers": 4, }\n  }\n}\n');
+    expect(await messages()).toEqual([expect.stringMatching(/^contact-policy\.json:3:30: invalid JSON/)]);
+  });
+
+  it('reports a schema error at the offending value', async () => {
+    await writeFile(join(dir, 'contact-policy.json'), '{\n  "channels": {\n    "web": { "maxOffers": 0 }\n  }\n}\n');
+    expect(await messages()).toEqual(['contact-policy.json:3:27: channels.web.maxOffers: Too small: expected number to be >=1']);
+  });
+
+  it('reports an unknown fact, an unknown operator and a JSONPath beyond dotted paths, each with a position', async () => {
+    const offer = JSON.parse(await readFile(join(dir, 'offers/service-app-download.json'), 'utf8'));
+    offer.eligibility = { all: [{ fact: 'salary', operator: 'equal', value: 1 }, { fact: 'clv', operator: 'matches', value: 1 }, { fact: 'context', path: '$..intent', operator: 'equal', value: 'x' }] };
+    await writeFile(join(dir, 'offers/service-app-download.json'), JSON.stringify(offer, null, 2));
+    const errors = await messages();
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    for (const e of errors) expect(e).toMatch(/^offers\/service-app-download\.json:\d+:\d+: eligibility/);
+  });
+
+  it('refuses __proto__ keys anywhere', async () => {
+    await edit('offers/service-app-download.json', (t) => t.replace('"propensity": {', '"propensity": { "__proto__": { "x": 1 },'));
+    expect((await messages()).join('\n')).toMatch(/forbidden property name/);
+  });
+
+  it('checks references between files', async () => {
+    await edit('arbitration.json', (t) => t.replace('"levers": [', '"levers": [ { "name": "ghost", "offers": { "no-such-offer": 2 } },'));
+    expect((await messages()).join('\n')).toMatch(/arbitration\.json:\d+:\d+: unknown offer "no-such-offer"/);
+  });
+
+  it('requires the offer id to match its file name', async () => {
+    await edit('offers/service-app-download.json', (t) => t.replace('"id": "service-app-download"', '"id": "renamed"'));
+    expect((await messages()).join('\n')).toMatch(/id "renamed" must match the file name/);
+  });
+
+  it('refuses a treatment for an undeclared channel', async () => {
+    await edit('manifest.json', (t) => t.replace('"call-center"', '"phone"'));
+    expect((await messages()).join('\n')).toMatch(/channel "call-center" is not declared/);
+  });
+});

@@ -1,0 +1,15 @@
+import { pino } from 'pino';
+import { buildServices, createApp } from '../../src/boot.js';
+import { loadConfig } from '../../src/config.js';
+import { Metrics } from '../../src/ops/metrics.js';
+import { SHIPPED_RULES } from './rules.js';
+
+/** The real app on the embedded default (memory store, demo population, shipped rules), in process. */
+export async function testApp(env: Record<string, string> = {}) {
+  const config = loadConfig({ DEMO_CUSTOMERS: '2000', RULES_DIR: SHIPPED_RULES, LOG_LEVEL: 'silent', ...env });
+  const services = await buildServices(config, pino({ level: 'silent' }), new Metrics({ defaultMetrics: false }));
+  const app = createApp(services);
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    app.request(path, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+  return { app, services, post };
+}
