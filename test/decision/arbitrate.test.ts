@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/decision/decide.js';
+import { priorPropensity } from '../../src/decision/propensity.js';
+import { Profile } from '../../src/profiles/schema.js';
+import { compileRuleSet } from '../../src/rules/ruleset.js';
+import { Arbitration, ContactPolicy, Manifest, Offer } from '../../src/rules/schema.js';
+
+const offer = (id: string, group: string, value: number, prior: number, extra: Record<string, unknown> = {}) =>
+  Offer.parse({
+    id, name: id, group, value, propensity: { web: prior }, eligibility: { all: [] },
+    treatments: { web: { title: id, body: 'b', ctaLabel: 'go', ctaUrl: `/${id}` } }, ...extra,
+  });
+
+const ruleset = (arbitration: unknown, maxOffers = 4) =>
+  compileRuleSet({
+    manifest: Manifest.parse({ version: 't1', channels: ['web'] }),
+    arbitration: Arbitration.parse(arbitration),
+    contactPolicy: ContactPolicy.parse({ channels: { web: { maxOffers } } }),
+    offers: [offer('a-care', 'care', 100, 0.1), offer('b-develop', 'develop', 50, 0.3), offer('c-service', 'service', 10, 0.5, { fallback: true })],
+    hash: '0'.repeat(64),
+  });
+
+const profile = Profile.parse({ customerId: 'X1', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1, churnScore: 0.1 });
+const run = (rs: ReturnType<typeof ruleset>, context: Record<string, string> = {}, p: typeof profile | null = profile, limit?: number) =>
+  decide(rs, { request: { customerId: 'X1', channel: 'web', context, limit }, profile: p ?? undefined, degraded: false }, priorPropensity);
+
+describe('arbitration', () => {
+  it('scores propensity × value when no weight applies, best first', () => {
+    const out = run(ruleset({}));
+    expect(out.decision.offers.map((o) => [o.offerId, o.score])).toEqual([['b-develop', 15], ['a-care', 10], ['c-service', 5]]);
+  });
+
+  it('multiplies matching context weights and levers, by group and by offer', () => {
+    const rs = ruleset({
+      contextWeights: [{ name: 'complaint', when: { context: { intent: 'complaint' } }, groups: { care: 4 } }],
+      levers: [
+        { name: 'top care', when: { valueSegment: ['top', 'super'] }, groups: { care: 0.5 }, offers: { 'a-care': 3 } },
+        { name: 'retain only', when: { lifecyclePhase: 'retain' }, groups: { develop: 100 } },
+      ],
+    });
+    const plain = run(rs);
+    expect(plain.ranked[0]!.offer.id).toBe('a-care');
+    expect(plain.ranked[0]!.parts).toMatchObject({ contextWeight: 1, lever: 1.5, score: 15, leversApplied: ['top care'] });
+    const complaint = run(rs, { intent: 'complaint' });
+    expect(complaint.ranked[0]!.parts).toMatchObject({ contextWeight: 4, lever: 1.5, score: 60, contextWeightsApplied: ['complaint'] });
+    expect(complaint.ranked.find((s) => s.offer.id === 'b-develop')!.parts.lever).toBe(1);
+  });
+
+  it('breaks ties by offer id so rankings are stable', () => {
+    const rs = ruleset({ levers: [{ name: 'even', offers: { 'a-care': 1.5 } }] });
+    expect(run(rs).decision.offers.map((o) => o.offerId).slice(0, 2)).toEqual(['a-care', 'b-develop']);
+  });
+
+  it('caps the answer by the request limit and the channel maxOffers', () => {
+    expect(run(ruleset({}), {}, profile, 2).decision.offers).toHaveLength(2);
+    expect(run(ruleset({}, 1), {}, profile, 3).decision.offers).toHaveLength(1);
+  });
+
+  it('gives an unknown customer only fallback offers', () => {
+    const out = run(ruleset({}), {}, null);
+    expect(out.decision.offers.map((o) => o.offerId)).toEqual(['c-service']);
+    expect(out.decision.profile.found).toBe(false);
+  });
+});

@@ -1,0 +1,60 @@
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exited, run, startService } from './support/process.js';
+
+// Real sockets, where the socket is the point: start, serve, drain on SIGTERM, refuse bad config.
+describe('the service process', () => {
+  it('starts on the embedded default, decides, and drains on SIGTERM with exit 0', async () => {
+    const { child, base } = await startService();
+    const res = await fetch(`${base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'C0000001', channel: 'web' }) });
+    expect(res.status).toBe(200);
+    expect((await res.json()).offers.length).toBeGreaterThan(0);
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+  });
+
+  it('runs WORKERS=2 processes sharing the port', async () => {
+    const { child, base, output } = await startService({ WORKERS: '2' });
+    const deadline = Date.now() + 10_000;
+    while ((output().match(/nextbest is serving/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const pids = new Set([...output().matchAll(/"pid":(\d+)[^\n]*nextbest is serving/g)].map((m) => m[1]));
+    expect(pids.size).toBe(2);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+  });
+
+  it('stops at start with a message naming the invalid variable', async () => {
+    const r = await run(['dist/main.js'], { PORT: 'abc' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('PORT:');
+  });
+
+  it('stops at start on an invalid rule set, listing file:line:col', async () => {
+    const r = await run(['dist/main.js'], { RULES_DIR: './test', PORT: '0' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/RULES_DIR: .*\n.*manifest\.json:1:1: cannot read/);
+  });
+
+  it('preloads PROFILES_FILE written by nextbest demo-data', async () => {
+    const file = join(tmpdir(), `nextbest-profiles-${process.pid}.ndjson`);
+    const gen = await run(['bin/nextbest.js', 'demo-data', '--customers', '50', '--seed', '7', '--out', file]);
+    expect(gen.code).toBe(0);
+    const { child, base } = await startService({ PROFILES_FILE: file });
+    const res = await fetch(`${base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'C0000050', channel: 'call-center' }) });
+    expect((await res.json()).profile.found).toBe(true);
+    const beyond = await fetch(`${base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'C0000051', channel: 'call-center' }) });
+    expect((await beyond.json()).profile.found).toBe(false);
+    child.kill('SIGTERM');
+    await exited(child);
+    await rm(file, { force: true });
+  });
+
+  it('refuses a missing PROFILES_FILE', async () => {
+    const r = await run(['dist/main.js'], { PROFILES_FILE: '/nonexistent/profiles.ndjson', PORT: '0' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('PROFILES_FILE');
+  });
+});
