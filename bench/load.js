@@ -1,10 +1,14 @@
 // One closed-loop autocannon run against one server, with exact client-side latencies.
 import autocannon from 'autocannon';
 import { cycling } from './bodies.js';
+import { cpuSeconds } from './cpu.js';
 import { Samples } from './samples.js';
 
-/** Runs `connections` connections for `seconds` against POST url+path, cycling `bodies` from the start. */
-export async function load({ url, path, seconds, connections, bodies }) {
+/**
+ * Runs `connections` connections for `seconds` against POST url+path, cycling `bodies` from the
+ * start; `pid` is the server's, to charge it the CPU it spent per answered request.
+ */
+export async function load({ url, path, seconds, connections, bodies, pid }) {
   const latencies = new Samples();
   const instance = autocannon({
     url,
@@ -13,7 +17,11 @@ export async function load({ url, path, seconds, connections, bodies }) {
     requests: [{ method: 'POST', path, headers: { 'content-type': 'application/json' }, setupRequest: cycling(bodies) }],
   });
   instance.on('response', (_client, _status, _bytes, ms) => latencies.add(ms));
+  const serverBefore = cpuSeconds(pid);
+  const clientBefore = process.cpuUsage();
   const r = await instance;
+  const serverCpu = serverBefore === null ? null : cpuSeconds(pid) - serverBefore;
+  const client = process.cpuUsage(clientBefore);
   return {
     reqPerSec: r['2xx'] / r.duration,
     ok: r['2xx'],
@@ -22,6 +30,8 @@ export async function load({ url, path, seconds, connections, bodies }) {
     timeouts: r.timeouts,
     statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, { count }]) => [code, count])),
     latencyMs: latencies.percentiles(),
+    serverCpuUsPerRequest: serverCpu === null ? null : (serverCpu * 1e6) / r['2xx'],
+    clientCpuShare: (client.user + client.system) / 1e6 / r.duration, // near 1: the generator, not the server, set the pace
   };
 }
 

@@ -27,6 +27,7 @@ const int = (n) => Math.round(n).toLocaleString('en-US');
 const ms = (n) => n.toFixed(2).padStart(7);
 const us = (q) => (q ? `${q.beyondLastBucket ? '>' : '~'}${Math.round(q.seconds * 1e6)} µs` : 'n/a');
 const pad = (s, n) => String(s).padStart(n);
+const cpu = (run) => (run.serverCpuUsPerRequest == null ? 'n/a' : Math.round(run.serverCpuUsPerRequest));
 
 async function post(url, body) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -69,19 +70,21 @@ async function main() {
   const startedAt = new Date();
   const { bodies, mix, size } = makeBodies(CUSTOMERS);
   console.log(`nextbest bench — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}`);
-  console.log(`${ROUNDS} rounds × ${SECONDS} s per server, ${CONNECTIONS} connections, warm-up ${WARMUP_SECONDS} s each`);
+  console.log(`${ROUNDS} rounds × ${SECONDS} s per server, ${CONNECTIONS} connections, warm-up ${WARMUP_SECONDS} s each; ` +
+    `load average before: ${os.loadavg()[0].toFixed(2)}`);
   console.log(`bodies: pool of ${size} over ${int(CUSTOMERS)} customers — ${pct(mix.unknown / size)} unknown IDs, ` +
     `${pct(mix.web / size)} web, ${pct(mix.callCenter / size)} call-center (${pct(mix.cancel / size)} with intent "cancel")\n`);
 
   const [nextbest, bare] = await Promise.all([startNextbest(CUSTOMERS), startBare()]);
   await smokeTest(nextbest, bare);
-  const A = { url: nextbest.url, path: '/v1/decisions', connections: CONNECTIONS, bodies };
-  const B = { url: bare.url, path: '/echo', connections: CONNECTIONS, bodies };
+  const A = { url: nextbest.url, path: '/v1/decisions', connections: CONNECTIONS, bodies, pid: nextbest.child.pid };
+  const B = { url: bare.url, path: '/echo', connections: CONNECTIONS, bodies, pid: bare.child.pid };
   await load({ ...A, seconds: WARMUP_SECONDS });
   await load({ ...B, seconds: WARMUP_SECONDS });
 
   const before = await decisionHistogram(nextbest);
-  console.log('round   decisions/s    bare req/s   ratio   decision latency ms: p50     p99   p99.9   non-2xx/errors');
+  console.log('                  req/s              ratio   server CPU µs/req   decision latency ms   non-2xx/errors');
+  console.log('round   decisions      bare               nextbest   bare      p50     p99   p99.9');
   const rounds = [];
   for (let i = 1; i <= ROUNDS; i++) {
     const a = await load({ ...A, seconds: SECONDS });
@@ -89,25 +92,35 @@ async function main() {
     const round = { round: i, nextbest: a, bare: b, ratio: a.reqPerSec / b.reqPerSec };
     rounds.push(round);
     const bad = failures(a) + failures(b);
-    console.log(`${pad(i, 5)} ${pad(int(a.reqPerSec), 13)} ${pad(int(b.reqPerSec), 13)} ${round.ratio.toFixed(3).padStart(7)}` +
-      `                      ${ms(a.latencyMs.p50)} ${ms(a.latencyMs.p99)} ${ms(a.latencyMs.p99_9)}   ` +
+    console.log(`${pad(i, 5)} ${pad(int(a.reqPerSec), 11)} ${pad(int(b.reqPerSec), 9)} ${round.ratio.toFixed(3).padStart(10)}` +
+      ` ${pad(cpu(a), 10)} ${pad(cpu(b), 6)}  ${ms(a.latencyMs.p50)} ${ms(a.latencyMs.p99)} ${ms(a.latencyMs.p99_9)}   ` +
       (bad ? `!! ${failures(a)} / ${failures(b)} (bare)` : '0'));
   }
   const afterRounds = await decisionHistogram(nextbest);
 
   const summary = {
     ratio: median(rounds.map((r) => r.ratio)),
+    ratioRange: [Math.min(...rounds.map((r) => r.ratio)), Math.max(...rounds.map((r) => r.ratio))],
     decisionsPerSec: median(rounds.map((r) => r.nextbest.reqPerSec)),
     bareReqPerSec: median(rounds.map((r) => r.bare.reqPerSec)),
+    serverCpuUsPerRequest: { nextbest: median(rounds.map((r) => r.nextbest.serverCpuUsPerRequest)), bare: median(rounds.map((r) => r.bare.serverCpuUsPerRequest)) },
     decisionLatencyMs: {
       p50: median(rounds.map((r) => r.nextbest.latencyMs.p50)),
       p99: median(rounds.map((r) => r.nextbest.latencyMs.p99)),
       p99_9: median(rounds.map((r) => r.nextbest.latencyMs.p99_9)),
     },
   };
-  console.log(`median ${pad(int(summary.decisionsPerSec), 12)} ${pad(int(summary.bareReqPerSec), 13)} ${summary.ratio.toFixed(3).padStart(7)}` +
-    `                      ${ms(summary.decisionLatencyMs.p50)} ${ms(summary.decisionLatencyMs.p99)} ${ms(summary.decisionLatencyMs.p99_9)}`);
-  console.log('(ratio = decisions/s ÷ bare req/s of the same round, median over rounds; latency from autocannon\'s send to full response)');
+  const { nextbest: cpuA, bare: cpuB } = summary.serverCpuUsPerRequest;
+  console.log(`median ${pad(int(summary.decisionsPerSec), 10)} ${pad(int(summary.bareReqPerSec), 9)} ${summary.ratio.toFixed(3).padStart(10)}` +
+    ` ${pad(cpu({ serverCpuUsPerRequest: cpuA }), 10)} ${pad(cpu({ serverCpuUsPerRequest: cpuB }), 6)}` +
+    `  ${ms(summary.decisionLatencyMs.p50)} ${ms(summary.decisionLatencyMs.p99)} ${ms(summary.decisionLatencyMs.p99_9)}`);
+  console.log(`ratio = decisions/s ÷ bare req/s of the same round, median over rounds (range ${summary.ratioRange.map((r) => r.toFixed(3)).join('–')});` +
+    `${cpuA ? ` by server CPU per request: ${(cpuB / cpuA).toFixed(3)}` : ''}`);
+  console.log('latency: autocannon send → full response, 32 connections in closed loop (so ≈ connections ÷ throughput)');
+  if (summary.ratioRange[1] > 1.2 * summary.ratioRange[0]) console.log('note: the ratio varied over 20 % between rounds: something else is using this machine\'s CPU');
+  if (median(rounds.map((r) => r.bare.clientCpuShare)) > 0.9) {
+    console.log('note: the load generator used ~a full core during the bare runs: bare req/s is a floor and the ratio flatters nextbest');
+  }
 
   const loaded = serverSide(diffHistogram(afterRounds, before));
   console.log(`\nserver-side decision time under full load (${HISTOGRAM}, ${int(loaded.decisions)} decisions): ` +
@@ -133,7 +146,7 @@ async function main() {
   }
 
   const results = {
-    startedAt: startedAt.toISOString(), commit: gitCommit(), node: process.version, cpus: os.cpus().length,
+    startedAt: startedAt.toISOString(), commit: gitCommit(), node: process.version, cpus: os.cpus().length, loadAverage: os.loadavg()[0],
     settings: { seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, customers: CUSTOMERS, bodies: mix },
     rounds, summary, failed,
     serverDecisionSeconds: { fullLoad: loaded, fixedRate: fixedServer },
