@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Scope } from '../config.js';
-import { ApiError } from './problem.js';
+import { ApiError } from '../errors.js';
 import type { AppEnv } from './types.js';
 
 /** Which key scopes may call a route: admin may do everything a decide key may. */

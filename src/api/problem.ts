@@ -2,9 +2,10 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
+import { ApiError, type ErrorCode } from '../errors.js';
 
-/** The closed list of error codes: each one has a status and a title, and is documented in the README. */
-export const ERROR_CODES = {
+/** Status and title of every error code; the one place that maps codes to HTTP. */
+export const PROBLEMS: Readonly<Record<ErrorCode, { status: ContentfulStatusCode; title: string }>> = {
   invalid_request: { status: 400, title: 'The request is invalid' },
   malformed_json: { status: 400, title: 'The body is not valid JSON' },
   unknown_channel: { status: 400, title: 'The channel is not declared by the active rule set' },
@@ -15,30 +16,13 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   not_ready: { status: 503, title: 'The service is not ready' },
   internal: { status: 500, title: 'Internal error' },
-} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
-
-export type ErrorCode = keyof typeof ERROR_CODES;
-
-export interface FieldError {
-  readonly path: string;
-  readonly message: string;
-}
-
-export class ApiError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    readonly detail: string,
-    readonly errors?: readonly FieldError[],
-  ) {
-    super(detail);
-  }
-}
+};
 
 export const PROBLEM_TYPE_PREFIX = 'urn:nextbest:problem:';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 export function problemBody(err: ApiError, instance?: string) {
-  const { status, title } = ERROR_CODES[err.code];
+  const { status, title } = PROBLEMS[err.code];
   return {
     type: `${PROBLEM_TYPE_PREFIX}${err.code}`,
     title,

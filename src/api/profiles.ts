@@ -3,7 +3,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { parseProfileLines } from '../profiles/ndjson.js';
 import { CustomerId, Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
-import { ApiError } from './problem.js';
+import { ApiError } from '../errors.js';
 import { CustomerIdParam, jsonBody, problemResponse } from './schemas.js';
 import type { AppEnv } from './types.js';
 

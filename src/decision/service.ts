@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ApiError } from '../api/problem.js';
+import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';

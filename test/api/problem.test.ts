@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { HTTPException } from 'hono/http-exception';
 import { describe, expect, it } from 'vitest';
-import { ApiError, ERROR_CODES, problemBody, toApiError } from '../../src/api/problem.js';
+import { PROBLEMS, problemBody, toApiError } from '../../src/api/problem.js';
+import { ApiError } from '../../src/errors.js';
 
 describe('problems', () => {
   it('every error code is documented in the README with its status', async () => {
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
-    for (const [code, { status }] of Object.entries(ERROR_CODES)) {
+    for (const [code, { status }] of Object.entries(PROBLEMS)) {
       expect(readme, code).toContain(`| \`${code}\` | ${status} |`);
     }
   });

@@ -1,0 +1,23 @@
+/** The closed list of error codes. Each has a status and a title in api/problem.ts and a row in the README. */
+export const ERROR_CODES = [
+  'invalid_request', 'malformed_json', 'unknown_channel', 'unauthorized', 'forbidden',
+  'not_found', 'payload_too_large', 'unsupported_media_type', 'not_ready', 'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The one error class: services throw it, the API turns it into a problem response. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly errors?: readonly FieldError[],
+  ) {
+    super(detail);
+  }
+}
