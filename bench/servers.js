@@ -3,11 +3,13 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const READY_TIMEOUT_MS = 60_000;
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)); // RULES_DIR defaults to ./rules
 const children = new Set();
 
 /** Forks `file` (relative to bench/), waits for it to report its port, returns {name, url, child}. */
 function start(name, file, env = {}, execArgv = []) {
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), {
+    cwd: PROJECT_ROOT,
     env: { ...process.env, NODE_ENV: 'production', ...env },
     execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

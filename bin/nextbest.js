@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runCli } from '../dist/cli/main.js';
+import { runCli } from '../dist/cli/index.js';
 
 const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
 process.exitCode = code;

@@ -2,17 +2,10 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createApp, type Services } from './app.js';
 import type { Config } from './config.js';
-import { priorPropensity } from './decision/propensity.js';
-import { DecisionService } from './decision/service.js';
+import { DecisionService, priorPropensity } from './decision/index.js';
 import { Metrics } from './ops/metrics.js';
-import { CachedProfileStore } from './profiles/cache.js';
-import { generateProfiles } from './profiles/demo.js';
-import { loadProfileFile } from './profiles/load.js';
-import { MemoryProfileStore } from './profiles/memory.js';
-import { loadRuleSet } from './rules/load.js';
-import { formatIssue } from './rules/positions.js';
-import { RuleSetRegistry } from './rules/registry.js';
-import { compileRuleSet } from './rules/ruleset.js';
+import { CachedProfileStore, generateProfiles, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
+import { compileRuleSet, formatIssue, loadRuleSet, RuleSetRegistry } from './rules/index.js';
 
 export class BootError extends Error {}
 

@@ -1,0 +1,8 @@
+/** HTTP routes, one file each, plus the API-key check and the problem+json writer. */
+export { requireScope } from './auth.js';
+export { registerDecisions } from './decisions.js';
+export { registerDocs } from './docs.js';
+export { registerOps } from './ops.js';
+export { fromZod, problem, toApiError } from './problem.js';
+export { registerProfiles } from './profiles.js';
+export type { AppEnv } from './types.js';

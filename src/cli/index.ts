@@ -1,0 +1,3 @@
+/** The `nextbest` command line; bin/nextbest.js calls runCli. */
+export { runCli } from './main.js';
+export type { Io } from './io.js';
