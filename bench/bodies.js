@@ -1,4 +1,4 @@
-// The request bodies both servers get: a fixed, seeded pool cycled in order.
+// The request bodies both servers get: a fixed, seeded pool.
 
 const POOL_SIZE = 16_384;
 const UNKNOWN_SHARE = 0.05;
@@ -35,13 +35,4 @@ export function makeBodies(customers, seed = 7) {
     bodies.push(Buffer.from(JSON.stringify(body)));
   }
   return { bodies, mix, size: POOL_SIZE };
-}
-
-/** An autocannon `setupRequest` that cycles through the pool (shared by all connections). */
-export function cycling(bodies) {
-  let i = 0;
-  return (request) => {
-    request.body = bodies[i++ % bodies.length];
-    return request;
-  };
 }

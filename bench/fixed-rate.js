@@ -7,11 +7,13 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Samples } from './samples.js';
 
+const TIMEOUT_MS = 10_000; // autocannon's default too
+
 /** Sends `rate` requests/s for `seconds` over at most `connections` sockets. */
 export function fixedRate({ url, path, rate, seconds, connections, bodies }) {
   const { hostname, port } = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const total = Math.round(rate * seconds);
+  const total = Math.max(1, Math.round(rate * seconds));
   const intervalMs = 1000 / rate;
   const fromIntended = new Samples();
   const fromSent = new Samples();
@@ -27,7 +29,8 @@ export function fixedRate({ url, path, rate, seconds, connections, bodies }) {
       if (++finished < total) return;
       agent.destroy();
       const elapsedSeconds = (performance.now() - start) / 1000;
-      resolve({ rate, seconds: elapsedSeconds, sent, errors, statusCodes, maxLagMs,
+      const non2xx = Object.entries(statusCodes).reduce((n, [code, count]) => n + (code >= 200 && code < 300 ? 0 : count), 0);
+      resolve({ rate, seconds: elapsedSeconds, sent, errors, statusCodes, failed: non2xx + errors, maxLagMs,
         latencyMs: fromIntended.percentiles(), uncorrectedLatencyMs: fromSent.percentiles() });
     };
     const send = (intended) => {
@@ -47,6 +50,7 @@ export function fixedRate({ url, path, rate, seconds, connections, bodies }) {
         });
       });
       req.once('error', () => (errors++, finish()));
+      req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error('timeout')));
       req.end(body);
     };
     const tick = () => {

@@ -43,3 +43,20 @@ export function quantile(histogram, q) {
 }
 
 export const total = (histogram) => histogram.get(Infinity) ?? 0;
+
+/** A gauge's value (the first sample of that name), or null. */
+export function gauge(text, name) {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? null : Number(line.slice(name.length + 1));
+}
+
+/** {count, seconds} summed over every label set of a histogram's _count and _sum lines. */
+export function histogramTotals(text, name) {
+  const totals = { count: 0, seconds: 0 };
+  for (const line of text.split('\n')) {
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith(`${name}_count`)) totals.count += value;
+    else if (line.startsWith(`${name}_sum`)) totals.seconds += value;
+  }
+  return totals;
+}

@@ -1,5 +1,7 @@
 // Starts the servers under test in child processes, so load generator and server do not share an event loop.
 import { fork } from 'node:child_process';
+import { constants } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -16,14 +18,14 @@ function start(name, file, env = {}, execArgv = []) {
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
+  return new Promise((ready, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
     child.once('message', ({ port }) => {
       clearTimeout(timer);
       child.once('exit', (code, signal) => {
         if (!child.stopping) die(`${name} server exited during the benchmark (code ${code}, signal ${signal})`);
       });
-      resolve({ name, url: `http://127.0.0.1:${port}`, child });
+      ready({ name, url: `http://127.0.0.1:${port}`, child });
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -42,7 +44,7 @@ export function startNextbest(customers) {
     HOST: '127.0.0.1',
     API_KEYS: '', // empty = unset: the bench measures decisions, not auth
     PROFILES_FILE: '',
-  }, prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []);
+  }, prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []);
 }
 
 export function startBare() {
@@ -53,7 +55,7 @@ export function startBare() {
 export async function stopAll(graceMs = 5_000) {
   const exits = [...children].map((child) => {
     child.stopping = true;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const exited = new Promise((done) => child.once('exit', done));
     child.kill('SIGTERM');
     return Promise.race([exited, new Promise((r) => setTimeout(r, graceMs).unref())]);
   });
@@ -72,6 +74,6 @@ export const die = (message) => leave(1, message);
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => leave(130, `${signal}: stopping the servers`));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => leave(128 + constants.signals[signal], `${signal}: stopping the servers`));
 process.on('uncaughtException', (err) => die(`benchmark failed: ${err.stack ?? err}`));
 process.on('unhandledRejection', (err) => die(`benchmark failed: ${err?.stack ?? err}`));

@@ -11,6 +11,13 @@ describe('the service process', () => {
     const res = await fetch(`${base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'C0000001', channel: 'web' }) });
     expect(res.status).toBe(200);
     expect((await res.json()).offers.length).toBeGreaterThan(0);
+    const big = await fetch(`${base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'C0000001', channel: 'web', placement: 'x'.repeat(70_000) }) });
+    expect(big.status).toBe(413);
+    const chunked = await fetch(`${base}/v1/decisions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, duplex: 'half',
+      body: new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode(`{"customerId":"${'x'.repeat(70_000)}"}`)); ctl.close(); } }),
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);
   });

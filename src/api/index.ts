@@ -6,3 +6,4 @@ export { registerOps } from './ops.js';
 export { fromZod, problem, toApiError } from './problem.js';
 export { registerProfiles } from './profiles.js';
 export type { AppEnv } from './types.js';
+export { BODY_LIMIT_BYTES, BULK_BODY_LIMIT_BYTES, bodyLimits, browserCors } from './guards.js';

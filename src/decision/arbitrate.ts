@@ -8,26 +8,13 @@ export interface Scored {
   readonly parts: ScoreParts;
 }
 
-function multiplier(weights: readonly CompiledWeight[], offer: CompiledOffer): { factor: number; applied: string[] } {
-  let factor = 1;
-  const applied: string[] = [];
-  for (const w of weights) {
-    const byOffer = w.offers.get(offer.id);
-    const byGroup = w.groups.get(offer.group);
-    if (byOffer === undefined && byGroup === undefined) continue;
-    factor *= (byOffer ?? 1) * (byGroup ?? 1);
-    applied.push(w.name);
-  }
-  return { factor, applied };
+/** The weight entries whose `when` matches this decision, split by kind. */
+export interface MatchedWeights {
+  readonly contextWeights: readonly CompiledWeight[];
+  readonly levers: readonly CompiledWeight[];
 }
 
-/** score = propensity × context weight × value × lever; ties go to the offer id, so ranks are stable. */
-export function arbitrate(
-  ruleset: RuleSet,
-  input: DecisionInput,
-  offers: readonly CompiledOffer[],
-  model: PropensityModel,
-): Scored[] {
+export function matchWeights(ruleset: RuleSet, input: DecisionInput): MatchedWeights {
   const { request, profile } = input;
   const subject: WeightSubject = {
     channel: request.channel,
@@ -36,24 +23,42 @@ export function arbitrate(
     valueSegment: profile?.valueSegment,
     lifecyclePhase: profile?.lifecyclePhase,
   };
-  const contextWeights = ruleset.arbitration.contextWeights.filter((w) => w.matches(subject));
-  const levers = ruleset.arbitration.levers.filter((w) => w.matches(subject));
-  const scored: Scored[] = offers.map((offer) => {
+  return {
+    contextWeights: ruleset.arbitration.contextWeights.filter((w) => w.matches(subject)),
+    levers: ruleset.arbitration.levers.filter((w) => w.matches(subject)),
+  };
+}
+
+const applies = (w: CompiledWeight, offer: CompiledOffer): boolean => w.offers.has(offer.id) || w.groups.has(offer.group);
+
+function factor(weights: readonly CompiledWeight[], offer: CompiledOffer): number {
+  let f = 1;
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i]!;
+    f *= (w.offers.get(offer.id) ?? 1) * (w.groups.get(offer.group) ?? 1);
+  }
+  return f;
+}
+
+/** Names of the entries that changed this offer's score, for explain. */
+export const appliedNames = (weights: readonly CompiledWeight[], offer: CompiledOffer): string[] =>
+  weights.filter((w) => applies(w, offer)).map((w) => w.name);
+
+/** score = propensity × context weight × value × lever; ties go to the offer id, so ranks are stable. */
+export function arbitrate(
+  input: DecisionInput,
+  matched: MatchedWeights,
+  offers: readonly CompiledOffer[],
+  model: PropensityModel,
+): Scored[] {
+  const { request, profile } = input;
+  const scored: Scored[] = new Array(offers.length);
+  for (let i = 0; i < offers.length; i++) {
+    const offer = offers[i]!;
     const propensity = model.propensity(offer, request.channel, profile);
-    const context = multiplier(contextWeights, offer);
-    const lever = multiplier(levers, offer);
-    return {
-      offer,
-      parts: {
-        propensity,
-        contextWeight: context.factor,
-        value: offer.value,
-        lever: lever.factor,
-        score: propensity * context.factor * offer.value * lever.factor,
-        contextWeightsApplied: context.applied,
-        leversApplied: lever.applied,
-      },
-    };
-  });
+    const contextWeight = factor(matched.contextWeights, offer);
+    const lever = factor(matched.levers, offer);
+    scored[i] = { offer, parts: { propensity, contextWeight, value: offer.value, lever, score: propensity * contextWeight * offer.value * lever } };
+  }
   return scored.sort((a, b) => b.parts.score - a.parts.score || (a.offer.id < b.offer.id ? -1 : 1));
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
-import { arbitrate, type Scored } from './arbitrate.js';
+import { arbitrate, matchWeights, type MatchedWeights, type Scored } from './arbitrate.js';
 import { buildFacts } from './facts.js';
 import type { PropensityModel } from './propensity.js';
 import type { Decision, DecisionInput, RankedOffer } from './types.js';
@@ -14,6 +14,7 @@ export interface Outcome {
   readonly ranked: readonly Scored[];
   /** the number of offers the answer may hold: the request's limit within the channel's cap */
   readonly limit: number;
+  readonly weights: MatchedWeights;
 }
 
 /** Has the channel been checked against the rule set? The route does it; the engine trusts it. */
@@ -39,7 +40,8 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
   } else {
     candidates = ruleset.fallbackByChannel.get(request.channel) ?? [];
   }
-  const ranked = arbitrate(ruleset, input, candidates, model);
+  const weights = matchWeights(ruleset, input);
+  const ranked = arbitrate(input, weights, candidates, model);
   const limit = limitFor(ruleset, input);
   const offers: RankedOffer[] = [];
   for (let i = 0; i < ranked.length && i < limit; i++) {
@@ -57,6 +59,7 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
   return {
     ranked,
     limit,
+    weights,
     decision: {
       decisionId: randomUUID(),
       customerId: request.customerId,

@@ -2,7 +2,8 @@ import { evaluateReference, type ConditionTrace } from '../rules/reference.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import { offersFor, type Outcome } from './decide.js';
 import { buildFacts } from './facts.js';
-import type { DecisionInput, ScoreParts } from './types.js';
+import { appliedNames } from './arbitrate.js';
+import type { DecisionInput, ExplainedScoreParts } from './types.js';
 
 export interface OfferExplanation {
   readonly offerId: string;
@@ -12,7 +13,7 @@ export interface OfferExplanation {
   readonly rank: number | null;
   readonly conditions: ConditionTrace | null;
   readonly suppressedBy: string | null;
-  readonly scoreParts: ScoreParts | null;
+  readonly scoreParts: ExplainedScoreParts | null;
   readonly note?: string;
 }
 
@@ -38,7 +39,9 @@ export async function explain(ruleset: RuleSet, input: DecisionInput, outcome: O
         selected,
         rank: selected ? at + 1 : null,
         suppressedBy: capped ? `contact-policy: channels.${request.channel}.maxOffers = ${channelCap}` : null,
-        scoreParts: scored?.parts ?? null,
+        scoreParts: scored
+          ? { ...scored.parts, contextWeightsApplied: appliedNames(outcome.weights.contextWeights, offer), leversApplied: appliedNames(outcome.weights.levers, offer) }
+          : null,
       };
       if (!facts) {
         return { ...base, conditions: null, note: offer.fallback ? 'unknown customer: fallback offer' : 'unknown customer: only fallback offers are considered' };

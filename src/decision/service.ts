@@ -12,7 +12,23 @@ import type { Decision, DecisionRequest } from './types.js';
 export type DecisionResponse = Decision & { readonly explanation?: OfferExplanation[] };
 
 /** Looks the customer up, runs the synchronous engine on the active snapshot, records metrics. */
+/** prom-client hashes label values on every labels() call: keep each child once. */
+function cached<A extends string[], T>(make: (...labels: A) => T): (key: string, ...labels: A) => T {
+  const children = new Map<string, T>();
+  return (key, ...labels) => {
+    let child = children.get(key);
+    if (child === undefined) children.set(key, (child = make(...labels)));
+    return child;
+  };
+}
+
 export class DecisionService {
+  private readonly series = {
+    duration: cached((channel: string) => this.metrics.decisionDuration.labels(channel)),
+    decisions: cached((channel: string, outcome: string) => this.metrics.decisions.labels(channel, outcome)),
+    offers: cached((offer: string, group: string) => this.metrics.offersServed.labels(offer, group)),
+  };
+
   constructor(
     private readonly rules: RuleSetRegistry,
     private readonly profiles: ProfileStore,
@@ -49,10 +65,9 @@ export class DecisionService {
   }
 
   private record(decision: Decision, seconds: number): void {
-    const m = this.metrics;
-    m.decisionDuration.labels(decision.channel).observe(seconds);
     const outcome = decision.degraded ? 'degraded' : !decision.profile.found ? 'fallback' : decision.offers.length ? 'offers' : 'no_offers';
-    m.decisions.labels(decision.channel, outcome).inc();
-    for (const o of decision.offers) m.offersServed.labels(o.offerId, o.group).inc();
+    this.series.duration(decision.channel, decision.channel).observe(seconds);
+    this.series.decisions(`${decision.channel}\0${outcome}`, decision.channel, outcome).inc();
+    for (const o of decision.offers) this.series.offers(o.offerId, o.offerId, o.group).inc();
   }
 }

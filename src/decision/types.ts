@@ -19,6 +19,10 @@ export interface ScoreParts {
   readonly value: number;
   readonly lever: number;
   readonly score: number;
+}
+
+/** Score parts as explain shows them: with the names of the weight entries applied. */
+export interface ExplainedScoreParts extends ScoreParts {
   readonly contextWeightsApplied: readonly string[];
   readonly leversApplied: readonly string[];
 }

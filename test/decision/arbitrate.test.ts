@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { appliedNames } from '../../src/decision/arbitrate.js';
 import { decide } from '../../src/decision/decide.js';
 import { priorPropensity } from '../../src/decision/propensity.js';
 import { Profile } from '../../src/profiles/schema.js';
@@ -40,9 +41,11 @@ describe('arbitration', () => {
     });
     const plain = run(rs);
     expect(plain.ranked[0]!.offer.id).toBe('a-care');
-    expect(plain.ranked[0]!.parts).toMatchObject({ contextWeight: 1, lever: 1.5, score: 15, leversApplied: ['top care'] });
+    expect(plain.ranked[0]!.parts).toMatchObject({ contextWeight: 1, lever: 1.5, score: 15 });
+    expect(appliedNames(plain.weights.levers, plain.ranked[0]!.offer)).toEqual(['top care']);
     const complaint = run(rs, { intent: 'complaint' });
-    expect(complaint.ranked[0]!.parts).toMatchObject({ contextWeight: 4, lever: 1.5, score: 60, contextWeightsApplied: ['complaint'] });
+    expect(complaint.ranked[0]!.parts).toMatchObject({ contextWeight: 4, lever: 1.5, score: 60 });
+    expect(appliedNames(complaint.weights.contextWeights, complaint.ranked[0]!.offer)).toEqual(['complaint']);
     expect(complaint.ranked.find((s) => s.offer.id === 'b-develop')!.parts.lever).toBe(1);
   });
 

@@ -1,0 +1,47 @@
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { ApiError } from '../errors.js';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+export const BULK_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+const BULK_PATH = '/v1/profiles/bulk';
+
+const tooLarge = (max: number) => new ApiError('payload_too_large', `the body is over ${max} bytes`);
+
+/**
+ * Body limits: 64 KiB, 32 MiB for bulk import. A declared Content-Length is checked without
+ * touching the body (Node's parser never delivers more than it declares), which keeps
+ * @hono/node-server on its fast path; only chunked bodies are counted as they stream in.
+ */
+export function bodyLimits(): MiddlewareHandler {
+  const streamed = (max: number) => bodyLimit({ maxSize: max, onError: () => { throw tooLarge(max); } });
+  const small = streamed(BODY_LIMIT_BYTES);
+  const bulk = streamed(BULK_BODY_LIMIT_BYTES);
+  return (c, next) => {
+    const isBulk = c.req.path === BULK_PATH;
+    const max = isBulk ? BULK_BODY_LIMIT_BYTES : BODY_LIMIT_BYTES;
+    const declared = c.req.header('content-length');
+    if (declared !== undefined) {
+      if (Number(declared) > max) throw tooLarge(max);
+      return next();
+    }
+    return (isBulk ? bulk : small)(c, next);
+  };
+}
+
+/**
+ * CORS for the browser-facing routes, for the origins in CORS_ORIGINS only. Requests without
+ * an Origin header (servers, call-center back ends) skip it entirely.
+ */
+export function browserCors(origins: readonly string[] | undefined): MiddlewareHandler | undefined {
+  if (!origins || origins.length === 0) return undefined;
+  const allowed = new Set(origins);
+  const handler = cors({
+    origin: (o) => (allowed.has(o) ? o : null),
+    allowHeaders: ['authorization', 'content-type'],
+    allowMethods: ['POST', 'OPTIONS'],
+    maxAge: 600,
+  });
+  return (c, next) => (c.req.header('origin') === undefined ? next() : handler(c, next));
+}
