@@ -31,7 +31,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     const apiError = toApiError(err);
     if (apiError.code === 'internal') s.log.error({ err, path: c.req.path }, 'unexpected error');
     if (apiError.code === 'unauthorized') c.header('www-authenticate', 'Bearer realm="nextbest"');
-    s.metrics.problems.labels(apiError.code).inc();
+    s.metrics.problems.slot(apiError.code).n++;
     return problem(c, apiError);
   });
   app.notFound((c) => problem(c, new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
@@ -43,8 +43,10 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     app.use('/v1/responses', corsGuard);
   }
   app.use('/v1/*', bodyLimits());
-  app.use('/v1/decisions', requireScope(keys, 'decide'));
-  app.use('/v1/profiles/*', requireScope(keys, 'admin'));
+  if (keys) {
+    app.use('/v1/decisions', requireScope(keys, 'decide'));
+    app.use('/v1/profiles/*', requireScope(keys, 'admin'));
+  }
 
   registerDecisions(app, s.decisions);
   registerProfiles(app, s.profiles, s.metrics);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildFacts } from '../src/decision/facts.js';
 import { compileCondition } from '../src/rules/compile.js';
+import { reachablePhases } from '../src/rules/phases.js';
 import { evaluateReference } from '../src/rules/reference.js';
 import { Condition, TopCondition } from '../src/rules/schema.js';
 import { conditionArb, profileArb, requestArb } from './support/arbitraries.js';
@@ -49,5 +50,26 @@ describe('compiled eligibility equals json-rules-engine', () => {
       expect((await evaluateReference(condition, facts)).eligible).toBe(expected);
       expect(compileCondition(condition)(facts)).toBe(expected);
     }
+  });
+
+  it('the phase index never drops an eligible offer (random conditions and profiles)', async () => {
+    fc.assert(
+      fc.property(conditionArb, profileArb, requestArb(['web', 'call-center']), (condition, profile, request) => {
+        const top = TopCondition.parse({ all: [condition] });
+        const phases = reachablePhases(top);
+        if (phases && compileCondition(top)(buildFacts(profile, request))) expect(phases.has(profile.lifecyclePhase)).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+    const ruleset = await shippedRuleSet();
+    fc.assert(
+      fc.property(profileArb, requestArb(['web', 'call-center']), (profile, request) => {
+        const facts = buildFacts(profile, request);
+        const all = ruleset.byChannel.get(request.channel)!.filter((o) => o.eligible(facts));
+        const indexed = ruleset.byChannelPhase.get(request.channel)!.get(profile.lifecyclePhase)!.filter((o) => o.eligible(facts));
+        expect(indexed).toEqual(all);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

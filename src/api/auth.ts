@@ -10,16 +10,12 @@ const ALLOWED: Readonly<Record<'decide' | 'admin', readonly Scope[]>> = {
 };
 
 /**
- * API-key check shared by every protected route. With no keys configured the service is
- * open (a warning is logged at start). Public keys need signed customer tokens, not yet
- * accepted here, so they are refused.
+ * API-key check shared by every protected route; with no keys configured it is not mounted
+ * and the service is open (a warning is logged at start). Public keys need signed customer
+ * tokens, not yet accepted here, so they are refused.
  */
-export function requireScope(keys: ReadonlyMap<string, Scope> | undefined, needed: 'decide' | 'admin'): MiddlewareHandler<AppEnv> {
+export function requireScope(keys: ReadonlyMap<string, Scope>, needed: 'decide' | 'admin'): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!keys) {
-      c.set('scope', 'anonymous');
-      return next();
-    }
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const scope = match ? keys.get(match[1]!) : undefined;

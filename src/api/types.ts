@@ -2,5 +2,5 @@ import type { Scope } from '../config.js';
 
 /** Variables routes share through the hono context. */
 export interface AppEnv {
-  Variables: { scope: Scope | 'anonymous' };
+  Variables: { scope?: Scope };
 }

@@ -5,8 +5,8 @@ import { buildFacts } from './facts.js';
 import type { PropensityModel } from './propensity.js';
 import type { Decision, DecisionInput, RankedOffer } from './types.js';
 
-/** Six significant digits: enough to rank by, without float noise such as 1.7999999999999998. */
-export const roundScore = (score: number): number => Number(score.toPrecision(6));
+/** Nine decimals: enough to rank by, without float noise such as 1.7999999999999998. */
+export const roundScore = (score: number): number => Math.round(score * 1e9) / 1e9;
 
 export interface Outcome {
   readonly decision: Decision;
@@ -36,7 +36,8 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
   let candidates: readonly CompiledOffer[];
   if (profile) {
     const facts = buildFacts(profile, request);
-    candidates = offersFor(ruleset, request.channel).filter((o) => o.eligible(facts));
+    const reachable = ruleset.byChannelPhase.get(request.channel)?.get(profile.lifecyclePhase) ?? [];
+    candidates = reachable.filter((o) => o.eligible(facts));
   } else {
     candidates = ruleset.fallbackByChannel.get(request.channel) ?? [];
   }

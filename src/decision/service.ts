@@ -12,23 +12,7 @@ import type { Decision, DecisionRequest } from './types.js';
 export type DecisionResponse = Decision & { readonly explanation?: OfferExplanation[] };
 
 /** Looks the customer up, runs the synchronous engine on the active snapshot, records metrics. */
-/** prom-client hashes label values on every labels() call: keep each child once. */
-function cached<A extends string[], T>(make: (...labels: A) => T): (key: string, ...labels: A) => T {
-  const children = new Map<string, T>();
-  return (key, ...labels) => {
-    let child = children.get(key);
-    if (child === undefined) children.set(key, (child = make(...labels)));
-    return child;
-  };
-}
-
 export class DecisionService {
-  private readonly series = {
-    duration: cached((channel: string) => this.metrics.decisionDuration.labels(channel)),
-    decisions: cached((channel: string, outcome: string) => this.metrics.decisions.labels(channel, outcome)),
-    offers: cached((offer: string, group: string) => this.metrics.offersServed.labels(offer, group)),
-  };
-
   constructor(
     private readonly rules: RuleSetRegistry,
     private readonly profiles: ProfileStore,
@@ -46,16 +30,19 @@ export class DecisionService {
         { path: '/channel', message: `expected one of ${ruleset.manifest.channels.join(', ')}` },
       ]);
     }
-    let profile: Profile | undefined;
     let degraded = false;
-    try {
-      profile = await this.profiles.get(request.customerId);
-    } catch (err) {
-      // the store failed: answer with fallback offers rather than an error
-      degraded = true;
-      this.log.warn({ err, store: this.profiles.kind }, 'profile look-up failed; answering with fallback offers');
+    // a cached profile is used without a trip through the event loop
+    let profile: Profile | null | undefined = this.profiles.peek?.(request.customerId);
+    if (profile === undefined) {
+      try {
+        profile = await this.profiles.get(request.customerId);
+      } catch (err) {
+        // the store failed: answer with fallback offers rather than an error
+        degraded = true;
+        this.log.warn({ err, store: this.profiles.kind }, 'profile look-up failed; answering with fallback offers');
+      }
     }
-    const input = { request, profile, degraded };
+    const input = { request, profile: profile ?? undefined, degraded };
     const outcome = decide(ruleset, input, this.model);
     const { decision } = outcome;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -66,8 +53,9 @@ export class DecisionService {
 
   private record(decision: Decision, seconds: number): void {
     const outcome = decision.degraded ? 'degraded' : !decision.profile.found ? 'fallback' : decision.offers.length ? 'offers' : 'no_offers';
-    this.series.duration(decision.channel, decision.channel).observe(seconds);
-    this.series.decisions(`${decision.channel}\0${outcome}`, decision.channel, outcome).inc();
-    for (const o of decision.offers) this.series.offers(o.offerId, o.offerId, o.group).inc();
+    const m = this.metrics;
+    m.decisionDuration.observe(seconds);
+    m.decisions.slot(decision.channel, outcome).n++;
+    for (const o of decision.offers) m.offersServed.slot(o.offerId, o.group).n++;
   }
 }

@@ -1,39 +1,50 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+type Slot<L extends string> = { readonly labels: Readonly<Record<L, string>>; n: number };
+
+/**
+ * A counter whose hot-path increment is a plain `slot.n++`: prom-client hashes and checks
+ * the labels on every inc(), so totals are kept here and handed to it at scrape time.
+ */
+export class TalliedCounter<L extends string> {
+  private readonly slots = new Map<string, Slot<L>>();
+
+  constructor(registry: Registry, name: string, help: string, private readonly labelNames: readonly L[]) {
+    const slots = this.slots;
+    new Counter({
+      name, help, labelNames, registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of slots.values()) if (s.n > 0) this.inc(s.labels, s.n);
+      },
+    });
+  }
+
+  /** The slot for these label values, in labelNames order. */
+  slot(...values: string[]): Slot<L> {
+    const key = values.length === 1 ? values[0]! : values.join('\0');
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      const labels = Object.fromEntries(this.labelNames.map((l, i) => [l, values[i] ?? ''])) as Record<L, string>;
+      this.slots.set(key, (slot = { labels, n: 0 }));
+    }
+    return slot;
+  }
+}
+
 /** Every metric the service exports; one registry per app so tests can build several. */
 export class Metrics {
   readonly registry = new Registry();
   readonly decisionDuration = new Histogram({
     name: 'nextbest_decision_duration_seconds',
     help: 'Server-side time to make a decision, from validated request to answer',
-    labelNames: ['channel'] as const,
-    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [this.registry],
   });
-  readonly decisions = new Counter({
-    name: 'nextbest_decisions_total',
-    help: 'Decisions by channel and outcome (offers, no_offers, fallback, degraded)',
-    labelNames: ['channel', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  readonly offersServed = new Counter({
-    name: 'nextbest_offers_served_total',
-    help: 'Offers returned in decisions, by offer and group',
-    labelNames: ['offer', 'group'] as const,
-    registers: [this.registry],
-  });
-  readonly profileCache = new Counter({
-    name: 'nextbest_profile_cache_requests_total',
-    help: 'Profile look-ups by cache result (hit, miss)',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
-  readonly problems = new Counter({
-    name: 'nextbest_http_problems_total',
-    help: 'Error responses by problem code',
-    labelNames: ['code'] as const,
-    registers: [this.registry],
-  });
+  readonly decisions = new TalliedCounter(this.registry, 'nextbest_decisions_total', 'Decisions by channel and outcome (offers, no_offers, fallback, degraded)', ['channel', 'outcome'] as const);
+  readonly offersServed = new TalliedCounter(this.registry, 'nextbest_offers_served_total', 'Offers returned in decisions, by offer and group', ['offer', 'group'] as const);
+  readonly profileCache = new TalliedCounter(this.registry, 'nextbest_profile_cache_requests_total', 'Profile look-ups by cache result (hit, miss)', ['result'] as const);
+  readonly problems = new TalliedCounter(this.registry, 'nextbest_http_problems_total', 'Error responses by problem code', ['code'] as const);
   readonly rulesetInfo = new Gauge({
     name: 'nextbest_ruleset_active_info',
     help: 'The active rule-set version (value 1)',
@@ -46,11 +57,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly cacheStats = {
-    hit: this.profileCache.labels('hit'),
-    miss: this.profileCache.labels('miss'),
-  };
-  readonly cacheCounter = { hit: () => this.cacheStats.hit.inc(), miss: () => this.cacheStats.miss.inc() };
+  private readonly cacheHits = this.profileCache.slot('hit');
+  private readonly cacheMisses = this.profileCache.slot('miss');
+  readonly cacheCounter = { hit: () => void this.cacheHits.n++, miss: () => void this.cacheMisses.n++ };
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'nextbest_' });

@@ -27,6 +27,13 @@ export class CachedProfileStore implements ProfileStore {
     this.cache = options.max > 0 ? new LRUCache<string, Entry>({ max: options.max, ttl: options.ttlMs || undefined }) : undefined;
   }
 
+  peek(customerId: string): Profile | null | undefined {
+    const cached = this.cache?.get(customerId);
+    if (cached === undefined) return undefined;
+    this.stats.hit();
+    return cached === ABSENT ? null : cached;
+  }
+
   async get(customerId: string): Promise<Profile | undefined> {
     const cached = this.cache?.get(customerId);
     if (cached !== undefined) {

@@ -4,6 +4,8 @@ import type { Profile } from './schema.js';
 export interface ProfileStore {
   readonly kind: string;
   get(customerId: string): Promise<Profile | undefined>;
+  /** Synchronous answer when it is at hand: the profile, null when known absent, undefined when it needs get(). */
+  peek?(customerId: string): Profile | null | undefined;
   put(profile: Profile): Promise<void>;
   putMany(profiles: readonly Profile[]): Promise<void>;
   size(): Promise<number>;

@@ -8,7 +8,8 @@ export type Predicate = (facts: Facts) => boolean;
  * Operators with json-rules-engine's exact semantics (engine-default-operators.js):
  * a fact that fails the operator's type check makes the condition false.
  */
-const isNumeric = (v: unknown): boolean => Number.parseFloat(v as string).toString() !== 'NaN';
+// parseFloat(v).toString() !== 'NaN' in json-rules-engine, without the string (and, for numbers, the parse)
+const isNumeric = (v: unknown): boolean => (typeof v === 'number' ? v === v : !Number.isNaN(Number.parseFloat(v as string)));
 type Op = (fact: any, value: any) => boolean;
 const OPERATOR_FNS: Readonly<Record<OperatorName, Op>> = {
   equal: (a, b) => a === b,
@@ -34,6 +35,10 @@ export function evaluateOperator(operator: OperatorName, factValue: unknown, val
 export function pathResolver(path: string | undefined): (value: unknown) => unknown {
   if (path === undefined) return (value) => value;
   const parts = path.split('.').slice(1);
+  if (parts.length === 1) {
+    const key = parts[0]!;
+    return (value) => (value === null || typeof value !== 'object' ? value : Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined);
+  }
   return (value) => {
     if (value === null || typeof value !== 'object') return value;
     let current: unknown = value;
@@ -45,11 +50,28 @@ export function pathResolver(path: string | undefined): (value: unknown) => unkn
   };
 }
 
+/** A leaf reading a fact without a path: the common case, specialised per operator. */
+function compileDirectLeaf(fact: FactName, operator: OperatorName, value: any): Predicate | undefined {
+  switch (operator) {
+    case 'equal': return (f) => f[fact] === value;
+    case 'notEqual': return (f) => f[fact] !== value;
+    case 'in': return (f) => value.indexOf(f[fact]) > -1;
+    case 'notIn': return (f) => value.indexOf(f[fact]) === -1;
+    case 'contains': return (f) => { const a = f[fact]; return Array.isArray(a) && a.indexOf(value) > -1; };
+    case 'doesNotContain': return (f) => { const a = f[fact]; return Array.isArray(a) && a.indexOf(value) === -1; };
+    default: return undefined;
+  }
+}
+
 function compileLeaf(leaf: LeafCondition): Predicate {
+  const { fact, value } = leaf;
+  if (leaf.path === undefined) {
+    const direct = compileDirectLeaf(fact, leaf.operator, value);
+    if (direct) return direct;
+    const op = OPERATOR_FNS[leaf.operator];
+    return (facts) => op(facts[fact], value);
+  }
   const op = OPERATOR_FNS[leaf.operator];
-  const fact = leaf.fact;
-  const value = leaf.value;
-  if (leaf.path === undefined) return (facts) => op(facts[fact], value);
   const resolve = pathResolver(leaf.path);
   return (facts) => op(resolve(facts[fact]), value);
 }

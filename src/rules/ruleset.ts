@@ -1,4 +1,6 @@
+import type { LifecyclePhase } from '../profiles/schema.js';
 import { compileCondition, type Predicate } from './compile.js';
+import { indexByPhase, reachablePhases } from './phases.js';
 import type { RuleSetSource } from './load.js';
 import type { Manifest, Offer, OfferGroup, Treatment } from './schema.js';
 import { compileArbitration, type CompiledArbitration } from './weights.js';
@@ -14,6 +16,7 @@ export interface CompiledOffer {
   readonly prior: Readonly<Record<string, number>>;
   /** the offer as written, for the reference engine and explain */
   readonly source: Offer;
+  readonly phases: ReadonlySet<string> | undefined;
 }
 
 /** An immutable, compiled rule-set version: what the hot path reads, never changes once built. */
@@ -24,6 +27,8 @@ export interface RuleSet {
   readonly loadedAt: string;
   readonly offers: readonly CompiledOffer[];
   readonly byChannel: ReadonlyMap<string, readonly CompiledOffer[]>;
+  /** per channel and lifecycle phase: the offers whose eligibility can hold for that phase */
+  readonly byChannelPhase: ReadonlyMap<string, ReadonlyMap<LifecyclePhase, readonly CompiledOffer[]>>;
   readonly fallbackByChannel: ReadonlyMap<string, readonly CompiledOffer[]>;
   readonly arbitration: CompiledArbitration;
   readonly maxOffers: ReadonlyMap<string, number>;
@@ -52,11 +57,14 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
     treatments: o.treatments as Record<string, Treatment>,
     prior: o.propensity,
     source: o,
+    phases: reachablePhases(o.eligibility),
   }));
   const byChannel = new Map<string, CompiledOffer[]>();
   const fallbackByChannel = new Map<string, CompiledOffer[]>();
+  const byChannelPhase = new Map<string, ReadonlyMap<LifecyclePhase, readonly CompiledOffer[]>>();
   for (const channel of source.manifest.channels) {
     byChannel.set(channel, offers.filter((o) => o.treatments[channel] !== undefined));
+    byChannelPhase.set(channel, indexByPhase(byChannel.get(channel)!, (o) => o.phases));
     fallbackByChannel.set(channel, offers.filter((o) => o.fallback && o.treatments[channel] !== undefined));
   }
   const maxOffers = new Map(Object.entries(source.contactPolicy.channels).map(([c, p]) => [c, p.maxOffers] as const));
@@ -67,6 +75,7 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
     loadedAt: loadedAt.toISOString(),
     offers: Object.freeze(offers.map((o) => Object.freeze(o))),
     byChannel,
+    byChannelPhase,
     fallbackByChannel,
     arbitration: compileArbitration(source.arbitration),
     maxOffers,

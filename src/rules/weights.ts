@@ -43,7 +43,10 @@ function compileEntry(entry: WeightEntry): CompiledWeight {
   }
   return {
     name: entry.name,
-    matches: (s) => tests.every((t) => t(s)),
+    matches: (s) => {
+      for (let i = 0; i < tests.length; i++) if (!tests[i]!(s)) return false;
+      return true;
+    },
     groups: new Map(Object.entries(entry.groups ?? {})),
     offers: new Map(Object.entries(entry.offers ?? {})),
   };

@@ -127,3 +127,18 @@ describe('POST /v1/decisions', () => {
     });
   });
 });
+
+describe('decision JSON', () => {
+  it('is byte-identical to JSON.stringify for found, unknown and odd inputs', async () => {
+    const { decisionJson } = await import('../../src/api/decision-json.js');
+    const t = await testApp();
+    for (const request of [
+      { customerId: 'C0000001', channel: 'web', placement: 'tips "for" you\u2028' },
+      { customerId: 'unknown.1', channel: 'call-center', context: { intent: 'cancel' } },
+      { customerId: 'C0000002', channel: 'call-center', limit: 1 },
+    ]) {
+      const decision = await t.services.decisions.decide(request);
+      expect(decisionJson(decision)).toBe(JSON.stringify(decision));
+    }
+  });
+});

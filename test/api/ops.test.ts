@@ -28,7 +28,7 @@ describe('operations endpoints', () => {
     const res = await t.app.request('/metrics');
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
-    expect(text).toMatch(/nextbest_decision_duration_seconds_bucket\{le="0.0001",channel="web"\}/);
+    expect(text).toMatch(/nextbest_decision_duration_seconds_bucket\{le="0.0001"\}/);
     expect(text).toMatch(/nextbest_decisions_total\{channel="web",outcome="offers"\} [1-9]/);
     expect(text).toMatch(/nextbest_offers_served_total\{offer="[a-z0-9-]+",group="[a-z-]+"\} [1-9]/);
     expect(text).toMatch(/nextbest_profile_cache_requests_total\{result="hit"\} [1-9]/);
