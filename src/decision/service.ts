@@ -22,7 +22,7 @@ export class DecisionService {
   ) {}
 
   async decide(request: DecisionRequest): Promise<DecisionResponse> {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const ruleset = this.rules.active;
     if (!ruleset) throw new ApiError('not_ready', 'no rule set is active yet');
     if (!ruleset.byChannel.has(request.channel)) {
@@ -45,7 +45,7 @@ export class DecisionService {
     const input = { request, profile: profile ?? undefined, degraded };
     const outcome = decide(ruleset, input, this.model);
     const { decision } = outcome;
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const seconds = (performance.now() - started) / 1e3;
     this.record(decision, seconds);
     if (!request.explain) return decision;
     return { ...decision, explanation: await explain(ruleset, input, outcome) };

@@ -7,26 +7,34 @@ type Slot<L extends string> = { readonly labels: Readonly<Record<L, string>>; n:
  * the labels on every inc(), so totals are kept here and handed to it at scrape time.
  */
 export class TalliedCounter<L extends string> {
-  private readonly slots = new Map<string, Slot<L>>();
+  private readonly slots = new Map<string, unknown>();
+  private readonly all: Slot<L>[] = [];
 
   constructor(registry: Registry, name: string, help: string, private readonly labelNames: readonly L[]) {
-    const slots = this.slots;
+    const slots = this.all;
     new Counter({
       name, help, labelNames, registers: [registry],
       collect() {
         this.reset();
-        for (const s of slots.values()) if (s.n > 0) this.inc(s.labels, s.n);
+        for (const s of slots) if (s.n > 0) this.inc(s.labels, s.n);
       },
     });
   }
 
-  /** The slot for these label values, in labelNames order. */
+  /** The slot for these label values, in labelNames order (one lookup per value, no key string built). */
   slot(...values: string[]): Slot<L> {
-    const key = values.length === 1 ? values[0]! : values.join('\0');
-    let slot = this.slots.get(key);
+    let level: Map<string, unknown> = this.slots;
+    for (let i = 0; i < values.length - 1; i++) {
+      let next = level.get(values[i]!) as Map<string, unknown> | undefined;
+      if (next === undefined) level.set(values[i]!, (next = new Map()));
+      level = next;
+    }
+    const last = values[values.length - 1] ?? '';
+    let slot = level.get(last) as Slot<L> | undefined;
     if (slot === undefined) {
       const labels = Object.fromEntries(this.labelNames.map((l, i) => [l, values[i] ?? ''])) as Record<L, string>;
-      this.slots.set(key, (slot = { labels, n: 0 }));
+      level.set(last, (slot = { labels, n: 0 }));
+      this.all.push(slot);
     }
     return slot;
   }
