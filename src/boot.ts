@@ -27,7 +27,7 @@ async function loadProfiles(config: Config, store: MemoryProfileStore, log: Logg
     throw new BootError(`PROFILES_FILE: cannot read ${config.PROFILES_FILE}: ${(err as Error).message}`);
   }
   for (const r of result.rejected.slice(0, 20)) log.warn({ line: r.line, errors: r.errors }, 'profile line rejected');
-  log.info({ file: config.PROFILES_FILE, imported: result.imported, rejected: result.rejected.length }, 'profiles loaded');
+  log.info({ file: config.PROFILES_FILE, imported: result.imported, rejected: result.rejectedLines }, 'profiles loaded');
 }
 
 /** Builds every service from the configuration; refuses to start on a bad rule set. */

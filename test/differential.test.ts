@@ -45,6 +45,8 @@ describe('compiled eligibility equals json-rules-engine', () => {
       [{ all: [{ fact: 'channel', path: '$.x', operator: 'equal', value: 'web' }] }, { channel: 'web' }, true],
       [{ all: [] }, {}, true],
       [{ not: { fact: 'npsScore', operator: 'equal', value: null } }, {}, true],
+      [{ all: [{ fact: 'attributes', path: '$.e.length', operator: 'equal', value: 0 }] }, { attributes: { e: '' } }, false],
+      [{ all: [{ fact: 'attributes', path: '$.e.length', operator: 'equal', value: 2 }] }, { attributes: { e: 'ab' } }, true],
     ];
     for (const [condition, facts, expected] of cases) {
       expect((await evaluateReference(condition, facts)).eligible).toBe(expected);

@@ -35,7 +35,7 @@ export function registerDocs(app: OpenAPIHono<AppEnv>, version: string): void {
   const cache = new Map<string, string>();
   app.get('/docs/:asset', async (c) => {
     const asset = c.req.param('asset');
-    const type = ASSETS[asset];
+    const type = Object.hasOwn(ASSETS, asset) ? ASSETS[asset] : undefined;
     if (!type) return c.notFound();
     let body = cache.get(asset);
     if (body === undefined) {

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Metrics } from '../ops/metrics.js';
-import { parseProfileLines } from '../profiles/ndjson.js';
+import { importProfileLines } from '../profiles/ndjson.js';
 import { CustomerId, Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
 import { ApiError } from '../errors.js';
@@ -36,6 +36,7 @@ const getRoute = createRoute({
 const BulkResult = z
   .object({
     imported: z.number().int(),
+    rejectedLines: z.number().int().describe('lines refused; `rejected` details the first 100, at most 10 errors each'),
     rejected: z.array(z.object({ line: z.number().int(), errors: z.array(z.object({ path: z.string(), message: z.string() })) })),
   })
   .openapi('BulkImportResult');
@@ -76,10 +77,9 @@ export function registerProfiles(app: OpenAPIHono<AppEnv>, store: ProfileStore, 
 
   app.openapi(bulkRoute, async (c) => {
     const type = c.req.header('content-type') ?? '';
-    if (!/^application\/(x-)?ndjson\b/.test(type)) throw new ApiError('unsupported_media_type', 'send application/x-ndjson: one JSON profile per line');
-    const { profiles, rejected } = parseProfileLines(await c.req.text());
-    await store.putMany(profiles);
+    if (!/^application\/(x-)?ndjson\b/i.test(type)) throw new ApiError('unsupported_media_type', 'send application/x-ndjson: one JSON profile per line');
+    const report = await importProfileLines((await c.req.text()).split('\n'), (p) => store.putMany(p));
     metrics.profilesLoaded.set(await store.size());
-    return c.json({ imported: profiles.length, rejected }, 200);
+    return c.json(report, 200);
   });
 }

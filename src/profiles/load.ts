@@ -1,22 +1,23 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { parseProfileLines, type LineError } from './ndjson.js';
+import { importProfileLines, MAX_REPORTED_LINES, type ImportReport, type LineError } from './ndjson.js';
 import type { ProfileStore } from './store.js';
 
 const BATCH = 5_000;
 
-/** Streams an NDJSON profile file into a store; returns how many were stored and the bad lines. */
-export async function loadProfileFile(path: string, store: ProfileStore): Promise<{ imported: number; rejected: LineError[] }> {
+/** Streams an NDJSON profile file into a store; the report is bounded like the bulk route's. */
+export async function loadProfileFile(path: string, store: ProfileStore): Promise<ImportReport> {
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   const rejected: LineError[] = [];
   let imported = 0;
+  let rejectedLines = 0;
   let batch: string[] = [];
   let first = 1;
   const flush = async () => {
-    const parsed = parseProfileLines(batch.join('\n'), first);
-    await store.putMany(parsed.profiles);
-    imported += parsed.profiles.length;
-    rejected.push(...parsed.rejected);
+    const report = await importProfileLines(batch, (p) => store.putMany(p), first);
+    imported += report.imported;
+    rejectedLines += report.rejectedLines;
+    rejected.push(...report.rejected.slice(0, MAX_REPORTED_LINES - rejected.length));
     first += batch.length;
     batch = [];
   };
@@ -25,5 +26,5 @@ export async function loadProfileFile(path: string, store: ProfileStore): Promis
     if (batch.length >= BATCH) await flush();
   }
   if (batch.length > 0) await flush();
-  return { imported, rejected };
+  return { imported, rejectedLines, rejected };
 }

@@ -43,7 +43,8 @@ export function pathResolver(path: string | undefined): (value: unknown) => unkn
     if (value === null || typeof value !== 'object') return value;
     let current: unknown = value;
     for (const part of parts) {
-      if (current === null || current === undefined || !Object.hasOwn(Object(current), part)) return undefined;
+      // JSONPath-plus stops at any falsy value (an empty string has no .length for it)
+      if (!current || !Object.hasOwn(Object(current), part)) return undefined;
       current = (current as Record<string, unknown>)[part];
     }
     return current;

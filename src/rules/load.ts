@@ -153,7 +153,7 @@ function crossCheck(
   }
   const manifest = parsed.get(RULE_FILES.manifest)!;
   for (const channel of channels) {
-    if (!rs.offers.some((o) => o.fallback && o.treatments[channel])) {
+    if (!rs.offers.some((o) => o.fallback && Object.hasOwn(o.treatments, channel))) {
       errors.push(manifest.issue(['channels'], `channel "${channel}" has no fallback offer for unknown customers`));
     }
   }

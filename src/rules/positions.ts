@@ -14,7 +14,13 @@ export function formatIssue(issue: RuleIssue): string {
   return `${issue.file}:${issue.line}:${issue.column}: ${issue.severity === 'warning' ? 'warning: ' : ''}${issue.message}`;
 }
 
-type Pointers = Record<string, { value: { line: number; column: number }; key?: { line: number; column: number } }>;
+type Pointers = Record<string, { value: { pos: number }; key?: { pos: number } }>;
+
+/** 1-based line and column of a character offset; a tab counts as one column, as editors report it. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
+}
 
 /** A parsed JSON file that can say where any of its values stands. */
 export class SourceFile {
@@ -22,19 +28,20 @@ export class SourceFile {
     readonly file: string,
     readonly data: unknown,
     private readonly pointers: Pointers,
+    private readonly text: string,
   ) {}
 
-  static parse(file: string, text: string): SourceFile | RuleIssue {
+  static parse(file: string, raw: string): SourceFile | RuleIssue {
+    const text = raw.replace(/^\uFEFF/, ''); // some editors save a byte-order mark
     try {
       const { data, pointers } = parseWithPointers(text);
-      return new SourceFile(file, data, pointers as Pointers);
+      return new SourceFile(file, data, pointers as Pointers, text);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const at = /position (\d+)/.exec(message);
       const offset = at ? Number(at[1]) : text.length;
-      const before = text.slice(0, offset).split('\n');
       return {
-        file, path: '', line: before.length, column: (before.at(-1)?.length ?? 0) + 1,
+        file, path: '', ...lineColumn(text, offset),
         message: `invalid JSON: ${message.replace(/ in JSON at position \d+/, '')}`, severity: 'error',
       };
     }
@@ -52,7 +59,7 @@ export class SourceFile {
       const found = this.pointers[pointer];
       if (found) {
         const pos = n === parts.length && where === 'key' && found.key ? found.key : found.value;
-        return { file: this.file, path: pointer || '/', line: pos.line + 1, column: pos.column + 1, message, severity };
+        return { file: this.file, path: pointer || '/', ...lineColumn(this.text, pos.pos), message, severity };
       }
     }
     return { file: this.file, path: '/', line: 1, column: 1, message, severity };

@@ -63,9 +63,9 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
   const fallbackByChannel = new Map<string, CompiledOffer[]>();
   const byChannelPhase = new Map<string, ReadonlyMap<LifecyclePhase, readonly CompiledOffer[]>>();
   for (const channel of source.manifest.channels) {
-    byChannel.set(channel, offers.filter((o) => o.treatments[channel] !== undefined));
+    byChannel.set(channel, offers.filter((o) => Object.hasOwn(o.treatments, channel)));
     byChannelPhase.set(channel, indexByPhase(byChannel.get(channel)!, (o) => o.phases));
-    fallbackByChannel.set(channel, offers.filter((o) => o.fallback && o.treatments[channel] !== undefined));
+    fallbackByChannel.set(channel, offers.filter((o) => o.fallback && Object.hasOwn(o.treatments, channel)));
   }
   const maxOffers = new Map(Object.entries(source.contactPolicy.channels).map(([c, p]) => [c, p.maxOffers] as const));
   return Object.freeze({

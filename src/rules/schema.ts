@@ -204,7 +204,7 @@ export const Manifest = z
     $schema: z.string().optional(),
     version: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'letters, digits, dots, dashes and underscores'),
     name: Name.optional(),
-    channels: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/)).min(1).describe('channels this rule set answers for'),
+    channels: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).refine((c) => !FORBIDDEN_KEYS.has(c), 'a forbidden channel name')).min(1).describe('channels this rule set answers for'),
     defaultLimit: z.number().int().min(1).max(20).default(3),
   })
   .strict();

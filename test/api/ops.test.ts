@@ -48,6 +48,7 @@ describe('operations endpoints', () => {
     const js = await t.app.request('/docs/swagger-ui-bundle.js');
     expect(js.status).toBe(200);
     expect((await t.app.request('/docs/../package.json')).status).toBe(404);
+    for (const name of ['constructor', '__proto__', 'toString']) expect((await t.app.request(`/docs/${name}`)).status, name).toBe(404);
   });
 
   it('an unknown route is a 404 problem', async () => {

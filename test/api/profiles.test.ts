@@ -79,4 +79,14 @@ describe('profiles API', () => {
   it('bulk refuses a content type other than NDJSON', async () => {
     expect((await bulk('{}', 'text/plain')).status).toBe(415);
   });
+
+  it('bulk keeps its report bounded however bad the lines are', async () => {
+    const res = await bulk(Array.from({ length: 500 }, () => '{"attributes":{"a":[1]},"extra":1}').join('\n'), 'Application/X-NDJSON');
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ imported: 0, rejectedLines: 500 });
+    expect(body.rejected).toHaveLength(100);
+    expect(body.rejected[99].line).toBe(100);
+    for (const r of body.rejected) expect(r.errors.length).toBeLessThanOrEqual(10);
+  });
 });

@@ -64,4 +64,14 @@ describe('loading a rule set', () => {
     await edit('manifest.json', (t) => t.replace('"call-center"', '"phone"'));
     expect((await messages()).join('\n')).toMatch(/channel "call-center" is not declared/);
   });
+
+  it('refuses a channel named after a prototype property', async () => {
+    await edit('manifest.json', (t) => t.replace('"call-center"', '"call-center", "constructor"'));
+    expect((await messages()).join('\n')).toMatch(/manifest\.json:\d+:\d+: channels\.2: a forbidden channel name/);
+  });
+
+  it('counts a tab as one column and accepts a byte-order mark', async () => {
+    await writeFile(join(dir, 'contact-policy.json'), '\uFEFF{\n\t"channels": {\n\t\t"web": { "maxOffers": 0 }\n\t}\n}\n');
+    expect(await messages()).toEqual(['contact-policy.json:3:25: channels.web.maxOffers: Too small: expected number to be >=1']);
+  });
 });

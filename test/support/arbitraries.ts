@@ -8,7 +8,7 @@ const CONSENTS = ['web', 'call-center', 'email', 'sms'] as const;
 const INTENTS = ['cancel', 'billing', 'upgrade', 'technical', 'moving', 'general'] as const;
 
 /** Attribute values of the right and of the wrong type, to exercise the operators' type checks. */
-const attributeValue = fc.oneof(fc.integer({ min: -5, max: 200 }), fc.boolean(), fc.constantFrom('5', '', 'x', '0.5'));
+const attributeValue = fc.oneof(fc.integer({ min: -5, max: 200 }), fc.boolean(), fc.constantFrom('5', '', 'x', '0.5', 'north'));
 
 export const profileArb: fc.Arbitrary<Profile> = fc.record(
   {
@@ -45,7 +45,7 @@ const leafArb: fc.Arbitrary<Condition> = fc
   .record({
     fact: fc.constantFrom(...FACT_NAMES),
     operator: fc.constantFrom(...OPERATORS),
-    path: fc.option(fc.constantFrom('$.intent', '$.contractMonthsLeft', '$.paymentLate', '$.a.b', '$.length'), { nil: undefined }),
+    path: fc.option(fc.constantFrom('$.intent', '$.contractMonthsLeft', '$.paymentLate', '$.a.b', '$.length', '$.region.length', '$.intent.length'), { nil: undefined }),
     scalar: leafValue,
     list: fc.array(leafValue, { maxLength: 4 }),
     number: fc.oneof(fc.integer({ min: -2, max: 1000 }), fc.double({ min: 0, max: 1, noNaN: true })),
