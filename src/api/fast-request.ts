@@ -1,15 +1,14 @@
 import type { DecisionRequest } from '../decision/types.js';
-import { CUSTOMER_ID_PATTERN, FORBIDDEN_KEYS } from '../profiles/schema.js';
+import { CUSTOMER_ID_PATTERN, FORBIDDEN_KEYS, KEY_PATTERN } from '../profiles/schema.js';
 import { MAX_CONTEXT_KEYS } from './schemas.js';
 
 const KEYS: ReadonlySet<string> = new Set(['customerId', 'channel', 'placement', 'context', 'limit', 'explain']);
-const CONTEXT_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 function plainContext(context: unknown): boolean {
   if (typeof context !== 'object' || context === null || Array.isArray(context)) return false;
   let n = 0;
   for (const key in context) {
-    if (++n > MAX_CONTEXT_KEYS || FORBIDDEN_KEYS.has(key) || !CONTEXT_KEY.test(key)) return false;
+    if (++n > MAX_CONTEXT_KEYS || FORBIDDEN_KEYS.has(key) || !KEY_PATTERN.test(key)) return false;
     const v = (context as Record<string, unknown>)[key];
     if (typeof v === 'string' ? v.length > 256 : typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return false;
   }

@@ -46,18 +46,30 @@ export interface ImportReport {
   readonly rejected: LineError[];
 }
 
-/** Validates and stores NDJSON in batches, yielding between them so other requests keep flowing. */
-export async function importProfileLines(lines: readonly string[], putMany: (p: Profile[]) => Promise<void>, firstLine = 1): Promise<ImportReport> {
+/**
+ * Validates and stores NDJSON lines in batches, from an array or a stream, yielding between
+ * batches so other requests keep flowing; the report stays bounded.
+ */
+export async function importProfileLines(lines: Iterable<string> | AsyncIterable<string>, putMany: (p: Profile[]) => Promise<void>): Promise<ImportReport> {
   let imported = 0;
   let rejectedLines = 0;
   const rejected: LineError[] = [];
-  for (let start = 0; start < lines.length; start += BATCH) {
-    const parsed = parseProfileLines(lines.slice(start, start + BATCH), firstLine + start);
+  let batch: string[] = [];
+  let first = 1;
+  const flush = async () => {
+    const parsed = parseProfileLines(batch, first);
     await putMany(parsed.profiles);
     imported += parsed.profiles.length;
     rejectedLines += parsed.rejected.length;
     rejected.push(...parsed.rejected.slice(0, MAX_REPORTED_LINES - rejected.length));
+    first += batch.length;
+    batch = [];
     await new Promise((resolve) => setImmediate(resolve));
+  };
+  for await (const line of lines) {
+    batch.push(line);
+    if (batch.length >= BATCH) await flush();
   }
+  if (batch.length > 0) await flush();
   return { imported, rejectedLines, rejected };
 }

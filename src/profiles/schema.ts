@@ -22,9 +22,11 @@ export const Scalar = z.union([z.string().max(512), z.number(), z.boolean()]);
 const ShortName = z.string().min(1).max(64);
 
 /** A key for data-keyed objects: an identifier, and never one that reaches Object.prototype. */
+export const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
 export const SafeKey = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'keys are identifiers (A-Za-z0-9_, not starting with a digit)')
+  .regex(KEY_PATTERN, 'keys are identifiers (A-Za-z0-9_, not starting with a digit)')
   .refine((k) => !FORBIDDEN_KEYS.has(k), 'forbidden key');
 
 export const Attributes = z
