@@ -1,11 +1,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
-import { bodyLimits, browserCors, fromZod, problem, registerDecisions, registerDocs, registerOps, registerProfiles, requireScope, toApiError, type AppEnv } from './api/index.js';
+import { bodyLimits, browserCors, fromZod, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerResponses, requireScope, toApiError, type AppEnv } from './api/index.js';
 import { ApiError } from './errors.js';
 import type { Config } from './config.js';
 import type { DecisionService } from './decision/index.js';
 import type { Metrics } from './ops/metrics.js';
 import type { ProfileStore } from './profiles/index.js';
+import type { RedisHealth } from './redis/index.js';
+import type { ResponseService } from './responses/index.js';
 import type { RuleSetRegistry } from './rules/index.js';
 
 export interface Services {
@@ -13,10 +15,15 @@ export interface Services {
   readonly rules: RuleSetRegistry;
   readonly profiles: ProfileStore;
   readonly decisions: DecisionService;
+  readonly responses: ResponseService;
+  /** present when PROFILE_STORE=redis */
+  readonly redis: RedisHealth | undefined;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly readiness: { draining: boolean };
   readonly version: string;
+  /** Flushes buffered writes and closes connections, at shutdown. */
+  close(): Promise<void>;
 }
 
 /** Wires routes to services; nothing here decides anything. */
@@ -45,12 +52,14 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   app.use('/v1/*', bodyLimits());
   if (keys) {
     app.use('/v1/decisions', requireScope(keys, 'decide'));
+    app.use('/v1/responses', requireScope(keys, 'decide'));
     app.use('/v1/profiles/*', requireScope(keys, 'admin'));
   }
 
   registerDecisions(app, s.decisions);
+  registerResponses(app, s.responses);
   registerProfiles(app, s.profiles, s.metrics);
-  registerOps(app, s.rules, s.metrics, s.readiness);
+  registerOps(app, s);
   registerDocs(app, s.version);
   return app;
 }

@@ -52,6 +52,11 @@ export const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PROFILE_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   PROFILE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]{0,32}$/, 'up to 32 characters of A-Za-z0-9:._-').default('nb:'),
+  REDIS_DEADLINE_MS: z.coerce.number().int().min(1).max(10_000).default(15),
+  REDIS_WRITE_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(500),
+  RESPONSE_BUFFER_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  DECISION_LOG_MAXLEN: z.coerce.number().int().min(0).default(1_000_000),
 });
 
 export type Config = Readonly<z.output<typeof EnvSchema>> & { readonly workers: number };
@@ -62,20 +67,36 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates the environment; empty strings count as unset. */
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Parses the variables a schema names; empty strings count as unset. */
+function parseEnv<S extends z.ZodObject>(schema: S, env: Env): z.output<S> {
   const input: Record<string, string> = {};
-  for (const key of Object.keys(EnvSchema.shape)) {
+  for (const key of Object.keys(schema.shape)) {
     const value = env[key];
     if (value !== undefined && value.trim() !== '') input[key] = value.trim();
   }
-  const parsed = EnvSchema.safeParse(input);
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0] ?? 'environment')}: ${i.message}`));
   }
-  if (parsed.data.PROFILE_STORE === 'redis') {
-    throw new ConfigError(['PROFILE_STORE: "redis" is not available in this version; use "memory"']);
+  return parsed.data;
+}
+
+const RedisEnvSchema = EnvSchema.pick({ REDIS_URL: true, REDIS_CLUSTER_NODES: true, REDIS_KEY_PREFIX: true });
+export type RedisEnv = Readonly<z.output<typeof RedisEnvSchema>>;
+
+/** Only the Redis connection settings, for commands that talk to Redis without serving. */
+export function loadRedisEnv(env: Env = process.env): RedisEnv {
+  return Object.freeze(parseEnv(RedisEnvSchema, env));
+}
+
+/** Validates the environment; empty strings count as unset. */
+export function loadConfig(env: Env = process.env): Config {
+  const data = parseEnv(EnvSchema, env);
+  if (data.PROFILE_STORE === 'redis' && data.PROFILES_FILE) {
+    throw new ConfigError(['PROFILES_FILE: preloads the memory store only; with PROFILE_STORE=redis load profiles with `nextbest profiles import FILE`']);
   }
-  const workers = parsed.data.WORKERS === 0 ? availableParallelism() : parsed.data.WORKERS;
-  return Object.freeze({ ...parsed.data, workers });
+  const workers = data.WORKERS === 0 ? availableParallelism() : data.WORKERS;
+  return Object.freeze({ ...data, workers });
 }

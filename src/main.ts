@@ -36,8 +36,20 @@ async function worker(config: Config): Promise<void> {
   const stop = () => {
     services.readiness.draining = true;
     log.info('SIGTERM: draining');
-    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
-    server.close(() => process.exit(0));
+    setTimeout(() => {
+      log.error('in-flight work did not finish within the grace period; exiting');
+      process.exit(0);
+    }, SHUTDOWN_GRACE_MS).unref();
+    server.close(() => {
+      // requests are done: write out what they left buffered, then leave
+      services.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'could not flush buffered writes at shutdown');
+          process.exit(1);
+        },
+      );
+    });
     if ('closeIdleConnections' in server) server.closeIdleConnections();
   };
   process.once('SIGTERM', stop);

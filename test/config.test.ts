@@ -46,7 +46,11 @@ describe('configuration', () => {
     expect(loadConfig({ PORT: '' }).PORT).toBe(8080);
   });
 
-  it('refuses the redis store until it exists', () => {
-    expect(problemsOf({ PROFILE_STORE: 'redis' })[0]).toMatch(/^PROFILE_STORE:/);
+  it('takes the redis settings, and refuses a preload file with the redis store', () => {
+    const c = loadConfig({ PROFILE_STORE: 'redis', REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7000', REDIS_DEADLINE_MS: '20' });
+    expect(c).toMatchObject({ PROFILE_STORE: 'redis', REDIS_CLUSTER_NODES: ['10.0.0.1:7000', '10.0.0.2:7000'], REDIS_DEADLINE_MS: 20, REDIS_KEY_PREFIX: 'nb:' });
+    expect(problemsOf({ PROFILE_STORE: 'redis', PROFILES_FILE: 'p.ndjson' })[0]).toMatch(/^PROFILES_FILE:.*profiles import/);
+    expect(problemsOf({ REDIS_DEADLINE_MS: '0' })[0]).toMatch(/^REDIS_DEADLINE_MS:/);
+    expect(problemsOf({ REDIS_KEY_PREFIX: 'a{b}' })[0]).toMatch(/^REDIS_KEY_PREFIX:/);
   });
 });

@@ -1,25 +1,42 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Metrics } from '../ops/metrics.js';
+import type { RedisHealth } from '../redis/index.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
 import type { AppEnv } from './types.js';
 
-/** Liveness, readiness and Prometheus metrics: no auth, so probes and scrapers need no key. */
-export function registerOps(app: OpenAPIHono<AppEnv>, rules: RuleSetRegistry, metrics: Metrics, readiness: { draining: boolean }): void {
+interface OpsServices {
+  readonly rules: RuleSetRegistry;
+  readonly metrics: Metrics;
+  readonly readiness: { readonly draining: boolean };
+  readonly profiles: { readonly kind: string };
+  readonly redis: RedisHealth | undefined;
+}
+
+/**
+ * Liveness, readiness and Prometheus metrics: no auth, so probes and scrapers need no key.
+ * Redis being away does not make the node unready: it still answers, from its cache and the
+ * fallback offers, and taking every node out of a balancer would answer nothing at all.
+ */
+export function registerOps(app: OpenAPIHono<AppEnv>, s: OpsServices): void {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   app.get('/readyz', (c) => {
-    const active = rules.active;
-    const ready = active !== undefined && !readiness.draining;
+    const active = s.rules.active;
+    const ready = active !== undefined && !s.readiness.draining;
+    const redis = s.redis?.status();
     const body = {
       status: ready ? 'ready' : 'not ready',
       rulesetVersion: active?.version ?? null,
-      draining: readiness.draining,
+      draining: s.readiness.draining,
+      profileStore: s.profiles.kind,
+      degraded: redis ? !redis.up : false,
+      ...(redis && { redis }),
     };
     return c.json(body, ready ? 200 : 503);
   });
 
   app.get('/metrics', async (c) => {
-    const text = await metrics.registry.metrics();
-    return c.body(text, 200, { 'content-type': metrics.registry.contentType });
+    const text = await s.metrics.registry.metrics();
+    return c.body(text, 200, { 'content-type': s.metrics.registry.contentType });
   });
 }

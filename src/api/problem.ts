@@ -15,6 +15,7 @@ export const PROBLEMS: Readonly<Record<ErrorCode, { status: ContentfulStatusCode
   payload_too_large: { status: 413, title: 'The body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   not_ready: { status: 503, title: 'The service is not ready' },
+  unavailable: { status: 503, title: 'A backing store is unavailable; retry later' },
   internal: { status: 500, title: 'Internal error' },
 };
 
@@ -36,7 +37,9 @@ export function problemBody(err: ApiError, instance?: string) {
 /** The one place that writes application/problem+json. */
 export function problem(c: Context, err: ApiError): Response {
   const body = problemBody(err, c.req.path);
-  return c.body(JSON.stringify(body), body.status, { 'content-type': PROBLEM_CONTENT_TYPE });
+  const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
+  if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+  return c.body(JSON.stringify(body), body.status, headers);
 }
 
 const JSON_PATH = (path: readonly PropertyKey[]) =>

@@ -79,7 +79,8 @@ export function registerProfiles(app: OpenAPIHono<AppEnv>, store: ProfileStore, 
     const type = c.req.header('content-type') ?? '';
     if (!/^application\/(x-)?ndjson\b/i.test(type)) throw new ApiError('unsupported_media_type', 'send application/x-ndjson: one JSON profile per line');
     const report = await importProfileLines((await c.req.text()).split('\n'), (p) => store.putMany(p));
-    metrics.profilesLoaded.set(await store.size());
+    const size = await store.size();
+    if (size !== undefined) metrics.profilesLoaded.set(size);
     return c.json(report, 200);
   });
 }

@@ -1,11 +1,13 @@
 import { runDemoData } from './demo-data.js';
 import type { Io } from './io.js';
+import { runProfiles } from './profiles.js';
 import { runRules } from './rules.js';
 
 const USAGE = `nextbest — next-best-action decisioning
 
 usage:
   nextbest demo-data [--customers N] [--seed S] [--out FILE]   synthetic demo profiles as NDJSON
+  nextbest profiles import FILE [--redis URL] [--json]          load NDJSON profiles into Redis
   nextbest rules validate [DIR] [--json]                        check a rule set; errors as file:line:col
   nextbest rules schemas [DIR] [--check]                        regenerate the editor JSON Schemas
 
@@ -18,6 +20,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return runDemoData(rest, io);
     case 'rules':
       return runRules(rest, io);
+    case 'profiles':
+      return runProfiles(rest, io);
     case 'help':
     case '--help':
     case '-h':

@@ -6,12 +6,13 @@ import type { ProfileStore } from '../profiles/store.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
 import { decide } from './decide.js';
 import { explain, type OfferExplanation } from './explain.js';
+import { noDecisionLog, type DecisionLog } from './log.js';
 import type { PropensityModel } from './propensity.js';
 import type { Decision, DecisionRequest } from './types.js';
 
 export type DecisionResponse = Decision & { readonly explanation?: OfferExplanation[] };
 
-/** Looks the customer up, runs the synchronous engine on the active snapshot, records metrics. */
+/** Looks the customer up, runs the synchronous engine on the active snapshot, records metrics and the decision log. */
 export class DecisionService {
   constructor(
     private readonly rules: RuleSetRegistry,
@@ -19,6 +20,7 @@ export class DecisionService {
     private readonly model: PropensityModel,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly decisionLog: DecisionLog = noDecisionLog,
   ) {}
 
   async decide(request: DecisionRequest): Promise<DecisionResponse> {
@@ -47,6 +49,7 @@ export class DecisionService {
     const { decision } = outcome;
     const seconds = (performance.now() - started) / 1e3;
     this.record(decision, seconds);
+    this.decisionLog.append(decision, Date.now());
     if (!request.explain) return decision;
     return { ...decision, explanation: await explain(ruleset, input, outcome) };
   }

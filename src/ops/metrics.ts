@@ -51,7 +51,11 @@ export class Metrics {
   });
   readonly decisions = new TalliedCounter(this.registry, 'nextbest_decisions_total', 'Decisions by channel and outcome (offers, no_offers, fallback, degraded)', ['channel', 'outcome'] as const);
   readonly offersServed = new TalliedCounter(this.registry, 'nextbest_offers_served_total', 'Offers returned in decisions, by offer and group', ['offer', 'group'] as const);
-  readonly profileCache = new TalliedCounter(this.registry, 'nextbest_profile_cache_requests_total', 'Profile look-ups by cache result (hit, miss)', ['result'] as const);
+  readonly profileCache = new TalliedCounter(this.registry, 'nextbest_profile_cache_requests_total', 'Profile look-ups by cache result (hit, stale, miss)', ['result'] as const);
+  readonly cacheInvalidations = new TalliedCounter(this.registry, 'nextbest_profile_cache_invalidations_total', 'Cached profiles dropped because they were written, by source (local, remote, reconnect)', ['source'] as const);
+  readonly responseEvents = new TalliedCounter(this.registry, 'nextbest_response_events_total', 'Response events by result (stored, duplicate, buffered, refused)', ['result'] as const);
+  readonly redisErrors = new TalliedCounter(this.registry, 'nextbest_redis_errors_total', 'Failed Redis calls by kind (timeout, unavailable, circuit_open, invalid_data, error)', ['kind'] as const);
+  readonly decisionLog = new TalliedCounter(this.registry, 'nextbest_decision_log_entries_total', 'Decision log entries by result (written, dropped)', ['result'] as const);
   readonly problems = new TalliedCounter(this.registry, 'nextbest_http_problems_total', 'Error responses by problem code', ['code'] as const);
   readonly rulesetInfo = new Gauge({
     name: 'nextbest_ruleset_active_info',
@@ -66,8 +70,14 @@ export class Metrics {
   });
 
   private readonly cacheHits = this.profileCache.slot('hit');
+  private readonly cacheStale = this.profileCache.slot('stale');
   private readonly cacheMisses = this.profileCache.slot('miss');
-  readonly cacheCounter = { hit: () => void this.cacheHits.n++, miss: () => void this.cacheMisses.n++ };
+  readonly cacheCounter = { hit: () => void this.cacheHits.n++, stale: () => void this.cacheStale.n++, miss: () => void this.cacheMisses.n++ };
+
+  /** A gauge read at scrape time from a live value (a queue length, a connection state). */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'nextbest_' });

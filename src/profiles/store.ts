@@ -8,5 +8,6 @@ export interface ProfileStore {
   peek?(customerId: string): Profile | null | undefined;
   put(profile: Profile): Promise<void>;
   putMany(profiles: readonly Profile[]): Promise<void>;
-  size(): Promise<number>;
+  /** How many profiles the store holds, when it can tell cheaply (Redis cannot). */
+  size(): Promise<number | undefined>;
 }

@@ -1,0 +1,45 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { ResponseBatchSchema, ResponseEventSchema, type ResponseService } from '../responses/index.js';
+import { readJson } from './body.js';
+import { fromZod } from './problem.js';
+import { problemResponse } from './schemas.js';
+import type { AppEnv } from './types.js';
+
+const Receipt = z
+  .object({
+    accepted: z.number().int().describe('events taken: stored now, or buffered'),
+    duplicates: z.number().int().describe('events whose eventId was already recorded; not counted again'),
+    buffered: z.number().int().describe('of the accepted, events waiting in memory for Redis to return; written in order when it does'),
+  })
+  .openapi('ResponseReceipt');
+
+const route = createRoute({
+  method: 'post',
+  path: '/v1/responses',
+  tags: ['responses'],
+  summary: 'Record what customers did with offers: impression, click, accept, reject (one event or a batch of up to 500)',
+  security: [{ apiKey: [] }],
+  request: { body: { required: true, content: { 'application/json': { schema: z.union([ResponseEventSchema, ResponseBatchSchema]) } } } },
+  responses: {
+    202: { description: 'Recorded (or buffered while Redis is unavailable)', content: { 'application/json': { schema: Receipt } } },
+    400: problemResponse('Malformed event'),
+    401: problemResponse('Missing or unknown API key'),
+    403: problemResponse('The key lacks the decide scope'),
+    413: problemResponse('Body over 64 KiB'),
+    415: problemResponse('Not application/json'),
+    503: problemResponse('Redis is unavailable and the buffer is full: nothing was recorded; retry after Retry-After seconds'),
+  },
+});
+
+const isBatch = (body: unknown) => typeof body === 'object' && body !== null && !Array.isArray(body) && Object.hasOwn(body, 'events');
+
+export function registerResponses(app: OpenAPIHono<AppEnv>, service: ResponseService): void {
+  app.openAPIRegistry.registerPath(route);
+  app.post(route.path, async (c) => {
+    const body = await readJson(c, z.unknown());
+    const parsed = isBatch(body) ? ResponseBatchSchema.safeParse(body) : ResponseEventSchema.safeParse(body);
+    if (!parsed.success) throw fromZod(parsed.error);
+    const events = 'events' in parsed.data ? parsed.data.events : [parsed.data];
+    return c.json(await service.record(events), 202);
+  });
+}

@@ -1,0 +1,124 @@
+import { open } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { ConfigError, loadRedisEnv } from '../config.js';
+import { Metrics } from '../ops/metrics.js';
+import { importProfileLines, type Profile } from '../profiles/index.js';
+import { connectRedis, RedisHealth, RedisKeys, RedisProfileStore, whenReady, type RedisClient } from '../redis/index.js';
+import type { Io } from './io.js';
+
+const USAGE = `usage:
+  nextbest profiles import FILE [--redis URL] [--cluster HOST:PORT,...] [--json]
+      loads NDJSON profiles (FILE, or - for stdin) into Redis; REDIS_URL, REDIS_CLUSTER_NODES
+      and REDIS_KEY_PREFIX apply when the flags are absent`;
+
+/** Batches written at once: parsing the next overlaps the round trips of these. */
+const IN_FLIGHT = 4;
+const CONNECT_WAIT_MS = 5_000;
+
+class UsageError extends Error {}
+
+function options(args: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { redis: { type: 'string' }, cluster: { type: 'string' }, json: { type: 'boolean' } } });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'profiles import: name the NDJSON file (or - for stdin)' : 'profiles import: one file at a time');
+  const env = loadRedisEnv({
+    ...process.env,
+    ...(values.redis !== undefined && { REDIS_URL: values.redis, REDIS_CLUSTER_NODES: '' }),
+    ...(values.cluster !== undefined && { REDIS_CLUSTER_NODES: values.cluster }),
+  });
+  return { file: positionals[0]!, json: values.json === true, env };
+}
+
+/** Keeps up to IN_FLIGHT batches writing; the first failure stops the import. */
+function pipelined(write: (profiles: Profile[]) => Promise<void>) {
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  return {
+    async put(profiles: Profile[]) {
+      if (failure !== undefined) throw failure;
+      const p = write(profiles).catch((err: unknown) => void (failure ??= err));
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+    },
+    async drain() {
+      await Promise.all(inFlight);
+      if (failure !== undefined) throw failure;
+    },
+  };
+}
+
+/** Opening first turns a missing file into an error here, not a late stream event. */
+async function openInput(file: string): Promise<NodeJS.ReadableStream> {
+  if (file === '-') return process.stdin;
+  return (await open(file, 'r')).createReadStream({ encoding: 'utf8' });
+}
+
+async function importFile(file: string, input: NodeJS.ReadableStream, json: boolean, client: RedisClient, prefix: string, io: Io): Promise<number> {
+  const metrics = new Metrics({ defaultMetrics: false });
+  const health = new RedisHealth(client, metrics, pino({ level: 'silent' }));
+  const store = new RedisProfileStore(client, client, health, new RedisKeys(prefix), metrics);
+  const writes = pipelined((p) => store.putMany(p));
+  const started = performance.now();
+  const report = await importProfileLines(createInterface({ input, crlfDelay: Infinity }), (p) => writes.put(p));
+  await writes.drain();
+  const seconds = (performance.now() - started) / 1e3;
+  const rate = Math.round(report.imported / Math.max(seconds, 1e-6));
+  if (json) {
+    io.stdout.write(`${JSON.stringify({ ...report, seconds: Number(seconds.toFixed(3)), profilesPerSecond: rate })}\n`);
+  } else {
+    for (const r of report.rejected) for (const e of r.errors) io.stderr.write(`${file}:${r.line}: ${e.path} ${e.message}\n`);
+    if (report.rejectedLines > report.rejected.length) io.stderr.write(`… and ${report.rejectedLines - report.rejected.length} more rejected lines\n`);
+    io.stdout.write(`imported ${report.imported} profiles in ${seconds.toFixed(2)} s (${rate} profiles/s); ${report.rejectedLines} lines rejected\n`);
+  }
+  return report.rejectedLines > 0 ? 1 : 0;
+}
+
+/** `nextbest profiles import`: streams NDJSON profiles into Redis with pipelined writes. */
+export async function runProfiles(args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  let opts;
+  try {
+    if (sub !== 'import') throw new UsageError(sub === undefined ? 'profiles: name a subcommand' : `profiles: unknown subcommand "${sub}"`);
+    opts = options(rest);
+  } catch (err) {
+    if (!(err instanceof UsageError || err instanceof ConfigError)) throw err;
+    io.stderr.write(`${err.message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { file, json, env } = opts;
+  let input;
+  try {
+    input = await openInput(file);
+  } catch (err) {
+    io.stderr.write(`profiles import: cannot read ${file}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const where = env.REDIS_CLUSTER_NODES?.join(',') ?? env.REDIS_URL;
+  const client = connectRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { name: 'import' });
+  // the first connection error ends the wait: an import has nobody to serve meanwhile
+  const failed = new Promise<string>((resolve) => client.once('error', (err: Error) => resolve(err.message)));
+  const ready = whenReady(client, CONNECT_WAIT_MS).then((ok) => (ok ? undefined : `no answer within ${CONNECT_WAIT_MS} ms`));
+  client.on('error', () => {});
+  try {
+    const unreachable = await Promise.race([ready, failed]);
+    if (unreachable !== undefined) {
+      io.stderr.write(`profiles import: cannot reach Redis at ${where}: ${unreachable}\n`);
+      return 1;
+    }
+    return await importFile(file, input, json, client, env.REDIS_KEY_PREFIX, io);
+  } catch (err) {
+    io.stderr.write(`profiles import: ${(err as Error).message}; lines before the failure may have been written\n`);
+    return 1;
+  } finally {
+    client.disconnect();
+    if (input !== process.stdin) (input as NodeJS.ReadableStream & { destroy(): void }).destroy();
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Key names. Everything about one customer carries the hash tag `{customerId}`, so the
+ * profile, the contact history and the dedup marks of a customer share one Cluster slot and
+ * can be read or written together in one round trip or one script.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  profile(customerId: string): string {
+    return `${this.prefix}{${customerId}}:profile`;
+  }
+
+  /** the customer's response events, a stream: the contact history */
+  events(customerId: string): string {
+    return `${this.prefix}{${customerId}}:events`;
+  }
+
+  /** marks an eventId as recorded, for idempotency */
+  seen(customerId: string, eventId: string): string {
+    return `${this.prefix}{${customerId}}:seen:${eventId}`;
+  }
+
+  /** the decision log, a stream */
+  get decisions(): string {
+    return `${this.prefix}decisions`;
+  }
+
+  /** pub/sub channel: customer IDs whose profile was written, newline-separated */
+  get invalidations(): string {
+    return `${this.prefix}profiles:written`;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './schema.js';
+export * from './service.js';
+export * from './store.js';

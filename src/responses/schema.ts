@@ -1,0 +1,55 @@
+import { z } from '@hono/zod-openapi';
+import { CUSTOMER_ID_PATTERN, CustomerId } from '../profiles/schema.js';
+
+export const OUTCOMES = ['impression', 'click', 'accept', 'reject'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Most events one request may carry. */
+export const MAX_EVENTS = 500;
+/** How far ahead of the server clock an event's `at` may be (clock skew). */
+const MAX_FUTURE_MS = 5 * 60_000;
+
+const Token = z.string().regex(CUSTOMER_ID_PATTERN, '1-128 characters of A-Za-z0-9._:-');
+
+export const ResponseEventSchema = z
+  .object({
+    customerId: CustomerId,
+    offerId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an offer ID: lower-case letters, digits and dashes').openapi({ example: 'save-discount-12m' }),
+    outcome: z.enum(OUTCOMES),
+    channel: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name such as "web"').openapi({ example: 'web' }),
+    decisionId: Token.optional().describe('the decision that showed the offer'),
+    eventId: Token.optional().describe('idempotency key: an event sent twice with the same eventId is counted once; assigned by the server when absent'),
+    at: z.iso
+      .datetime({ offset: true })
+      .refine((at) => Date.parse(at) <= Date.now() + MAX_FUTURE_MS, 'more than 5 minutes in the future')
+      .optional()
+      .describe('when it happened (ISO 8601); the time of receipt when absent'),
+  })
+  .strict()
+  .openapi('ResponseEvent');
+
+export type ResponseEventInput = z.output<typeof ResponseEventSchema>;
+
+export const ResponseBatchSchema = z
+  .object({ events: z.array(ResponseEventSchema).min(1).max(MAX_EVENTS) })
+  .strict()
+  .openapi('ResponseBatch');
+
+/** An event as stored: every field settled at receipt, so a retried write is idempotent. */
+export interface ResponseEvent {
+  readonly eventId: string;
+  readonly customerId: string;
+  readonly offerId: string;
+  readonly outcome: Outcome;
+  readonly channel: string;
+  readonly decisionId: string | undefined;
+  /** epoch milliseconds */
+  readonly at: number;
+}
+
+export interface RecordResult {
+  /** events stored or queued for storing */
+  readonly accepted: number;
+  /** events whose eventId was seen before; not counted again */
+  readonly duplicates: number;
+}

@@ -1,0 +1,80 @@
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testApp } from '../support/app.js';
+import { run } from '../support/process.js';
+import { eventually, RedisCluster } from '../support/redis.js';
+
+type Node = Awaited<ReturnType<typeof testApp>>;
+const id = (n: number) => `C${String(n).padStart(7, '0')}`;
+
+// A 3-master Redis Cluster of real redis-servers: slots, pipelined import, a master killed while serving.
+describe('Redis Cluster', () => {
+  let cluster: RedisCluster;
+  let node: Node;
+  const file = join(tmpdir(), `nextbest-cluster-${process.pid}.ndjson`);
+  const decide = async (customerId: string) => {
+    const res = await node.post('/v1/decisions', { customerId, channel: 'call-center' });
+    return { status: res.status, body: await res.json() };
+  };
+
+  beforeAll(async () => {
+    cluster = await RedisCluster.start(3);
+    expect((await run(['bin/nextbest.js', 'demo-data', '--customers', '3000', '--out', file])).code).toBe(0);
+    node = await testApp({ PROFILE_STORE: 'redis', REDIS_CLUSTER_NODES: cluster.seeds, PROFILE_CACHE_TTL_MS: '500' });
+  });
+  afterAll(async () => {
+    await node?.services.close();
+    await cluster?.stop();
+    await rm(file, { force: true });
+  });
+
+  it('imports with --cluster, spreading customers over every master', async () => {
+    const r = await run(['bin/nextbest.js', 'profiles', 'import', file, '--cluster', cluster.seeds, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ imported: 3000, rejectedLines: 0 });
+    for (const n of cluster.nodes) {
+      const c = n.client();
+      expect(await c.dbsize()).toBeGreaterThan(500); // ~1000 each
+      c.disconnect();
+    }
+  });
+
+  it("keeps one customer's profile, history and dedup marks in one slot", async () => {
+    const c = cluster.nodes[0]!.client();
+    const slots = await Promise.all(['nb:{C0000042}:profile', 'nb:{C0000042}:events', 'nb:{C0000042}:seen:e-1'].map((k) => c.cluster('KEYSLOT', k)));
+    c.disconnect();
+    expect(new Set(slots).size).toBe(1);
+    const res = await node.post('/v1/responses', { customerId: 'C0000042', offerId: 'service-app-download', outcome: 'accept', channel: 'web', eventId: 'e-1' });
+    expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
+    expect((await decide('C0000042')).body.profile.found).toBe(true);
+  });
+
+  it('a master killed while serving: no errors, its customers from cache or fallback, the rest untouched; back when it returns', async () => {
+    const victim = await cluster.nodeFor('nb:{C0000001}:profile');
+    const owners = await Promise.all(Array.from({ length: 300 }, (_, i) => cluster.nodeFor(`nb:{${id(i + 1)}}:profile`)));
+    const onVictim = owners.flatMap((o, i) => (o === victim ? [id(i + 1)] : []));
+    const elsewhere = owners.flatMap((o, i) => (o !== victim ? [id(i + 1)] : []));
+    const warm = onVictim.slice(0, 20);
+    const cold = onVictim.slice(20, 60);
+    for (const c of [...warm, ...elsewhere.slice(0, 40)]) expect((await decide(c)).body.profile.found).toBe(true);
+    await cluster.nodes.find((n) => n === victim)!.save();
+
+    await victim.kill();
+    await new Promise((r) => setTimeout(r, 600)); // past the cache TTL
+    const during = await Promise.all([...warm, ...cold, ...elsewhere.slice(40, 120)].map(async (c) => ({ c, ...(await decide(c)) })));
+    expect(during.filter((d) => d.status !== 200)).toEqual([]);
+    for (const d of during) {
+      if (warm.includes(d.c)) expect(d.body.profile.found, d.c).toBe(true);
+      else if (cold.includes(d.c)) expect(d.body, d.c).toMatchObject({ degraded: true, profile: { found: false } });
+      else expect(d.body, d.c).toMatchObject({ degraded: false, profile: { found: true } });
+    }
+
+    await victim.restart();
+    await eventually('customers of the restarted master are personalised again', async () => {
+      const all = await Promise.all(cold.slice(0, 10).map(decide));
+      return all.every((d) => d.body.profile.found && !d.body.degraded);
+    }, 20_000);
+  });
+});

@@ -1,0 +1,117 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testApp } from '../support/app.js';
+import { eventually, testPrefix, testRedis } from '../support/redis.js';
+
+type Node = Awaited<ReturnType<typeof testApp>>;
+const profile = (id: string, extra: Record<string, unknown> = {}) => ({
+  customerId: id, valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 4200, churnScore: 0.2, tenureDays: 800,
+  productsHeld: ['mobile'], consents: ['web', 'call-center'], ...extra,
+});
+const json = { 'content-type': 'application/json' };
+
+// PROFILE_STORE=redis against a real redis-server: two in-process nodes sharing it.
+describe('the Redis store, shared by two nodes', () => {
+  let redis: Awaited<ReturnType<typeof testRedis>>;
+  let r: Redis;
+  let a: Node;
+  let b: Node;
+  const prefix = testPrefix('store');
+  const env = () => ({ PROFILE_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, DECISION_LOG_MAXLEN: '100' });
+  const put = (n: Node, id: string, body: unknown) => n.app.request(`/v1/profiles/${id}`, { method: 'PUT', body: JSON.stringify(body), headers: json });
+  const decide = async (n: Node, customerId: string, channel = 'web') => (await n.post('/v1/decisions', { customerId, channel })).json();
+
+  beforeAll(async () => {
+    redis = await testRedis();
+    r = redis.client();
+    a = await testApp(env());
+    b = await testApp(env());
+  });
+  afterAll(async () => {
+    await a?.services.close();
+    await b?.services.close();
+    r?.disconnect();
+    await redis?.stop();
+  });
+
+  it('stores a profile under the customer hash tag; the other node reads it', async () => {
+    expect((await put(a, 'R-1', profile('R-1'))).status).toBe(200);
+    expect(await r.exists(`${prefix}{R-1}:profile`)).toBe(1);
+    const got = await b.app.request('/v1/profiles/R-1');
+    expect(got.status).toBe(200);
+    expect(await got.json()).toMatchObject({ customerId: 'R-1', valueSegment: 'top', tenureDays: 800, annualRevenue: 0 });
+    expect((await decide(b, 'R-1')).profile).toEqual({ found: true, valueSegment: 'top', lifecyclePhase: 'loyalty' });
+  });
+
+  it('a write on one node drops the cached copy on the other through pub/sub', async () => {
+    await put(a, 'R-2', profile('R-2'));
+    expect((await decide(b, 'R-2')).profile.lifecyclePhase).toBe('loyalty'); // b caches it
+    expect((await decide(b, 'R-2')).profile.lifecyclePhase).toBe('loyalty'); // from b's cache
+    await put(a, 'R-2', profile('R-2', { lifecyclePhase: 'retain', churnScore: 0.8 }));
+    const ms = await eventually('node b sees the new phase', async () => (await decide(b, 'R-2')).profile.lifecyclePhase === 'retain', 2_000);
+    expect(ms).toBeLessThan(2_000);
+    const metrics = await (await b.app.request('/metrics')).text();
+    expect(metrics).toMatch(/nextbest_profile_cache_invalidations_total\{source="remote"\} [1-9]/);
+  });
+
+  it('an unknown customer is cached as absent and found once written elsewhere', async () => {
+    expect((await decide(b, 'R-3')).profile.found).toBe(false);
+    await put(a, 'R-3', profile('R-3'));
+    await eventually('node b finds R-3', async () => (await decide(b, 'R-3')).profile.found === true, 2_000);
+  });
+
+  it('bulk NDJSON goes to Redis with line-numbered rejections', async () => {
+    const body = [JSON.stringify(profile('R-4')), '{"customerId":"R-5"}', JSON.stringify(profile('R-6'))].join('\n');
+    const res = await a.app.request('/v1/profiles/bulk', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } });
+    expect(await res.json()).toMatchObject({ imported: 2, rejectedLines: 1, rejected: [{ line: 2 }] });
+    expect(await r.exists(`${prefix}{R-4}:profile`, `${prefix}{R-6}:profile`, `${prefix}{R-5}:profile`)).toBe(2);
+  });
+
+  it('a corrupt stored profile answers degraded fallback offers, not an error', async () => {
+    await r.set(`${prefix}{R-7}:profile`, '{"customerId":"R-7","valueSegment":"gold"}');
+    const d = await decide(a, 'R-7');
+    expect(d).toMatchObject({ degraded: true, profile: { found: false } });
+    expect(d.offers.length).toBeGreaterThan(0);
+    const got = await a.app.request('/v1/profiles/R-7');
+    expect(got.status).toBe(503);
+    expect(await got.text()).not.toMatch(/at .*\.js/);
+  });
+
+  it('response events go to the customer stream once per eventId', async () => {
+    const event = { customerId: 'R-1', offerId: 'service-app-download', outcome: 'impression', channel: 'web', eventId: 'ev-1', decisionId: 'd-1' };
+    expect(await (await a.post('/v1/responses', event)).json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
+    const again = await b.post('/v1/responses', { events: [event, { ...event, eventId: 'ev-2', outcome: 'click' }] });
+    expect(await again.json()).toEqual({ accepted: 1, duplicates: 1, buffered: 0 });
+    const stream = await r.xrange(`${prefix}{R-1}:events`, '-', '+');
+    expect(stream.map(([, f]) => f[f.indexOf('outcome') + 1])).toEqual(['impression', 'click']);
+    expect(await r.exists(`${prefix}{R-1}:seen:ev-1`)).toBe(1);
+  });
+
+  it('every decision is appended to the capped decision log stream', async () => {
+    await put(a, 'R-8', profile('R-8'));
+    const d = await decide(a, 'R-8', 'call-center');
+    const logged = async () => {
+      const entries = (await r.xrevrange(`${prefix}decisions`, '+', '-', 'COUNT', 50)).map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]]))));
+      return entries.find((e) => e.decisionId === d.decisionId);
+    };
+    await eventually('the decision is logged', async () => (await logged()) !== undefined, 2_000);
+    const entry = (await logged())!;
+    expect(entry).toMatchObject({ decisionId: d.decisionId, customerId: 'R-8', channel: 'call-center', rulesetVersion: d.rulesetVersion, controlGroup: '0', degraded: '0', valueSegment: 'top' });
+    expect(JSON.parse(entry.offers!)).toEqual(d.offers.map((o: Record<string, unknown>) => ({ rank: o.rank, offerId: o.offerId, group: o.group, score: o.score, propensity: o.propensity })));
+    expect(Date.parse(entry.at!)).toBeGreaterThan(Date.now() - 60_000);
+    // the cap is approximate (whole stream nodes of 100 entries are trimmed)
+    for (let i = 0; i < 400; i++) await decide(a, `R-x${i}`);
+    await eventually('the log is trimmed near its cap', async () => {
+      const len = await r.xlen(`${prefix}decisions`);
+      return len >= 100 && len <= 200;
+    }, 3_000);
+  });
+
+  it('readyz and metrics report Redis as up', async () => {
+    const ready = await (await a.app.request('/readyz')).json();
+    expect(ready).toMatchObject({ status: 'ready', profileStore: 'redis', degraded: false, redis: { connection: 'ready', circuit: 'closed', up: true } });
+    const text = await (await a.app.request('/metrics')).text();
+    expect(text).toMatch(/^nextbest_redis_up 1$/m);
+    expect(text).toMatch(/^nextbest_decision_log_entries_total\{result="written"\} [1-9]/m);
+  });
+});
