@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { testApp } from '../support/app.js';
+
+type App = Awaited<ReturnType<typeof testApp>>;
+const PROBLEM = 'application/problem+json';
+const DECIDE = 'decide-key-0123456789';
+const ADMIN = 'admin-key-0123456789';
+
+/** A unique prefix per test, so eventIds and histories never collide across tests of one app. */
+const unique = () => randomUUID().slice(0, 8);
+const event = (customerId: string, extra: Record<string, unknown> = {}) => ({ customerId, offerId: 'save-discount-12m', outcome: 'accept', channel: 'call-center', ...extra });
+// the embedded memory store behind the service, reached without widening its API
+const history = async (t: App, customerId: string) => (await t.services.responses['store'].history(customerId)).map((e) => e.eventId);
+
+describe('POST /v1/responses', () => {
+  let t: App;
+  beforeAll(async () => {
+    t = await testApp();
+  });
+
+  describe('happy', () => {
+    it('records one event and stores it with its fields', async () => {
+      const id = unique();
+      const at = '2024-06-01T12:00:00+02:00';
+      const res = await t.post('/v1/responses', event(`C-${id}`, { eventId: `e-${id}`, decisionId: `d-${id}`, at }));
+      expect(res.status).toBe(202);
+      expect(res.headers.get('content-type')).toContain('application/json');
+      expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
+      const [stored] = await t.services.responses['store'].history(`C-${id}`);
+      expect(stored).toEqual({ eventId: `e-${id}`, customerId: `C-${id}`, offerId: 'save-discount-12m', outcome: 'accept', channel: 'call-center', decisionId: `d-${id}`, at: Date.parse(at) });
+    });
+
+    it('records a batch in order, assigning eventIds where absent', async () => {
+      const id = unique();
+      const outcomes = ['impression', 'click', 'accept', 'reject'];
+      const res = await t.post('/v1/responses', { events: outcomes.map((outcome, i) => event(`C-${id}`, { outcome, eventId: i === 1 ? undefined : `e${i}` })) });
+      expect(await res.json()).toEqual({ accepted: 4, duplicates: 0, buffered: 0 });
+      const stored = await t.services.responses['store'].history(`C-${id}`);
+      expect(stored.map((e) => e.outcome)).toEqual(outcomes);
+      expect(stored[1]!.eventId).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
+    });
+
+    it('counts a repeated eventId once, in one batch and across requests', async () => {
+      const id = unique();
+      const c = `C-${id}`;
+      const same = await t.post('/v1/responses', { events: [event(c, { eventId: 'a' }), event(c, { eventId: 'a' }), event(c, { eventId: 'b' })] });
+      expect(await same.json()).toEqual({ accepted: 2, duplicates: 1, buffered: 0 });
+      const again = await t.post('/v1/responses', event(c, { eventId: 'b', outcome: 'reject' }));
+      expect(await again.json()).toEqual({ accepted: 0, duplicates: 1, buffered: 0 });
+      expect(await history(t, c)).toEqual(['a', 'b']);
+    });
+
+    it('accepts an event up to 5 minutes ahead of the server clock', async () => {
+      const at = new Date(Date.now() + 4 * 60_000).toISOString();
+      expect((await t.post('/v1/responses', event(`C-${unique()}`, { at }))).status).toBe(202);
+    });
+  });
+
+  describe('errors', () => {
+    const many = (n: number) => ({ events: Array.from({ length: n }, () => event('C1')) });
+    const future = () => new Date(Date.now() + 6 * 60_000).toISOString();
+    const cases: [string, () => unknown, string[]][] = [
+      ['unknown outcome', () => event('C1', { outcome: 'purchase' }), ['/outcome']],
+      ['bad customerId', () => event('a b'), ['/customerId']],
+      ['customerId too long', () => event('x'.repeat(129)), ['/customerId']],
+      ['missing offerId', () => ({ customerId: 'C1', outcome: 'click', channel: 'web' }), ['/offerId']],
+      ['extra field', () => event('C1', { score: 1 }), ['/']],
+      ['extra field in a batch event', () => ({ events: [event('C1'), event('C1', { score: 1 })] }), ['/events/1']],
+      ['bad event in a batch', () => ({ events: [event('C1'), event('C1', { outcome: 'x' })] }), ['/events/1/outcome']],
+      ['empty batch', () => ({ events: [] }), ['/events']],
+      ['501 events', () => many(501), ['/events']],
+      ['at more than 5 minutes in the future', () => event('C1', { at: future() }), ['/at']],
+      ['at not ISO 8601', () => event('C1', { at: 'yesterday' }), ['/at']],
+      ['an array', () => [event('C1')], ['/']],
+    ];
+    it.each(cases)('%s → 400 invalid_request', async (_name, body, paths) => {
+      const res = await t.post('/v1/responses', body());
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toContain(PROBLEM);
+      const problem = await res.json();
+      expect(problem).toMatchObject({ type: 'urn:nextbest:problem:invalid_request', status: 400, instance: '/v1/responses' });
+      expect([...new Set(problem.errors.map((e: { path: string }) => e.path))]).toEqual(paths);
+    });
+
+    it('takes exactly 500 events', async () => {
+      expect(await (await t.post('/v1/responses', many(500))).json()).toEqual({ accepted: 500, duplicates: 0, buffered: 0 });
+    });
+
+    it('lists every problem with its path', async () => {
+      const problem = await (await t.post('/v1/responses', { customerId: 7, offerId: 'Bad', outcome: 'click', channel: 'web' })).json();
+      expect(problem.errors.map((e: { path: string }) => e.path).sort()).toEqual(['/customerId', '/offerId']);
+    });
+
+    it('refuses malformed JSON with 400 malformed_json', async () => {
+      const res = await t.post('/v1/responses', '{"customerId":');
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toContain(PROBLEM);
+      expect((await res.json()).type).toBe('urn:nextbest:problem:malformed_json');
+    });
+
+    it('refuses a non-JSON content type with 415', async () => {
+      const res = await t.post('/v1/responses', JSON.stringify(event('C1')), { 'content-type': 'text/plain' });
+      expect(res.status).toBe(415);
+      expect(res.headers.get('content-type')).toContain(PROBLEM);
+      expect((await res.json()).type).toBe('urn:nextbest:problem:unsupported_media_type');
+    });
+
+    it('refuses a body over 64 KiB with 413 and stores nothing', async () => {
+      const c = `C-${unique()}`;
+      const res = await t.post('/v1/responses', { events: Array.from({ length: 300 }, (_, i) => event(c, { decisionId: `${i}`.padEnd(128, 'x') })) });
+      expect(res.status).toBe(413);
+      expect(res.headers.get('content-type')).toContain(PROBLEM);
+      expect((await res.json()).type).toBe('urn:nextbest:problem:payload_too_large');
+      expect(await history(t, c)).toEqual([]);
+    });
+  });
+
+  describe('security', () => {
+    let secured: App;
+    beforeAll(async () => {
+      secured = await testApp({ API_KEYS: `decide:${DECIDE},admin:${ADMIN}` });
+    });
+    const send = (key?: string) => secured.post('/v1/responses', event('C1'), key ? { authorization: `Bearer ${key}` } : {});
+
+    it('refuses a missing or unknown key with 401', async () => {
+      for (const res of [await send(), await send('wrong-key-0123456789'), await send(DECIDE.slice(0, -1))]) {
+        expect(res.status).toBe(401);
+        expect(res.headers.get('content-type')).toContain(PROBLEM);
+        expect((await res.json()).type).toBe('urn:nextbest:problem:unauthorized');
+      }
+    });
+
+    it('takes events from decide and admin keys', async () => {
+      expect((await send(DECIDE)).status).toBe(202);
+      expect((await send(ADMIN)).status).toBe(202);
+    });
+
+    it('never lets __proto__ or constructor keys reach Object.prototype', async () => {
+      const bodies = [
+        '{"__proto__":{"polluted":1},"customerId":"C1","offerId":"o","outcome":"click","channel":"web"}',
+        '{"customerId":"C1","offerId":"o","outcome":"click","channel":"web","constructor":{"prototype":{"polluted":1}}}',
+        '{"events":[{"customerId":"C1","offerId":"o","outcome":"click","channel":"web","__proto__":{"polluted":1}}]}',
+        '{"__proto__":{"events":[]},"customerId":"C1"}',
+      ];
+      for (const body of bodies) {
+        const res = await secured.post('/v1/responses', body, { authorization: `Bearer ${DECIDE}` });
+        expect(res.status, body).toBe(400);
+        expect((await res.json()).type).toBe('urn:nextbest:problem:invalid_request');
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        expect(Object.prototype).not.toHaveProperty('events');
+      }
+    });
+  });
+
+  describe('no input makes a 5xx', () => {
+    const nearlyValid = fc.record(
+      {
+        customerId: fc.oneof(fc.constantFrom('C1', '', '__proto__'), fc.string(), fc.integer()),
+        offerId: fc.oneof(fc.constantFrom('save-discount-12m', 'Bad'), fc.string()),
+        outcome: fc.oneof(fc.constantFrom('impression', 'click', 'accept', 'reject'), fc.jsonValue()),
+        channel: fc.oneof(fc.constantFrom('web', 'call-center'), fc.string()),
+        eventId: fc.oneof(fc.string(), fc.integer()),
+        at: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string(), fc.integer()),
+      },
+      { requiredKeys: [] },
+    );
+    const body = fc.oneof(fc.jsonValue(), nearlyValid, fc.record({ events: fc.oneof(fc.array(nearlyValid, { maxLength: 5 }), fc.jsonValue()) }));
+
+    it('random JSON posted to /v1/responses', async () => {
+      await fc.assert(
+        fc.asyncProperty(body, async (b) => {
+          const res = await t.post('/v1/responses', JSON.stringify(b));
+          expect(res.status, JSON.stringify(b)).toBeLessThan(500);
+          expect(res.headers.get('content-type')).toContain(res.status === 202 ? 'application/json' : PROBLEM);
+        }),
+        { numRuns: 400 },
+      );
+    });
+  });
+});

@@ -1,0 +1,189 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../src/errors.js';
+import { Metrics } from '../../src/ops/metrics.js';
+import { MemoryResponseStore, ResponseService, type RecordResult, type ResponseEvent, type ResponseEventInput, type ResponseStore } from '../../src/responses/index.js';
+
+/** The memory store behind a switch: while down, available() is false and record() throws. */
+class FlakyStore implements ResponseStore {
+  readonly kind = 'flaky';
+  readonly memory = new MemoryResponseStore();
+  up = true;
+  /** true: available() still says yes but record() throws, like a write that times out */
+  lying = false;
+  writes: (readonly ResponseEvent[])[] = [];
+
+  available(): boolean {
+    return this.up || this.lying;
+  }
+
+  async record(events: readonly ResponseEvent[]): Promise<RecordResult> {
+    if (!this.up) throw new Error('connection refused');
+    this.writes.push(events);
+    return this.memory.record(events);
+  }
+
+  history(customerId: string): Promise<ResponseEvent[]> {
+    return this.memory.history(customerId);
+  }
+}
+
+const log = pino({ level: 'silent' });
+const service = (store: ResponseStore, capacity = 100) => new ResponseService(store, capacity, new Metrics({ defaultMetrics: false }), log);
+const event = (eventId: string, customerId = 'C1'): ResponseEventInput => ({ customerId, offerId: 'save-discount-12m', outcome: 'click', channel: 'web', eventId, decisionId: undefined, at: undefined });
+const ids = async (store: ResponseStore, customerId = 'C1') => (await store.history(customerId)).map((e) => e.eventId);
+
+async function refusal(promise: Promise<unknown>): Promise<ApiError> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ApiError);
+  return err as ApiError;
+}
+
+describe('ResponseService', () => {
+  it('stores events directly while the store works, settling eventId and time at receipt', async () => {
+    const store = new MemoryResponseStore();
+    const s = service(store);
+    const before = Date.now();
+    expect(await s.record([event('e1'), { ...event('ignored'), eventId: undefined, at: '2024-05-01T10:00:00Z' }])).toEqual({ accepted: 2, duplicates: 0, buffered: 0 });
+    const [first, second] = await store.history('C1');
+    expect(first).toMatchObject({ eventId: 'e1', outcome: 'click', offerId: 'save-discount-12m' });
+    expect(first!.at).toBeGreaterThanOrEqual(before);
+    expect(second!.eventId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second!.at).toBe(Date.parse('2024-05-01T10:00:00Z'));
+    expect(s.buffered).toBe(0);
+  });
+
+  it('counts a repeated eventId once, within a request and across requests', async () => {
+    const store = new MemoryResponseStore();
+    const s = service(store);
+    expect(await s.record([event('e1'), event('e1'), event('e2')])).toEqual({ accepted: 2, duplicates: 1, buffered: 0 });
+    expect(await s.record([event('e2'), event('e3')])).toEqual({ accepted: 1, duplicates: 1, buffered: 0 });
+    expect(await ids(store)).toEqual(['e1', 'e2', 'e3']);
+  });
+
+  it('buffers while the store is down and writes in order on flush()', async () => {
+    const store = new FlakyStore();
+    const s = service(store);
+    store.up = false;
+    expect(await s.record([event('e1'), event('e2')])).toEqual({ accepted: 2, duplicates: 0, buffered: 2 });
+    expect(await s.record([event('e3')])).toEqual({ accepted: 1, duplicates: 0, buffered: 1 });
+    expect(s.buffered).toBe(3);
+    await s.flush();
+    expect(s.buffered).toBe(3); // still down: nothing lost, nothing written
+    store.up = true;
+    await s.flush();
+    expect(s.buffered).toBe(0);
+    expect(await ids(store)).toEqual(['e1', 'e2', 'e3']);
+  });
+
+  it('buffers when available() says yes but the write throws', async () => {
+    const store = new FlakyStore();
+    const s = service(store);
+    store.up = false;
+    store.lying = true;
+    expect(await s.record([event('e1')])).toMatchObject({ accepted: 1, buffered: 1 });
+    store.up = true;
+    await s.flush();
+    expect(await ids(store)).toEqual(['e1']);
+  });
+
+  it('writes the buffer by itself when the retry timer fires', async () => {
+    const store = new FlakyStore();
+    const s = service(store);
+    store.up = false;
+    await s.record([event('e1')]);
+    store.up = true;
+    await expect.poll(() => s.buffered, { timeout: 2_000, interval: 20 }).toBe(0);
+    expect(await ids(store)).toEqual(['e1']);
+  });
+
+  it('queues later events behind buffered ones even once the store is back', async () => {
+    const store = new FlakyStore();
+    const s = service(store);
+    store.up = false;
+    await s.record([event('e1')]);
+    store.up = true;
+    // the store works again, but e1 has not been written yet: e2 must wait behind it
+    expect(await s.record([event('e2')])).toMatchObject({ buffered: 1 });
+    await s.flush();
+    expect(await ids(store)).toEqual(['e1', 'e2']);
+    expect(await s.record([event('e3')])).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
+    expect(await ids(store)).toEqual(['e1', 'e2', 'e3']);
+  });
+
+  it('refuses a request that does not fit, whole, with unavailable and retryAfter', async () => {
+    const store = new FlakyStore();
+    const s = service(store, 3);
+    store.up = false;
+    await s.record([event('e1'), event('e2')]);
+    const err = await refusal(s.record([event('e3'), event('e4')]));
+    expect(err.code).toBe('unavailable');
+    expect(err.retryAfter).toBeGreaterThan(0);
+    expect(s.buffered).toBe(2); // none of e3, e4 was taken
+    expect(await s.record([event('e5')])).toMatchObject({ buffered: 1 }); // what fits still fits
+    store.up = true;
+    await s.flush();
+    expect(await ids(store)).toEqual(['e1', 'e2', 'e5']);
+  });
+
+  it('refuses at once with capacity 0 when the store fails, and stores normally when it works', async () => {
+    const store = new FlakyStore();
+    const s = service(store, 0);
+    expect(await s.record([event('e1')])).toMatchObject({ accepted: 1, buffered: 0 });
+    store.up = false;
+    expect((await refusal(s.record([event('e2')]))).code).toBe('unavailable');
+    store.lying = true;
+    expect((await refusal(s.record([event('e3')]))).retryAfter).toBeGreaterThan(0);
+    expect(await ids(store)).toEqual(['e1']);
+  });
+
+  it('makes a last attempt on close()', async () => {
+    const store = new FlakyStore();
+    const s = service(store);
+    store.up = false;
+    await s.record([event('e1'), event('e2', 'C2')]);
+    store.up = true;
+    await s.close();
+    expect(s.buffered).toBe(0);
+    expect(await ids(store)).toEqual(['e1']);
+    expect(await ids(store, 'C2')).toEqual(['e2']);
+  });
+
+  it('keeps what close() could not write in the buffer rather than pretending it was stored', async () => {
+    const store = new FlakyStore();
+    const s = service(store);
+    store.up = false;
+    await s.record([event('e1')]);
+    await s.close();
+    expect(s.buffered).toBe(1);
+    expect(store.writes).toHaveLength(0);
+  });
+
+  it('never drops an acknowledged event, and stores a buffered duplicate once', async () => {
+    const store = new FlakyStore();
+    const s = service(store);
+    await s.record([event('e1')]);
+    store.up = false;
+    // while buffered the receipt cannot know about duplicates: it acknowledges every event
+    const receipt = await s.record([event('e1'), event('e2'), event('e2')]);
+    expect(receipt).toEqual({ accepted: 3, duplicates: 0, buffered: 3 });
+    store.up = true;
+    await s.flush();
+    expect(await ids(store)).toEqual(['e1', 'e2']);
+    // the store has seen every buffered eventId: a resend is a duplicate
+    expect(await s.record([event('e1'), event('e2')])).toEqual({ accepted: 0, duplicates: 2, buffered: 0 });
+  });
+
+  it('writes a large buffer out in batches, in order', async () => {
+    const store = new FlakyStore();
+    const s = service(store, 2_000);
+    store.up = false;
+    // two customers, so neither history reaches its 1 000-event cap
+    const many = Array.from({ length: 1_200 }, (_, i) => event(`e${i}`, `C${i % 2}`));
+    await s.record(many);
+    store.up = true;
+    await s.flush();
+    expect(store.writes.map((w) => w.length)).toEqual([500, 500, 200]);
+    for (const c of ['C0', 'C1']) expect(await ids(store, c)).toEqual(many.filter((e) => e.customerId === c).map((e) => e.eventId));
+  });
+});
