@@ -7,7 +7,7 @@ import type { DecisionService } from './decision/index.js';
 import type { Metrics } from './ops/metrics.js';
 import type { ProfileStore } from './profiles/index.js';
 import type { RedisHealth } from './redis/index.js';
-import type { ResponseService } from './responses/index.js';
+import type { ResponseService } from './feedback/index.js';
 import type { RuleSetRegistry } from './rules/index.js';
 
 export interface Services {

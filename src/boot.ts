@@ -2,12 +2,12 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createApp, type Services } from './app.js';
 import type { Config } from './config.js';
-import { DecisionService, noDecisionLog, priorPropensity } from './decision/index.js';
+import { DecisionService, priorPropensity } from './decision/index.js';
+import { ResponseService } from './feedback/index.js';
 import { Metrics } from './ops/metrics.js';
-import { CachedProfileStore, generateProfiles, loadProfileFile, MemoryProfileStore, type ProfileStore } from './profiles/index.js';
-import { connectRedisState, type RedisState } from './redis/index.js';
-import { MemoryResponseStore, ResponseService } from './responses/index.js';
+import { CachedProfileStore, generateProfiles, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
 import { compileRuleSet, formatIssue, loadRuleSet, RuleSetRegistry } from './rules/index.js';
+import { memoryStores, redisStores, type Stores } from './stores.js';
 
 export class BootError extends Error {}
 
@@ -32,13 +32,13 @@ async function loadProfiles(config: Config, store: MemoryProfileStore, log: Logg
   log.info({ file: config.PROFILES_FILE, imported: result.imported, rejected: result.rejectedLines }, 'profiles loaded');
 }
 
-/** The memory store preloaded (the embedded default), or Redis shared by every node. */
-async function profileStore(config: Config, redis: RedisState | undefined, metrics: Metrics, log: Logger): Promise<ProfileStore> {
-  if (redis) return redis.profiles;
+/** The memory stores, the profiles preloaded (the embedded default), or Redis shared by every node. */
+async function openStores(config: Config, metrics: Metrics, log: Logger): Promise<Stores> {
+  if (config.PROFILE_STORE === 'redis') return redisStores(config, metrics, log);
   const memory = new MemoryProfileStore();
   await loadProfiles(config, memory, log);
   metrics.profilesLoaded.set(await memory.size());
-  return memory;
+  return memoryStores(memory);
 }
 
 /** Builds every service from the configuration; refuses to start on a bad rule set. */
@@ -53,21 +53,20 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   rules.activate(ruleset);
   metrics.rulesetInfo.labels(ruleset.version).set(1);
 
-  const redis = config.PROFILE_STORE === 'redis' ? await connectRedisState(config, metrics, log) : undefined;
-  const store = await profileStore(config, redis, metrics, log);
-  const profiles = new CachedProfileStore(store, { max: config.PROFILE_CACHE_SIZE, ttlMs: config.PROFILE_CACHE_TTL_MS }, metrics.cacheCounter);
-  redis?.listen(profiles);
-  const decisions = new DecisionService(rules, profiles, priorPropensity, metrics, log, redis?.decisionLog ?? noDecisionLog);
-  const responses = new ResponseService(redis?.responses ?? new MemoryResponseStore(), config.RESPONSE_BUFFER_SIZE, metrics, log);
+  const stores = await openStores(config, metrics, log);
+  const profiles = new CachedProfileStore(stores.profiles, { max: config.PROFILE_CACHE_SIZE, ttlMs: config.PROFILE_CACHE_TTL_MS }, metrics.cacheCounter);
+  stores.listen(profiles);
+  const decisions = new DecisionService(rules, profiles, priorPropensity, metrics, log, stores.decisionLog);
+  const responses = new ResponseService(stores.responses, config.RESPONSE_BUFFER_SIZE, metrics, log);
   return {
     config, rules, profiles, decisions, responses, metrics, log,
-    redis: redis?.health,
+    redis: stores.redis,
     readiness: { draining: false },
     version: await packageVersion(),
     async close() {
       // buffered events first: they need the connections the store closes
       await responses.close();
-      await redis?.close();
+      await stores.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { ResponseBatchSchema, ResponseEventSchema, type ResponseService } from '../responses/index.js';
+import { ResponseBatchSchema, ResponseEventSchema, type ResponseService } from '../feedback/index.js';
 import { readJson } from './body.js';
 import { fromZod } from './problem.js';
 import { problemResponse } from './schemas.js';
@@ -8,7 +8,7 @@ import type { AppEnv } from './types.js';
 const Receipt = z
   .object({
     accepted: z.number().int().describe('events taken: stored now, or buffered'),
-    duplicates: z.number().int().describe('events whose eventId was already recorded; not counted again'),
+    duplicates: z.number().int().describe("events whose eventId was already recorded for that customer; not counted again (buffered events are checked when written, so they count as accepted here)"),
     buffered: z.number().int().describe('of the accepted, events waiting in memory for Redis to return; written in order when it does'),
   })
   .openapi('ResponseReceipt');

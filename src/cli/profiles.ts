@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ConfigError, loadRedisEnv } from '../config.js';
 import { Metrics } from '../ops/metrics.js';
-import { importProfileLines, type Profile } from '../profiles/index.js';
-import { connectRedis, RedisHealth, RedisKeys, RedisProfileStore, whenReady, type RedisClient } from '../redis/index.js';
+import { importProfileLines, RedisProfileStore, type Profile } from '../profiles/index.js';
+import { connectRedis, RedisHealth, RedisKeys, whenReady, type RedisClient } from '../redis/index.js';
 import type { Io } from './io.js';
 
 const USAGE = `usage:

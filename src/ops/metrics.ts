@@ -52,7 +52,7 @@ export class Metrics {
   readonly decisions = new TalliedCounter(this.registry, 'nextbest_decisions_total', 'Decisions by channel and outcome (offers, no_offers, fallback, degraded)', ['channel', 'outcome'] as const);
   readonly offersServed = new TalliedCounter(this.registry, 'nextbest_offers_served_total', 'Offers returned in decisions, by offer and group', ['offer', 'group'] as const);
   readonly profileCache = new TalliedCounter(this.registry, 'nextbest_profile_cache_requests_total', 'Profile look-ups by cache result (hit, stale, miss)', ['result'] as const);
-  readonly cacheInvalidations = new TalliedCounter(this.registry, 'nextbest_profile_cache_invalidations_total', 'Cached profiles dropped because they were written, by source (local, remote, reconnect)', ['source'] as const);
+  readonly cacheInvalidations = new TalliedCounter(this.registry, 'nextbest_profile_cache_invalidations_total', 'Cached profiles dropped because they were written, by source (remote: written on another node; reconnect: all marked for revalidation after missed messages)', ['source'] as const);
   readonly responseEvents = new TalliedCounter(this.registry, 'nextbest_response_events_total', 'Response events by result (stored, duplicate, buffered, refused)', ['result'] as const);
   readonly redisErrors = new TalliedCounter(this.registry, 'nextbest_redis_errors_total', 'Failed Redis calls by kind (timeout, unavailable, circuit_open, invalid_data, error)', ['kind'] as const);
   readonly decisionLog = new TalliedCounter(this.registry, 'nextbest_decision_log_entries_total', 'Decision log entries by result (written, dropped)', ['result'] as const);

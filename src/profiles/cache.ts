@@ -43,8 +43,7 @@ export class CachedProfileStore implements ProfileStore {
       options.max > 0
         ? new LRUCache<string, Entry>({
             max: options.max,
-            // a failed refresh resolves to, and keeps, the entry it was refreshing
-            allowStaleOnFetchRejection: true,
+            // a failed refresh keeps the entry it was refreshing; a failed first look-up throws
             noDeleteOnFetchRejection: true,
             allowStaleOnFetchAbort: true,
             fetchMethod: async (customerId) => {

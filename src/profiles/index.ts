@@ -1,8 +1,10 @@
-/** Customer profiles: the schema, the store interface and its implementations, the cache, the demo population. */
+/** Customer profiles: the schema, the store interface and its implementations (memory, Redis), the cache and its invalidation, the demo population. */
 export { CachedProfileStore } from './cache.js';
 export { generateProfiles, iterateProfiles } from './demo.js';
 export { loadProfileFile } from './load.js';
 export { MemoryProfileStore } from './memory.js';
-export { importProfileLines, parseProfileLines } from './ndjson.js';
+export { listenForInvalidations, type InvalidationTarget } from './invalidations.js';
+export { importProfileLines, parseProfileLines, type ImportReport } from './ndjson.js';
+export { RedisProfileStore } from './redis.js';
 export { Profile, type LifecyclePhase, type ValueSegment } from './schema.js';
 export type { ProfileStore } from './store.js';

@@ -133,7 +133,9 @@ describe('CachedProfileStore', () => {
   it('lets a failed look-up of an uncached customer fail, without caching the failure', async () => {
     const { store, cache } = await setup();
     store.mode = 'fail';
+    const before = store.calls.length;
     await expect(cache.get('C1')).rejects.toThrow('store down');
+    expect(store.calls.length - before).toBe(1); // asked once: a failing store gets no second call
     store.mode = 'ok';
     expect(clvOf(await cache.get('C1'))).toBe(100);
   });

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { DecisionLog } from '../decision/log.js';
-import type { Decision } from '../decision/types.js';
+import type { DecisionLog } from './log.js';
+import type { Decision } from './types.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { RedisClient } from './client.js';
-import type { RedisHealth } from './health.js';
-import type { RedisKeys } from './keys.js';
+import type { RedisClient } from '../redis/client.js';
+import type { RedisHealth } from '../redis/health.js';
+import type { RedisKeys } from '../redis/keys.js';
 
 const FLUSH_MS = 100;
 const FLUSH_AT = 512;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
-import type { RedisClient } from './client.js';
-import type { RedisKeys } from './keys.js';
+import type { RedisClient } from '../redis/client.js';
+import type { RedisKeys } from '../redis/keys.js';
 
 /** What a node's profile cache offers to writes made on other nodes. */
 export interface InvalidationTarget {

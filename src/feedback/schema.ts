@@ -18,10 +18,10 @@ export const ResponseEventSchema = z
     outcome: z.enum(OUTCOMES),
     channel: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name such as "web"').openapi({ example: 'web' }),
     decisionId: Token.optional().describe('the decision that showed the offer'),
-    eventId: Token.optional().describe('idempotency key: an event sent twice with the same eventId is counted once; assigned by the server when absent'),
+    eventId: Token.optional().describe('idempotency key, unique per customer: an event sent twice with the same eventId is counted once; assigned by the server when absent'),
     at: z.iso
       .datetime({ offset: true })
-      .refine((at) => Date.parse(at) <= Date.now() + MAX_FUTURE_MS, 'more than 5 minutes in the future')
+      .refine((at) => !(Date.parse(at) > Date.now() + MAX_FUTURE_MS), 'more than 5 minutes in the future')
       .optional()
       .describe('when it happened (ISO 8601); the time of receipt when absent'),
   })

@@ -25,6 +25,7 @@ export class ResponseService {
   private queue: ResponseEvent[] = [];
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly store: ResponseStore,
@@ -50,7 +51,7 @@ export class ResponseService {
       decisionId: e.decisionId,
       at: e.at === undefined ? now : Date.parse(e.at),
     }));
-    // events queue behind earlier ones so the history keeps its order
+    // while some wait, later events queue behind them; each carries its own time either way
     if (this.queue.length === 0 && this.store.available()) {
       try {
         const result = await this.store.record(events);
@@ -87,7 +88,7 @@ export class ResponseService {
   }
 
   private schedule(ms: number): void {
-    if (this.timer || this.flushing) return;
+    if (this.timer || this.flushing || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.flush();
@@ -123,6 +124,7 @@ export class ResponseService {
 
   /** At shutdown: one last attempt; reports what could not be written. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();

@@ -1,9 +1,9 @@
 import type { Result } from 'ioredis';
-import type { RecordResult, ResponseEvent } from '../responses/schema.js';
-import { DEDUP_TTL_MS, HISTORY_MAX, type ResponseStore } from '../responses/store.js';
-import type { RedisClient } from './client.js';
-import type { RedisHealth } from './health.js';
-import type { RedisKeys } from './keys.js';
+import type { RecordResult, ResponseEvent } from './schema.js';
+import { DEDUP_TTL_MS, HISTORY_MAX, type ResponseStore } from './store.js';
+import type { RedisClient } from '../redis/client.js';
+import type { RedisHealth } from '../redis/health.js';
+import type { RedisKeys } from '../redis/keys.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {

@@ -1,11 +1,11 @@
-import { ApiError } from '../errors.js';
 import { Cluster } from 'ioredis';
+import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import { Profile } from '../profiles/schema.js';
-import type { ProfileStore } from '../profiles/store.js';
-import type { RedisClient } from './client.js';
-import type { RedisHealth } from './health.js';
-import type { RedisKeys } from './keys.js';
+import { Profile } from './schema.js';
+import type { ProfileStore } from './store.js';
+import type { RedisClient } from '../redis/client.js';
+import type { RedisHealth } from '../redis/health.js';
+import type { RedisKeys } from '../redis/keys.js';
 
 /** Most customer IDs in one invalidation message. */
 const IDS_PER_MESSAGE = 1_000;

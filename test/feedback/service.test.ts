@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/errors.js';
 import { Metrics } from '../../src/ops/metrics.js';
-import { MemoryResponseStore, ResponseService, type RecordResult, type ResponseEvent, type ResponseEventInput, type ResponseStore } from '../../src/responses/index.js';
+import { MemoryResponseStore, ResponseService, type RecordResult, type ResponseEvent, type ResponseEventInput, type ResponseStore } from '../../src/feedback/index.js';
 
 /** The memory store behind a switch: while down, available() is false and record() throws. */
 class FlakyStore implements ResponseStore {
@@ -156,6 +156,10 @@ describe('ResponseService', () => {
     await s.record([event('e1')]);
     await s.close();
     expect(s.buffered).toBe(1);
+    expect(store.writes).toHaveLength(0);
+    // closed means closed: no retry timer writes through connections the caller is closing
+    store.up = true;
+    await new Promise((r) => setTimeout(r, 600));
     expect(store.writes).toHaveLength(0);
   });
 

@@ -1,3 +1,0 @@
-export * from './schema.js';
-export * from './service.js';
-export * from './store.js';
