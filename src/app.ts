@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import type { DecisionService } from './decision/index.js';
 import type { Metrics } from './ops/metrics.js';
 import type { ProfileStore } from './profiles/index.js';
-import type { RedisHealth } from './redis/index.js';
+import type { RedisHealths } from './redis/index.js';
 import type { ResponseService } from './feedback/index.js';
 import type { RuleSetRegistry } from './rules/index.js';
 
@@ -17,13 +17,13 @@ export interface Services {
   readonly decisions: DecisionService;
   readonly responses: ResponseService;
   /** present when PROFILE_STORE=redis */
-  readonly redis: RedisHealth | undefined;
+  readonly redis: RedisHealths | undefined;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly readiness: { draining: boolean };
   readonly version: string;
-  /** Flushes buffered writes and closes connections, at shutdown. */
-  close(): Promise<void>;
+  /** Flushes buffered writes and closes connections, at shutdown; false when some buffered response events could not be written. */
+  close(): Promise<boolean>;
 }
 
 /** Wires routes to services; nothing here decides anything. */

@@ -65,8 +65,9 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
     version: await packageVersion(),
     async close() {
       // buffered events first: they need the connections the store closes
-      await responses.close();
+      const lost = await responses.close();
       await stores.close();
+      return lost === 0;
     },
   };
 }

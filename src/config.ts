@@ -2,7 +2,10 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const Port = z.coerce.number().int().min(0).max(65535);
-const HostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'host:port');
+const HostPort = z
+  .string()
+  .regex(/^[^\s:,]+:\d{1,5}$/, 'host:port')
+  .refine((node) => Number(node.slice(node.lastIndexOf(':') + 1)) <= 65535, 'a port from 0 to 65535');
 const csv = (s: string) => s.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
 
 export const SCOPES = ['public', 'decide', 'admin'] as const;

@@ -43,7 +43,7 @@ async function worker(config: Config): Promise<void> {
     server.close(() => {
       // requests are done: write out what they left buffered, then leave
       services.close().then(
-        () => process.exit(0),
+        (complete) => process.exit(complete ? 0 : 1),
         (err: unknown) => {
           log.error({ err }, 'could not flush buffered writes at shutdown');
           process.exit(1);

@@ -4,7 +4,7 @@ import { noDecisionLog, RedisDecisionLog, type DecisionLog } from './decision/in
 import { MemoryResponseStore, RedisResponseStore, type ResponseStore } from './feedback/index.js';
 import type { Metrics } from './ops/metrics.js';
 import { listenForInvalidations, MemoryProfileStore, RedisProfileStore, type InvalidationTarget, type ProfileStore } from './profiles/index.js';
-import { connectRedis, RedisHealth, RedisKeys, whenReady, type RedisClient } from './redis/index.js';
+import { closeRedis, connectRedis, describeTarget, RedisHealth, RedisKeys, whenReady, type RedisHealths } from './redis/index.js';
 
 /** The stores behind the services: all in this process (the embedded default) or all in Redis. */
 export interface Stores {
@@ -12,7 +12,7 @@ export interface Stores {
   readonly responses: ResponseStore;
   readonly decisionLog: DecisionLog;
   /** present when the stores are in Redis */
-  readonly redis: RedisHealth | undefined;
+  readonly redis: RedisHealths | undefined;
   /** Keeps a node's profile cache in step with writes made on other nodes. */
   listen(cache: InvalidationTarget): void;
   /** Writes out the decision log and closes every connection. */
@@ -28,35 +28,33 @@ export function memoryStores(profiles: MemoryProfileStore): Stores {
 
 /**
  * Three connections: reads on a request's path with the short deadline, writes with a longer
- * timeout, and a subscriber for cache invalidations. Neither of the first two queues commands
+ * one, and a subscriber for cache invalidations. Neither of the first two queues commands
  * while disconnected, so a dead Redis costs a request nothing but a fallback.
  */
 export async function redisStores(config: Config, metrics: Metrics, log: Logger): Promise<Stores> {
   const target = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
-  const reader = connectRedis(target, { name: 'read', commandTimeout: config.REDIS_DEADLINE_MS });
+  const reader = connectRedis(target, { name: 'read', commandTimeout: config.REDIS_DEADLINE_MS, failFast: true });
   const writer = connectRedis(target, { name: 'write', commandTimeout: config.REDIS_WRITE_TIMEOUT_MS });
   const subscriber = connectRedis(target, { name: 'subscribe', offlineQueue: true });
+  const read = { client: reader, health: new RedisHealth(reader, 'read', config.REDIS_DEADLINE_MS, metrics, log) };
+  const write = { client: writer, health: new RedisHealth(writer, 'write', config.REDIS_WRITE_TIMEOUT_MS, metrics, log) };
+  const lanes = [read, write];
+  metrics.labelledGauge('nextbest_redis_up', 'Redis is connected and the circuit is not open (1) or not (0), by path', 'path', () => lanes.map((l) => [l.health.path, l.health.status().up ? 1 : 0] as const));
+  metrics.labelledGauge('nextbest_redis_circuit_open', 'The Redis circuit breaker is open (1) or not (0), by path', 'path', () => lanes.map((l) => [l.health.path, l.health.status().circuit === 'open' ? 1 : 0] as const));
   const keys = new RedisKeys(config.REDIS_KEY_PREFIX);
-  const health = new RedisHealth(reader, metrics, log);
   if (!(await whenReady(reader, BOOT_WAIT_MS))) {
-    log.warn({ redis: config.REDIS_CLUSTER_NODES?.join(',') ?? config.REDIS_URL }, 'Redis is not reachable yet: serving cached profiles and fallback offers until it is');
+    log.warn({ redis: describeTarget(target) }, 'Redis is not reachable yet: serving cached profiles and fallback offers until it is');
   }
-  const decisionLog = new RedisDecisionLog(writer, health, keys, config.DECISION_LOG_MAXLEN, metrics, log);
+  const decisionLog = config.DECISION_LOG_MAXLEN > 0 ? new RedisDecisionLog(write, keys, config.DECISION_LOG_MAXLEN, metrics, log) : noDecisionLog;
   return {
-    profiles: new RedisProfileStore(reader, writer, health, keys, metrics),
-    responses: new RedisResponseStore(writer, health, keys),
+    profiles: new RedisProfileStore(read, write, keys, metrics),
+    responses: new RedisResponseStore(write, read, keys),
     decisionLog,
-    redis: health,
+    redis: { read: read.health, write: write.health },
     listen: (cache) => listenForInvalidations(subscriber, keys, cache, metrics, log),
     async close() {
       await decisionLog.close();
-      await Promise.all([reader, writer, subscriber].map(quit));
+      await Promise.all([reader, writer, subscriber].map((c) => closeRedis(c)));
     },
   };
-}
-
-/** QUIT when connected (it waits for replies in flight), a plain disconnect otherwise. */
-async function quit(client: RedisClient): Promise<void> {
-  if (client.status !== 'ready') return client.disconnect();
-  await client.quit().catch(() => client.disconnect());
 }

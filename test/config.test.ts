@@ -38,6 +38,7 @@ describe('configuration', () => {
     expect(problemsOf({ CORS_ORIGINS: 'shop.example.com' })[0]).toMatch(/^CORS_ORIGINS:/);
     expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' }).REDIS_CLUSTER_NODES).toEqual(['10.0.0.1:7000', '10.0.0.2:7001']);
     expect(problemsOf({ REDIS_CLUSTER_NODES: 'nohost' })[0]).toMatch(/^REDIS_CLUSTER_NODES:/);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: '10.0.0.1:70000' })[0]).toMatch(/^REDIS_CLUSTER_NODES: a port from 0 to 65535/);
     expect(problemsOf({ CUSTOMER_TOKEN_SECRET: 'short' })[0]).toMatch(/^CUSTOMER_TOKEN_SECRET:/);
   });
 

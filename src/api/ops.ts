@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Metrics } from '../ops/metrics.js';
-import type { RedisHealth } from '../redis/index.js';
+import type { RedisHealths } from '../redis/index.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
 import type { AppEnv } from './types.js';
 
@@ -9,7 +9,7 @@ interface OpsServices {
   readonly metrics: Metrics;
   readonly readiness: { readonly draining: boolean };
   readonly profiles: { readonly kind: string };
-  readonly redis: RedisHealth | undefined;
+  readonly redis: RedisHealths | undefined;
 }
 
 /**
@@ -23,13 +23,13 @@ export function registerOps(app: OpenAPIHono<AppEnv>, s: OpsServices): void {
   app.get('/readyz', (c) => {
     const active = s.rules.active;
     const ready = active !== undefined && !s.readiness.draining;
-    const redis = s.redis?.status();
+    const redis = s.redis && { read: s.redis.read.status(), write: s.redis.write.status() };
     const body = {
       status: ready ? 'ready' : 'not ready',
       rulesetVersion: active?.version ?? null,
       draining: s.readiness.draining,
       profileStore: s.profiles.kind,
-      degraded: redis ? !redis.up : false,
+      degraded: redis ? !redis.read.up || !redis.write.up : false,
       ...(redis && { redis }),
     };
     return c.json(body, ready ? 200 : 503);

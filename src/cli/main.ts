@@ -7,7 +7,8 @@ const USAGE = `nextbest — next-best-action decisioning
 
 usage:
   nextbest demo-data [--customers N] [--seed S] [--out FILE]   synthetic demo profiles as NDJSON
-  nextbest profiles import FILE [--redis URL] [--json]          load NDJSON profiles into Redis
+  nextbest profiles import FILE [--redis URL | --cluster HOST:PORT,...] [--json]
+                                                                load NDJSON profiles into Redis
   nextbest rules validate [DIR] [--json]                        check a rule set; errors as file:line:col
   nextbest rules schemas [DIR] [--check]                        regenerate the editor JSON Schemas
 

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { ConfigError, loadRedisEnv } from '../config.js';
 import { Metrics } from '../ops/metrics.js';
 import { importProfileLines, RedisProfileStore, type Profile } from '../profiles/index.js';
-import { connectRedis, RedisHealth, RedisKeys, whenReady, type RedisClient } from '../redis/index.js';
+import { connectRedis, describeTarget, RedisHealth, RedisKeys, whenReady, type RedisClient } from '../redis/index.js';
 import type { Io } from './io.js';
 
 const USAGE = `usage:
@@ -16,6 +16,8 @@ const USAGE = `usage:
 /** Batches written at once: parsing the next overlaps the round trips of these. */
 const IN_FLIGHT = 4;
 const CONNECT_WAIT_MS = 5_000;
+/** A batch that takes longer than this means Redis is stuck, not slow. */
+const WRITE_DEADLINE_MS = 30_000;
 
 class UsageError extends Error {}
 
@@ -63,8 +65,8 @@ async function openInput(file: string): Promise<NodeJS.ReadableStream> {
 
 async function importFile(file: string, input: NodeJS.ReadableStream, json: boolean, client: RedisClient, prefix: string, io: Io): Promise<number> {
   const metrics = new Metrics({ defaultMetrics: false });
-  const health = new RedisHealth(client, metrics, pino({ level: 'silent' }));
-  const store = new RedisProfileStore(client, client, health, new RedisKeys(prefix), metrics);
+  const lane = { client, health: new RedisHealth(client, 'write', WRITE_DEADLINE_MS, metrics, pino({ level: 'silent' })) };
+  const store = new RedisProfileStore(lane, lane, new RedisKeys(prefix), metrics);
   const writes = pipelined((p) => store.putMany(p));
   const started = performance.now();
   const report = await importProfileLines(createInterface({ input, crlfDelay: Infinity }), (p) => writes.put(p));
@@ -101,8 +103,8 @@ export async function runProfiles(args: string[], io: Io): Promise<number> {
     io.stderr.write(`profiles import: cannot read ${file}: ${(err as Error).message}\n`);
     return 1;
   }
-  const where = env.REDIS_CLUSTER_NODES?.join(',') ?? env.REDIS_URL;
-  const client = connectRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { name: 'import' });
+  const where = describeTarget({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES });
+  const client = connectRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { name: 'import', commandTimeout: WRITE_DEADLINE_MS });
   // the first connection error ends the wait: an import has nobody to serve meanwhile
   const failed = new Promise<string>((resolve) => client.once('error', (err: Error) => resolve(err.message)));
   const ready = whenReady(client, CONNECT_WAIT_MS).then((ok) => (ok ? undefined : `no answer within ${CONNECT_WAIT_MS} ms`));

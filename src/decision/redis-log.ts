@@ -1,15 +1,16 @@
 import type { Logger } from 'pino';
+import type { Metrics } from '../ops/metrics.js';
+import type { RedisLane } from '../redis/health.js';
+import type { RedisKeys } from '../redis/keys.js';
 import type { DecisionLog } from './log.js';
 import type { Decision } from './types.js';
-import type { Metrics } from '../ops/metrics.js';
-import type { RedisClient } from '../redis/client.js';
-import type { RedisHealth } from '../redis/health.js';
-import type { RedisKeys } from '../redis/keys.js';
 
 const FLUSH_MS = 100;
-const FLUSH_AT = 512;
-/** Most entries held while Redis is away; beyond it the oldest are dropped and counted. */
-export const DECISION_LOG_BUFFER = 100_000;
+/** Entries per write; the writer yields to requests between batches. */
+const BATCH = 100;
+/** Most entries held while Redis is away; beyond it the oldest tenth is dropped and counted. */
+export const DECISION_LOG_BUFFER = 50_000;
+const MAX_BACKOFF_MS = 5_000;
 
 interface Pending {
   readonly decision: Decision;
@@ -35,22 +36,26 @@ export function decisionLogFields(d: Decision, at: number): string[] {
   ];
 }
 
+const nextTick = () => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * Appends every decision to the stream `<prefix>decisions`, capped near `maxLen` entries
- * (XADD MAXLEN ~). The hot path only pushes to an array; a timer writes batches through
- * auto-pipelining. While Redis is away entries wait, up to DECISION_LOG_BUFFER, then the
- * oldest are dropped and counted in nextbest_decision_log_entries_total{result="dropped"}.
+ * (XADD MAXLEN ~). The hot path only pushes to an array; a timer writes small batches through
+ * the write lane, yielding to requests between them, and backs off while writes fail. Only
+ * the entries that failed are written again. While Redis is away entries wait, up to
+ * DECISION_LOG_BUFFER, then the oldest are dropped and counted in
+ * nextbest_decision_log_entries_total{result="dropped"}.
  */
 export class RedisDecisionLog implements DecisionLog {
   private pending: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
+  private failures = 0;
   private readonly written;
   private readonly dropped;
 
   constructor(
-    private readonly client: RedisClient,
-    private readonly health: RedisHealth,
+    private readonly lane: RedisLane,
     private readonly keys: RedisKeys,
     private readonly maxLen: number,
     metrics: Metrics,
@@ -64,46 +69,50 @@ export class RedisDecisionLog implements DecisionLog {
   append(decision: Decision, at: number): void {
     this.pending.push({ decision, at });
     if (this.pending.length > DECISION_LOG_BUFFER) {
-      const over = this.pending.length - DECISION_LOG_BUFFER;
+      // a tenth at a time, so a full buffer does not cost a shift per decision
+      const over = this.pending.length - DECISION_LOG_BUFFER * 0.9;
       this.pending.splice(0, over);
       this.dropped.n += over;
     }
-    if (this.pending.length >= FLUSH_AT && !this.writing) void this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
-      this.timer.unref();
-    }
+    if (!this.timer && !this.writing) this.later(FLUSH_MS);
   }
 
-  /** Writes what is pending; on failure it stays pending for the next attempt. */
+  private later(ms: number): void {
+    this.timer = setTimeout(() => void this.flush(), ms);
+    this.timer.unref();
+  }
+
+  /** Writes what is pending; what fails goes back to the head for the next attempt. */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.writing ??= this.write().finally(() => {
       this.writing = undefined;
-      if (this.pending.length > 0 && !this.timer) {
-        this.timer = setTimeout(() => void this.flush(), this.health.available() ? FLUSH_MS : 1_000);
-        this.timer.unref();
-      }
+      if (this.pending.length > 0 && !this.timer) this.later(this.failures === 0 ? FLUSH_MS : Math.min(FLUSH_MS * 2 ** this.failures, MAX_BACKOFF_MS));
     });
     return this.writing;
   }
 
   private async write(): Promise<void> {
-    while (this.pending.length > 0 && this.health.available()) {
-      const batch = this.pending.slice(0, 2_000);
-      const key = this.keys.decisions;
-      const cap = String(this.maxLen);
-      try {
-        await this.health.call('decision log', () => Promise.all(batch.map((p) => this.client.xadd(key, 'MAXLEN', '~', cap, '*', ...decisionLogFields(p.decision, p.at)))));
-      } catch (err) {
-        this.log.debug({ err: (err as Error).message, pending: this.pending.length }, 'decision log write failed; will retry');
+    const { client, health } = this.lane;
+    const key = this.keys.decisions;
+    const cap = String(this.maxLen);
+    while (this.pending.length > 0 && health.available()) {
+      const batch = this.pending.splice(0, BATCH);
+      const results = await Promise.allSettled(
+        batch.map((p) => health.call('decision log', () => client.xadd(key, 'MAXLEN', '~', cap, '*', ...decisionLogFields(p.decision, p.at)))),
+      );
+      const failed = batch.filter((_, i) => results[i]!.status === 'rejected');
+      this.written.n += batch.length - failed.length;
+      if (failed.length > 0) {
+        // a write that timed out may still have been applied: readers dedupe by decisionId
+        this.pending = failed.concat(this.pending);
+        this.failures++;
+        this.log.debug({ failed: failed.length, pending: this.pending.length }, 'decision log write failed; will retry');
         return;
       }
-      // entries dropped while this batch was in flight shift the queue: remove by identity
-      const done = new Set(batch);
-      this.pending = this.pending.filter((p) => !done.has(p));
-      this.written.n += batch.length;
+      this.failures = 0;
+      await nextTick();
     }
   }
 

@@ -39,9 +39,10 @@ export class DecisionService {
       try {
         profile = await this.profiles.get(request.customerId);
       } catch (err) {
-        // the store failed: answer with fallback offers rather than an error
+        // the store failed: answer with fallback offers rather than an error. Not logged per
+        // request (an outage would flood the log): the store logs its state changes and counts failures
         degraded = true;
-        this.log.warn({ err, store: this.profiles.kind }, 'profile look-up failed; answering with fallback offers');
+        this.log.debug({ err: (err as Error).message, store: this.profiles.kind }, 'profile look-up failed; answering with fallback offers');
       }
     }
     const input = { request, profile: profile ?? undefined, degraded };

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { ResponseEventInput, ResponseEvent } from './schema.js';
-import type { ResponseStore } from './store.js';
+import type { RecordResult, ResponseEvent, ResponseEventInput } from './schema.js';
+import type { ResponseStore, WriteResult } from './store.js';
 
 export interface ResponseReceipt {
   readonly accepted: number;
@@ -16,13 +16,16 @@ const FLUSH_BATCH = 500;
 const RETRY_MS = 250;
 
 /**
- * Takes response events in. When the store fails, events wait in a bounded in-memory queue
- * and are written, in order, when it returns (202, `buffered`); when the queue has no room
- * for the whole request, nothing of it is taken and the caller gets 503 with Retry-After.
- * An event is never acknowledged and then dropped (short of the process dying).
+ * Takes response events in. Events the store cannot write wait in a bounded in-memory queue
+ * and are written, oldest first, when it can (202, `buffered`); when the queue has no room
+ * for them, the request is refused with 503 and Retry-After, saying what was recorded.
+ * An event is never acknowledged and then dropped, short of the process stopping while the
+ * store stays unavailable for the whole of close().
  */
 export class ResponseService {
   private queue: ResponseEvent[] = [];
+  /** taken from the queue by a flush that has not finished */
+  private inFlight = 0;
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -32,12 +35,14 @@ export class ResponseService {
     private readonly capacity: number,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** how long close() keeps trying to write the buffer out */
+    private readonly closeWaitMs = 5_000,
   ) {
-    metrics.gauge('nextbest_response_buffer_events', 'Response events waiting in memory for the store', () => this.queue.length);
+    metrics.gauge('nextbest_response_buffer_events', 'Response events waiting in memory for the store', () => this.buffered);
   }
 
   get buffered(): number {
-    return this.queue.length;
+    return this.queue.length + this.inFlight;
   }
 
   async record(inputs: readonly ResponseEventInput[]): Promise<ResponseReceipt> {
@@ -52,35 +57,41 @@ export class ResponseService {
       at: e.at === undefined ? now : Date.parse(e.at),
     }));
     // while some wait, later events queue behind them; each carries its own time either way
-    if (this.queue.length === 0 && this.store.available()) {
-      try {
-        const result = await this.store.record(events);
-        this.count('stored', result.accepted);
-        this.count('duplicate', result.duplicates);
-        return { ...result, buffered: 0 };
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message, events: events.length }, 'response events could not be stored; buffering');
-      }
-    }
-    return this.enqueue(events);
+    if (this.buffered > 0 || !this.store.available()) return this.enqueue(events, events.length, { accepted: 0, duplicates: 0 });
+    const result = await this.write(events);
+    if (result.failed.length === 0) return { accepted: result.accepted, duplicates: result.duplicates, buffered: 0 };
+    this.log.warn({ events: result.failed.length }, 'response events could not be stored; buffering');
+    return this.enqueue(result.failed, events.length, result);
   }
 
-  private enqueue(events: ResponseEvent[]): ResponseReceipt {
-    if (this.queue.length + events.length > this.capacity) {
+  /** A store that throws is a store that wrote nothing. */
+  private async write(events: readonly ResponseEvent[]): Promise<WriteResult> {
+    let result: WriteResult;
+    try {
+      result = await this.store.record(events);
+    } catch {
+      result = { accepted: 0, duplicates: 0, failed: events };
+    }
+    this.count('stored', result.accepted);
+    this.count('duplicate', result.duplicates);
+    return result;
+  }
+
+  private enqueue(events: readonly ResponseEvent[], total: number, done: RecordResult): ResponseReceipt {
+    if (this.buffered + events.length > this.capacity) {
       this.count('refused', events.length);
-      throw new ApiError(
-        'unavailable',
-        this.capacity === 0
-          ? 'the response store is unavailable; nothing was recorded, retry later'
-          : `the response store is unavailable and the buffer is full (${this.queue.length} of ${this.capacity} events); nothing was recorded, retry later`,
-        undefined,
-        1,
-      );
+      const recorded = done.accepted + done.duplicates;
+      const full = this.capacity === 0 ? 'the response store is unavailable' : `the response store is unavailable and the buffer is full (${this.buffered} of ${this.capacity} events)`;
+      const what =
+        recorded === 0
+          ? 'nothing was recorded; retry later'
+          : `${recorded} of ${total} events were recorded and ${events.length} were not; send the request again with the same eventIds (recorded ones then count as duplicates)`;
+      throw new ApiError('unavailable', `${full}: ${what}`, undefined, 1);
     }
     this.queue.push(...events);
     this.count('buffered', events.length);
     this.schedule(RETRY_MS);
-    return { accepted: events.length, duplicates: 0, buffered: events.length };
+    return { accepted: done.accepted + events.length, duplicates: done.duplicates, buffered: events.length };
   }
 
   private count(result: string, n: number): void {
@@ -96,7 +107,7 @@ export class ResponseService {
     this.timer.unref();
   }
 
-  /** Writes the queue out, oldest first; stops at the first failure and tries again later. */
+  /** Writes the queue out, oldest first; what fails stays at the head and is tried again later. */
   flush(): Promise<void> {
     this.flushing ??= this.drain().finally(() => {
       this.flushing = undefined;
@@ -106,28 +117,38 @@ export class ResponseService {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      if (!this.store.available()) return;
-      const batch = this.queue.slice(0, FLUSH_BATCH);
-      try {
-        const result = await this.store.record(batch);
-        this.count('stored', result.accepted);
-        this.count('duplicate', result.duplicates);
-      } catch (err) {
-        this.log.debug({ err: (err as Error).message }, 'buffered response events still cannot be stored');
-        return;
+    const taken = this.queue.splice(0);
+    this.inFlight = taken.length;
+    const failed: ResponseEvent[] = [];
+    let written = 0;
+    try {
+      for (let i = 0; i < taken.length; i += FLUSH_BATCH) {
+        const batch = taken.slice(i, i + FLUSH_BATCH);
+        // once the store says it is down, keep the rest for the next attempt
+        const left = this.store.available() ? (await this.write(batch)).failed : batch;
+        failed.push(...left);
+        written += batch.length - left.length;
+        this.inFlight = taken.length - written;
       }
-      this.queue.splice(0, batch.length);
-      if (this.queue.length === 0) this.log.info('buffered response events written');
+    } finally {
+      this.inFlight = 0;
+      this.queue = failed.concat(this.queue);
     }
+    if (failed.length === 0 && taken.length > 0 && this.queue.length === 0) this.log.info({ events: taken.length }, 'buffered response events written');
   }
 
-  /** At shutdown: one last attempt; reports what could not be written. */
-  async close(): Promise<void> {
+  /** At shutdown: keeps trying for a few seconds; returns how many events could not be written. */
+  async close(): Promise<number> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    const until = Date.now() + this.closeWaitMs;
     await this.flush();
-    if (this.queue.length > 0) this.log.error({ events: this.queue.length }, 'response events still buffered at shutdown are lost');
+    while (this.buffered > 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await this.flush();
+    }
+    if (this.buffered > 0) this.log.error({ events: this.buffered }, 'response events still buffered at shutdown are lost');
+    return this.buffered;
   }
 }

@@ -54,7 +54,7 @@ export class Metrics {
   readonly profileCache = new TalliedCounter(this.registry, 'nextbest_profile_cache_requests_total', 'Profile look-ups by cache result (hit, stale, miss)', ['result'] as const);
   readonly cacheInvalidations = new TalliedCounter(this.registry, 'nextbest_profile_cache_invalidations_total', 'Cached profiles dropped because they were written, by source (remote: written on another node; reconnect: all marked for revalidation after missed messages)', ['source'] as const);
   readonly responseEvents = new TalliedCounter(this.registry, 'nextbest_response_events_total', 'Response events by result (stored, duplicate, buffered, refused)', ['result'] as const);
-  readonly redisErrors = new TalliedCounter(this.registry, 'nextbest_redis_errors_total', 'Failed Redis calls by kind (timeout, unavailable, circuit_open, invalid_data, error)', ['kind'] as const);
+  readonly redisErrors = new TalliedCounter(this.registry, 'nextbest_redis_errors_total', 'Failed Redis calls by path (read, write) and kind (timeout, unavailable, circuit_open, invalid_data, error)', ['path', 'kind'] as const);
   readonly decisionLog = new TalliedCounter(this.registry, 'nextbest_decision_log_entries_total', 'Decision log entries by result (written, dropped)', ['result'] as const);
   readonly problems = new TalliedCounter(this.registry, 'nextbest_http_problems_total', 'Error responses by problem code', ['code'] as const);
   readonly rulesetInfo = new Gauge({
@@ -77,6 +77,16 @@ export class Metrics {
   /** A gauge read at scrape time from a live value (a queue length, a connection state). */
   gauge(name: string, help: string, read: () => number): void {
     new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+  }
+
+  /** The same, one series per value of one label. */
+  labelledGauge(name: string, help: string, label: string, read: () => Iterable<readonly [string, number]>): void {
+    new Gauge({
+      name, help, labelNames: [label], registers: [this.registry],
+      collect() {
+        for (const [value, n] of read()) this.set({ [label]: value }, n);
+      },
+    });
   }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

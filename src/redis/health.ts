@@ -5,12 +5,26 @@ import type { Metrics } from '../ops/metrics.js';
 import type { RedisClient } from './client.js';
 
 export type CircuitName = 'closed' | 'open' | 'half-open';
+/** read: look-ups on a request's path; write: profile writes, response events, the decision log */
+export type RedisPath = 'read' | 'write';
+
+/** A connection and the health that guards its calls. */
+export interface RedisLane {
+  readonly client: RedisClient;
+  readonly health: RedisHealth;
+}
+
+/** The health of each path, for readiness and metrics. */
+export interface RedisHealths {
+  readonly read: RedisHealth;
+  readonly write: RedisHealth;
+}
 
 export interface RedisStatus {
-  /** the client's connection state: ready, connect, reconnecting, … */
+  /** the connection's state: ready, connect, reconnecting, … */
   readonly connection: string;
   readonly circuit: CircuitName;
-  /** decisions are answered from Redis (not only from cache and fallbacks) */
+  /** calls on this path are tried (connected, circuit not open) */
   readonly up: boolean;
 }
 
@@ -23,48 +37,59 @@ const CIRCUITS: Record<CircuitState, CircuitName> = {
 
 type ErrorKind = 'timeout' | 'unavailable' | 'circuit_open' | 'error';
 
+class DeadlineError extends Error {}
+
 function kindOf(err: unknown): ErrorKind {
   if (err instanceof BrokenCircuitError) return 'circuit_open';
+  if (err instanceof DeadlineError) return 'timeout';
   const message = err instanceof Error ? err.message : String(err);
   if (/timed out/i.test(message)) return 'timeout';
-  if (/enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|CLUSTERDOWN|Failed to refresh slots|None of startup nodes|MaxRetriesPerRequest|writeable/i.test(message)) return 'unavailable';
+  if (/enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|CLUSTERDOWN|Failed to refresh slots|None of startup nodes|MaxRetriesPerRequest|writeable|Too many Cluster redirections|^(MOVED|ASK|TRYAGAIN) /i.test(message)) return 'unavailable';
   return 'error';
 }
 
+const REASONS: Record<ErrorKind, string> = {
+  timeout: 'no answer within the deadline',
+  unavailable: 'not connected',
+  circuit_open: 'the circuit is open after repeated failures',
+  error: '',
+};
+
 /**
- * Every Redis call on a request's path goes through here: a circuit breaker (cockatiel)
- * over the client, whose own commandTimeout is the per-call deadline. When half the calls
- * of the last 5 s fail (at 5+ calls/s) the circuit opens and calls fail at once for 1 s;
- * then one trial call decides. Failures come out as ApiError('unavailable').
+ * Every Redis call of one path goes through here. The deadline is held here, not by the
+ * client: a Cluster client may wait on a redirection or a reconnect before a command is even
+ * sent. Calls pass a circuit breaker (cockatiel): when half the calls of the last 5 s fail (at
+ * 5+ calls/s) it opens and calls fail at once for 1 s; then one trial call decides. Reads and
+ * writes have a breaker each, so writes refused (a full Redis) leave reads alone.
  */
 export class RedisHealth {
   private readonly breaker = circuitBreaker(handleAll, {
     halfOpenAfter: 1_000,
     breaker: new SamplingBreaker({ threshold: 0.5, duration: 5_000, minimumRps: 5 }),
   });
-  private everReady = false;
+  private readonly errors;
 
   constructor(
     private readonly client: RedisClient,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
+    readonly path: RedisPath,
+    private readonly deadlineMs: number,
+    metrics: Metrics,
+    log: Logger,
   ) {
+    this.errors = (kind: ErrorKind) => metrics.redisErrors.slot(path, kind);
+    let ready = client.status === 'ready';
+    let everReady = ready;
     client.on('ready', () => {
-      log.info({ redis: this.describe() }, this.everReady ? 'Redis is back' : 'Redis is ready');
-      this.everReady = true;
+      log.info({ path }, everReady ? 'Redis is back' : 'Redis is ready');
+      ready = everReady = true;
     });
+    // on the way from ready to lost only: a reconnect that fails again says nothing new
     client.on('close', () => {
-      if (this.everReady) log.warn('Redis connection lost: answering from the profile cache and fallback offers');
+      if (ready) log.warn({ path }, 'Redis connection lost: decisions use the profile cache and fallback offers; writes wait or are refused');
+      ready = false;
     });
-    // ioredis reports each failed reconnect; the state changes above say what matters
-    client.on('error', (err: Error) => log.debug({ err: err.message }, 'Redis client error'));
-    this.breaker.onStateChange((state) => log.warn({ circuit: CIRCUITS[state] }, 'Redis circuit breaker changed state'));
-    metrics.gauge('nextbest_redis_up', 'Redis is connected and its circuit is not open (1) or not (0)', () => (this.status().up ? 1 : 0));
-    metrics.gauge('nextbest_redis_circuit_open', 'The Redis circuit breaker is open (1) or closed/half-open (0)', () => (this.breaker.state === CircuitState.Open ? 1 : 0));
-  }
-
-  private describe(): string {
-    return 'options' in this.client && 'host' in this.client.options ? `${this.client.options.host}:${this.client.options.port}` : 'cluster';
+    client.on('error', (err: Error) => log.debug({ path, err: err.message }, 'Redis client error'));
+    this.breaker.onStateChange((state) => log.warn({ path, circuit: CIRCUITS[state] }, 'Redis circuit breaker changed state'));
   }
 
   status(): RedisStatus {
@@ -77,12 +102,17 @@ export class RedisHealth {
     return this.client.status === 'ready' && this.breaker.state !== CircuitState.Open;
   }
 
-  /** Runs a call through the breaker; a failure is counted by kind and thrown as 'unavailable'. */
+  /** Runs a call through the breaker within the deadline; a failure is counted by kind and thrown as 'unavailable'. */
   async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.client.status !== 'ready') throw this.failure(what, new Error('Connection is closed'));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError()), this.deadlineMs)));
     try {
-      return await this.breaker.execute(fn);
+      return await Promise.race([this.breaker.execute(fn), deadline]);
     } catch (err) {
       throw this.failure(what, err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -90,8 +120,8 @@ export class RedisHealth {
   failure(what: string, err: unknown): ApiError {
     if (err instanceof ApiError) return err;
     const kind = kindOf(err);
-    this.metrics.redisErrors.slot(kind).n++;
-    const reason = kind === 'circuit_open' ? 'the circuit is open after repeated failures' : err instanceof Error ? err.message : String(err);
+    this.errors(kind).n++;
+    const reason = REASONS[kind] || (err instanceof Error ? err.message : String(err));
     return new ApiError('unavailable', `Redis is unavailable (${what}): ${reason}`, undefined, 1);
   }
 }

@@ -15,9 +15,9 @@ export class RedisKeys {
     return `${this.prefix}{${customerId}}:events`;
   }
 
-  /** marks an eventId as recorded, for idempotency */
-  seen(customerId: string, eventId: string): string {
-    return `${this.prefix}{${customerId}}:seen:${eventId}`;
+  /** the customer's recent eventIds (a sorted set by time of receipt), for idempotency */
+  seen(customerId: string): string {
+    return `${this.prefix}{${customerId}}:seen`;
   }
 
   /** the decision log, a stream */

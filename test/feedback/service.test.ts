@@ -2,9 +2,9 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/errors.js';
 import { Metrics } from '../../src/ops/metrics.js';
-import { MemoryResponseStore, ResponseService, type RecordResult, type ResponseEvent, type ResponseEventInput, type ResponseStore } from '../../src/feedback/index.js';
+import { MemoryResponseStore, ResponseService, type ResponseEvent, type ResponseEventInput, type ResponseStore, type WriteResult } from '../../src/feedback/index.js';
 
-/** The memory store behind a switch: while down, available() is false and record() throws. */
+/** The memory store behind a switch: while down, available() is false and record() throws; writes for `shardDown` customers fail alone. */
 class FlakyStore implements ResponseStore {
   readonly kind = 'flaky';
   readonly memory = new MemoryResponseStore();
@@ -12,15 +12,19 @@ class FlakyStore implements ResponseStore {
   /** true: available() still says yes but record() throws, like a write that times out */
   lying = false;
   writes: (readonly ResponseEvent[])[] = [];
+  /** customers whose writes fail while the rest go through, like a dead Cluster master's */
+  readonly shardDown = new Set<string>();
 
   available(): boolean {
     return this.up || this.lying;
   }
 
-  async record(events: readonly ResponseEvent[]): Promise<RecordResult> {
+  async record(events: readonly ResponseEvent[]): Promise<WriteResult> {
     if (!this.up) throw new Error('connection refused');
-    this.writes.push(events);
-    return this.memory.record(events);
+    const failed = events.filter((e) => this.shardDown.has(e.customerId));
+    const ok = events.filter((e) => !this.shardDown.has(e.customerId));
+    if (ok.length > 0) this.writes.push(ok);
+    return { ...(await this.memory.record(ok)), failed };
   }
 
   history(customerId: string): Promise<ResponseEvent[]> {
@@ -29,7 +33,7 @@ class FlakyStore implements ResponseStore {
 }
 
 const log = pino({ level: 'silent' });
-const service = (store: ResponseStore, capacity = 100) => new ResponseService(store, capacity, new Metrics({ defaultMetrics: false }), log);
+const service = (store: ResponseStore, capacity = 100) => new ResponseService(store, capacity, new Metrics({ defaultMetrics: false }), log, 300);
 const event = (eventId: string, customerId = 'C1'): ResponseEventInput => ({ customerId, offerId: 'save-discount-12m', outcome: 'click', channel: 'web', eventId, decisionId: undefined, at: undefined });
 const ids = async (store: ResponseStore, customerId = 'C1') => (await store.history(customerId)).map((e) => e.eventId);
 
@@ -149,12 +153,22 @@ describe('ResponseService', () => {
     expect(await ids(store, 'C2')).toEqual(['e2']);
   });
 
-  it('keeps what close() could not write in the buffer rather than pretending it was stored', async () => {
+  it('keeps trying on close() while the store comes back', async () => {
     const store = new FlakyStore();
     const s = service(store);
     store.up = false;
     await s.record([event('e1')]);
-    await s.close();
+    setTimeout(() => (store.up = true), 150);
+    expect(await s.close()).toBe(0);
+    expect(await ids(store)).toEqual(['e1']);
+  });
+
+  it('says how many close() could not write, keeping them rather than pretending they were stored', async () => {
+    const store = new FlakyStore();
+    const s = service(store);
+    store.up = false;
+    await s.record([event('e1')]);
+    expect(await s.close()).toBe(1);
     expect(s.buffered).toBe(1);
     expect(store.writes).toHaveLength(0);
     // closed means closed: no retry timer writes through connections the caller is closing
@@ -176,6 +190,33 @@ describe('ResponseService', () => {
     expect(await ids(store)).toEqual(['e1', 'e2']);
     // the store has seen every buffered eventId: a resend is a duplicate
     expect(await s.record([event('e1'), event('e2')])).toEqual({ accepted: 0, duplicates: 2, buffered: 0 });
+  });
+
+  it('buffers only the events a dead shard refused, and those do not hold the others back', async () => {
+    const store = new FlakyStore();
+    const s = service(store, 3);
+    store.shardDown.add('C9');
+    expect(await s.record([event('a1'), event('b1', 'C9'), event('a2', 'C2')])).toEqual({ accepted: 3, duplicates: 0, buffered: 1 });
+    expect(await ids(store)).toEqual(['a1']);
+    // healthy customers' events queue behind b1 but are written on the next flush; b1 stays
+    await s.record([event('a3'), event('a4', 'C2')]);
+    await s.flush();
+    expect(await ids(store)).toEqual(['a1', 'a3']);
+    expect(await ids(store, 'C2')).toEqual(['a2', 'a4']);
+    expect(s.buffered).toBe(1);
+    store.shardDown.clear();
+    await s.flush();
+    expect(await ids(store, 'C9')).toEqual(['b1']);
+    expect(s.buffered).toBe(0);
+  });
+
+  it('says which part of a refused request was recorded', async () => {
+    const store = new FlakyStore();
+    const s = service(store, 0);
+    store.shardDown.add('C9');
+    const err = await refusal(s.record([event('a1'), event('b1', 'C9')]));
+    expect(err.detail).toMatch(/1 of 2 events were recorded and 1 were not; send the request again with the same eventIds/);
+    expect(await ids(store)).toEqual(['a1']);
   });
 
   it('writes a large buffer out in batches, in order', async () => {

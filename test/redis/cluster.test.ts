@@ -7,9 +7,10 @@ import { run } from '../support/process.js';
 import { eventually, RedisCluster } from '../support/redis.js';
 
 type Node = Awaited<ReturnType<typeof testApp>>;
+const PASSWORD = 'cluster-secret-42';
 const id = (n: number) => `C${String(n).padStart(7, '0')}`;
 
-// A 3-master Redis Cluster of real redis-servers: slots, pipelined import, a master killed while serving.
+// A 3-master Redis Cluster of real redis-servers behind a password: slots, pipelined import, a master killed while serving.
 describe('Redis Cluster', () => {
   let cluster: RedisCluster;
   let node: Node;
@@ -20,9 +21,12 @@ describe('Redis Cluster', () => {
   };
 
   beforeAll(async () => {
-    cluster = await RedisCluster.start(3);
+    cluster = await RedisCluster.start(3, PASSWORD);
     expect((await run(['bin/nextbest.js', 'demo-data', '--customers', '3000', '--out', file])).code).toBe(0);
-    node = await testApp({ PROFILE_STORE: 'redis', REDIS_CLUSTER_NODES: cluster.seeds, PROFILE_CACHE_TTL_MS: '500' });
+    // a roomier read deadline than the default: this test is about which customers a dead
+    // master affects, and other test files load the same two cores meanwhile
+    // the password reaches every node from REDIS_URL
+    node = await testApp({ PROFILE_STORE: 'redis', REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:1`, REDIS_CLUSTER_NODES: cluster.seeds, PROFILE_CACHE_TTL_MS: '500', REDIS_DEADLINE_MS: '100' });
   });
   afterAll(async () => {
     await node?.services.close();
@@ -31,7 +35,10 @@ describe('Redis Cluster', () => {
   });
 
   it('imports with --cluster, spreading customers over every master', async () => {
-    const r = await run(['bin/nextbest.js', 'profiles', 'import', file, '--cluster', cluster.seeds, '--json']);
+    const refused = await run(['bin/nextbest.js', 'profiles', 'import', file, '--cluster', cluster.seeds]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/cannot reach Redis at cluster 127\.0\.0\.1:\d+/);
+    const r = await run(['bin/nextbest.js', 'profiles', 'import', file, '--cluster', cluster.seeds, '--json'], { REDIS_URL: `redis://:${PASSWORD}@localhost` });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ imported: 3000, rejectedLines: 0 });
     for (const n of cluster.nodes) {
@@ -43,7 +50,7 @@ describe('Redis Cluster', () => {
 
   it("keeps one customer's profile, history and dedup marks in one slot", async () => {
     const c = cluster.nodes[0]!.client();
-    const slots = await Promise.all(['nb:{C0000042}:profile', 'nb:{C0000042}:events', 'nb:{C0000042}:seen:e-1'].map((k) => c.cluster('KEYSLOT', k)));
+    const slots = await Promise.all(['nb:{C0000042}:profile', 'nb:{C0000042}:events', 'nb:{C0000042}:seen'].map((k) => c.cluster('KEYSLOT', k)));
     c.disconnect();
     expect(new Set(slots).size).toBe(1);
     const res = await node.post('/v1/responses', { customerId: 'C0000042', offerId: 'service-app-download', outcome: 'accept', channel: 'web', eventId: 'e-1' });

@@ -45,13 +45,13 @@ describe('when Redis hangs or dies', () => {
       }
       // repeated failures open the circuit: calls then fail at once, and readiness says why
       for (let i = 0; i < 30; i++) await decide(`O-miss-${i}`);
-      expect(await ready()).toMatchObject({ status: 'ready', degraded: true, redis: { circuit: 'open', up: false } });
+      expect(await ready()).toMatchObject({ status: 'ready', degraded: true, redis: { read: { circuit: 'open', up: false } } });
       const fast = await decide('O-c2');
       expect(fast.body.degraded).toBe(true);
       const text = await (await node.app.request('/metrics')).text();
-      expect(text).toMatch(/^nextbest_redis_errors_total\{kind="timeout"\} [1-9]/m);
-      expect(text).toMatch(/^nextbest_redis_errors_total\{kind="circuit_open"\} [1-9]/m);
-      expect(text).toMatch(/^nextbest_redis_up 0$/m);
+      expect(text).toMatch(/^nextbest_redis_errors_total\{path="read",kind="timeout"\} [1-9]/m);
+      expect(text).toMatch(/^nextbest_redis_errors_total\{path="read",kind="circuit_open"\} [1-9]/m);
+      expect(text).toMatch(/^nextbest_redis_up\{path="read"\} 0$/m);
     } finally {
       redis.resume();
     }
@@ -95,5 +95,20 @@ describe('when Redis hangs or dies', () => {
     }
     // the refused events were never taken: sent again, they count as new
     expect(await (await node.post('/v1/responses', { events: [event(4), event(1)] })).json()).toEqual({ accepted: 1, duplicates: 1, buffered: 0 });
+  });
+
+  it('shutdown writes the buffer out when Redis returns during it, rather than giving up at once', async () => {
+    const other = await testApp({ PROFILE_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'close:' });
+    await redis.kill();
+    expect(await (await other.post('/v1/responses', event(9))).json()).toMatchObject({ buffered: 1 });
+    await redis.restart();
+    // the client is still between reconnect attempts when close() starts
+    expect(await other.services.close()).toBe(true);
+    const c = redis.client();
+    try {
+      expect(await c.xlen('close:{O-w1}:events')).toBe(1);
+    } finally {
+      c.disconnect();
+    }
   });
 });

@@ -84,7 +84,20 @@ describe('the Redis store, shared by two nodes', () => {
     expect(await again.json()).toEqual({ accepted: 1, duplicates: 1, buffered: 0 });
     const stream = await r.xrange(`${prefix}{R-1}:events`, '-', '+');
     expect(stream.map(([, f]) => f[f.indexOf('outcome') + 1])).toEqual(['impression', 'click']);
-    expect(await r.exists(`${prefix}{R-1}:seen:ev-1`)).toBe(1);
+    expect(await r.zrange(`${prefix}{R-1}:seen`, '0', '-1')).toEqual(['ev-1', 'ev-2']);
+  });
+
+  it("a customer's dedup marks and history stay bounded however many events arrive", async () => {
+    const ev = (i: number) => ({ customerId: 'R-9', offerId: 'service-app-download', outcome: 'impression', channel: 'web', eventId: `b-${i}` });
+    for (let from = 0; from < 2_500; from += 500) {
+      const batch = Array.from({ length: 500 }, (_, i) => ev(from + i));
+      expect((await (await a.post('/v1/responses', { events: batch })).json()).accepted).toBe(500);
+    }
+    expect(await r.zcard(`${prefix}{R-9}:seen`)).toBe(2_000);
+    const history = await r.xlen(`${prefix}{R-9}:events`);
+    expect(history).toBeGreaterThanOrEqual(1_000);
+    expect(history).toBeLessThan(1_200); // MAXLEN ~ trims whole stream nodes
+    expect(await (await a.post('/v1/responses', ev(2_499))).json()).toMatchObject({ accepted: 0, duplicates: 1 });
   });
 
   it('every decision is appended to the capped decision log stream', async () => {
@@ -109,9 +122,10 @@ describe('the Redis store, shared by two nodes', () => {
 
   it('readyz and metrics report Redis as up', async () => {
     const ready = await (await a.app.request('/readyz')).json();
-    expect(ready).toMatchObject({ status: 'ready', profileStore: 'redis', degraded: false, redis: { connection: 'ready', circuit: 'closed', up: true } });
+    expect(ready).toMatchObject({ status: 'ready', profileStore: 'redis', degraded: false, redis: { read: { connection: 'ready', circuit: 'closed', up: true }, write: { connection: 'ready', circuit: 'closed', up: true } } });
     const text = await (await a.app.request('/metrics')).text();
-    expect(text).toMatch(/^nextbest_redis_up 1$/m);
+    expect(text).toMatch(/^nextbest_redis_up\{path="read"\} 1$/m);
+    expect(text).toMatch(/^nextbest_redis_up\{path="write"\} 1$/m);
     expect(text).toMatch(/^nextbest_decision_log_entries_total\{result="written"\} [1-9]/m);
   });
 });

@@ -34,12 +34,13 @@ export class RedisServer {
   private child: ChildProcess | undefined;
   private log = '';
 
-  private constructor(readonly port: number, readonly dir: string, private readonly extra: string[]) {}
+  private constructor(readonly port: number, readonly dir: string, private readonly extra: string[], readonly password: string | undefined) {}
 
-  static async start(options: { cluster?: boolean; args?: string[] } = {}): Promise<RedisServer> {
+  static async start(options: { cluster?: boolean; password?: string; args?: string[] } = {}): Promise<RedisServer> {
     const dir = await mkdtemp(join(tmpdir(), 'nextbest-redis-'));
     const cluster = options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000', '--cluster-require-full-coverage', 'no'] : [];
-    const server = new RedisServer(await freeRedisPort(), dir, [...cluster, ...(options.args ?? [])]);
+    const auth = options.password ? ['--requirepass', options.password, '--masterauth', options.password] : [];
+    const server = new RedisServer(await freeRedisPort(), dir, [...cluster, ...auth, ...(options.args ?? [])], options.password);
     await server.launch();
     return server;
   }
@@ -85,7 +86,7 @@ export class RedisServer {
 
   /** A plain client for the test's own checks. */
   client(): Redis {
-    return new Redis(this.port, '127.0.0.1', { lazyConnect: false, maxRetriesPerRequest: 1 });
+    return new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: 1, password: this.password });
   }
 
   /** Writes the data to disk, so a restart after kill() finds it. */
@@ -161,10 +162,11 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
 export class RedisCluster {
   private constructor(readonly nodes: RedisServer[]) {}
 
-  static async start(masters = 3): Promise<RedisCluster> {
-    const nodes = await Promise.all(Array.from({ length: masters }, () => RedisServer.start({ cluster: true })));
+  static async start(masters = 3, password?: string): Promise<RedisCluster> {
+    const nodes = await Promise.all(Array.from({ length: masters }, () => RedisServer.start({ cluster: true, password })));
     const cluster = new RedisCluster(nodes);
-    const create = spawn('redis-cli', ['--cluster', 'create', ...nodes.map((n) => n.hostPort), '--cluster-yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const auth = password ? ['-a', password, '--no-auth-warning'] : [];
+    const create = spawn('redis-cli', [...auth, '--cluster', 'create', ...nodes.map((n) => n.hostPort), '--cluster-yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     create.stdout.on('data', (d: Buffer) => (out += d.toString()));
     create.stderr.on('data', (d: Buffer) => (out += d.toString()));

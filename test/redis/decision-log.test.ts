@@ -1,0 +1,83 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DECISION_LOG_BUFFER, RedisDecisionLog } from '../../src/decision/redis-log.js';
+import type { Decision } from '../../src/decision/types.js';
+import { Metrics } from '../../src/ops/metrics.js';
+import { connectRedis, RedisHealth, RedisKeys, whenReady } from '../../src/redis/index.js';
+import { testApp } from '../support/app.js';
+import { eventually, freeRedisPort, RedisServer } from '../support/redis.js';
+
+const log = pino({ level: 'silent' });
+const decision = (n: number): Decision => ({
+  decisionId: `d-${n}`, customerId: `C${n}`, channel: 'web', placement: null, rulesetVersion: 'v1+abc',
+  profile: { found: true, valueSegment: 'top', lifecyclePhase: 'loyalty' },
+  offers: [{ rank: 1, offerId: 'o-1', name: 'O', group: 'care', score: 0.5, propensity: 0.1, treatment: { title: 't' } }],
+  controlGroup: false, degraded: false,
+});
+
+function logTo(url: string, prefix: string) {
+  const metrics = new Metrics({ defaultMetrics: false });
+  const client = connectRedis({ url }, { name: 'test-write', commandTimeout: 500 });
+  const lane = { client, health: new RedisHealth(client, 'write', 500, metrics, log) };
+  return { client, metrics, log: new RedisDecisionLog(lane, new RedisKeys(prefix), 1_000_000, metrics, log) };
+}
+
+// The decision log's writer against a real redis-server: backlog after an outage, bounded memory.
+describe('the decision log', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('writes a backlog from an outage once Redis returns, each decision exactly once', async () => {
+    const { client, log: decisions } = logTo(redis.url, 'backlog:');
+    expect(await whenReady(client, 2_000)).toBe(true);
+    await redis.kill();
+    for (let i = 0; i < 3_000; i++) decisions.append(decision(i), Date.now());
+    await redis.restart();
+    const c = redis.client();
+    try {
+      await eventually('the backlog is written', async () => (await c.xlen('backlog:decisions')) >= 3_000, 15_000);
+      const ids = (await c.xrange('backlog:decisions', '-', '+')).map(([, f]) => f[1]);
+      expect(ids.length).toBe(3_000);
+      expect(new Set(ids).size).toBe(3_000);
+      expect(ids[0]).toBe('d-0'); // oldest first
+    } finally {
+      c.disconnect();
+      await decisions.close();
+      client.disconnect();
+    }
+  });
+
+  it('holds at most its buffer while Redis is unreachable, dropping the oldest and counting them', async () => {
+    const { client, metrics, log: decisions } = logTo(`redis://127.0.0.1:${await freeRedisPort()}`, 'gone:');
+    try {
+      const total = DECISION_LOG_BUFFER + 20_000;
+      for (let i = 0; i < total; i++) decisions.append(decision(i), Date.now());
+      const text = await metrics.registry.metrics();
+      const pending = Number(/^nextbest_decision_log_pending (\d+)$/m.exec(text)![1]);
+      const dropped = Number(/^nextbest_decision_log_entries_total\{result="dropped"\} (\d+)$/m.exec(text)![1]);
+      expect(pending).toBeLessThanOrEqual(DECISION_LOG_BUFFER);
+      expect(pending + dropped).toBe(total);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('is off with DECISION_LOG_MAXLEN=0', async () => {
+    const node = await testApp({ PROFILE_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'off:', DECISION_LOG_MAXLEN: '0' });
+    const c = redis.client();
+    try {
+      expect((await node.post('/v1/decisions', { customerId: 'C1', channel: 'web' })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 300)); // longer than the log's flush interval
+      expect(await c.exists('off:decisions')).toBe(0);
+      expect(await (await node.app.request('/metrics')).text()).not.toContain('nextbest_decision_log_pending');
+    } finally {
+      c.disconnect();
+      await node.services.close();
+    }
+  });
+});
