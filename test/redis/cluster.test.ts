@@ -16,8 +16,9 @@ describe('Redis Cluster', () => {
   let node: Node;
   const file = join(tmpdir(), `nextbest-cluster-${process.pid}.ndjson`);
   const decide = async (customerId: string) => {
+    const started = performance.now();
     const res = await node.post('/v1/decisions', { customerId, channel: 'call-center' });
-    return { status: res.status, body: await res.json() };
+    return { status: res.status, body: await res.json(), ms: performance.now() - started };
   };
 
   beforeAll(async () => {
@@ -70,8 +71,18 @@ describe('Redis Cluster', () => {
 
     await victim.kill();
     await new Promise((r) => setTimeout(r, 600)); // past the cache TTL
+    // one at a time, as a quiet node would see them, then many at once
+    const one: Awaited<ReturnType<typeof decide>>[] = [];
+    for (const c of cold.slice(0, 5)) {
+      one.push(await decide(c));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(one.map((d) => d.body.degraded)).toEqual([true, true, true, true, true]);
+    expect(Math.max(...one.map((d) => d.ms))).toBeLessThan(250);
     const during = await Promise.all([...warm, ...cold, ...elsewhere.slice(40, 120)].map(async (c) => ({ c, ...(await decide(c)) })));
     expect(during.filter((d) => d.status !== 200)).toEqual([]);
+    // a redirection to the dead master or a reconnect does not hold a decision past its deadline
+    expect(Math.max(...during.map((d) => d.ms))).toBeLessThan(250);
     for (const d of during) {
       if (warm.includes(d.c)) expect(d.body.profile.found, d.c).toBe(true);
       else if (cold.includes(d.c)) expect(d.body, d.c).toMatchObject({ degraded: true, profile: { found: false } });
