@@ -88,7 +88,14 @@ export class RedisHealth {
       if (ready) log.warn({ path }, 'Redis connection lost: decisions use the profile cache and fallback offers; writes wait or are refused');
       ready = false;
     });
-    client.on('error', (err: Error) => log.debug({ path, err: err.message }, 'Redis client error'));
+    // each reconnect that fails reports again: say a reason once (a wrong password, a refused port), then quietly
+    let lastError = '';
+    client.on('error', (err: Error) => {
+      const quiet = err.message === lastError;
+      lastError = err.message;
+      log[quiet ? 'debug' : 'warn']({ path, err: err.message }, 'Redis client error');
+    });
+    client.on('ready', () => (lastError = ''));
     this.breaker.onStateChange((state) => log.warn({ path, circuit: CIRCUITS[state] }, 'Redis circuit breaker changed state'));
   }
 
