@@ -7,7 +7,7 @@ import type { DecisionService } from './decision/index.js';
 import type { Metrics } from './ops/metrics.js';
 import type { ProfileStore } from './profiles/index.js';
 import type { RedisHealths } from './redis/index.js';
-import type { ResponseService } from './feedback/index.js';
+import type { Kpis, ResponseService } from './feedback/index.js';
 import type { RuleSetRegistry } from './rules/index.js';
 
 export interface Services {
@@ -16,6 +16,7 @@ export interface Services {
   readonly profiles: ProfileStore;
   readonly decisions: DecisionService;
   readonly responses: ResponseService;
+  readonly kpis: Kpis;
   /** present when PROFILE_STORE=redis */
   readonly redis: RedisHealths | undefined;
   readonly metrics: Metrics;

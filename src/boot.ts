@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createApp, type Services } from './app.js';
 import type { Config } from './config.js';
-import { DecisionService, priorPropensity } from './decision/index.js';
-import { ResponseService } from './feedback/index.js';
+import { DecisionService } from './decision/index.js';
+import { FeedbackLoop, Kpis, LearnedPropensity, LearningState, ResponseService } from './feedback/index.js';
 import { Metrics } from './ops/metrics.js';
 import { CachedProfileStore, generateProfiles, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
-import { compileRuleSet, formatIssue, loadRuleSet, RuleSetRegistry } from './rules/index.js';
+import { compileRuleSet, formatIssue, loadRuleSet, RuleSetRegistry, type RuleSet } from './rules/index.js';
 import { memoryStores, redisStores, type Stores } from './stores.js';
 
 export class BootError extends Error {}
@@ -41,29 +41,49 @@ async function openStores(config: Config, metrics: Metrics, log: Logger): Promis
   return memoryStores(memory);
 }
 
+async function loadCompiled(dir: string, variable: string, log: Logger): Promise<RuleSet> {
+  const loaded = await loadRuleSet(dir);
+  if (!loaded.ok) throw new BootError(`${variable}: the rule set in ${dir} is invalid:\n${loaded.errors.map(formatIssue).join('\n')}`);
+  for (const w of loaded.warnings) log.warn(formatIssue(w));
+  return compileRuleSet(loaded.source);
+}
+
 /** Builds every service from the configuration; refuses to start on a bad rule set. */
 export async function buildServices(config: Config, log: Logger, metrics = new Metrics()): Promise<Services> {
-  const loaded = await loadRuleSet(config.RULES_DIR);
-  if (!loaded.ok) {
-    throw new BootError(`RULES_DIR: the rule set in ${config.RULES_DIR} is invalid:\n${loaded.errors.map(formatIssue).join('\n')}`);
-  }
-  for (const w of loaded.warnings) log.warn(formatIssue(w));
   const rules = new RuleSetRegistry();
-  const ruleset = compileRuleSet(loaded.source);
+  const ruleset = await loadCompiled(config.RULES_DIR, 'RULES_DIR', log);
   rules.activate(ruleset);
   metrics.rulesetInfo.labels(ruleset.version).set(1);
+  const challenger = config.CHALLENGER_RULES_DIR
+    ? { ruleset: await loadCompiled(config.CHALLENGER_RULES_DIR, 'CHALLENGER_RULES_DIR', log), share: config.CHALLENGER_SHARE }
+    : undefined;
 
   const stores = await openStores(config, metrics, log);
   const profiles = new CachedProfileStore(stores.profiles, { max: config.PROFILE_CACHE_SIZE, ttlMs: config.PROFILE_CACHE_TTL_MS }, metrics.cacheCounter);
   stores.listen(profiles);
-  const decisions = new DecisionService(rules, profiles, priorPropensity, metrics, log, stores.decisionLog);
-  const responses = new ResponseService(stores.responses, config.RESPONSE_BUFFER_SIZE, metrics, log);
+
+  const learning = new LearningState();
+  const shared = config.PROFILE_STORE === 'redis' ? stores.counters('learning') : undefined;
+  const kpis = new Kpis(stores.counters('kpis'), metrics);
+  // the loop asks the decision service for arms; the service tells the loop of decisions
+  const feedback = new FeedbackLoop({ learning, shared, kpis, profiles, rules, armOf: (id) => decisions.armOf(id), log });
+  const decisions = new DecisionService(rules, profiles, stores.responses, new LearnedPropensity(learning), metrics, log, {
+    decisionLog: stores.decisionLog,
+    challenger,
+    onDecision: (d) => feedback.decided(d),
+  });
+  const responses = new ResponseService(stores.responses, config.RESPONSE_BUFFER_SIZE, metrics, log, { onStored: (events) => feedback.stored(events) });
+  // with Redis, every node learns from every node's outcomes: a copy refreshed in the background
+  const sync = shared ? setInterval(() => void feedback.sync(), config.LEARNING_SYNC_MS) : undefined;
+  sync?.unref();
+  await feedback.sync();
   return {
-    config, rules, profiles, decisions, responses, metrics, log,
+    config, rules, profiles, decisions, responses, kpis, metrics, log,
     redis: stores.redis,
     readiness: { draining: false },
     version: await packageVersion(),
     async close() {
+      clearInterval(sync);
       // buffered events first: they need the connections the store closes
       const lost = await responses.close();
       await stores.close();

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { noDecisionLog, RedisDecisionLog, type DecisionLog } from './decision/index.js';
-import { MemoryResponseStore, RedisResponseStore, type ResponseStore } from './feedback/index.js';
+import { MemoryCounters, MemoryResponseStore, RedisCounters, RedisResponseStore, type Counters, type ResponseStore } from './feedback/index.js';
 import type { Metrics } from './ops/metrics.js';
 import { listenForInvalidations, MemoryProfileStore, RedisProfileStore, type InvalidationTarget, type ProfileStore } from './profiles/index.js';
 import { closeRedis, connectRedis, describeTarget, RedisHealth, RedisKeys, whenReady, type RedisHealths } from './redis/index.js';
@@ -15,7 +15,9 @@ export interface Stores {
   readonly redis: RedisHealths | undefined;
   /** Keeps a node's profile cache in step with writes made on other nodes. */
   listen(cache: InvalidationTarget): void;
-  /** Writes out the decision log and closes every connection. */
+  /** Totals that only grow: learning counts, report tallies; shared by every node with Redis. */
+  counters(name: 'learning' | 'kpis'): Counters;
+  /** Writes out the decision log and counters, and closes every connection. */
   close(): Promise<void>;
 }
 
@@ -23,7 +25,7 @@ export interface Stores {
 const BOOT_WAIT_MS = 2_000;
 
 export function memoryStores(profiles: MemoryProfileStore): Stores {
-  return { profiles, responses: new MemoryResponseStore(), decisionLog: noDecisionLog, redis: undefined, listen() {}, async close() {} };
+  return { profiles, responses: new MemoryResponseStore(), decisionLog: noDecisionLog, redis: undefined, listen() {}, counters: () => new MemoryCounters(), async close() {} };
 }
 
 /**
@@ -46,14 +48,20 @@ export async function redisStores(config: Config, metrics: Metrics, log: Logger)
     log.warn({ redis: describeTarget(target) }, 'Redis is not reachable yet: serving cached profiles and fallback offers until it is');
   }
   const decisionLog = config.DECISION_LOG_MAXLEN > 0 ? new RedisDecisionLog(write, keys, config.DECISION_LOG_MAXLEN, metrics, log) : noDecisionLog;
+  const counters: RedisCounters[] = [];
   return {
     profiles: new RedisProfileStore(read, write, keys, metrics),
     responses: new RedisResponseStore(write, read, keys),
     decisionLog,
     redis: { read: read.health, write: write.health },
     listen: (cache) => listenForInvalidations(subscriber, keys, cache, metrics, log),
+    counters(name) {
+      const c = new RedisCounters(write, keys.counters(name), log);
+      counters.push(c);
+      return c;
+    },
     async close() {
-      await decisionLog.close();
+      await Promise.all([decisionLog.close(), ...counters.map((c) => c.close())]);
       await Promise.all([reader, writer, subscriber].map((c) => closeRedis(c)));
     },
   };

@@ -38,7 +38,8 @@ export const DecisionSchema = z
     rulesetVersion: z.string(),
     profile: z.object({ found: z.boolean(), valueSegment: z.string().nullable(), lifecyclePhase: z.string().nullable() }),
     offers: z.array(RankedOffer),
-    controlGroup: z.boolean(),
+    controlGroup: z.boolean().describe('the customer is in the control group (sticky, by a hash of the customer ID)'),
+    arm: z.enum(['control', 'champion', 'challenger']).describe('which arm answered: the control group, the active rule set, or the challenger rule set'),
     degraded: z.boolean(),
     explanation: z
       .array(

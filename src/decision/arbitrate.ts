@@ -1,5 +1,6 @@
 import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
 import type { CompiledWeight, WeightSubject } from '../rules/weights.js';
+import type { Learning } from '../rules/schema.js';
 import type { PropensityModel } from './propensity.js';
 import type { DecisionInput, ScoreParts } from './types.js';
 
@@ -44,21 +45,23 @@ function factor(weights: readonly CompiledWeight[], offer: CompiledOffer): numbe
 export const appliedNames = (weights: readonly CompiledWeight[], offer: CompiledOffer): string[] =>
   weights.filter((w) => applies(w, offer)).map((w) => w.name);
 
-/** score = propensity × context weight × value × lever; ties go to the offer id, so ranks are stable. */
+/** score = propensity draw × context weight × value × lever; ties go to the offer id, so ranks are stable. */
 export function arbitrate(
   input: DecisionInput,
   matched: MatchedWeights,
   offers: readonly CompiledOffer[],
   model: PropensityModel,
+  learning: Learning,
 ): Scored[] {
   const { request, profile } = input;
   const scored: Scored[] = new Array(offers.length);
   for (let i = 0; i < offers.length; i++) {
     const offer = offers[i]!;
-    const propensity = model.propensity(offer, request.channel, profile);
+    const propensity = model.propensity(offer, request.channel, profile, learning);
+    const propensityDraw = model.draw(offer, request.channel, profile, learning);
     const contextWeight = factor(matched.contextWeights, offer);
     const lever = factor(matched.levers, offer);
-    scored[i] = { offer, parts: { propensity, contextWeight, value: offer.value, lever, score: propensity * contextWeight * offer.value * lever } };
+    scored[i] = { offer, parts: { propensity, propensityDraw, contextWeight, value: offer.value, lever, score: propensityDraw * contextWeight * offer.value * lever } };
   }
   return scored.sort((a, b) => b.parts.score - a.parts.score || (a.offer.id < b.offer.id ? -1 : 1));
 }

@@ -1,20 +1,37 @@
 import { randomUUID } from 'node:crypto';
+import { EMPTY_CONTACTS, type ContactState, type Presented } from '../feedback/contacts.js';
 import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
 import { arbitrate, matchWeights, type MatchedWeights, type Scored } from './arbitrate.js';
+import type { Arm } from './assign.js';
 import { buildFacts } from './facts.js';
+import { presentedAs, suppressedBy } from './policy.js';
 import type { PropensityModel } from './propensity.js';
 import type { Decision, DecisionInput, RankedOffer } from './types.js';
 
 /** Nine decimals: enough to rank by, without float noise such as 1.7999999999999998. */
 export const roundScore = (score: number): number => Math.round(score * 1e9) / 1e9;
 
+/** What a decision reads besides the rule set and the request. */
+export interface DecideOptions {
+  /** the customer's contact state; undefined when it could not be read */
+  readonly contacts?: ContactState | undefined;
+  readonly now?: number;
+  readonly arm?: Arm;
+  /** for the order of a control group's random offers */
+  readonly random?: () => number;
+}
+
 export interface Outcome {
   readonly decision: Decision;
-  /** every eligible offer, best first; `decision.offers` is its head */
+  /** every eligible offer in the order considered (best first; shuffled for a random control group) */
   readonly ranked: readonly Scored[];
   /** the number of offers the answer may hold: the request's limit within the channel's cap */
   readonly limit: number;
   readonly weights: MatchedWeights;
+  /** eligible offers contact policy held back, with the rule that did */
+  readonly suppressed: ReadonlyMap<string, string>;
+  /** what the answer's offers add to the customer's contact state */
+  readonly presented: readonly Presented[];
 }
 
 /** Has the channel been checked against the rule set? The route does it; the engine trusts it. */
@@ -27,14 +44,29 @@ export function limitFor(ruleset: RuleSet, input: DecisionInput): number {
   return Math.min(requested, ruleset.maxOffers.get(input.request.channel) ?? requested);
 }
 
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 /**
- * The hot path: synchronous over one immutable rule-set snapshot.
- * A known customer gets the eligible offers; an unknown one the channel's fallback offers.
+ * The hot path: synchronous over one immutable rule-set snapshot and the contact state read
+ * for this customer. A known customer gets the eligible offers, an unknown one the channel's
+ * fallback offers; both ranked, then taken in order while contact policy allows, up to the limit.
  */
-export function decide(ruleset: RuleSet, input: DecisionInput, model: PropensityModel): Outcome {
+export function decide(ruleset: RuleSet, input: DecisionInput, model: PropensityModel, options: DecideOptions = {}): Outcome {
   const { request, profile } = input;
+  const now = options.now ?? Date.now();
+  const contacts = 'contacts' in options ? options.contacts : EMPTY_CONTACTS;
+  const arm = options.arm ?? 'champion';
+  const control = arm === 'control' ? ruleset.manifest.controlGroup : undefined;
   let candidates: readonly CompiledOffer[];
-  if (profile) {
+  if (control?.offers === 'none') candidates = [];
+  else if (profile) {
     const facts = buildFacts(profile, request);
     const reachable = ruleset.byChannelPhase.get(request.channel)?.get(profile.lifecyclePhase) ?? [];
     candidates = reachable.filter((o) => o.eligible(facts));
@@ -42,13 +74,23 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
     candidates = ruleset.fallbackByChannel.get(request.channel) ?? [];
   }
   const weights = matchWeights(ruleset, input);
-  const ranked = arbitrate(input, weights, candidates, model);
+  const scored = arbitrate(input, weights, candidates, model, ruleset.source.arbitration.learning);
+  const ranked = control ? shuffled(scored, options.random ?? Math.random) : scored;
   const limit = limitFor(ruleset, input);
   const offers: RankedOffer[] = [];
-  for (let i = 0; i < ranked.length && i < limit; i++) {
+  const suppressed = new Map<string, string>();
+  const presented: Presented[] = [];
+  for (let i = 0; i < ranked.length && offers.length < limit; i++) {
     const { offer, parts } = ranked[i]!;
+    const rule = suppressedBy(ruleset.policy, offer, request.channel, contacts, presented, now);
+    if (rule !== null) {
+      suppressed.set(offer.id, rule);
+      continue;
+    }
+    const adds = presentedAs(ruleset.policy, offer, request.channel, now);
+    if (adds) presented.push(adds);
     offers.push({
-      rank: i + 1,
+      rank: offers.length + 1,
       offerId: offer.id,
       name: offer.name,
       group: offer.group,
@@ -61,6 +103,8 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
     ranked,
     limit,
     weights,
+    suppressed,
+    presented,
     decision: {
       decisionId: randomUUID(),
       customerId: request.customerId,
@@ -73,8 +117,10 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
         lifecyclePhase: profile?.lifecyclePhase ?? null,
       },
       offers,
-      controlGroup: false,
-      degraded: input.degraded,
+      controlGroup: arm === 'control',
+      arm,
+      // the history could not be read and the policy had to guess
+      degraded: input.degraded || (contacts === undefined && suppressed.size + presented.length > 0),
     },
   };
 }

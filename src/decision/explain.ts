@@ -1,8 +1,10 @@
+import type { ContactState } from '../feedback/contacts.js';
 import { evaluateReference, type ConditionTrace } from '../rules/reference.js';
 import type { RuleSet } from '../rules/ruleset.js';
+import { appliedNames } from './arbitrate.js';
 import { offersFor, type Outcome } from './decide.js';
 import { buildFacts } from './facts.js';
-import { appliedNames } from './arbitrate.js';
+import { suppressedBy } from './policy.js';
 import type { DecisionInput, ExplainedScoreParts } from './types.js';
 
 export interface OfferExplanation {
@@ -12,6 +14,7 @@ export interface OfferExplanation {
   readonly selected: boolean;
   readonly rank: number | null;
   readonly conditions: ConditionTrace | null;
+  /** the contact-policy rule, or the channel's cap, that held an eligible offer back */
   readonly suppressedBy: string | null;
   readonly scoreParts: ExplainedScoreParts | null;
   readonly note?: string;
@@ -20,29 +23,38 @@ export interface OfferExplanation {
 /**
  * Why each of the channel's offers was chosen, excluded or suppressed. Conditions are traced
  * by json-rules-engine itself (the reference), with the fact value it saw and the result.
+ * Nothing is written: an explanation changes no contact state, counters or learning.
  */
-export async function explain(ruleset: RuleSet, input: DecisionInput, outcome: Outcome): Promise<OfferExplanation[]> {
+export async function explain(ruleset: RuleSet, input: DecisionInput, outcome: Outcome, contacts: ContactState | undefined, now: number): Promise<OfferExplanation[]> {
   const { request, profile } = input;
-  const position = new Map(outcome.ranked.map((s, i) => [s.offer.id, i] as const));
+  const scoredById = new Map(outcome.ranked.map((s) => [s.offer.id, s] as const));
+  const rankOf = new Map(outcome.decision.offers.map((o) => [o.offerId, o.rank] as const));
   const channelCap = ruleset.maxOffers.get(request.channel);
+  const full = outcome.decision.offers.length >= outcome.limit;
   const facts = profile ? buildFacts(profile, request) : undefined;
+  const controlNone = outcome.decision.controlGroup && ruleset.manifest.controlGroup?.offers === 'none';
   return Promise.all(
     offersFor(ruleset, request.channel).map(async (offer): Promise<OfferExplanation> => {
-      const at = position.get(offer.id);
-      const scored = at === undefined ? undefined : outcome.ranked[at];
-      const selected = at !== undefined && at < outcome.limit;
-      const capped = at !== undefined && channelCap !== undefined && at >= channelCap;
+      const scored = scoredById.get(offer.id);
+      const rank = rankOf.get(offer.id) ?? null;
+      let held: string | null = null;
+      if (scored && rank === null) {
+        // past the limit the engine stopped looking: say what would have held it back
+        held = outcome.suppressed.get(offer.id) ?? suppressedBy(ruleset.policy, offer, request.channel, contacts, outcome.presented, now);
+        if (held === null && full && channelCap !== undefined && outcome.limit === channelCap) held = `contact-policy: channels.${request.channel}.maxOffers = ${channelCap}`;
+      }
       const base = {
         offerId: offer.id,
         group: offer.group,
-        eligible: at !== undefined,
-        selected,
-        rank: selected ? at + 1 : null,
-        suppressedBy: capped ? `contact-policy: channels.${request.channel}.maxOffers = ${channelCap}` : null,
+        eligible: scored !== undefined,
+        selected: rank !== null,
+        rank,
+        suppressedBy: held,
         scoreParts: scored
           ? { ...scored.parts, contextWeightsApplied: appliedNames(outcome.weights.contextWeights, offer), leversApplied: appliedNames(outcome.weights.levers, offer) }
           : null,
       };
+      if (controlNone) return { ...base, conditions: null, note: 'control group: no offers' };
       if (!facts) {
         return { ...base, conditions: null, note: offer.fallback ? 'unknown customer: fallback offer' : 'unknown customer: only fallback offers are considered' };
       }

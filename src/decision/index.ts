@@ -1,8 +1,10 @@
-/** Decisions: the synchronous engine over a rule-set snapshot, its explanation, and the service around it. */
+/** Decisions: arms, the synchronous engine over a rule-set snapshot with contact policy, its explanation, and the service around it. */
+export { assignArm, bucket, type Arm, type Assignment } from './assign.js';
 export { decide, type Outcome } from './decide.js';
 export { explain, type OfferExplanation } from './explain.js';
 export { noDecisionLog, type DecisionLog } from './log.js';
 export { priorPropensity, type PropensityModel } from './propensity.js';
 export { decisionLogFields, RedisDecisionLog } from './redis-log.js';
-export { DecisionService, type DecisionResponse } from './service.js';
+export { presentedAs, suppressedBy } from './policy.js';
+export { DecisionService, type Challenger, type ContactSource, type DecisionResponse, type DecisionServiceOptions } from './service.js';
 export type { Decision, DecisionRequest, RankedOffer } from './types.js';

@@ -31,6 +31,7 @@ export function decisionLogFields(d: Decision, at: number): string[] {
     'lifecyclePhase', d.profile.lifecyclePhase ?? '',
     'offers', JSON.stringify(offers),
     'controlGroup', d.controlGroup ? '1' : '0',
+    'arm', d.arm,
     'degraded', d.degraded ? '1' : '0',
     'at', new Date(at).toISOString(),
   ];

@@ -1,43 +1,113 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
+import { EMPTY_CONTACTS, type ContactState } from '../feedback/contacts.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
-import { decide } from './decide.js';
+import type { RuleSet } from '../rules/ruleset.js';
+import { assignArm, type Arm } from './assign.js';
+import { decide, type Outcome } from './decide.js';
 import { explain, type OfferExplanation } from './explain.js';
 import { noDecisionLog, type DecisionLog } from './log.js';
 import type { PropensityModel } from './propensity.js';
-import type { Decision, DecisionRequest } from './types.js';
+import type { Decision, DecisionInput, DecisionRequest } from './types.js';
 
 export type DecisionResponse = Decision & { readonly explanation?: OfferExplanation[] };
 
-/** Looks the customer up, runs the synchronous engine on the active snapshot, records metrics and the decision log. */
+/** Where the decision path reads and reserves contact state (feedback/store.ts). */
+export interface ContactSource {
+  contacts(customerId: string): ContactState | Promise<ContactState>;
+  present(customerId: string, version: number, decisionId: string, presented: Outcome['presented'], now: number): boolean | Promise<boolean>;
+}
+
+/** A rule set on trial: a share of the non-control customers is decided by it. */
+export interface Challenger {
+  readonly ruleset: RuleSet;
+  readonly share: number;
+}
+
+export interface DecisionServiceOptions {
+  readonly decisionLog?: DecisionLog;
+  readonly challenger?: Challenger | undefined;
+  /** told of every decision that reached a customer (not explain previews) */
+  readonly onDecision?: (decision: Decision) => void;
+  readonly random?: () => number;
+}
+
+/** How often a decision re-reads contact state after another write to it won the race. */
+const PRESENT_RETRIES = 2;
+
+/**
+ * Looks the customer up (profile and contact state read together), picks the arm, runs the
+ * synchronous engine on the arm's snapshot, then reserves what the answer presents so
+ * concurrent decisions cannot together exceed a cap; records metrics and the decision log.
+ */
 export class DecisionService {
+  private readonly decisionLog: DecisionLog;
+  private readonly challenger: Challenger | undefined;
+  private readonly onDecision: (decision: Decision) => void;
+  private readonly random: () => number;
+
   constructor(
     private readonly rules: RuleSetRegistry,
     private readonly profiles: ProfileStore,
+    private readonly contactSource: ContactSource,
     private readonly model: PropensityModel,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-    private readonly decisionLog: DecisionLog = noDecisionLog,
-  ) {}
+    options: DecisionServiceOptions = {},
+  ) {
+    this.decisionLog = options.decisionLog ?? noDecisionLog;
+    this.challenger = options.challenger;
+    this.onDecision = options.onDecision ?? (() => {});
+    this.random = options.random ?? Math.random;
+  }
+
+  /** The customer's sticky arm under the active rule set's control group and the challenger split. */
+  armOf(customerId: string, champion = this.rules.active): Arm {
+    const control = champion?.manifest.controlGroup;
+    return assignArm(customerId, {
+      controlShare: control?.share ?? 0,
+      controlExperiment: `control:${control?.experiment ?? 'control'}`,
+      challengerShare: this.challenger?.share ?? 0,
+      challengerExperiment: `challenger:${this.challenger?.ruleset.manifest.version ?? ''}`,
+    });
+  }
 
   async decide(request: DecisionRequest): Promise<DecisionResponse> {
     const started = performance.now();
-    const ruleset = this.rules.active;
-    if (!ruleset) throw new ApiError('not_ready', 'no rule set is active yet');
-    if (!ruleset.byChannel.has(request.channel)) {
-      throw new ApiError('unknown_channel', `channel "${request.channel}" is not one of: ${ruleset.manifest.channels.join(', ')}`, [
-        { path: '/channel', message: `expected one of ${ruleset.manifest.channels.join(', ')}` },
+    const champion = this.rules.active;
+    if (!champion) throw new ApiError('not_ready', 'no rule set is active yet');
+    if (!champion.byChannel.has(request.channel)) {
+      throw new ApiError('unknown_channel', `channel "${request.channel}" is not one of: ${champion.manifest.channels.join(', ')}`, [
+        { path: '/channel', message: `expected one of ${champion.manifest.channels.join(', ')}` },
       ]);
+    }
+    const arm = this.armOf(request.customerId, champion);
+    const challenger = this.challenger?.ruleset;
+    const ruleset = arm === 'challenger' && challenger?.byChannel.has(request.channel) ? challenger : champion;
+    const id = request.customerId;
+
+    // both reads leave before either is awaited: one round trip to Redis
+    const needsContacts = ruleset.policy.rules.length > 0;
+    let contacts: ContactState | undefined = EMPTY_CONTACTS;
+    let contactsLater: Promise<ContactState | undefined> | undefined;
+    if (needsContacts) {
+      try {
+        const read = this.contactSource.contacts(id);
+        if (read instanceof Promise) contactsLater = read.catch(() => undefined);
+        else contacts = read;
+      } catch {
+        contacts = undefined;
+      }
     }
     let degraded = false;
     // a cached profile is used without a trip through the event loop
-    let profile: Profile | null | undefined = this.profiles.peek?.(request.customerId);
+    let profile: Profile | null | undefined = this.profiles.peek?.(id);
     if (profile === undefined) {
       try {
-        profile = await this.profiles.get(request.customerId);
+        profile = await this.profiles.get(id);
       } catch (err) {
         // the store failed: answer with fallback offers rather than an error. Not logged per
         // request (an outage would flood the log): the store logs its state changes and counts failures
@@ -45,14 +115,50 @@ export class DecisionService {
         this.log.debug({ err: (err as Error).message, store: this.profiles.kind }, 'profile look-up failed; answering with fallback offers');
       }
     }
-    const input = { request, profile: profile ?? undefined, degraded };
-    const outcome = decide(ruleset, input, this.model);
+    if (contactsLater) contacts = await contactsLater;
+
+    const input: DecisionInput = { request, profile: profile ?? undefined, degraded };
+    const now = Date.now();
+    let outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
+    if (!request.explain) outcome = await this.reserve(ruleset, input, outcome, contacts, arm, now);
     const { decision } = outcome;
-    const seconds = (performance.now() - started) / 1e3;
-    this.record(decision, seconds);
-    this.decisionLog.append(decision, Date.now());
-    if (!request.explain) return decision;
-    return { ...decision, explanation: await explain(ruleset, input, outcome) };
+    this.record(decision, (performance.now() - started) / 1e3);
+    if (request.explain) return { ...decision, explanation: await explain(ruleset, input, outcome, contacts, now) };
+    this.decisionLog.append(decision, now);
+    this.onDecision(decision);
+    return decision;
+  }
+
+  /**
+   * Adds what the answer presents to the customer's contact state, if nobody wrote it since it
+   * was read; otherwise reads it again and decides again. When that keeps failing, or the
+   * state cannot be written, capped offers are held back (fail closed) and the answer is degraded.
+   */
+  private async reserve(ruleset: RuleSet, input: DecisionInput, first: Outcome, read: ContactState | undefined, arm: Arm, now: number): Promise<Outcome> {
+    if (read === undefined) return { ...first, presented: [] };
+    let outcome = first;
+    let contacts: ContactState | undefined = read;
+    for (let attempt = 0; contacts !== undefined && outcome.presented.length > 0; attempt++) {
+      let applied: boolean;
+      try {
+        const result = this.contactSource.present(input.request.customerId, contacts.version, outcome.decision.decisionId, outcome.presented, now);
+        applied = result instanceof Promise ? await result : result;
+      } catch {
+        break;
+      }
+      if (applied) return outcome;
+      if (attempt === PRESENT_RETRIES) break;
+      try {
+        contacts = await this.contactSource.contacts(input.request.customerId);
+      } catch {
+        break;
+      }
+      outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
+    }
+    if (outcome.presented.length === 0) return outcome;
+    // as if the history could not be read: every capped offer held back
+    const closed = decide(ruleset, { ...input, degraded: true }, this.model, { contacts: undefined, now, arm, random: this.random });
+    return { ...closed, presented: [] };
   }
 
   private record(decision: Decision, seconds: number): void {

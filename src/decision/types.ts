@@ -1,5 +1,6 @@
 import type { LifecyclePhase, Profile, ValueSegment } from '../profiles/schema.js';
 import type { Treatment } from '../rules/schema.js';
+import type { Arm } from './assign.js';
 
 export type ContextValue = string | number | boolean;
 
@@ -14,7 +15,10 @@ export interface DecisionRequest {
 }
 
 export interface ScoreParts {
+  /** the estimate (posterior mean) */
   readonly propensity: number;
+  /** the propensity the score was built from: a posterior draw under Thompson sampling, else the estimate */
+  readonly propensityDraw: number;
   readonly contextWeight: number;
   readonly value: number;
   readonly lever: number;
@@ -50,6 +54,8 @@ export interface Decision {
   };
   readonly offers: RankedOffer[];
   readonly controlGroup: boolean;
+  /** control, champion (the active rule set) or challenger */
+  readonly arm: Arm;
   readonly degraded: boolean;
 }
 

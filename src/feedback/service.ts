@@ -12,6 +12,13 @@ export interface ResponseReceipt {
   readonly buffered: number;
 }
 
+export interface ResponseServiceOptions {
+  /** how long close() keeps trying to write the buffer out */
+  readonly closeWaitMs?: number;
+  /** told of every event stored for the first time (learning, reports) */
+  readonly onStored?: (events: readonly ResponseEvent[]) => void;
+}
+
 const FLUSH_BATCH = 500;
 const RETRY_MS = 250;
 
@@ -29,15 +36,18 @@ export class ResponseService {
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly closeWaitMs: number;
+  private readonly onStored: (events: readonly ResponseEvent[]) => void;
 
   constructor(
     private readonly store: ResponseStore,
     private readonly capacity: number,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-    /** how long close() keeps trying to write the buffer out */
-    private readonly closeWaitMs = 5_000,
+    options: ResponseServiceOptions = {},
   ) {
+    this.closeWaitMs = options.closeWaitMs ?? 5_000;
+    this.onStored = options.onStored ?? (() => {});
     metrics.gauge('nextbest_response_buffer_events', 'Response events waiting in memory for the store', () => this.buffered);
   }
 
@@ -70,7 +80,15 @@ export class ResponseService {
     try {
       result = await this.store.record(events);
     } catch {
-      result = { accepted: 0, duplicates: 0, failed: events };
+      result = { accepted: 0, duplicates: 0, stored: [], failed: events };
+    }
+    if (result.stored.length > 0) {
+      try {
+        this.onStored(result.stored);
+      } catch (err) {
+        // the events are stored: a fault in learning or reporting must not turn that into an error
+        this.log.error({ err }, 'could not learn from stored response events');
+      }
     }
     this.count('stored', result.accepted);
     this.count('duplicate', result.duplicates);

@@ -15,9 +15,19 @@ export class RedisKeys {
     return `${this.prefix}{${customerId}}:events`;
   }
 
+  /** the customer's contact state: counts, latest outcomes, pending impressions (feedback/contacts.ts) */
+  contacts(customerId: string): string {
+    return `${this.prefix}{${customerId}}:contacts`;
+  }
+
   /** the customer's recent eventIds (a sorted set by time of receipt), for idempotency */
   seen(customerId: string): string {
     return `${this.prefix}{${customerId}}:seen`;
+  }
+
+  /** shared totals: `learning` (propensity counts), `kpis` (report tallies); hashes */
+  counters(name: string): string {
+    return `${this.prefix}${name}`;
   }
 
   /** the decision log, a stream */

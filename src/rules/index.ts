@@ -1,6 +1,7 @@
 /** Rule sets: read and validate a folder, compile it to an immutable snapshot, hold the active version. */
 export { loadRuleSet, type LoadResult, type RuleSetSource } from './load.js';
 export { formatIssue, type RuleIssue } from './positions.js';
+export { compilePolicy, type CompiledPolicy, type CompiledPolicyRule, type CountedAs } from './policy.js';
 export { RuleSetRegistry } from './registry.js';
 export { compileRuleSet, versionOf, type CompiledOffer, type RuleSet } from './ruleset.js';
 export { ruleSchemas } from './json-schema.js';

@@ -139,6 +139,14 @@ function crossCheck(
   for (const channel of Object.keys(rs.contactPolicy.channels)) {
     if (!channels.has(channel)) errors.push(policy.issue(['channels', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
   }
+  rs.contactPolicy.rules.forEach((rule, i) => {
+    (rule.offers ?? []).forEach((id, j) => {
+      if (!offerIds.has(id)) errors.push(policy.issue(['rules', i, 'offers', j], `unknown offer "${id}"`));
+    });
+    for (const channel of rule.channel === undefined ? [] : [rule.channel].flat()) {
+      if (!channels.has(channel)) errors.push(policy.issue(['rules', i, 'channel'], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
+    }
+  });
   const arb = parsed.get(RULE_FILES.arbitration)!;
   for (const list of ['contextWeights', 'levers'] as const) {
     rs.arbitration[list].forEach((entry, i) => {
@@ -150,6 +158,9 @@ function crossCheck(
         if (!channels.has(channel)) errors.push(arb.issue([list, i, 'when', 'channel'], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
       }
     });
+  }
+  for (const channel of Object.keys(rs.arbitration.learning.positive)) {
+    if (!channels.has(channel)) errors.push(arb.issue(['learning', 'positive', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
   }
   const manifest = parsed.get(RULE_FILES.manifest)!;
   for (const channel of channels) {

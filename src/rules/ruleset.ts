@@ -3,6 +3,7 @@ import { compileCondition, type Predicate } from './compile.js';
 import { indexByPhase, reachablePhases } from './phases.js';
 import type { RuleSetSource } from './load.js';
 import type { Manifest, Offer, OfferGroup, Treatment } from './schema.js';
+import { compilePolicy, type CompiledPolicy } from './policy.js';
 import { compileArbitration, type CompiledArbitration } from './weights.js';
 
 export interface CompiledOffer {
@@ -32,6 +33,7 @@ export interface RuleSet {
   readonly fallbackByChannel: ReadonlyMap<string, readonly CompiledOffer[]>;
   readonly arbitration: CompiledArbitration;
   readonly maxOffers: ReadonlyMap<string, number>;
+  readonly policy: CompiledPolicy;
   readonly source: RuleSetSource;
 }
 
@@ -79,6 +81,7 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
     fallbackByChannel,
     arbitration: compileArbitration(source.arbitration),
     maxOffers,
+    policy: compilePolicy(source.contactPolicy, offers.map((o) => ({ id: o.id, group: o.group, channels: Object.keys(o.treatments) })), source.manifest.channels),
     source,
   });
 }

@@ -178,15 +178,72 @@ export const ProfileMatch = z
   })
   .strict();
 
+export const EXPLORATIONS = ['thompson', 'none'] as const;
+export const POSITIVE_OUTCOMES = ['click', 'accept'] as const;
+
+export const Learning = z
+  .object({
+    exploration: z
+      .enum(EXPLORATIONS)
+      .default('thompson')
+      .describe('thompson: rank by a draw from each offer\'s posterior, so new and little-shown offers get their chance; none: rank by the posterior mean'),
+    priorStrength: z.number().min(1).max(100_000).default(20).describe('how many impressions the offer\'s prior propensity weighs, before outcomes are learned'),
+    positive: z
+      .record(z.string(), z.enum(POSITIVE_OUTCOMES))
+      .default({})
+      .describe('per channel, the outcome that counts as a success: click or accept (default: click on web, accept elsewhere)'),
+  })
+  .strict();
+export type Learning = z.output<typeof Learning>;
+
 export const Arbitration = z
   .object({
     $schema: z.string().optional(),
     contextWeights: z.array(WeightEntry(ContextMatch)).default([]).describe('multipliers by channel, placement and request context'),
     levers: z.array(WeightEntry(ProfileMatch)).default([]).describe('business levers by segment, phase or channel'),
+    learning: Learning.default({ exploration: 'thompson', priorStrength: 20, positive: {} }).describe('learned propensities: a Beta posterior per offer, channel, value segment and lifecycle phase'),
   })
   .strict();
 export type Arbitration = z.output<typeof Arbitration>;
 export type WeightEntry = Arbitration['contextWeights'][number] | Arbitration['levers'][number];
+
+export const CONTACT_SCOPES = ['offer', 'group', 'channel', 'all'] as const;
+export type ContactScope = (typeof CONTACT_SCOPES)[number];
+export const COUNTED = ['impression', 'decision'] as const;
+export const SUPPRESSING_OUTCOMES = ['reject', 'accept', 'click', 'impression'] as const;
+
+const PolicyFilter = {
+  name: Name.describe('shown in explain as suppressedBy'),
+  offers: z.array(Id).min(1).optional().describe('the rule applies to these offers only'),
+  groups: z.array(z.enum(OFFER_GROUPS)).min(1).optional().describe('the rule applies to offers of these groups only'),
+  channel: OneOrMany(z.string()).optional().describe('the rule applies to decisions on these channels and counts only contacts on them'),
+  scope: z
+    .enum(CONTACT_SCOPES)
+    .default('offer')
+    .describe('which contacts count for an offer: the same offer, any offer of its group, any offer on the decision\'s channel, or all'),
+};
+
+export const FrequencyCap = z
+  .object({
+    type: z.literal('frequencyCap'),
+    ...PolicyFilter,
+    counts: z.enum(COUNTED).describe('impression: impressions reported to /v1/responses (and offers shown but not yet reported); decision: every decision that presents it'),
+    max: z.number().int().min(1).max(10_000).describe('at most this many contacts in the window; the next is suppressed'),
+    windowDays: z.number().int().min(1).max(400).describe('the window: this many calendar days (UTC), today included'),
+  })
+  .strict();
+
+export const SuppressAfter = z
+  .object({
+    type: z.literal('suppressAfter'),
+    ...PolicyFilter,
+    outcome: z.enum(SUPPRESSING_OUTCOMES).describe('reject: cool down after a no; accept: stop, the customer took it'),
+    days: z.number().positive().max(3650).describe('suppressed for this many days after the outcome'),
+  })
+  .strict();
+
+export const PolicyRule = z.discriminatedUnion('type', [FrequencyCap, SuppressAfter]);
+export type PolicyRule = z.output<typeof PolicyRule>;
 
 export const ContactPolicy = z
   .object({
@@ -195,8 +252,21 @@ export const ContactPolicy = z
       .record(z.string(), z.object({ maxOffers: z.number().int().min(1).max(20) }).strict())
       .default({})
       .describe('per channel: how many offers one answer may show at most'),
+    whenHistoryUnavailable: z
+      .enum(['suppress', 'allow'])
+      .default('suppress')
+      .describe('when the contact history cannot be read: suppress every offer a rule applies to (fail closed), or allow them'),
+    holdMinutes: z.number().int().min(1).max(1440).default(30).describe('how long an offer shown but not yet reported as an impression counts toward impression caps'),
+    rules: z.array(PolicyRule).max(200).default([]).describe('frequency caps and suppressions, checked in order; the first that applies names the suppression'),
   })
-  .strict();
+  .strict()
+  .superRefine((policy, ctx) => {
+    const seen = new Set<string>();
+    policy.rules.forEach((r, i) => {
+      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `another rule is already named "${r.name}"` });
+      seen.add(r.name);
+    });
+  });
 export type ContactPolicy = z.output<typeof ContactPolicy>;
 
 export const Manifest = z
@@ -206,6 +276,15 @@ export const Manifest = z
     name: Name.optional(),
     channels: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).refine((c) => !FORBIDDEN_KEYS.has(c), 'a forbidden channel name')).min(1).describe('channels this rule set answers for'),
     defaultLimit: z.number().int().min(1).max(20).default(3),
+    controlGroup: z
+      .object({
+        share: z.number().min(0).max(0.5).describe('share of customers in the control group, by a sticky hash of the customer ID'),
+        offers: z.enum(['none', 'random']).default('none').describe('none: the control group gets no offers; random: eligible offers in random order'),
+        experiment: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).default('control').describe('salt of the split: a new name draws a new control group'),
+      })
+      .strict()
+      .optional()
+      .describe('a control group to measure lift against'),
   })
   .strict();
 export type Manifest = z.output<typeof Manifest>;

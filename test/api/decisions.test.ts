@@ -62,7 +62,7 @@ describe('POST /v1/decisions', () => {
       expect(body.explanation).toHaveLength(channelOffers.length);
       const top = body.explanation.find((e: { offerId: string }) => e.offerId === body.offers[0].offerId);
       expect(top).toMatchObject({ eligible: true, selected: true, rank: 1 });
-      expect(top.scoreParts.score).toBeCloseTo(top.scoreParts.propensity * top.scoreParts.contextWeight * top.scoreParts.value * top.scoreParts.lever);
+      expect(top.scoreParts.score).toBeCloseTo(top.scoreParts.propensityDraw * top.scoreParts.contextWeight * top.scoreParts.value * top.scoreParts.lever);
       const excluded = body.explanation.find((e: { eligible: boolean }) => !e.eligible);
       expect(excluded.scoreParts).toBeNull();
       expect(JSON.stringify(excluded.conditions)).toContain('"result":false');

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { priorPropensity } from '../../src/decision/propensity.js';
+import { MemoryResponseStore } from '../../src/feedback/store.js';
 import { DecisionService } from '../../src/decision/service.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { CachedProfileStore } from '../../src/profiles/cache.js';
@@ -13,7 +14,7 @@ import { shippedRuleSet } from '../support/rules.js';
 const service = async (store: ProfileStore) => {
   const rules = new RuleSetRegistry();
   rules.activate(await shippedRuleSet());
-  return new DecisionService(rules, store, priorPropensity, new Metrics({ defaultMetrics: false }), pino({ level: 'silent' }));
+  return new DecisionService(rules, store, new MemoryResponseStore(), priorPropensity, new Metrics({ defaultMetrics: false }), pino({ level: 'silent' }));
 };
 
 describe('decision service', () => {

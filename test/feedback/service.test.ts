@@ -27,13 +27,21 @@ class FlakyStore implements ResponseStore {
     return { ...(await this.memory.record(ok)), failed };
   }
 
+  contacts(customerId: string) {
+    return this.memory.contacts(customerId);
+  }
+
+  present(...args: Parameters<MemoryResponseStore['present']>) {
+    return this.memory.present(...args);
+  }
+
   history(customerId: string): Promise<ResponseEvent[]> {
     return this.memory.history(customerId);
   }
 }
 
 const log = pino({ level: 'silent' });
-const service = (store: ResponseStore, capacity = 100) => new ResponseService(store, capacity, new Metrics({ defaultMetrics: false }), log, 300);
+const service = (store: ResponseStore, capacity = 100) => new ResponseService(store, capacity, new Metrics({ defaultMetrics: false }), log, { closeWaitMs: 300 });
 const event = (eventId: string, customerId = 'C1'): ResponseEventInput => ({ customerId, offerId: 'save-discount-12m', outcome: 'click', channel: 'web', eventId, decisionId: undefined, at: undefined });
 const ids = async (store: ResponseStore, customerId = 'C1') => (await store.history(customerId)).map((e) => e.eventId);
 

@@ -12,7 +12,7 @@ const decision = (n: number): Decision => ({
   decisionId: `d-${n}`, customerId: `C${n}`, channel: 'web', placement: null, rulesetVersion: 'v1+abc',
   profile: { found: true, valueSegment: 'top', lifecyclePhase: 'loyalty' },
   offers: [{ rank: 1, offerId: 'o-1', name: 'O', group: 'care', score: 0.5, propensity: 0.1, treatment: { title: 't' } }],
-  controlGroup: false, degraded: false,
+  controlGroup: false, arm: 'champion', degraded: false,
 });
 
 function logTo(url: string, prefix: string) {

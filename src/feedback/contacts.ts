@@ -1,0 +1,124 @@
+/**
+ * A customer's contact state: what contact policy reads. Kept as flat fields, the same in
+ * memory and in a Redis hash (`<prefix>{customerId}:contacts`), so one parser serves both:
+ *   v                                       version, +1 on every write (optimistic concurrency)
+ *   n|<outcome>|<channel>|<offerId>|<day>   contacts that day (UTC day number); outcome is a
+ *                                           response outcome or `decision` (presented)
+ *   t|<outcome>|<channel>|<offerId>         time of the latest such outcome, epoch ms
+ *   h|<channel>|<offerId>|<decisionId>      presented, impression not yet reported: expiry, epoch ms
+ */
+export const DAY_MS = 86_400_000;
+/** Day buckets older than this are dropped when the state is written. */
+export const CONTACT_RETENTION_DAYS = 400;
+/** Fields at which a write also prunes expired holds and old buckets. */
+export const PRUNE_AT_FIELDS = 256;
+
+export const dayOf = (ms: number): number => Math.floor(ms / DAY_MS);
+
+export interface CountEntry {
+  readonly outcome: string;
+  readonly channel: string;
+  readonly offerId: string;
+  readonly day: number;
+  readonly n: number;
+}
+
+export interface LastEntry {
+  readonly outcome: string;
+  readonly channel: string;
+  readonly offerId: string;
+  readonly at: number;
+}
+
+export interface HoldEntry {
+  readonly channel: string;
+  readonly offerId: string;
+  readonly decisionId: string;
+  readonly expiresAt: number;
+}
+
+export interface ContactState {
+  readonly version: number;
+  readonly counts: readonly CountEntry[];
+  readonly last: readonly LastEntry[];
+  readonly holds: readonly HoldEntry[];
+}
+
+export const EMPTY_CONTACTS: ContactState = Object.freeze({ version: 0, counts: [], last: [], holds: [] });
+
+/** What a decision adds for the offers it presents, so caps hold across concurrent decisions. */
+export interface Presented {
+  readonly offerId: string;
+  readonly channel: string;
+  /** counts toward caps that count decisions */
+  readonly decision: boolean;
+  /** held as a pending impression (caps that count impressions) until one is reported */
+  readonly holdUntil: number | undefined;
+}
+
+export const countField = (outcome: string, channel: string, offerId: string, day: number) => `n|${outcome}|${channel}|${offerId}|${day}`;
+export const lastField = (outcome: string, channel: string, offerId: string) => `t|${outcome}|${channel}|${offerId}`;
+export const holdField = (channel: string, offerId: string, decisionId: string) => `h|${channel}|${offerId}|${decisionId}`;
+
+/** Parses the fields (a Map, or Redis HGETALL's object); unknown or malformed fields are ignored. */
+export function parseContacts(fields: Iterable<readonly [string, string | number]>): ContactState {
+  let version = 0;
+  const counts: CountEntry[] = [];
+  const last: LastEntry[] = [];
+  const holds: HoldEntry[] = [];
+  for (const [field, raw] of fields) {
+    const value = Number(raw);
+    if (!Number.isFinite(value)) continue;
+    if (field === 'v') {
+      version = value;
+      continue;
+    }
+    const p = field.split('|');
+    if (p[0] === 'n' && p.length === 5) counts.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, day: Number(p[4]), n: value });
+    else if (p[0] === 't' && p.length === 4) last.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, at: value });
+    else if (p[0] === 'h' && p.length === 4) holds.push({ channel: p[1]!, offerId: p[2]!, decisionId: p[3]!, expiresAt: value });
+  }
+  return version === 0 && counts.length === 0 && last.length === 0 && holds.length === 0 ? EMPTY_CONTACTS : { version, counts, last, holds };
+}
+
+/** An outcome as contact state records it. */
+export interface ContactEvent {
+  readonly outcome: string;
+  readonly channel: string;
+  readonly offerId: string;
+  readonly decisionId: string | undefined;
+  readonly at: number;
+}
+
+const bump = (fields: Map<string, number>, field: string, by: number) => fields.set(field, (fields.get(field) ?? 0) + by);
+
+/** Drops expired holds and buckets past retention, once the state has grown. */
+function prune(fields: Map<string, number>, now: number): void {
+  if (fields.size < PRUNE_AT_FIELDS) return;
+  const oldest = dayOf(now) - CONTACT_RETENTION_DAYS;
+  for (const [field, value] of fields) {
+    if (field.startsWith('h|') && value <= now) fields.delete(field);
+    else if (field.startsWith('n|') && Number(field.slice(field.lastIndexOf('|') + 1)) < oldest) fields.delete(field);
+  }
+}
+
+/** Records one outcome (the in-process twin of the Redis script in feedback/redis.ts). */
+export function applyEvent(fields: Map<string, number>, e: ContactEvent, now: number): void {
+  bump(fields, countField(e.outcome, e.channel, e.offerId, dayOf(e.at)), 1);
+  const last = lastField(e.outcome, e.channel, e.offerId);
+  if ((fields.get(last) ?? -Infinity) < e.at) fields.set(last, e.at);
+  // the impression a decision was holding a place for has arrived
+  if (e.outcome === 'impression' && e.decisionId !== undefined) fields.delete(holdField(e.channel, e.offerId, e.decisionId));
+  bump(fields, 'v', 1);
+  prune(fields, now);
+}
+
+/** Records what a decision presents (the in-process twin of the reservation script). */
+export function applyPresented(fields: Map<string, number>, decisionId: string, presented: readonly Presented[], now: number): void {
+  for (const p of presented) {
+    if (p.decision) bump(fields, countField('decision', p.channel, p.offerId, dayOf(now)), 1);
+    if (p.holdUntil !== undefined) fields.set(holdField(p.channel, p.offerId, decisionId), p.holdUntil);
+  }
+  bump(fields, 'v', 1);
+  prune(fields, now);
+}
