@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
-import { bodyLimits, browserCors, fromZod, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerResponses, requireScope, toApiError, type AppEnv } from './api/index.js';
+import { bodyLimits, browserCors, fromZod, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, requireScope, toApiError, type AppEnv } from './api/index.js';
 import { ApiError } from './errors.js';
 import type { Config } from './config.js';
 import type { DecisionService } from './decision/index.js';
@@ -55,11 +55,13 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     app.use('/v1/decisions', requireScope(keys, 'decide'));
     app.use('/v1/responses', requireScope(keys, 'decide'));
     app.use('/v1/profiles/*', requireScope(keys, 'admin'));
+    app.use('/v1/reports/*', requireScope(keys, 'admin'));
   }
 
   registerDecisions(app, s.decisions);
   registerResponses(app, s.responses);
   registerProfiles(app, s.profiles, s.metrics);
+  registerReports(app, s.kpis);
   registerOps(app, s);
   registerDocs(app, s.version);
   return app;

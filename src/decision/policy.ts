@@ -44,13 +44,16 @@ function recent(rule: CompiledPolicyRule & { type: 'suppressAfter' }, policy: Co
 
 /**
  * The name of the first contact-policy rule that suppresses this offer now, or null. `state`
- * undefined means the history could not be read: then every rule that applies suppresses
- * (fail closed) unless the policy allows. `pending` is what this decision already presents.
+ * undefined means the history could not be read: then each rule that applies suppresses or
+ * not as its whenHistoryUnavailable says. `pending` is what this decision already presents.
  */
 export function suppressedBy(policy: CompiledPolicy, offer: CompiledOffer, channel: string, state: ContactState | undefined, pending: readonly Presented[], now: number): string | null {
   const rules = policy.rulesFor.get(channel)?.get(offer.id);
   if (rules === undefined) return null;
-  if (state === undefined) return policy.whenHistoryUnavailable === 'suppress' ? `${rules[0]!.name} (contact history unavailable)` : null;
+  if (state === undefined) {
+    const closed = rules.find((r) => r.failClosed);
+    return closed ? `${closed.name} (contact history unavailable)` : null;
+  }
   for (const rule of rules) {
     if (rule.type === 'frequencyCap' ? counted(rule, policy, offer, channel, state, pending, now) >= rule.max : recent(rule, policy, offer, channel, state, now)) return rule.name;
   }

@@ -2,6 +2,8 @@ import type { ContactPolicy, ContactScope, OfferGroup, PolicyRule } from './sche
 
 interface RuleBase {
   readonly name: string;
+  /** without the contact history: hold the governed offers back, or let them through */
+  readonly failClosed: boolean;
   readonly scope: ContactScope;
   /** channels whose contacts count (and whose decisions the rule applies to); undefined: all */
   readonly channels: ReadonlySet<string> | undefined;
@@ -24,7 +26,6 @@ export interface CompiledPolicy {
   /** per channel and offer: which caps count it when it is presented; absent when none does */
   readonly countedAs: ReadonlyMap<string, ReadonlyMap<string, CountedAs>>;
   readonly groupOf: ReadonlyMap<string, string>;
-  readonly whenHistoryUnavailable: 'suppress' | 'allow';
   readonly holdMs: number;
 }
 
@@ -37,7 +38,7 @@ interface OfferRef {
 const setOf = (v: string | string[] | undefined) => (v === undefined ? undefined : new Set([v].flat()));
 
 function compileRule(r: PolicyRule): CompiledPolicyRule {
-  const base = { name: r.name, scope: r.scope, channels: setOf(r.channel) };
+  const base = { name: r.name, scope: r.scope, channels: setOf(r.channel), failClosed: r.whenHistoryUnavailable === 'suppress' };
   return r.type === 'frequencyCap'
     ? { ...base, type: r.type, counts: r.counts, max: r.max, windowDays: r.windowDays }
     : { ...base, type: r.type, outcome: r.outcome, days: r.days };
@@ -92,7 +93,6 @@ export function compilePolicy(policy: ContactPolicy, offers: readonly OfferRef[]
     rulesFor,
     countedAs,
     groupOf: new Map(offers.map((o) => [o.id, o.group])),
-    whenHistoryUnavailable: policy.whenHistoryUnavailable,
     holdMs: policy.holdMinutes * 60_000,
   };
 }

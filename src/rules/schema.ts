@@ -222,6 +222,7 @@ const PolicyFilter = {
     .default('offer')
     .describe('which contacts count for an offer: the same offer, any offer of its group, any offer on the decision\'s channel, or all'),
 };
+const WhenHistoryUnavailable = z.enum(['suppress', 'allow']);
 
 export const FrequencyCap = z
   .object({
@@ -230,6 +231,7 @@ export const FrequencyCap = z
     counts: z.enum(COUNTED).describe('impression: impressions reported to /v1/responses (and offers shown but not yet reported); decision: every decision that presents it'),
     max: z.number().int().min(1).max(10_000).describe('at most this many contacts in the window; the next is suppressed'),
     windowDays: z.number().int().min(1).max(400).describe('the window: this many calendar days (UTC), today included'),
+    whenHistoryUnavailable: WhenHistoryUnavailable.default('suppress').describe('when the contact history cannot be read: suppress the offers the cap governs (fail closed, the default) or allow them'),
   })
   .strict();
 
@@ -239,6 +241,7 @@ export const SuppressAfter = z
     ...PolicyFilter,
     outcome: z.enum(SUPPRESSING_OUTCOMES).describe('reject: cool down after a no; accept: stop, the customer took it'),
     days: z.number().positive().max(3650).describe('suppressed for this many days after the outcome'),
+    whenHistoryUnavailable: WhenHistoryUnavailable.default('allow').describe('when the contact history cannot be read: allow the offers (the default) or suppress them'),
   })
   .strict();
 
@@ -252,10 +255,6 @@ export const ContactPolicy = z
       .record(z.string(), z.object({ maxOffers: z.number().int().min(1).max(20) }).strict())
       .default({})
       .describe('per channel: how many offers one answer may show at most'),
-    whenHistoryUnavailable: z
-      .enum(['suppress', 'allow'])
-      .default('suppress')
-      .describe('when the contact history cannot be read: suppress every offer a rule applies to (fail closed), or allow them'),
     holdMinutes: z.number().int().min(1).max(1440).default(30).describe('how long an offer shown but not yet reported as an impression counts toward impression caps'),
     rules: z.array(PolicyRule).max(200).default([]).describe('frequency caps and suppressions, checked in order; the first that applies names the suppression'),
   })
