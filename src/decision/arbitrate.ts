@@ -57,8 +57,7 @@ export function arbitrate(
   const scored: Scored[] = new Array(offers.length);
   for (let i = 0; i < offers.length; i++) {
     const offer = offers[i]!;
-    const propensity = model.propensity(offer, request.channel, profile, learning);
-    const propensityDraw = model.draw(offer, request.channel, profile, learning);
+    const { propensity, draw: propensityDraw } = model.assess(offer, request.channel, profile, learning);
     const contextWeight = factor(matched.contextWeights, offer);
     const lever = factor(matched.levers, offer);
     scored[i] = { offer, parts: { propensity, propensityDraw, contextWeight, value: offer.value, lever, score: propensityDraw * contextWeight * offer.value * lever } };

@@ -4,7 +4,7 @@ import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
 import { arbitrate, matchWeights, type MatchedWeights, type Scored } from './arbitrate.js';
 import type { Arm } from './assign.js';
 import { buildFacts } from './facts.js';
-import { presentedAs, suppressedBy } from './policy.js';
+import { PolicyView, presentedAs } from './policy.js';
 import type { PropensityModel } from './propensity.js';
 import type { Decision, DecisionInput, RankedOffer } from './types.js';
 
@@ -80,9 +80,10 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
   const offers: RankedOffer[] = [];
   const suppressed = new Map<string, string>();
   const presented: Presented[] = [];
+  const policy = new PolicyView(ruleset.policy, contacts, request.channel, now);
   for (let i = 0; i < ranked.length && offers.length < limit; i++) {
     const { offer, parts } = ranked[i]!;
-    const rule = suppressedBy(ruleset.policy, offer, request.channel, contacts, presented, now);
+    const rule = policy.suppressedBy(offer, presented);
     if (rule !== null) {
       suppressed.set(offer.id, rule);
       continue;

@@ -4,7 +4,7 @@ import type { RuleSet } from '../rules/ruleset.js';
 import { appliedNames } from './arbitrate.js';
 import { offersFor, type Outcome } from './decide.js';
 import { buildFacts } from './facts.js';
-import { suppressedBy } from './policy.js';
+import { PolicyView } from './policy.js';
 import type { DecisionInput, ExplainedScoreParts } from './types.js';
 
 export interface OfferExplanation {
@@ -33,6 +33,7 @@ export async function explain(ruleset: RuleSet, input: DecisionInput, outcome: O
   const full = outcome.decision.offers.length >= outcome.limit;
   const facts = profile ? buildFacts(profile, request) : undefined;
   const controlNone = outcome.decision.controlGroup && ruleset.manifest.controlGroup?.offers === 'none';
+  const policy = new PolicyView(ruleset.policy, contacts, request.channel, now);
   return Promise.all(
     offersFor(ruleset, request.channel).map(async (offer): Promise<OfferExplanation> => {
       const scored = scoredById.get(offer.id);
@@ -40,7 +41,7 @@ export async function explain(ruleset: RuleSet, input: DecisionInput, outcome: O
       let held: string | null = null;
       if (scored && rank === null) {
         // past the limit the engine stopped looking: say what would have held it back
-        held = outcome.suppressed.get(offer.id) ?? suppressedBy(ruleset.policy, offer, request.channel, contacts, outcome.presented, now);
+        held = outcome.suppressed.get(offer.id) ?? policy.suppressedBy(offer, outcome.presented);
         if (held === null && full && channelCap !== undefined && outcome.limit === channelCap) held = `contact-policy: channels.${request.channel}.maxOffers = ${channelCap}`;
       }
       const base = {

@@ -2,62 +2,108 @@ import { DAY_MS, dayOf, type ContactState, type Presented } from '../feedback/co
 import type { CompiledPolicy, CompiledPolicyRule } from '../rules/policy.js';
 import type { CompiledOffer } from '../rules/ruleset.js';
 
-/** Contacts of `offerId` on `contactChannel`: do they count for `offer` decided on `channel` under this rule? */
-function inScope(rule: CompiledPolicyRule, policy: CompiledPolicy, offer: CompiledOffer, channel: string, offerId: string, contactChannel: string): boolean {
-  if (rule.channels !== undefined && !rule.channels.has(contactChannel)) return false;
+type Cap = CompiledPolicyRule & { type: 'frequencyCap' };
+type After = CompiledPolicyRule & { type: 'suppressAfter' };
+
+/** The key contacts are grouped by under a rule's scope, for a contact or for the offer decided. */
+function scopeKey(rule: CompiledPolicyRule, policy: CompiledPolicy, offerId: string, channel: string): string | undefined {
   switch (rule.scope) {
     case 'offer':
-      return offerId === offer.id;
+      return offerId;
     case 'group':
-      return policy.groupOf.get(offerId) === offer.group;
+      return policy.groupOf.get(offerId);
     case 'channel':
-      return contactChannel === channel;
+      return channel;
     case 'all':
-      return true;
+      return '';
   }
 }
 
-/** Contacts in the cap's window, with what this decision already presents. */
-function counted(rule: CompiledPolicyRule & { type: 'frequencyCap' }, policy: CompiledPolicy, offer: CompiledOffer, channel: string, state: ContactState, pending: readonly Presented[], now: number): number {
-  const since = dayOf(now) - rule.windowDays + 1;
-  let n = 0;
-  for (const c of state.counts) {
-    if (c.outcome === rule.counts && c.day >= since && inScope(rule, policy, offer, channel, c.offerId, c.channel)) n += c.n;
-  }
-  if (rule.counts === 'impression') {
-    for (const h of state.holds) if (h.expiresAt > now && inScope(rule, policy, offer, channel, h.offerId, h.channel)) n++;
-  }
-  for (const p of pending) {
-    const adds = rule.counts === 'decision' ? p.decision : p.holdUntil !== undefined;
-    if (adds && inScope(rule, policy, offer, channel, p.offerId, p.channel)) n++;
-  }
-  return n;
-}
-
-function recent(rule: CompiledPolicyRule & { type: 'suppressAfter' }, policy: CompiledPolicy, offer: CompiledOffer, channel: string, state: ContactState, now: number): boolean {
-  const since = now - rule.days * DAY_MS;
-  for (const l of state.last) {
-    if (l.outcome === rule.outcome && l.at > since && inScope(rule, policy, offer, channel, l.offerId, l.channel)) return true;
-  }
-  return false;
-}
+const counts = (rule: CompiledPolicyRule, channel: string) => rule.channels === undefined || rule.channels.has(channel);
 
 /**
- * The name of the first contact-policy rule that suppresses this offer now, or null. `state`
- * undefined means the history could not be read: then each rule that applies suppresses or
- * not as its whenHistoryUnavailable says. `pending` is what this decision already presents.
+ * Contact policy over one customer's contact state, for one decision. Each rule's contacts are
+ * summed once, by scope key (offer, group, channel or all), the first time the rule is asked
+ * about; every candidate offer after that costs a look-up.
  */
+export class PolicyView {
+  private readonly capTotals = new Map<Cap, Map<string, number>>();
+  private readonly latest = new Map<After, Map<string, number>>();
+
+  constructor(
+    private readonly policy: CompiledPolicy,
+    /** undefined: the history could not be read */
+    private readonly state: ContactState | undefined,
+    private readonly channel: string,
+    private readonly now: number,
+  ) {}
+
+  private totals(rule: Cap): Map<string, number> {
+    let totals = this.capTotals.get(rule);
+    if (totals) return totals;
+    totals = new Map();
+    const add = (offerId: string, channel: string, n: number) => {
+      if (!counts(rule, channel)) return;
+      const key = scopeKey(rule, this.policy, offerId, channel);
+      if (key !== undefined) totals!.set(key, (totals!.get(key) ?? 0) + n);
+    };
+    const since = dayOf(this.now) - rule.windowDays + 1;
+    for (const c of this.state!.counts) if (c.outcome === rule.counts && c.day >= since) add(c.offerId, c.channel, c.n);
+    if (rule.counts === 'impression') for (const h of this.state!.holds) if (h.expiresAt > this.now) add(h.offerId, h.channel, 1);
+    this.capTotals.set(rule, totals);
+    return totals;
+  }
+
+  private last(rule: After): Map<string, number> {
+    let last = this.latest.get(rule);
+    if (last) return last;
+    last = new Map();
+    for (const l of this.state!.last) {
+      if (l.outcome !== rule.outcome || !counts(rule, l.channel)) continue;
+      const key = scopeKey(rule, this.policy, l.offerId, l.channel);
+      if (key !== undefined && l.at > (last.get(key) ?? -Infinity)) last.set(key, l.at);
+    }
+    this.latest.set(rule, last);
+    return last;
+  }
+
+  private over(rule: Cap, offer: CompiledOffer, pending: readonly Presented[]): boolean {
+    const key = scopeKey(rule, this.policy, offer.id, this.channel)!;
+    let n = this.totals(rule).get(key) ?? 0;
+    for (const p of pending) {
+      const adds = rule.counts === 'decision' ? p.decision : p.holdUntil !== undefined;
+      if (adds && counts(rule, p.channel) && scopeKey(rule, this.policy, p.offerId, p.channel) === key) n++;
+    }
+    return n >= rule.max;
+  }
+
+  private recent(rule: After, offer: CompiledOffer): boolean {
+    const at = this.last(rule).get(scopeKey(rule, this.policy, offer.id, this.channel)!);
+    return at !== undefined && at > this.now - rule.days * DAY_MS;
+  }
+
+  /**
+   * The name of the first rule that suppresses this offer now, or null. Without the history
+   * each rule that applies suppresses or not as its whenHistoryUnavailable says. `pending` is
+   * what this decision already presents.
+   */
+  suppressedBy(offer: CompiledOffer, pending: readonly Presented[]): string | null {
+    const rules = this.policy.rulesFor.get(this.channel)?.get(offer.id);
+    if (rules === undefined) return null;
+    if (this.state === undefined) {
+      const closed = rules.find((r) => r.failClosed);
+      return closed ? `${closed.name} (contact history unavailable)` : null;
+    }
+    for (const rule of rules) {
+      if (rule.type === 'frequencyCap' ? this.over(rule, offer, pending) : this.recent(rule, offer)) return rule.name;
+    }
+    return null;
+  }
+}
+
+/** One offer's suppression, for callers outside a decision. */
 export function suppressedBy(policy: CompiledPolicy, offer: CompiledOffer, channel: string, state: ContactState | undefined, pending: readonly Presented[], now: number): string | null {
-  const rules = policy.rulesFor.get(channel)?.get(offer.id);
-  if (rules === undefined) return null;
-  if (state === undefined) {
-    const closed = rules.find((r) => r.failClosed);
-    return closed ? `${closed.name} (contact history unavailable)` : null;
-  }
-  for (const rule of rules) {
-    if (rule.type === 'frequencyCap' ? counted(rule, policy, offer, channel, state, pending, now) >= rule.max : recent(rule, policy, offer, channel, state, now)) return rule.name;
-  }
-  return null;
+  return new PolicyView(policy, state, channel, now).suppressedBy(offer, pending);
 }
 
 /** What presenting this offer adds to contact state, or undefined when no cap counts it. */

@@ -1,4 +1,4 @@
-import type { PropensityModel } from '../decision/propensity.js';
+import type { Assessment, PropensityModel } from '../decision/propensity.js';
 import type { Profile } from '../profiles/schema.js';
 import type { CompiledOffer } from '../rules/ruleset.js';
 import type { Learning } from '../rules/schema.js';
@@ -59,16 +59,9 @@ export class LearnedPropensity implements PropensityModel {
     private readonly rng: Rng = Math.random,
   ) {}
 
-  private posterior(offer: CompiledOffer, channel: string, profile: Profile | undefined, learning: Learning) {
-    return posterior(offer.prior[channel] ?? 0, learning.priorStrength, this.state.get(cellKey(offer.id, channel, profile)));
-  }
-
-  propensity(offer: CompiledOffer, channel: string, profile: Profile | undefined, learning: Learning): number {
-    return round6(posteriorMean(this.posterior(offer, channel, profile, learning)));
-  }
-
-  draw(offer: CompiledOffer, channel: string, profile: Profile | undefined, learning: Learning): number {
-    const p = this.posterior(offer, channel, profile, learning);
-    return learning.exploration === 'thompson' ? sampleBeta(p.alpha, p.beta, this.rng) : posteriorMean(p);
+  assess(offer: CompiledOffer, channel: string, profile: Profile | undefined, learning: Learning): Assessment {
+    const p = posterior(offer.prior[channel] ?? 0, learning.priorStrength, this.state.get(cellKey(offer.id, channel, profile)));
+    const mean = posteriorMean(p);
+    return { propensity: round6(mean), draw: learning.exploration === 'thompson' ? sampleBeta(p.alpha, p.beta, this.rng) : mean };
   }
 }

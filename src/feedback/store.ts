@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { applyEvent, applyPresented, parseContacts, type ContactState, type Presented } from './contacts.js';
+import { applyEvent, applyPresented, EMPTY_CONTACTS, parseContacts, type ContactState, type Presented } from './contacts.js';
 import type { RecordResult, ResponseEvent } from './schema.js';
 
 export interface WriteResult extends RecordResult {
@@ -42,12 +42,15 @@ export class MemoryResponseStore implements ResponseStore {
   readonly kind = 'memory';
   private readonly seen = new LRUCache<string, true>({ max: MEMORY_CUSTOMERS, ttl: DEDUP_TTL_MS });
   private readonly histories = new LRUCache<string, ResponseEvent[]>({ max: MEMORY_CUSTOMERS });
-  private readonly states = new LRUCache<string, Map<string, number>>({ max: MEMORY_CUSTOMERS });
+  /** the fields, and their parsed form until the next write (decisions read far more often than events arrive) */
+  private readonly states = new LRUCache<string, { fields: Map<string, number>; parsed: ContactState | undefined }>({ max: MEMORY_CUSTOMERS });
 
+  /** The customer's fields, for a write: the parsed form is dropped. */
   private fields(customerId: string): Map<string, number> {
-    let f = this.states.get(customerId);
-    if (!f) this.states.set(customerId, (f = new Map()));
-    return f;
+    let s = this.states.get(customerId);
+    if (!s) this.states.set(customerId, (s = { fields: new Map(), parsed: undefined }));
+    s.parsed = undefined;
+    return s.fields;
   }
 
   async record(events: readonly ResponseEvent[]): Promise<WriteResult> {
@@ -76,14 +79,14 @@ export class MemoryResponseStore implements ResponseStore {
   }
 
   contacts(customerId: string): ContactState {
-    const f = this.states.get(customerId);
-    return parseContacts(f ?? []);
+    const s = this.states.get(customerId);
+    if (!s) return EMPTY_CONTACTS;
+    return (s.parsed ??= parseContacts(s.fields));
   }
 
   present(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): boolean {
-    const f = this.fields(customerId);
-    if ((f.get('v') ?? 0) !== version) return false;
-    applyPresented(f, decisionId, presented, now);
+    if ((this.states.get(customerId)?.fields.get('v') ?? 0) !== version) return false;
+    applyPresented(this.fields(customerId), decisionId, presented, now);
     return true;
   }
 }
