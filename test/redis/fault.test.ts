@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exited, run, startService } from '../support/process.js';
-import { RedisServer } from '../support/redis.js';
+import { eventually, RedisServer } from '../support/redis.js';
 
 interface Sample {
   readonly phase: 'before' | 'outage' | 'after';
@@ -34,7 +34,10 @@ describe('Redis killed mid-traffic', () => {
     const imported = await run(['bin/nextbest.js', 'profiles', 'import', file, '--redis', redis.url]);
     expect(imported.stdout).toMatch(/imported 2000 profiles/);
     await redis.save(); // the restarted server comes back with the data
-    service = await startService({ PROFILE_STORE: 'redis', REDIS_URL: redis.url, PROFILE_CACHE_TTL_MS: '1000', LOG_LEVEL: 'warn' });
+    // 50 ms rather than the default 15: this test is about Redis dying, where calls fail at once;
+    // the load generator shares the two cores with the service, so a tight deadline would measure
+    // this machine's scheduling (the default deadline is held in outage.test.ts)
+    service = await startService({ PROFILE_STORE: 'redis', REDIS_URL: redis.url, PROFILE_CACHE_TTL_MS: '1000', REDIS_DEADLINE_MS: '50', LOG_LEVEL: 'warn' });
   });
   afterAll(async () => {
     service?.child.kill('SIGTERM');
@@ -50,7 +53,8 @@ describe('Redis killed mid-traffic', () => {
       const body = res.status === 200 ? await res.json() : await res.text();
       return { status: res.status, ms: performance.now() - started, found: body.profile?.found === true, degraded: body.degraded === true };
     };
-    for (const c of WARM) expect((await decide(c)).found).toBe(true);
+    // warming the cache is set-up: on a loaded machine a first read may miss its deadline
+    for (const c of WARM) await eventually(`${c} is cached`, async () => (await decide(c)).found, 5_000);
 
     const samples: Sample[] = [];
     let phase: Sample['phase'] = 'before';
