@@ -121,7 +121,7 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
       controlGroup: arm === 'control',
       arm,
       // the history could not be read and the policy had to guess
-      degraded: input.degraded || (contacts === undefined && suppressed.size + presented.length > 0),
+      degraded: input.degraded || policy.guessed || (contacts === undefined && presented.length > 0),
     },
   };
 }

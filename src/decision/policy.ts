@@ -29,6 +29,8 @@ const counts = (rule: CompiledPolicyRule, channel: string) => rule.channels === 
 export class PolicyView {
   private readonly capTotals = new Map<Cap, Map<string, number>>();
   private readonly latest = new Map<After, Map<string, number>>();
+  /** a rule had to answer without the history: the answer is a guess */
+  guessed = false;
 
   constructor(
     private readonly policy: CompiledPolicy,
@@ -91,6 +93,7 @@ export class PolicyView {
     const rules = this.policy.rulesFor.get(this.channel)?.get(offer.id);
     if (rules === undefined) return null;
     if (this.state === undefined) {
+      this.guessed = true;
       const closed = rules.find((r) => r.failClosed);
       return closed ? `${closed.name} (contact history unavailable)` : null;
     }

@@ -34,44 +34,61 @@ export const DEDUP_TTL_MS = 7 * 24 * 3600_000;
 export const HISTORY_MAX = 1_000;
 /** The most eventIds remembered per customer (within DEDUP_TTL_MS). */
 export const DEDUP_MAX = 2 * HISTORY_MAX;
-/** Customers whose history and contact state one process keeps. */
-const MEMORY_CUSTOMERS = 1_000_000;
+/** Customers whose history, dedup marks and contact state one process keeps (least recently used go first). */
+const MEMORY_CUSTOMERS = 200_000;
 
-/** The embedded default: history, recently seen eventIds and contact state per customer, in this process. */
+interface CustomerState {
+  readonly history: ResponseEvent[];
+  /** recent eventIds and when they were recorded, as in Redis: the last DEDUP_MAX within DEDUP_TTL_MS */
+  readonly seen: Map<string, number>;
+  readonly fields: Map<string, number>;
+  /** the fields parsed, until the next write (decisions read far more often than events arrive) */
+  parsed: ContactState | undefined;
+}
+
+/** The embedded default: each customer's history, dedup marks and contact state, in this process. */
 export class MemoryResponseStore implements ResponseStore {
   readonly kind = 'memory';
-  private readonly seen = new LRUCache<string, true>({ max: MEMORY_CUSTOMERS, ttl: DEDUP_TTL_MS });
-  private readonly histories = new LRUCache<string, ResponseEvent[]>({ max: MEMORY_CUSTOMERS });
-  /** the fields, and their parsed form until the next write (decisions read far more often than events arrive) */
-  private readonly states = new LRUCache<string, { fields: Map<string, number>; parsed: ContactState | undefined }>({ max: MEMORY_CUSTOMERS });
+  private readonly customers = new LRUCache<string, CustomerState>({ max: MEMORY_CUSTOMERS });
 
-  /** The customer's fields, for a write: the parsed form is dropped. */
-  private fields(customerId: string): Map<string, number> {
-    let s = this.states.get(customerId);
-    if (!s) this.states.set(customerId, (s = { fields: new Map(), parsed: undefined }));
+  /** The customer's state, for a write: the parsed form is dropped. */
+  private state(customerId: string): CustomerState {
+    let s = this.customers.get(customerId);
+    if (!s) this.customers.set(customerId, (s = { history: [], seen: new Map(), fields: new Map(), parsed: undefined }));
     s.parsed = undefined;
-    return s.fields;
+    return s;
+  }
+
+  /** A new eventId is marked (and old marks forgotten, as the Redis script does); a known one is a duplicate. */
+  private static mark(seen: Map<string, number>, eventId: string, now: number): boolean {
+    for (const [id, at] of seen) {
+      if (at > now - DEDUP_TTL_MS) break;
+      seen.delete(id);
+    }
+    if (seen.has(eventId)) return false;
+    seen.set(eventId, now);
+    if (seen.size > DEDUP_MAX) seen.delete(seen.keys().next().value!);
+    return true;
   }
 
   async record(events: readonly ResponseEvent[]): Promise<WriteResult> {
     const stored: ResponseEvent[] = [];
     const now = Date.now();
     for (const e of events) {
-      const key = `${e.customerId}\n${e.eventId}`;
-      if (this.seen.has(key)) continue;
-      this.seen.set(key, true);
-      let history = this.histories.get(e.customerId);
-      if (!history) this.histories.set(e.customerId, (history = []));
-      history.push(e);
-      if (history.length > HISTORY_MAX) history.splice(0, history.length - HISTORY_MAX);
-      applyEvent(this.fields(e.customerId), e, now);
+      const s = this.customers.get(e.customerId);
+      if (s?.seen.has(e.eventId) && s.seen.get(e.eventId)! > now - DEDUP_TTL_MS) continue;
+      const state = this.state(e.customerId);
+      if (!MemoryResponseStore.mark(state.seen, e.eventId, now)) continue;
+      state.history.push(e);
+      if (state.history.length > HISTORY_MAX) state.history.splice(0, state.history.length - HISTORY_MAX);
+      applyEvent(state.fields, e, now);
       stored.push(e);
     }
     return { accepted: stored.length, duplicates: events.length - stored.length, stored, failed: [] };
   }
 
   async history(customerId: string): Promise<ResponseEvent[]> {
-    return [...(this.histories.get(customerId) ?? [])];
+    return [...(this.customers.get(customerId)?.history ?? [])];
   }
 
   available(): boolean {
@@ -79,14 +96,14 @@ export class MemoryResponseStore implements ResponseStore {
   }
 
   contacts(customerId: string): ContactState {
-    const s = this.states.get(customerId);
+    const s = this.customers.get(customerId);
     if (!s) return EMPTY_CONTACTS;
     return (s.parsed ??= parseContacts(s.fields));
   }
 
   present(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): boolean {
-    if ((this.states.get(customerId)?.fields.get('v') ?? 0) !== version) return false;
-    applyPresented(this.fields(customerId), decisionId, presented, now);
+    if ((this.customers.get(customerId)?.fields.get('v') ?? 0) !== version) return false;
+    applyPresented(this.state(customerId).fields, decisionId, presented, now);
     return true;
   }
 }
