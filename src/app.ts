@@ -59,7 +59,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   }
 
   registerDecisions(app, s.decisions);
-  registerResponses(app, s.responses);
+  registerResponses(app, s.responses, s.rules);
   registerProfiles(app, s.profiles, s.metrics);
   registerReports(app, s.kpis);
   registerOps(app, s);

@@ -57,6 +57,7 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   const challenger = config.CHALLENGER_RULES_DIR
     ? { ruleset: await loadCompiled(config.CHALLENGER_RULES_DIR, 'CHALLENGER_RULES_DIR', log), share: config.CHALLENGER_SHARE }
     : undefined;
+  if (challenger) rules.load(challenger.ruleset);
 
   const stores = await openStores(config, metrics, log);
   const profiles = new CachedProfileStore(stores.profiles, { max: config.PROFILE_CACHE_SIZE, ttlMs: config.PROFILE_CACHE_TTL_MS }, metrics.cacheCounter);

@@ -1,5 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { ResponseBatchSchema, ResponseEventSchema, type ResponseService } from '../feedback/index.js';
+import { ApiError, type FieldError } from '../errors.js';
+import { ResponseBatchSchema, ResponseEventSchema, type ResponseEventInput, type ResponseService } from '../feedback/index.js';
+import type { RuleSetRegistry } from '../rules/registry.js';
 import { readJson } from './body.js';
 import { fromZod } from './problem.js';
 import { problemResponse } from './schemas.js';
@@ -22,7 +24,7 @@ const route = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: z.union([ResponseEventSchema, ResponseBatchSchema]) } } } },
   responses: {
     202: { description: 'Recorded (or buffered while Redis is unavailable)', content: { 'application/json': { schema: Receipt } } },
-    400: problemResponse('Malformed event'),
+    400: problemResponse('Malformed event, or an offer or channel no loaded rule set knows'),
     401: problemResponse('Missing or unknown API key'),
     403: problemResponse('The key lacks the decide scope'),
     413: problemResponse('Body over 64 KiB'),
@@ -33,13 +35,28 @@ const route = createRoute({
 
 const isBatch = (body: unknown) => typeof body === 'object' && body !== null && !Array.isArray(body) && Object.hasOwn(body, 'events');
 
-export function registerResponses(app: OpenAPIHono<AppEnv>, service: ResponseService): void {
+/** Events must name offers and channels a loaded rule set knows: nothing else is learned or counted. */
+function unknownNames(events: readonly ResponseEventInput[], batch: boolean, rules: RuleSetRegistry): FieldError[] {
+  const { offers, channels } = rules.knows();
+  const errors: FieldError[] = [];
+  events.forEach((e, i) => {
+    const at = batch ? `/events/${i}` : '';
+    if (!offers.has(e.offerId)) errors.push({ path: `${at}/offerId`, message: `no loaded rule set has an offer "${e.offerId}"` });
+    if (!channels.has(e.channel)) errors.push({ path: `${at}/channel`, message: `no loaded rule set declares the channel "${e.channel}"` });
+  });
+  return errors;
+}
+
+export function registerResponses(app: OpenAPIHono<AppEnv>, service: ResponseService, rules: RuleSetRegistry): void {
   app.openAPIRegistry.registerPath(route);
   app.post(route.path, async (c) => {
     const body = await readJson(c, z.unknown());
     const parsed = isBatch(body) ? ResponseBatchSchema.safeParse(body) : ResponseEventSchema.safeParse(body);
     if (!parsed.success) throw fromZod(parsed.error);
+    const batch = 'events' in parsed.data;
     const events = 'events' in parsed.data ? parsed.data.events : [parsed.data];
+    const unknown = unknownNames(events, batch, rules);
+    if (unknown.length > 0) throw new ApiError('invalid_request', 'the events name offers or channels no loaded rule set knows; nothing was recorded', unknown);
     return c.json(await service.record(events), 202);
   });
 }

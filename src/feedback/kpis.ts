@@ -10,6 +10,8 @@ const ARMS: readonly Arm[] = ['control', 'champion', 'challenger'];
 /** the row of a segment's own totals (every decision, offers or not) */
 const ALL = '*';
 const UNKNOWN = '_';
+/** how reports and metrics name the unknown customers' segment and phase */
+const named = (s: string) => (s === UNKNOWN ? 'unknown' : s);
 
 export interface Tallies {
   readonly decisions: number;
@@ -89,7 +91,7 @@ export class Kpis {
     this.counters.add(`${offerId}|${phase}|${segment}|${arm}|${outcome}`);
     const group = arm === 'control' ? 'control' : 'treatment';
     if (offerId !== ALL) this.metrics.offerOutcomes.slot(offerId, outcome, group).n++;
-    else this.metrics.segmentOutcomes.slot(phase, segment, outcome, group).n++;
+    else this.metrics.segmentOutcomes.slot(named(phase), named(segment), outcome, group).n++;
   }
 
   decision(d: Decision): void {
@@ -115,7 +117,6 @@ export class Kpis {
         cells.add(`${offerId}|${phase}|${segment}`, arm, outcome, n);
       }
     }
-    const named = (s: string) => (s === UNKNOWN ? 'unknown' : s);
     const sorted = <T>(rows: Map<string, T>) => [...rows].sort(([a], [b]) => (a < b ? -1 : 1));
     return {
       generatedAt: new Date().toISOString(),

@@ -15,8 +15,25 @@ export class RuleSetRegistry {
   }
 
   activate(ruleset: RuleSet): void {
-    this.loaded.set(ruleset.version, ruleset);
+    this.load(ruleset);
     this.current = ruleset;
+  }
+
+  /** Keeps a version at hand without serving it (a challenger, an earlier version). */
+  load(ruleset: RuleSet): void {
+    this.loaded.set(ruleset.version, ruleset);
+    this.known = undefined;
+  }
+
+  private known: { offers: ReadonlySet<string>; channels: ReadonlySet<string> } | undefined;
+
+  /** Offers and channels of every loaded version: what response events may name. */
+  knows(): { readonly offers: ReadonlySet<string>; readonly channels: ReadonlySet<string> } {
+    this.known ??= {
+      offers: new Set([...this.loaded.values()].flatMap((r) => r.offers.map((o) => o.id))),
+      channels: new Set([...this.loaded.values()].flatMap((r) => r.manifest.channels)),
+    };
+    return this.known;
   }
 
   refuse(errors: readonly RuleIssue[], at = new Date()): void {

@@ -10,7 +10,7 @@ const ADMIN = 'admin-key-0123456789';
 
 /** A unique prefix per test, so eventIds and histories never collide across tests of one app. */
 const unique = () => randomUUID().slice(0, 8);
-const event = (customerId: string, extra: Record<string, unknown> = {}) => ({ customerId, offerId: 'save-discount-12m', outcome: 'accept', channel: 'call-center', ...extra });
+const event = (customerId: string, extra: Record<string, unknown> = {}) => ({ customerId, offerId: 'save-loyalty-discount', outcome: 'accept', channel: 'call-center', ...extra });
 // the embedded memory store behind the service, reached without widening its API
 const history = async (t: App, customerId: string) => (await t.services.responses['store'].history(customerId)).map((e) => e.eventId);
 
@@ -29,7 +29,7 @@ describe('POST /v1/responses', () => {
       expect(res.headers.get('content-type')).toContain('application/json');
       expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
       const [stored] = await t.services.responses['store'].history(`C-${id}`);
-      expect(stored).toEqual({ eventId: `e-${id}`, customerId: `C-${id}`, offerId: 'save-discount-12m', outcome: 'accept', channel: 'call-center', decisionId: `d-${id}`, at: Date.parse(at) });
+      expect(stored).toEqual({ eventId: `e-${id}`, customerId: `C-${id}`, offerId: 'save-loyalty-discount', outcome: 'accept', channel: 'call-center', decisionId: `d-${id}`, at: Date.parse(at) });
     });
 
     it('records a batch in order, assigning eventIds where absent', async () => {
@@ -74,6 +74,8 @@ describe('POST /v1/responses', () => {
       ['at more than 5 minutes in the future', () => event('C1', { at: future() }), ['/at']],
       ['at not ISO 8601', () => event('C1', { at: 'yesterday' }), ['/at']],
       ['an array', () => [event('C1')], ['/']],
+      ['an offer no rule set has', () => event('C1', { offerId: 'made-up-0' }), ['/offerId']],
+      ['a channel no rule set declares', () => ({ events: [event('C1'), event('C1', { channel: 'chan0' })] }), ['/events/1/channel']],
     ];
     it.each(cases)('%s → 400 invalid_request', async (_name, body, paths) => {
       const res = await t.post('/v1/responses', body());
@@ -158,7 +160,7 @@ describe('POST /v1/responses', () => {
     const nearlyValid = fc.record(
       {
         customerId: fc.oneof(fc.constantFrom('C1', '', '__proto__'), fc.string(), fc.integer()),
-        offerId: fc.oneof(fc.constantFrom('save-discount-12m', 'Bad'), fc.string()),
+        offerId: fc.oneof(fc.constantFrom('save-loyalty-discount', 'Bad'), fc.string()),
         outcome: fc.oneof(fc.constantFrom('impression', 'click', 'accept', 'reject'), fc.jsonValue()),
         channel: fc.oneof(fc.constantFrom('web', 'call-center'), fc.string()),
         eventId: fc.oneof(fc.string(), fc.integer()),
