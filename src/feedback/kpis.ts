@@ -79,19 +79,42 @@ class ArmRows {
  * (`offer|phase|segment|arm|outcome`), with the per-offer and per-outcome totals in /metrics
  * (labels bounded by the rule set: offer, outcome, control or treatment).
  */
+/** One row's counter fields and metric slots, built once: the decision path only looks them up. */
+interface Cell {
+  readonly fields: Readonly<Record<KpiOutcome, string>>;
+  readonly slots: Readonly<Record<KpiOutcome, { n: number }>>;
+}
+
 export class Kpis {
+  /** arm → phase → segment → offer (or ALL) → cell */
+  private readonly cells = new Map<Arm, Map<string, Map<string, Map<string, Cell>>>>();
+
   constructor(
     private readonly counters: Counters,
     private readonly metrics: Metrics,
   ) {}
 
-  private add(offerId: string, profile: Pick<Decision['profile'], 'valueSegment' | 'lifecyclePhase'> | undefined, arm: Arm, outcome: KpiOutcome): void {
-    const phase = profile?.lifecyclePhase ?? UNKNOWN;
-    const segment = profile?.valueSegment ?? UNKNOWN;
-    this.counters.add(`${offerId}|${phase}|${segment}|${arm}|${outcome}`);
+  private cell(offerId: string, phase: string, segment: string, arm: Arm): Cell {
+    const byPhase = this.cells.get(arm) ?? this.cells.set(arm, new Map()).get(arm)!;
+    const bySegment = byPhase.get(phase) ?? byPhase.set(phase, new Map()).get(phase)!;
+    const byOffer = bySegment.get(segment) ?? bySegment.set(segment, new Map()).get(segment)!;
+    let cell = byOffer.get(offerId);
+    if (cell) return cell;
     const group = arm === 'control' ? 'control' : 'treatment';
-    if (offerId !== ALL) this.metrics.offerOutcomes.slot(offerId, outcome, group).n++;
-    else this.metrics.segmentOutcomes.slot(named(phase), named(segment), outcome, group).n++;
+    const fields = {} as Record<KpiOutcome, string>;
+    const slots = {} as Record<KpiOutcome, { n: number }>;
+    for (const outcome of KPI_OUTCOMES) {
+      fields[outcome] = `${offerId}|${phase}|${segment}|${arm}|${outcome}`;
+      slots[outcome] = offerId !== ALL ? this.metrics.offerOutcomes.slot(offerId, outcome, group) : this.metrics.segmentOutcomes.slot(named(phase), named(segment), outcome, group);
+    }
+    byOffer.set(offerId, (cell = { fields, slots }));
+    return cell;
+  }
+
+  private add(offerId: string, profile: Pick<Decision['profile'], 'valueSegment' | 'lifecyclePhase'> | undefined, arm: Arm, outcome: KpiOutcome): void {
+    const cell = this.cell(offerId, profile?.lifecyclePhase ?? UNKNOWN, profile?.valueSegment ?? UNKNOWN, arm);
+    this.counters.add(cell.fields[outcome]);
+    cell.slots[outcome].n++;
   }
 
   decision(d: Decision): void {
