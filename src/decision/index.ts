@@ -1,5 +1,6 @@
 /** Decisions: arms, the synchronous engine over a rule-set snapshot with contact policy, its explanation, and the service around it. */
 export { assignArm, bucket, type Arm, type Assignment } from './assign.js';
+export { applyEvent, applyPresented, EMPTY_CONTACTS, parseContacts, type ContactState, type Presented } from './contacts.js';
 export { decide, type Outcome } from './decide.js';
 export { explain, type OfferExplanation } from './explain.js';
 export { noDecisionLog, type DecisionLog } from './log.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
-import { EMPTY_CONTACTS, type ContactState } from '../feedback/contacts.js';
+import { EMPTY_CONTACTS, type ContactState } from './contacts.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';

@@ -1,7 +1,6 @@
-/** Feedback from customers: response events, their idempotent intake and buffer, the contact-history stores. */
+/** Feedback from customers: response events and their idempotent intake, the contact-history stores, learned propensities, report tallies. */
 export { MAX_EVENTS, OUTCOMES, ResponseBatchSchema, ResponseEventSchema, type Outcome, type RecordResult, type ResponseEvent, type ResponseEventInput } from './schema.js';
 export { MemoryCounters, type Counters } from './counters.js';
-export { applyEvent, applyPresented, EMPTY_CONTACTS, parseContacts, type ContactState, type Presented } from './contacts.js';
 export { KPI_OUTCOMES, Kpis, type KpiReport, type Tallies } from './kpis.js';
 export { cellKey, LearnedPropensity, LearningState, positiveOutcome } from './learning.js';
 export { cellsFromTotals, FeedbackLoop } from './loop.js';

@@ -1,7 +1,7 @@
 import type { Result } from 'ioredis';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
-import { CONTACT_RETENTION_DAYS, countField, dayOf, holdField, lastField, parseContacts, PRUNE_AT_FIELDS, type ContactState, type Presented } from './contacts.js';
+import { CONTACT_RETENTION_DAYS, countField, dayOf, holdField, lastField, parseContacts, PRUNE_AT_FIELDS, type ContactState, type Presented } from '../decision/contacts.js';
 import type { ResponseEvent } from './schema.js';
 import { DEDUP_MAX, DEDUP_TTL_MS, HISTORY_MAX, type ResponseStore, type WriteResult } from './store.js';
 
@@ -15,7 +15,7 @@ declare module 'ioredis' {
 /** How long a customer's contact history and state outlive the last write. */
 export const HISTORY_TTL_SECONDS = 400 * 24 * 3600;
 
-/** Drops expired holds and day buckets past retention once the hash has grown (see feedback/contacts.ts). */
+/** Drops expired holds and day buckets past retention once the hash has grown (see decision/contacts.ts). */
 const PRUNE = `
 local function prune(key, now, pruneAt, oldestDay)
   if redis.call('HLEN', key) < pruneAt then return end

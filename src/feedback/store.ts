@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { applyEvent, applyPresented, EMPTY_CONTACTS, parseContacts, type ContactState, type Presented } from './contacts.js';
+import { applyEvent, applyPresented, EMPTY_CONTACTS, parseContacts, type ContactState, type Presented } from '../decision/contacts.js';
 import type { RecordResult, ResponseEvent } from './schema.js';
 
 export interface WriteResult extends RecordResult {

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/decision/decide.js';
 import { priorPropensity } from '../../src/decision/propensity.js';
-import { DAY_MS, dayOf, PRUNE_AT_FIELDS, type ContactState, type Presented } from '../../src/feedback/contacts.js';
+import { DAY_MS, dayOf, PRUNE_AT_FIELDS, type ContactState, type Presented } from '../../src/decision/contacts.js';
 import { RedisResponseStore } from '../../src/feedback/redis.js';
 import { OUTCOMES, type ResponseEvent } from '../../src/feedback/schema.js';
 import { MemoryResponseStore } from '../../src/feedback/store.js';
