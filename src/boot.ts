@@ -33,12 +33,13 @@ async function loadProfiles(config: Config, store: MemoryProfileStore, log: Logg
 }
 
 /** The memory stores, the profiles preloaded (the embedded default), or Redis shared by every node. */
-async function openStores(config: Config, metrics: Metrics, log: Logger): Promise<Stores> {
-  if (config.PROFILE_STORE === 'redis') return redisStores(config, metrics, log);
+async function openStores(config: Config, rules: RuleSetRegistry, metrics: Metrics, log: Logger): Promise<Stores> {
+  const retentionDays = () => rules.retentionDays();
+  if (config.PROFILE_STORE === 'redis') return redisStores(config, metrics, log, retentionDays);
   const memory = new MemoryProfileStore();
   await loadProfiles(config, memory, log);
   metrics.profilesLoaded.set(await memory.size());
-  return memoryStores(memory);
+  return memoryStores(memory, retentionDays);
 }
 
 async function loadCompiled(dir: string, variable: string, log: Logger): Promise<RuleSet> {
@@ -57,9 +58,12 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   const challenger = config.CHALLENGER_RULES_DIR
     ? { ruleset: await loadCompiled(config.CHALLENGER_RULES_DIR, 'CHALLENGER_RULES_DIR', log), share: config.CHALLENGER_SHARE }
     : undefined;
+  if (challenger?.ruleset.version === ruleset.version) {
+    throw new BootError(`CHALLENGER_RULES_DIR: the challenger is version ${ruleset.version}, the same as RULES_DIR; a challenger needs content of its own`);
+  }
   if (challenger) rules.load(challenger.ruleset);
 
-  const stores = await openStores(config, metrics, log);
+  const stores = await openStores(config, rules, metrics, log);
   const profiles = new CachedProfileStore(stores.profiles, { max: config.PROFILE_CACHE_SIZE, ttlMs: config.PROFILE_CACHE_TTL_MS }, metrics.cacheCounter);
   stores.listen(profiles);
 
@@ -72,6 +76,8 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
     decisionLog: stores.decisionLog,
     challenger,
     onDecision: (d) => feedback.decided(d),
+    // a read and a reservation, each within the deadline; no retry starts past two deadlines
+    budgetMs: 2 * config.REDIS_DEADLINE_MS,
   });
   const responses = new ResponseService(stores.responses, config.RESPONSE_BUFFER_SIZE, metrics, log, { onStored: (events) => feedback.stored(events) });
   // with Redis, every node learns from every node's outcomes: a copy refreshed in the background

@@ -28,6 +28,9 @@ function primary(config: Config): void {
 async function worker(config: Config): Promise<void> {
   const log = pino({ level: config.LOG_LEVEL, base: { pid: process.pid } });
   if (!config.API_KEYS) log.warn('API_KEYS is unset: every route is open; set scope:key pairs before exposing the service');
+  if (config.workers > 1 && config.PROFILE_STORE === 'memory') {
+    log.warn('WORKERS > 1 with the memory store: each worker keeps its own contact state, learning and report tallies, so caps, suppressions and reports are per worker; use PROFILE_STORE=redis to share them');
+  }
   const services = await buildServices(config, log);
   const app = createApp(services);
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {

@@ -24,8 +24,9 @@ export interface Stores {
 /** How long the start waits for Redis before serving degraded. */
 const BOOT_WAIT_MS = 2_000;
 
-export function memoryStores(profiles: MemoryProfileStore): Stores {
-  return { profiles, responses: new MemoryResponseStore(), decisionLog: noDecisionLog, redis: undefined, listen() {}, counters: () => new MemoryCounters(), async close() {} };
+/** `retentionDays`: days of contact counts to keep, the longest window of the loaded policies. */
+export function memoryStores(profiles: MemoryProfileStore, retentionDays: () => number): Stores {
+  return { profiles, responses: new MemoryResponseStore(retentionDays), decisionLog: noDecisionLog, redis: undefined, listen() {}, counters: () => new MemoryCounters(), async close() {} };
 }
 
 /**
@@ -33,7 +34,7 @@ export function memoryStores(profiles: MemoryProfileStore): Stores {
  * one, and a subscriber for cache invalidations. Neither of the first two queues commands
  * while disconnected, so a dead Redis costs a request nothing but a fallback.
  */
-export async function redisStores(config: Config, metrics: Metrics, log: Logger): Promise<Stores> {
+export async function redisStores(config: Config, metrics: Metrics, log: Logger, retentionDays: () => number): Promise<Stores> {
   const target = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
   const reader = connectRedis(target, { name: 'read', commandTimeout: config.REDIS_DEADLINE_MS, failFast: true });
   const writer = connectRedis(target, { name: 'write', commandTimeout: config.REDIS_WRITE_TIMEOUT_MS });
@@ -51,7 +52,7 @@ export async function redisStores(config: Config, metrics: Metrics, log: Logger)
   const counters: RedisCounters[] = [];
   return {
     profiles: new RedisProfileStore(read, write, keys, metrics),
-    responses: new RedisResponseStore(write, read, keys),
+    responses: new RedisResponseStore(write, read, keys, retentionDays),
     decisionLog,
     redis: { read: read.health, write: write.health },
     listen: (cache) => listenForInvalidations(subscriber, keys, cache, metrics, log),

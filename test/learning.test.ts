@@ -181,8 +181,8 @@ describe('the learning loop, through the HTTP API', () => {
         expect(goodShownLast500).toBeGreaterThan(450);
         // the shared hash holds every impression and click once (written within a second, the write-behind)
         const field = `${good}|web|middle|loyalty`;
-        await eventually('the learning hash holds every impression', async () => Number(await r.hget(`${prefix}learning`, `${field}|t`)) === tally.get(good)!.impressions, 5_000);
-        expect(Number(await r.hget(`${prefix}learning`, `${field}|s`))).toBe(tally.get(good)!.clicks);
+        await eventually('the learning hash holds every impression', async () => Number(await r.hget(`${prefix}{learning}`, `${field}|t`)) === tally.get(good)!.impressions, 5_000);
+        expect(Number(await r.hget(`${prefix}{learning}`, `${field}|s`))).toBe(tally.get(good)!.clicks);
         // both nodes take the totals within a sync; the other has none of its own to add
         for (const [name, n] of [['trainer', a], ['other', b]] as const) {
           await eventually(`${name} reports the posterior of every outcome`, async () => (await n.eligible(`probe-${name}`)).every((o) => reportsMean(o, tally.get(o.offerId))), 5_000);

@@ -6,12 +6,16 @@
  *                                           response outcome or `decision` (presented)
  *   t|<outcome>|<channel>|<offerId>         time of the latest such outcome, epoch ms
  *   h|<channel>|<offerId>|<decisionId>      presented, impression not yet reported: expiry, epoch ms
+ *   p                                       when the state was last pruned, epoch ms
+ * Day buckets are kept for the longest window of the loaded policies (`retentionDays`): older
+ * ones could change no decision. The latest times are kept regardless; they are few.
  */
 export const DAY_MS = 86_400_000;
-/** Day buckets older than this are dropped when the state is written. */
-export const CONTACT_RETENTION_DAYS = 400;
-/** Fields at which a write also prunes expired holds and old buckets. */
-export const PRUNE_AT_FIELDS = 256;
+/** Fields at which a write prunes expired holds and old buckets, at most every PRUNE_EVERY_MS. */
+export const PRUNE_AT_FIELDS = 128;
+export const PRUNE_EVERY_MS = 10 * 60_000;
+/** Fields at which every write prunes: a state this large is being flooded. */
+export const PRUNE_ALWAYS_AT_FIELDS = 1_024;
 
 export const dayOf = (ms: number): number => Math.floor(ms / DAY_MS);
 
@@ -92,33 +96,38 @@ export interface ContactEvent {
 
 const bump = (fields: Map<string, number>, field: string, by: number) => fields.set(field, (fields.get(field) ?? 0) + by);
 
-/** Drops expired holds and buckets past retention, once the state has grown. */
-function prune(fields: Map<string, number>, now: number): void {
-  if (fields.size < PRUNE_AT_FIELDS) return;
-  const oldest = dayOf(now) - CONTACT_RETENTION_DAYS;
+/** The oldest day bucket kept. */
+export const oldestDay = (now: number, retentionDays: number): number => dayOf(now) - retentionDays + 1;
+
+/** Drops expired holds and buckets past retention once the state has grown: every few minutes, or at once when flooded. */
+function prune(fields: Map<string, number>, now: number, retentionDays: number): void {
+  if (fields.size < PRUNE_AT_FIELDS || (now - (fields.get('p') ?? 0) < PRUNE_EVERY_MS && fields.size < PRUNE_ALWAYS_AT_FIELDS)) return;
+  const oldest = oldestDay(now, retentionDays);
   for (const [field, value] of fields) {
     if (field.startsWith('h|') && value <= now) fields.delete(field);
     else if (field.startsWith('n|') && Number(field.slice(field.lastIndexOf('|') + 1)) < oldest) fields.delete(field);
   }
+  fields.set('p', now);
 }
 
 /** Records one outcome (the in-process twin of the Redis script in feedback/redis.ts). */
-export function applyEvent(fields: Map<string, number>, e: ContactEvent, now: number): void {
-  bump(fields, countField(e.outcome, e.channel, e.offerId, dayOf(e.at)), 1);
+export function applyEvent(fields: Map<string, number>, e: ContactEvent, now: number, retentionDays: number): void {
+  const day = dayOf(e.at);
+  if (day >= oldestDay(now, retentionDays)) bump(fields, countField(e.outcome, e.channel, e.offerId, day), 1);
   const last = lastField(e.outcome, e.channel, e.offerId);
   if ((fields.get(last) ?? -Infinity) < e.at) fields.set(last, e.at);
   // the impression a decision was holding a place for has arrived
   if (e.outcome === 'impression' && e.decisionId !== undefined) fields.delete(holdField(e.channel, e.offerId, e.decisionId));
   bump(fields, 'v', 1);
-  prune(fields, now);
+  prune(fields, now, retentionDays);
 }
 
 /** Records what a decision presents (the in-process twin of the reservation script). */
-export function applyPresented(fields: Map<string, number>, decisionId: string, presented: readonly Presented[], now: number): void {
+export function applyPresented(fields: Map<string, number>, decisionId: string, presented: readonly Presented[], now: number, retentionDays: number): void {
   for (const p of presented) {
     if (p.decision) bump(fields, countField('decision', p.channel, p.offerId, dayOf(now)), 1);
     if (p.holdUntil !== undefined) fields.set(holdField(p.channel, p.offerId, decisionId), p.holdUntil);
   }
   bump(fields, 'v', 1);
-  prune(fields, now);
+  prune(fields, now, retentionDays);
 }

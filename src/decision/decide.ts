@@ -4,7 +4,7 @@ import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
 import { arbitrate, matchWeights, type MatchedWeights, type Scored } from './arbitrate.js';
 import type { Arm } from './assign.js';
 import { buildFacts } from './facts.js';
-import { PolicyView, presentedAs } from './policy.js';
+import { cappedBy, PolicyView, presentedAs } from './policy.js';
 import type { PropensityModel } from './propensity.js';
 import type { Decision, DecisionInput, RankedOffer } from './types.js';
 
@@ -19,6 +19,8 @@ export interface DecideOptions {
   readonly arm?: Arm;
   /** for the order of a control group's random offers */
   readonly random?: () => number;
+  /** hold back every offer a cap counts: its contact could not be reserved */
+  readonly holdCapped?: boolean;
 }
 
 export interface Outcome {
@@ -83,12 +85,12 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
   const policy = new PolicyView(ruleset.policy, contacts, request.channel, now);
   for (let i = 0; i < ranked.length && offers.length < limit; i++) {
     const { offer, parts } = ranked[i]!;
-    const rule = policy.suppressedBy(offer, presented);
+    const adds = presentedAs(ruleset.policy, offer, request.channel, now);
+    const rule = policy.suppressedBy(offer, presented) ?? (adds && options.holdCapped ? `${cappedBy(ruleset.policy, offer, request.channel)} (could not be reserved)` : null);
     if (rule !== null) {
       suppressed.set(offer.id, rule);
       continue;
     }
-    const adds = presentedAs(ruleset.policy, offer, request.channel, now);
     if (adds) presented.push(adds);
     offers.push({
       rank: offers.length + 1,
@@ -121,7 +123,7 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
       controlGroup: arm === 'control',
       arm,
       // the history could not be read and the policy had to guess
-      degraded: input.degraded || policy.guessed || (contacts === undefined && presented.length > 0),
+      degraded: input.degraded || policy.guessed || options.holdCapped === true || (contacts === undefined && presented.length > 0),
     },
   };
 }

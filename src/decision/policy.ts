@@ -109,6 +109,11 @@ export function suppressedBy(policy: CompiledPolicy, offer: CompiledOffer, chann
   return new PolicyView(policy, state, channel, now).suppressedBy(offer, pending);
 }
 
+/** The name of the first cap that counts this offer, if any. */
+export function cappedBy(policy: CompiledPolicy, offer: CompiledOffer, channel: string): string | undefined {
+  return policy.countedAs.get(channel)?.get(offer.id)?.by;
+}
+
 /** What presenting this offer adds to contact state, or undefined when no cap counts it. */
 export function presentedAs(policy: CompiledPolicy, offer: CompiledOffer, channel: string, now: number): Presented | undefined {
   const as = policy.countedAs.get(channel)?.get(offer.id);

@@ -33,6 +33,8 @@ export interface DecisionServiceOptions {
   /** told of every decision that reached a customer (not explain previews) */
   readonly onDecision?: (decision: Decision) => void;
   readonly random?: () => number;
+  /** past this many ms since the request began, a decision stops retrying its reservation */
+  readonly budgetMs?: number;
 }
 
 /** How often a decision re-reads contact state after another write to it won the race. */
@@ -48,6 +50,7 @@ export class DecisionService {
   private readonly challenger: Challenger | undefined;
   private readonly onDecision: (decision: Decision) => void;
   private readonly random: () => number;
+  private readonly budgetMs: number;
 
   constructor(
     private readonly rules: RuleSetRegistry,
@@ -62,6 +65,7 @@ export class DecisionService {
     this.challenger = options.challenger;
     this.onDecision = options.onDecision ?? (() => {});
     this.random = options.random ?? Math.random;
+    this.budgetMs = options.budgetMs ?? 30;
   }
 
   /** The customer's sticky arm under the active rule set's control group and the challenger split. */
@@ -84,9 +88,11 @@ export class DecisionService {
         { path: '/channel', message: `expected one of ${champion.manifest.channels.join(', ')}` },
       ]);
     }
-    const arm = this.armOf(request.customerId, champion);
     const challenger = this.challenger?.ruleset;
-    const ruleset = arm === 'challenger' && challenger?.byChannel.has(request.channel) ? challenger : champion;
+    let arm = this.armOf(request.customerId, champion);
+    // a challenger without this channel leaves its customers to the champion here
+    if (arm === 'challenger' && !challenger?.byChannel.has(request.channel)) arm = 'champion';
+    const ruleset = arm === 'challenger' ? challenger! : champion;
     const id = request.customerId;
 
     // both reads leave before either is awaited: one round trip to Redis
@@ -120,25 +126,28 @@ export class DecisionService {
     const input: DecisionInput = { request, profile: profile ?? undefined, degraded };
     const now = Date.now();
     let outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
-    if (!request.explain) outcome = await this.reserve(ruleset, input, outcome, contacts, arm, now);
+    if (!request.explain) outcome = await this.reserve(ruleset, input, outcome, contacts, arm, now, started);
     const { decision } = outcome;
     this.record(decision, (performance.now() - started) / 1e3);
-    if (request.explain) return { ...decision, explanation: await explain(ruleset, input, outcome, contacts, now) };
     this.decisionLog.append(decision, now);
+    // an explanation is a preview: in the log, but no contact, tally or learning
+    if (request.explain) return { ...decision, explanation: await explain(ruleset, input, outcome, contacts, now) };
     this.onDecision(decision);
     return decision;
   }
 
   /**
    * Adds what the answer presents to the customer's contact state, if nobody wrote it since it
-   * was read; otherwise reads it again and decides again. When that keeps failing, or the
-   * state cannot be written, capped offers are held back (fail closed) and the answer is degraded.
+   * was read; otherwise reads it again and decides again, while the budget lasts. When that
+   * keeps failing, or the state cannot be written, the answer is decided again on the last
+   * state read with every offer a cap counts held back (fail closed), and is degraded.
    */
-  private async reserve(ruleset: RuleSet, input: DecisionInput, first: Outcome, read: ContactState | undefined, arm: Arm, now: number): Promise<Outcome> {
+  private async reserve(ruleset: RuleSet, input: DecisionInput, first: Outcome, read: ContactState | undefined, arm: Arm, now: number, started: number): Promise<Outcome> {
+    // without the history the rules' whenHistoryUnavailable has decided; there is no version to write against
     if (read === undefined) return { ...first, presented: [] };
     let outcome = first;
-    let contacts: ContactState | undefined = read;
-    for (let attempt = 0; contacts !== undefined && outcome.presented.length > 0; attempt++) {
+    let contacts: ContactState = read;
+    for (let attempt = 0; outcome.presented.length > 0; attempt++) {
       let applied: boolean;
       try {
         const result = this.contactSource.present(input.request.customerId, contacts.version, outcome.decision.decisionId, outcome.presented, now);
@@ -147,18 +156,17 @@ export class DecisionService {
         break;
       }
       if (applied) return outcome;
-      if (attempt === PRESENT_RETRIES) break;
+      if (attempt === PRESENT_RETRIES || performance.now() - started > this.budgetMs) break;
       try {
-        contacts = await this.contactSource.contacts(input.request.customerId);
+        const again = this.contactSource.contacts(input.request.customerId);
+        contacts = again instanceof Promise ? await again : again;
       } catch {
         break;
       }
       outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
     }
     if (outcome.presented.length === 0) return outcome;
-    // as if the history could not be read: every capped offer held back
-    const closed = decide(ruleset, { ...input, degraded: true }, this.model, { contacts: undefined, now, arm, random: this.random });
-    return { ...closed, presented: [] };
+    return decide(ruleset, { ...input, degraded: true }, this.model, { contacts, now, arm, random: this.random, holdCapped: true });
   }
 
   private record(decision: Decision, seconds: number): void {

@@ -122,7 +122,7 @@ export class Kpis {
     for (const o of d.offers) this.add(o.offerId, d.profile, d.arm, 'decision');
   }
 
-  outcome(offerId: string, profile: Profile | undefined, arm: Arm, outcome: Exclude<KpiOutcome, 'decision'>): void {
+  outcome(offerId: string, profile: Pick<Profile, 'valueSegment' | 'lifecyclePhase'> | undefined, arm: Arm, outcome: Exclude<KpiOutcome, 'decision'>): void {
     this.add(ALL, profile, arm, outcome);
     this.add(offerId, profile, arm, outcome);
   }

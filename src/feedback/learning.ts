@@ -60,7 +60,9 @@ export class LearnedPropensity implements PropensityModel {
   ) {}
 
   assess(offer: CompiledOffer, channel: string, profile: Profile | undefined, learning: Learning): Assessment {
-    const p = posterior(offer.prior[channel] ?? 0, learning.priorStrength, this.state.get(cellKey(offer.id, channel, profile)));
+    const c = this.state.get(cellKey(offer.id, channel, profile));
+    // successes beyond trials (outcomes without impressions) cannot push the estimate above what was tried
+    const p = posterior(offer.prior[channel] ?? 0, learning.priorStrength, c.successes > c.trials ? { trials: c.trials, successes: c.trials } : c);
     const mean = posteriorMean(p);
     return { propensity: round6(mean), draw: learning.exploration === 'thompson' ? sampleBeta(p.alpha, p.beta, this.rng) : mean };
   }

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Arm } from '../decision/assign.js';
 import type { Decision } from '../decision/types.js';
@@ -37,38 +38,68 @@ export interface FeedbackDeps {
   readonly log: Logger;
 }
 
+type Cell = Pick<Profile, 'valueSegment' | 'lifecyclePhase'>;
+
+/** A decision this node made, for the outcomes that name it. */
+interface Recent {
+  /** the customer's segment and phase when decided; undefined for an unknown customer */
+  readonly cell: Cell | undefined;
+  /** offers an outcome has already counted a trial for */
+  readonly tried: Set<string>;
+}
+
+/** Decisions remembered for their outcomes (a few minutes of traffic on a busy node). */
+const RECENT_DECISIONS = 100_000;
+
 /**
  * Closes the loop: every decision and every newly stored outcome is tallied for the reports,
- * and impressions and successes update the learned propensity of the offer's cell (the
- * customer's current value segment and lifecycle phase).
+ * and outcomes update the learned propensity of the offer's cell. An outcome that names a
+ * decision this node made counts for the segment and phase the customer had then, so an
+ * accept after a phase change still credits the cell that chose the offer; otherwise for
+ * the customer's current profile. A trial is an impression, or, for a known decision whose
+ * impression was not reported, the first accept, click or reject of the offer.
  */
 export class FeedbackLoop {
+  private readonly recent = new LRUCache<string, Recent>({ max: RECENT_DECISIONS });
+
   constructor(private readonly d: FeedbackDeps) {}
 
   decided(decision: Decision): void {
     this.d.kpis.decision(decision);
+    const p = decision.profile;
+    const cell = p.valueSegment && p.lifecyclePhase ? { valueSegment: p.valueSegment, lifecyclePhase: p.lifecyclePhase } : undefined;
+    if (decision.offers.length > 0) this.recent.set(decision.decisionId, { cell, tried: new Set() });
   }
 
   stored(events: readonly ResponseEvent[]): void {
     for (const e of events) {
+      const recent = e.decisionId === undefined ? undefined : this.recent.get(e.decisionId);
+      if (recent) {
+        this.learn(e, recent.cell, recent);
+        continue;
+      }
       const cached = this.d.profiles.peek?.(e.customerId);
-      if (cached !== undefined) this.learn(e, cached ?? undefined);
+      if (cached !== undefined) this.learn(e, cached ?? undefined, undefined);
       else {
         this.d.profiles.get(e.customerId).then(
-          (p) => this.learn(e, p),
+          (p) => this.learn(e, p, undefined),
           // without the profile the outcome still counts, in the unknown customers' cell
-          () => this.learn(e, undefined),
+          () => this.learn(e, undefined, undefined),
         );
       }
     }
   }
 
-  private learn(e: ResponseEvent, profile: Profile | undefined): void {
+  private learn(e: ResponseEvent, profile: Cell | undefined, recent: Recent | undefined): void {
     const ruleset = this.d.rules.active;
     if (!ruleset) return;
     const positive = positiveOutcome(ruleset.source.arbitration.learning, e.channel);
     const cell = cellKey(e.offerId, e.channel, profile);
-    if (e.outcome === 'impression') this.count(cell, 't');
+    // for a known decision the first outcome of an offer is its trial (an answer proves it was seen)
+    if (recent ? !recent.tried.has(e.offerId) : e.outcome === 'impression') {
+      this.count(cell, 't');
+      recent?.tried.add(e.offerId);
+    }
     if (e.outcome === positive) this.count(cell, 's');
     this.d.kpis.outcome(e.offerId, profile, this.d.armOf(e.customerId), e.outcome);
   }

@@ -1,7 +1,7 @@
 import type { Result } from 'ioredis';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
-import { CONTACT_RETENTION_DAYS, countField, dayOf, holdField, lastField, parseContacts, PRUNE_AT_FIELDS, type ContactState, type Presented } from '../decision/contacts.js';
+import { countField, dayOf, holdField, lastField, oldestDay, parseContacts, PRUNE_ALWAYS_AT_FIELDS, PRUNE_AT_FIELDS, PRUNE_EVERY_MS, type ContactState, type Presented } from '../decision/contacts.js';
 import type { ResponseEvent } from './schema.js';
 import { DEDUP_MAX, DEDUP_TTL_MS, HISTORY_MAX, type ResponseStore, type WriteResult } from './store.js';
 
@@ -15,10 +15,12 @@ declare module 'ioredis' {
 /** How long a customer's contact history and state outlive the last write. */
 export const HISTORY_TTL_SECONDS = 400 * 24 * 3600;
 
-/** Drops expired holds and day buckets past retention once the hash has grown (see decision/contacts.ts). */
+/** Drops expired holds and day buckets past retention once the hash has grown: every few minutes, or at once when flooded (see decision/contacts.ts). */
 const PRUNE = `
-local function prune(key, now, pruneAt, oldestDay)
-  if redis.call('HLEN', key) < pruneAt then return end
+local function prune(key, now, pruneAt, oldestDay, every, alwaysAt)
+  local size = redis.call('HLEN', key)
+  if size < pruneAt then return end
+  if size < alwaysAt and now - tonumber(redis.call('HGET', key, 'p') or '0') < every then return end
   local all = redis.call('HGETALL', key)
   for i = 1, #all, 2 do
     local f, kind = all[i], string.sub(all[i], 1, 2)
@@ -28,6 +30,7 @@ local function prune(key, now, pruneAt, oldestDay)
       if day and day < oldestDay then redis.call('HDEL', key, f) end
     end
   end
+  redis.call('HSET', key, 'p', now)
 end
 `;
 
@@ -35,8 +38,9 @@ end
  * One event in one step: marks the eventId (a sorted set per customer, trimmed by age and
  * count), appends to the history stream and updates the contact state, so a retry after a
  * lost reply is counted once. Every key carries the customer's hash tag: one slot.
- * ARGV: now, dedup window ms, most marks, most history entries, TTL s, eventId, count field,
- * last field, at, hold field ('' for none), prune threshold, oldest day, stream fields…
+ * ARGV: now, dedup window ms, most marks, most history entries, TTL s, eventId, count field
+ * ('' when its day is past retention), last field, at, hold field ('' for none), prune
+ * threshold, oldest day, prune interval ms, flood threshold, stream fields…
  */
 const RECORD_EVENT = `${PRUNE}
 local now = tonumber(ARGV[1])
@@ -44,28 +48,29 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 if redis.call('ZADD', KEYS[1], 'NX', now, ARGV[6]) == 0 then return 0 end
 local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
 if over > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1) end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 13))
-redis.call('HINCRBY', KEYS[3], ARGV[7], 1)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 15))
+if ARGV[7] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[7], 1) end
 local last = tonumber(redis.call('HGET', KEYS[3], ARGV[8]) or '-1')
 if tonumber(ARGV[9]) > last then redis.call('HSET', KEYS[3], ARGV[8], ARGV[9]) end
 if ARGV[10] ~= '' then redis.call('HDEL', KEYS[3], ARGV[10]) end
 redis.call('HINCRBY', KEYS[3], 'v', 1)
-prune(KEYS[3], now, tonumber(ARGV[11]), tonumber(ARGV[12]))
+prune(KEYS[3], now, tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14]))
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[5]) end
 return 1`;
 
 /**
  * What a decision presents, applied only if nobody wrote the customer's contact state since
  * the decision read it (optimistic concurrency): 1 applied, 0 moved on.
- * ARGV: expected version, now, TTL s, prune threshold, oldest day, then (op, field, value)…
+ * ARGV: expected version, now, TTL s, prune threshold, oldest day, prune interval ms, flood threshold,
+ * then (op, field, value)…
  */
 const PRESENT = `${PRUNE}
 if tonumber(redis.call('HGET', KEYS[1], 'v') or '0') ~= tonumber(ARGV[1]) then return 0 end
-for i = 6, #ARGV, 3 do
+for i = 8, #ARGV, 3 do
   if ARGV[i] == 'incr' then redis.call('HINCRBY', KEYS[1], ARGV[i + 1], 1) else redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2]) end
 end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
-prune(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+prune(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
@@ -77,9 +82,11 @@ export class RedisResponseStore implements ResponseStore {
     private readonly write: RedisLane,
     private readonly read: RedisLane,
     private readonly keys: RedisKeys,
+    /** days of contact buckets to keep: the longest window of the loaded policies */
+    private readonly retentionDays: () => number,
   ) {
     write.client.defineCommand('nextbestRecordEvent', { numberOfKeys: 3, lua: RECORD_EVENT });
-    write.client.defineCommand('nextbestPresent', { numberOfKeys: 1, lua: PRESENT });
+    read.client.defineCommand('nextbestPresent', { numberOfKeys: 1, lua: PRESENT });
   }
 
   available(): boolean {
@@ -90,16 +97,16 @@ export class RedisResponseStore implements ResponseStore {
   async record(events: readonly ResponseEvent[]): Promise<WriteResult> {
     const { client, health } = this.write;
     const now = Date.now();
-    const oldest = dayOf(now) - CONTACT_RETENTION_DAYS;
+    const oldest = oldestDay(now, this.retentionDays());
     const results = await Promise.allSettled(
       events.map((e) =>
         health.call('response write', () =>
           client.nextbestRecordEvent(
             this.keys.seen(e.customerId), this.keys.events(e.customerId), this.keys.contacts(e.customerId),
             now, DEDUP_TTL_MS, DEDUP_MAX, HISTORY_MAX, HISTORY_TTL_SECONDS, e.eventId,
-            countField(e.outcome, e.channel, e.offerId, dayOf(e.at)), lastField(e.outcome, e.channel, e.offerId), e.at,
+            dayOf(e.at) >= oldest ? countField(e.outcome, e.channel, e.offerId, dayOf(e.at)) : '', lastField(e.outcome, e.channel, e.offerId), e.at,
             e.outcome === 'impression' && e.decisionId !== undefined ? holdField(e.channel, e.offerId, e.decisionId) : '',
-            PRUNE_AT_FIELDS, oldest,
+            PRUNE_AT_FIELDS, oldest, PRUNE_EVERY_MS, PRUNE_ALWAYS_AT_FIELDS,
             'eventId', e.eventId, 'offerId', e.offerId, 'outcome', e.outcome, 'channel', e.channel,
             'decisionId', e.decisionId ?? '', 'at', e.at,
           ),
@@ -139,17 +146,20 @@ export class RedisResponseStore implements ResponseStore {
     return parseContacts(Object.entries(await health.call('contacts read', () => client.hgetall(this.keys.contacts(customerId)))));
   }
 
-  /** Also on the decision path, when it presents capped offers: the read lane's deadline too. */
+  /**
+   * Also on the decision path, when it presents capped offers: on the read connection, which
+   * carries nothing bulky, with its deadline. A reservation that times out may still have been
+   * applied; the decision then holds the offers back, so the error is on the side of less contact.
+   */
   async present(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): Promise<boolean> {
-    const { health } = this.read;
-    const client = this.write.client;
+    const { client, health } = this.read;
     const ops: (string | number)[] = [];
     for (const p of presented) {
       if (p.decision) ops.push('incr', countField('decision', p.channel, p.offerId, dayOf(now)), 1);
       if (p.holdUntil !== undefined) ops.push('set', holdField(p.channel, p.offerId, decisionId), p.holdUntil);
     }
     const applied = await health.call('contacts present', () =>
-      client.nextbestPresent(this.keys.contacts(customerId), version, now, HISTORY_TTL_SECONDS, PRUNE_AT_FIELDS, dayOf(now) - CONTACT_RETENTION_DAYS, ...ops),
+      client.nextbestPresent(this.keys.contacts(customerId), version, now, HISTORY_TTL_SECONDS, PRUNE_AT_FIELDS, oldestDay(now, this.retentionDays()), PRUNE_EVERY_MS, PRUNE_ALWAYS_AT_FIELDS, ...ops),
     );
     return applied === 1;
   }

@@ -8,6 +8,8 @@ export type Outcome = (typeof OUTCOMES)[number];
 export const MAX_EVENTS = 500;
 /** How far ahead of the server clock an event's `at` may be (clock skew). */
 const MAX_FUTURE_MS = 5 * 60_000;
+/** How old an event may be: older ones could change no decision and no report period. */
+const MAX_AGE_MS = 400 * 24 * 3600_000;
 
 const Token = z.string().regex(CUSTOMER_ID_PATTERN, '1-128 characters of A-Za-z0-9._:-');
 
@@ -22,8 +24,9 @@ export const ResponseEventSchema = z
     at: z.iso
       .datetime({ offset: true })
       .refine((at) => !(Date.parse(at) > Date.now() + MAX_FUTURE_MS), 'more than 5 minutes in the future')
+      .refine((at) => !(Date.parse(at) < Date.now() - MAX_AGE_MS), 'more than 400 days in the past')
       .optional()
-      .describe('when it happened (ISO 8601); the time of receipt when absent'),
+      .describe('when it happened (ISO 8601, within the last 400 days); the time of receipt when absent'),
   })
   .strict()
   .openapi('ResponseEvent');

@@ -36,6 +36,8 @@ export class ResponseService {
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** events a write was tried for and failed: maybe applied after all */
+  private readonly attempted = new WeakSet<ResponseEvent>();
   private readonly closeWaitMs: number;
   private readonly onStored: (events: readonly ResponseEvent[]) => void;
 
@@ -74,7 +76,11 @@ export class ResponseService {
     return this.enqueue(result.failed, events.length, result);
   }
 
-  /** A store that throws is a store that wrote nothing. */
+  /**
+   * A store that throws is a store that wrote nothing. A write that failed may still have been
+   * applied (a timeout after Redis ran the script): when such an event comes back as a duplicate
+   * on a later attempt, it was this service's own write, so it is learned and counted then.
+   */
   private async write(events: readonly ResponseEvent[]): Promise<WriteResult> {
     let result: WriteResult;
     try {
@@ -82,6 +88,11 @@ export class ResponseService {
     } catch {
       result = { accepted: 0, duplicates: 0, stored: [], failed: events };
     }
+    const stored = new Set(result.stored);
+    const failed = new Set(result.failed);
+    const ours = events.filter((e) => this.attempted.has(e) && !stored.has(e) && !failed.has(e));
+    if (ours.length > 0) result = { ...result, accepted: result.accepted + ours.length, duplicates: result.duplicates - ours.length, stored: [...result.stored, ...ours] };
+    for (const e of result.failed) this.attempted.add(e);
     if (result.stored.length > 0) {
       try {
         this.onStored(result.stored);

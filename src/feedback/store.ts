@@ -49,6 +49,10 @@ interface CustomerState {
 /** The embedded default: each customer's history, dedup marks and contact state, in this process. */
 export class MemoryResponseStore implements ResponseStore {
   readonly kind = 'memory';
+
+  /** `retentionDays`: days of contact buckets to keep, the longest window of the loaded policies */
+  constructor(private readonly retentionDays: () => number = () => 30) {}
+
   private readonly customers = new LRUCache<string, CustomerState>({ max: MEMORY_CUSTOMERS });
 
   /** The customer's state, for a write: the parsed form is dropped. */
@@ -81,7 +85,7 @@ export class MemoryResponseStore implements ResponseStore {
       if (!MemoryResponseStore.mark(state.seen, e.eventId, now)) continue;
       state.history.push(e);
       if (state.history.length > HISTORY_MAX) state.history.splice(0, state.history.length - HISTORY_MAX);
-      applyEvent(state.fields, e, now);
+      applyEvent(state.fields, e, now, this.retentionDays());
       stored.push(e);
     }
     return { accepted: stored.length, duplicates: events.length - stored.length, stored, failed: [] };
@@ -103,7 +107,7 @@ export class MemoryResponseStore implements ResponseStore {
 
   present(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): boolean {
     if ((this.customers.get(customerId)?.fields.get('v') ?? 0) !== version) return false;
-    applyPresented(this.state(customerId).fields, decisionId, presented, now);
+    applyPresented(this.state(customerId).fields, decisionId, presented, now, this.retentionDays());
     return true;
   }
 }

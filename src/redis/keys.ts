@@ -25,9 +25,9 @@ export class RedisKeys {
     return `${this.prefix}{${customerId}}:seen`;
   }
 
-  /** shared totals: `learning` (propensity counts), `kpis` (report tallies); hashes */
+  /** shared totals: `learning` (propensity counts), `kpis` (report tallies); hashes, tagged so their batch markers share a slot */
   counters(name: string): string {
-    return `${this.prefix}${name}`;
+    return `${this.prefix}{${name}}`;
   }
 
   /** the decision log, a stream */

@@ -17,6 +17,8 @@ export type CompiledPolicyRule =
 export interface CountedAs {
   readonly decision: boolean;
   readonly impression: boolean;
+  /** the first cap that counts it, named when it must be held back unreserved */
+  readonly by: string;
 }
 
 export interface CompiledPolicy {
@@ -82,8 +84,13 @@ export function compilePolicy(policy: ContactPolicy, offers: readonly OfferRef[]
       const mine = policy.rules.flatMap((r, i) => (governs(r, offer, channel) ? [rules[i]!] : []));
       if (mine.length > 0) applying.set(offer.id, mine);
       const caps = policy.rules.filter((r) => r.type === 'frequencyCap' && countsToward(r, offer, channel, offers));
-      const as = { decision: caps.some((r) => r.type === 'frequencyCap' && r.counts === 'decision'), impression: caps.some((r) => r.type === 'frequencyCap' && r.counts === 'impression') };
-      if (as.decision || as.impression) counted.set(offer.id, as);
+      if (caps.length > 0) {
+        counted.set(offer.id, {
+          decision: caps.some((r) => r.type === 'frequencyCap' && r.counts === 'decision'),
+          impression: caps.some((r) => r.type === 'frequencyCap' && r.counts === 'impression'),
+          by: caps[0]!.name,
+        });
+      }
     }
     rulesFor.set(channel, applying);
     countedAs.set(channel, counted);

@@ -25,15 +25,22 @@ export class RuleSetRegistry {
     this.known = undefined;
   }
 
-  private known: { offers: ReadonlySet<string>; channels: ReadonlySet<string> } | undefined;
+  private known: { offers: ReadonlySet<string>; channels: ReadonlySet<string>; retentionDays: number } | undefined;
 
   /** Offers and channels of every loaded version: what response events may name. */
-  knows(): { readonly offers: ReadonlySet<string>; readonly channels: ReadonlySet<string> } {
+  knows(): { readonly offers: ReadonlySet<string>; readonly channels: ReadonlySet<string>; readonly retentionDays: number } {
+    const all = [...this.loaded.values()];
     this.known ??= {
-      offers: new Set([...this.loaded.values()].flatMap((r) => r.offers.map((o) => o.id))),
-      channels: new Set([...this.loaded.values()].flatMap((r) => r.manifest.channels)),
+      offers: new Set(all.flatMap((r) => r.offers.map((o) => o.id))),
+      channels: new Set(all.flatMap((r) => r.manifest.channels)),
+      retentionDays: Math.max(1, ...all.flatMap((r) => r.policy.rules.map((rule) => (rule.type === 'frequencyCap' ? rule.windowDays : 1)))),
     };
     return this.known;
+  }
+
+  /** Days of contact counts any loaded policy can look back over. */
+  retentionDays(): number {
+    return this.knows().retentionDays;
   }
 
   refuse(errors: readonly RuleIssue[], at = new Date()): void {

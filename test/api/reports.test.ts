@@ -183,7 +183,8 @@ describe('GET /v1/reports/offers', () => {
       }
       expect(decided.filter((d) => d.arm === 'control' && d.offers.length > 0).length).toBeGreaterThan(0);
 
-      // a customer whose phase changes after the decisions: the outcomes count for the new phase
+      // a customer whose phase changes after the decisions: outcomes naming a decision count for the
+      // phase it was decided in, outcomes without one for the new phase
       const mover = treatment[0]!;
       const profile = await (await t.app.request(`/v1/profiles/${mover}`)).json();
       const moved = { ...profile, lifecyclePhase: profile.lifecyclePhase === 'regain' ? 'retain' : 'regain' };
@@ -192,13 +193,18 @@ describe('GET /v1/reports/offers', () => {
       let n = 0;
       for (const d of decided) {
         const now = d.customerId === mover ? { lifecyclePhase: moved.lifecyclePhase, valueSegment: moved.valueSegment } : segmentOf(d);
-        const events = outcomesFor(d, rng).map((e) => ({ ...e, customerId: d.customerId, channel: d.channel, decisionId: d.decisionId, eventId: `e${n++}` }));
+        const named = d.customerId === mover ? {} : { decisionId: d.decisionId };
+        const events = outcomesFor(d, rng).map((e) => ({ ...e, customerId: d.customerId, channel: d.channel, ...named, eventId: `e${n++}` }));
         if (!events.length) continue;
         expect(await (await t.post('/v1/responses', { events })).json()).toEqual({ accepted: events.length, duplicates: 0, buffered: 0 });
         for (const e of events) ledger.outcome(e.offerId, now, d.arm, e.outcome);
         // sent again (a client retry): duplicates, counted once
         expect(await (await t.post('/v1/responses', { events })).json()).toEqual({ accepted: 0, duplicates: events.length, buffered: 0 });
       }
+      const moverDecision = decided.find((d) => d.customerId === mover && d.offers.length > 0)!;
+      const late = { customerId: mover, offerId: moverDecision.offers[0]!.offerId, outcome: 'click', channel: moverDecision.channel, decisionId: moverDecision.decisionId, eventId: 'mover-late' };
+      expect((await t.post('/v1/responses', late)).status).toBe(202);
+      ledger.outcome(late.offerId, segmentOf(moverDecision), moverDecision.arm, 'click');
       // an accept reported from elsewhere for an offer no decision presented: a row without impressions, its rate null
       const customer = decided.find((d) => d.arm !== 'control' && d.customerId !== mover && d.profile.lifecyclePhase)!;
       const unseen = t.services.rules.active!.byChannel.get('call-center')!.map((o) => o.id).find((id) => !ledger.offers.has(id))!;

@@ -23,7 +23,7 @@ describe('POST /v1/responses', () => {
   describe('happy', () => {
     it('records one event and stores it with its fields', async () => {
       const id = unique();
-      const at = '2024-06-01T12:00:00+02:00';
+      const at = new Date(Date.now() - 30 * 86_400_000).toISOString().replace('Z', '+00:00');
       const res = await t.post('/v1/responses', event(`C-${id}`, { eventId: `e-${id}`, decisionId: `d-${id}`, at }));
       expect(res.status).toBe(202);
       expect(res.headers.get('content-type')).toContain('application/json');
@@ -73,6 +73,7 @@ describe('POST /v1/responses', () => {
       ['501 events', () => many(501), ['/events']],
       ['at more than 5 minutes in the future', () => event('C1', { at: future() }), ['/at']],
       ['at not ISO 8601', () => event('C1', { at: 'yesterday' }), ['/at']],
+      ['at more than 400 days in the past', () => event('C1', { at: '2020-01-01T00:00:00Z' }), ['/at']],
       ['an array', () => [event('C1')], ['/']],
       ['an offer no rule set has', () => event('C1', { offerId: 'made-up-0' }), ['/offerId']],
       ['a channel no rule set declares', () => ({ events: [event('C1'), event('C1', { channel: 'chan0' })] }), ['/events/1/channel']],

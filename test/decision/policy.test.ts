@@ -36,8 +36,8 @@ const held = (offerId: string, until: number, channel = 'web'): Presented => ({ 
 function contacts(...ops: Op[]): ContactState {
   const fields = new Map<string, number>();
   for (const op of ops) {
-    if ('event' in op) applyEvent(fields, { outcome: 'impression', channel: 'web', decisionId: undefined, at: NOW, ...op.event }, NOW);
-    else applyPresented(fields, op.decisionId, op.presented, NOW);
+    if ('event' in op) applyEvent(fields, { outcome: 'impression', channel: 'web', decisionId: undefined, at: NOW, ...op.event }, NOW, 30);
+    else applyPresented(fields, op.decisionId, op.presented, NOW, 30);
   }
   return parseContacts(fields);
 }

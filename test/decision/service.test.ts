@@ -43,3 +43,57 @@ describe('decision service', () => {
     await expect(s.decide({ customerId: 'x', channel: 'sms' })).rejects.toMatchObject({ code: 'unknown_channel' });
   });
 });
+
+/** The memory store whose reservations can be made to lose every race, or to fail, counting each call. */
+class RacingContacts extends MemoryResponseStore {
+  mode: 'ok' | 'lose' | 'fail' = 'ok';
+  presents = 0;
+  override present(...args: Parameters<MemoryResponseStore['present']>): boolean {
+    this.presents++;
+    if (this.mode === 'fail') throw new Error('reservation timed out');
+    return this.mode === 'lose' ? false : super.present(...args);
+  }
+}
+
+describe('decision service: reserving what a decision presents', () => {
+  const loyal = Profile.parse({ customerId: 'R-1', valueSegment: 'middle', lifecyclePhase: 'loyalty', clv: 900, churnScore: 0.1, consents: ['web'], productsHeld: ['mobile'] });
+  const setup = async () => {
+    const rules = new RuleSetRegistry();
+    rules.activate(await shippedRuleSet());
+    const profiles = new MemoryProfileStore();
+    await profiles.put(loyal);
+    const contacts = new RacingContacts();
+    const s = new DecisionService(rules, profiles, contacts, priorPropensity, new Metrics({ defaultMetrics: false }), pino({ level: 'silent' }));
+    return { s, contacts };
+  };
+
+  it('when reservations keep losing, holds capped offers back on the state it read, keeping what it knows', async () => {
+    const { s, contacts } = await setup();
+    const first = await s.decide({ customerId: 'R-1', channel: 'web', limit: 4 });
+    expect(first.offers.length).toBeGreaterThan(1);
+    const [rejected, ...others] = first.offers.map((o) => o.offerId);
+    await contacts.record([{ eventId: 'r1', customerId: 'R-1', offerId: rejected!, outcome: 'reject', channel: 'web', decisionId: first.decisionId, at: Date.now() }]);
+    contacts.mode = 'lose';
+    contacts.presents = 0;
+    const d = await s.decide({ customerId: 'R-1', channel: 'web', limit: 4, explain: false });
+    expect(contacts.presents).toBe(3); // the first try and two retries, then it gives up
+    expect(d.degraded).toBe(true);
+    // every shipped web offer is counted by the web cap: none may be shown unreserved; the reject still holds
+    expect(d.offers).toEqual([]);
+    const explained = await s.decide({ customerId: 'R-1', channel: 'web', limit: 4, explain: true });
+    expect(explained.explanation!.find((e) => e.offerId === rejected)!.suppressedBy).toBe("30 days' rest after a reject");
+    expect(others.length).toBeGreaterThan(0);
+  });
+
+  it('when a reservation fails outright, it does not retry and holds capped offers back', async () => {
+    const { s, contacts } = await setup();
+    contacts.mode = 'fail';
+    const d = await s.decide({ customerId: 'R-1', channel: 'web' });
+    expect(contacts.presents).toBe(1);
+    expect(d).toMatchObject({ degraded: true, offers: [] });
+    contacts.mode = 'ok';
+    const ok = await s.decide({ customerId: 'R-1', channel: 'web' });
+    expect(ok.degraded).toBe(false);
+    expect(ok.offers.length).toBeGreaterThan(0);
+  });
+});

@@ -240,3 +240,32 @@ describe('ResponseService', () => {
     for (const c of ['C0', 'C1']) expect(await ids(store, c)).toEqual(many.filter((e) => e.customerId === c).map((e) => e.eventId));
   });
 });
+
+describe('ResponseService: writes that fail after being applied', () => {
+  /** Stores, then throws, the first time: a reply lost after Redis ran the script. */
+  class LostReply extends MemoryResponseStore {
+    lose = true;
+    override async record(events: readonly ResponseEvent[]): Promise<WriteResult> {
+      const result = await super.record(events);
+      if (this.lose) {
+        this.lose = false;
+        throw new Error('Command timed out');
+      }
+      return result;
+    }
+  }
+
+  it('learns from an event once when its first write was applied but unanswered', async () => {
+    const store = new LostReply();
+    const learned: string[] = [];
+    const s = new ResponseService(store, 100, new Metrics({ defaultMetrics: false }), log, { closeWaitMs: 300, onStored: (events) => learned.push(...events.map((e) => e.eventId)) });
+    expect(await s.record([event('e1'), event('e2')])).toEqual({ accepted: 2, duplicates: 0, buffered: 2 });
+    expect(learned).toEqual([]);
+    await s.flush(); // the retry finds them recorded: its own earlier write, so they count now
+    expect(learned).toEqual(['e1', 'e2']);
+    expect(s.buffered).toBe(0);
+    // a genuine repeat from a client is still a duplicate, learned from nothing
+    expect(await s.record([event('e1')])).toEqual({ accepted: 0, duplicates: 1, buffered: 0 });
+    expect(learned).toEqual(['e1', 'e2']);
+  });
+});

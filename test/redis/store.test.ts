@@ -112,6 +112,9 @@ describe('the Redis store, shared by two nodes', () => {
     expect(entry).toMatchObject({ decisionId: d.decisionId, customerId: 'R-8', channel: 'call-center', rulesetVersion: d.rulesetVersion, controlGroup: '0', degraded: '0', valueSegment: 'top' });
     expect(JSON.parse(entry.offers!)).toEqual(d.offers.map((o: Record<string, unknown>) => ({ rank: o.rank, offerId: o.offerId, group: o.group, score: o.score, propensity: o.propensity })));
     expect(Date.parse(entry.at!)).toBeGreaterThan(Date.now() - 60_000);
+    // an explained decision is a preview, but the log still shows who was shown what
+    const explained = await (await a.post('/v1/decisions', { customerId: 'R-8', channel: 'web', explain: true })).json();
+    await eventually('the explained decision is logged', async () => (await r.xrevrange(`${prefix}decisions`, '+', '-', 'COUNT', 50)).some(([, f]) => f.includes(explained.decisionId)), 2_000);
     // the cap is approximate (whole stream nodes of 100 entries are trimmed)
     for (let i = 0; i < 400; i++) await decide(a, `R-x${i}`);
     await eventually('the log is trimmed near its cap', async () => {

@@ -1,0 +1,68 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Decision } from '../../src/decision/types.js';
+import { MemoryCounters } from '../../src/feedback/counters.js';
+import { Kpis } from '../../src/feedback/kpis.js';
+import { cellKey, LearnedPropensity, LearningState } from '../../src/feedback/learning.js';
+import { FeedbackLoop } from '../../src/feedback/loop.js';
+import type { ResponseEvent } from '../../src/feedback/schema.js';
+import { Metrics } from '../../src/ops/metrics.js';
+import { MemoryProfileStore } from '../../src/profiles/memory.js';
+import { Profile } from '../../src/profiles/schema.js';
+import { RuleSetRegistry } from '../../src/rules/registry.js';
+import { shippedRuleSet } from '../support/rules.js';
+
+const OFFER = 'save-loyalty-discount';
+const decision = (decisionId: string, lifecyclePhase: 'retain' | 'loyalty'): Decision => ({
+  decisionId, customerId: 'L-1', channel: 'call-center', placement: null, rulesetVersion: 'v', controlGroup: false, arm: 'champion', degraded: false,
+  profile: { found: true, valueSegment: 'top', lifecyclePhase },
+  offers: [{ rank: 1, offerId: OFFER, name: 'n', group: 'save', score: 1, propensity: 0.1, treatment: {} }],
+});
+let n = 0;
+const event = (outcome: ResponseEvent['outcome'], decisionId?: string): ResponseEvent => ({ eventId: `e${n++}`, customerId: 'L-1', offerId: OFFER, outcome, channel: 'call-center', decisionId, at: Date.now() });
+
+async function setup() {
+  const rules = new RuleSetRegistry();
+  rules.activate(await shippedRuleSet());
+  const profiles = new MemoryProfileStore();
+  // the customer has moved on to loyalty since the decisions below were made in retain
+  await profiles.put(Profile.parse({ customerId: 'L-1', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1, churnScore: 0.1 }));
+  const learning = new LearningState();
+  const loop = new FeedbackLoop({ learning, shared: undefined, kpis: new Kpis(new MemoryCounters(), new Metrics({ defaultMetrics: false })), profiles, rules, armOf: () => 'champion', log: pino({ level: 'silent' }) });
+  return { loop, learning, rules };
+}
+
+const retainCell = cellKey(OFFER, 'call-center', { valueSegment: 'top', lifecyclePhase: 'retain' });
+const loyaltyCell = cellKey(OFFER, 'call-center', { valueSegment: 'top', lifecyclePhase: 'loyalty' });
+
+describe('the feedback loop', () => {
+  it('credits the cell the decision was made in, even after the customer changed phase', async () => {
+    const { loop, learning } = await setup();
+    loop.decided(decision('d1', 'retain'));
+    loop.stored([event('impression', 'd1'), event('accept', 'd1')]);
+    expect(learning.get(retainCell)).toEqual({ trials: 1, successes: 1 });
+    expect(learning.get(loyaltyCell)).toEqual({ trials: 0, successes: 0 });
+  });
+
+  it('counts an answer to a known decision as its trial when no impression was reported, once', async () => {
+    const { loop, learning } = await setup();
+    loop.decided(decision('d2', 'retain'));
+    loop.decided(decision('d3', 'retain'));
+    loop.stored([event('reject', 'd2'), event('accept', 'd3'), event('impression', 'd3')]);
+    expect(learning.get(retainCell)).toEqual({ trials: 2, successes: 1 });
+  });
+
+  it('without a known decision: the current profile, impressions as trials, and successes never above trials', async () => {
+    const { loop, learning, rules } = await setup();
+    loop.stored([event('accept'), event('accept'), event('impression')]);
+    await new Promise((r) => setTimeout(r, 10)); // the profile look-up is asynchronous
+    expect(learning.get(loyaltyCell)).toEqual({ trials: 1, successes: 2 });
+    const offer = rules.active!.offers.find((o) => o.id === OFFER)!;
+    const learningSettings = { ...rules.active!.source.arbitration.learning, exploration: 'none' as const };
+    const model = new LearnedPropensity(learning);
+    const prior = offer.prior['call-center']!;
+    const { propensity } = model.assess(offer, 'call-center', Profile.parse({ customerId: 'L-1', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1, churnScore: 0.1 }), learningSettings);
+    // as if 1 success in 1 trial, not 2 in 1
+    expect(propensity).toBeCloseTo((prior * 20 + 1) / (20 + 1), 6);
+  });
+});
