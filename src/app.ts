@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
-import { bodyLimits, browserCors, fromZod, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, requireScope, toApiError, type AppEnv } from './api/index.js';
+import { bodyLimits, browserCors, fromZod, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, registerRulesets, requireScope, toApiError, type AppEnv } from './api/index.js';
 import { ApiError } from './errors.js';
 import type { Config } from './config.js';
 import type { DecisionService } from './decision/index.js';
@@ -8,11 +8,13 @@ import type { Metrics } from './ops/metrics.js';
 import type { ProfileStore } from './profiles/index.js';
 import type { RedisHealths } from './redis/index.js';
 import type { Kpis, ResponseService } from './feedback/index.js';
-import type { RuleSetRegistry } from './rules/index.js';
+import type { AuditTrail, RuleSetManager, RuleSetRegistry } from './rules/index.js';
 
 export interface Services {
   readonly config: Pick<Config, 'API_KEYS' | 'CORS_ORIGINS'>;
   readonly rules: RuleSetRegistry;
+  readonly manager: RuleSetManager;
+  readonly audit: AuditTrail;
   readonly profiles: ProfileStore;
   readonly decisions: DecisionService;
   readonly responses: ResponseService;
@@ -56,12 +58,15 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     app.use('/v1/responses', requireScope(keys, 'decide'));
     app.use('/v1/profiles/*', requireScope(keys, 'admin'));
     app.use('/v1/reports/*', requireScope(keys, 'admin'));
+    app.use('/v1/rulesets', requireScope(keys, 'admin'));
+    app.use('/v1/rulesets/*', requireScope(keys, 'admin'));
   }
 
   registerDecisions(app, s.decisions);
   registerResponses(app, s.responses, s.rules);
   registerProfiles(app, s.profiles, s.metrics);
   registerReports(app, s.kpis);
+  registerRulesets(app, s.rules, s.manager, s.audit);
   registerOps(app, s);
   registerDocs(app, s.version);
   return app;

@@ -6,7 +6,7 @@ import { DecisionService } from './decision/index.js';
 import { FeedbackLoop, Kpis, LearnedPropensity, LearningState, ResponseService } from './feedback/index.js';
 import { Metrics } from './ops/metrics.js';
 import { CachedProfileStore, generateProfiles, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
-import { compileRuleSet, formatIssue, loadRuleSet, RuleSetRegistry, type RuleSet } from './rules/index.js';
+import { AuditTrail, compileRuleSet, formatIssue, loadRuleSet, RuleSetManager, RuleSetRegistry, type RuleSet } from './rules/index.js';
 import { memoryStores, redisStores, type Stores } from './stores.js';
 
 export class BootError extends Error {}
@@ -61,7 +61,7 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   if (challenger?.ruleset.version === ruleset.version) {
     throw new BootError(`CHALLENGER_RULES_DIR: the challenger is version ${ruleset.version}, the same as RULES_DIR; a challenger needs content of its own`);
   }
-  if (challenger) rules.load(challenger.ruleset);
+  if (challenger) rules.pin(challenger.ruleset);
 
   const stores = await openStores(config, rules, metrics, log);
   const profiles = new CachedProfileStore(stores.profiles, { max: config.PROFILE_CACHE_SIZE, ttlMs: config.PROFILE_CACHE_TTL_MS }, metrics.cacheCounter);
@@ -80,17 +80,22 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
     budgetMs: 2 * config.REDIS_DEADLINE_MS,
   });
   const responses = new ResponseService(stores.responses, config.RESPONSE_BUFFER_SIZE, metrics, log, { onStored: (events) => feedback.stored(events) });
+  const audit = new AuditTrail();
+  const manager = new RuleSetManager(config.RULES_DIR, rules, metrics, log, audit, stores.audit);
+  manager.started();
+  if (config.RULES_WATCH) await manager.watch();
   // with Redis, every node learns from every node's outcomes: a copy refreshed in the background
   const sync = shared ? setInterval(() => void feedback.sync(), config.LEARNING_SYNC_MS) : undefined;
   sync?.unref();
   await feedback.sync();
   return {
-    config, rules, profiles, decisions, responses, kpis, metrics, log,
+    config, rules, manager, audit, profiles, decisions, responses, kpis, metrics, log,
     redis: stores.redis,
     readiness: { draining: false },
     version: await packageVersion(),
     async close() {
       clearInterval(sync);
+      manager.close();
       // buffered events first: they need the connections the store closes
       const lost = await responses.close();
       await stores.close();

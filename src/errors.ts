@@ -1,7 +1,7 @@
 /** The closed list of error codes. Each has a status and a title in api/problem.ts and a row in the README. */
 export const ERROR_CODES = [
   'invalid_request', 'malformed_json', 'unknown_channel', 'unauthorized', 'forbidden',
-  'not_found', 'payload_too_large', 'unsupported_media_type', 'not_ready', 'unavailable', 'internal',
+  'not_found', 'payload_too_large', 'unsupported_media_type', 'invalid_ruleset', 'not_ready', 'unavailable', 'internal',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -9,6 +9,10 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface FieldError {
   readonly path: string;
   readonly message: string;
+  /** for problems in rule files: where, as `nextbest rules validate` prints it */
+  readonly file?: string;
+  readonly line?: number;
+  readonly column?: number;
 }
 
 /** The one error class: services throw it, the API turns it into a problem response. */

@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { noDecisionLog, RedisDecisionLog, type DecisionLog } from './decision/index.js';
 import { MemoryCounters, MemoryResponseStore, RedisCounters, RedisResponseStore, type Counters, type ResponseStore } from './feedback/index.js';
 import type { Metrics } from './ops/metrics.js';
+import type { AuditSink } from './rules/index.js';
 import { listenForInvalidations, MemoryProfileStore, RedisProfileStore, type InvalidationTarget, type ProfileStore } from './profiles/index.js';
 import { closeRedis, connectRedis, describeTarget, RedisHealth, RedisKeys, whenReady, type RedisHealths } from './redis/index.js';
 
@@ -17,6 +18,8 @@ export interface Stores {
   listen(cache: InvalidationTarget): void;
   /** Totals that only grow: learning counts, report tallies; shared by every node with Redis. */
   counters(name: 'learning' | 'kpis'): Counters;
+  /** Where rule-set audit entries are kept besides the log: a Redis stream, or nowhere else. */
+  readonly audit: AuditSink;
   /** Writes out the decision log and counters, and closes every connection. */
   close(): Promise<void>;
 }
@@ -26,7 +29,7 @@ const BOOT_WAIT_MS = 2_000;
 
 /** `retentionDays`: days of contact counts to keep, the longest window of the loaded policies. */
 export function memoryStores(profiles: MemoryProfileStore, retentionDays: () => number): Stores {
-  return { profiles, responses: new MemoryResponseStore(retentionDays), decisionLog: noDecisionLog, redis: undefined, listen() {}, counters: () => new MemoryCounters(), async close() {} };
+  return { profiles, responses: new MemoryResponseStore(retentionDays), decisionLog: noDecisionLog, redis: undefined, listen() {}, counters: () => new MemoryCounters(), audit: () => {}, async close() {} };
 }
 
 /**
@@ -56,6 +59,10 @@ export async function redisStores(config: Config, metrics: Metrics, log: Logger,
     decisionLog,
     redis: { read: read.health, write: write.health },
     listen: (cache) => listenForInvalidations(subscriber, keys, cache, metrics, log),
+    audit(entry) {
+      // every node's changes in one place; a lost entry is still in that node's log
+      void write.health.call('audit', () => writer.xadd(keys.audit, 'MAXLEN', '~', '10000', '*', 'entry', JSON.stringify(entry))).catch(() => {});
+    },
     counters(name) {
       const c = new RedisCounters(write, keys.counters(name), log);
       counters.push(c);

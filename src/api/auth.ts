@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Scope } from '../config.js';
 import { ApiError } from '../errors.js';
@@ -25,6 +26,7 @@ export function requireScope(keys: ReadonlyMap<string, Scope>, needed: 'decide' 
     }
     if (!ALLOWED[needed].includes(scope)) throw new ApiError('forbidden', `a ${scope} key cannot call this route; it needs the ${needed} scope`);
     c.set('scope', scope);
+    c.set('keyId', createHash('sha256').update(match![1]!).digest('hex').slice(0, 8));
     return next();
   };
 }

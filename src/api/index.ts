@@ -7,5 +7,6 @@ export { fromZod, problem, toApiError } from './problem.js';
 export { registerProfiles } from './profiles.js';
 export { registerReports } from './reports.js';
 export { registerResponses } from './responses.js';
+export { registerRulesets } from './rulesets.js';
 export type { AppEnv } from './types.js';
 export { BODY_LIMIT_BYTES, BULK_BODY_LIMIT_BYTES, bodyLimits, browserCors } from './guards.js';

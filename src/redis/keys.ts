@@ -30,6 +30,11 @@ export class RedisKeys {
     return `${this.prefix}{${name}}`;
   }
 
+  /** rule-set activations, refusals and rollbacks of every node, a stream */
+  get audit(): string {
+    return `${this.prefix}rulesets:audit`;
+  }
+
   /** the decision log, a stream */
   get decisions(): string {
     return `${this.prefix}decisions`;

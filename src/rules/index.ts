@@ -2,6 +2,8 @@
 export { loadRuleSet, type LoadResult, type RuleSetSource } from './load.js';
 export { formatIssue, type RuleIssue } from './positions.js';
 export { compilePolicy, type CompiledPolicy, type CompiledPolicyRule, type CountedAs } from './policy.js';
+export { AuditTrail, type AuditEntry, type AuditSink } from './audit.js';
+export { RuleSetManager, summarize, type ChangeResult } from './manager.js';
 export { RuleSetRegistry } from './registry.js';
 export { compileRuleSet, versionOf, type CompiledOffer, type RuleSet } from './ruleset.js';
 export { ruleSchemas } from './json-schema.js';

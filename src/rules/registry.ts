@@ -1,6 +1,9 @@
 import type { RuleIssue } from './positions.js';
 import type { RuleSet } from './ruleset.js';
 
+/** Versions kept loaded for rollback, besides the active one and any pinned (the challenger). */
+const KEEP_VERSIONS = 20;
+
 /**
  * Holds the active rule-set snapshot and the versions loaded before it. Activation is one
  * assignment, so a decision sees either the old snapshot or the new one, never a mix.
@@ -8,6 +11,7 @@ import type { RuleSet } from './ruleset.js';
 export class RuleSetRegistry {
   private current: RuleSet | undefined;
   private readonly loaded = new Map<string, RuleSet>();
+  private readonly pinned = new Set<string>();
   lastError: { readonly at: string; readonly errors: readonly RuleIssue[] } | null = null;
 
   get active(): RuleSet | undefined {
@@ -19,10 +23,34 @@ export class RuleSetRegistry {
     this.current = ruleset;
   }
 
-  /** Keeps a version at hand without serving it (a challenger, an earlier version). */
+  /** Keeps a version at hand without serving it (an earlier version); the oldest beyond KEEP_VERSIONS go. */
   load(ruleset: RuleSet): void {
+    this.loaded.delete(ruleset.version);
     this.loaded.set(ruleset.version, ruleset);
     this.known = undefined;
+    for (const [version] of this.loaded) {
+      if (this.loaded.size <= KEEP_VERSIONS + this.pinned.size) break;
+      if (version !== this.current?.version && version !== ruleset.version && !this.pinned.has(version)) this.loaded.delete(version);
+    }
+  }
+
+  /** Keeps a version loaded for good (the challenger): events may name its offers. */
+  pin(ruleset: RuleSet): void {
+    this.pinned.add(ruleset.version);
+    this.load(ruleset);
+  }
+
+  get(version: string): RuleSet | undefined {
+    return this.loaded.get(version);
+  }
+
+  refuse(errors: readonly RuleIssue[], at = new Date()): void {
+    this.lastError = { at: at.toISOString(), errors };
+  }
+
+  /** Loaded versions, oldest first. */
+  versions(): readonly RuleSet[] {
+    return [...this.loaded.values()];
   }
 
   private known: { offers: ReadonlySet<string>; channels: ReadonlySet<string>; retentionDays: number } | undefined;
@@ -41,13 +69,5 @@ export class RuleSetRegistry {
   /** Days of contact counts any loaded policy can look back over. */
   retentionDays(): number {
     return this.knows().retentionDays;
-  }
-
-  refuse(errors: readonly RuleIssue[], at = new Date()): void {
-    this.lastError = { at: at.toISOString(), errors };
-  }
-
-  versions(): readonly RuleSet[] {
-    return [...this.loaded.values()];
   }
 }

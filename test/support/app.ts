@@ -6,7 +6,7 @@ import { SHIPPED_RULES } from './rules.js';
 
 /** The real app on the embedded default (memory store, demo population, shipped rules), in process. */
 export async function testApp(env: Record<string, string> = {}) {
-  const config = loadConfig({ DEMO_CUSTOMERS: '2000', RULES_DIR: SHIPPED_RULES, LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({ DEMO_CUSTOMERS: '2000', RULES_DIR: SHIPPED_RULES, LOG_LEVEL: 'silent', RULES_WATCH: 'false', ...env });
   const services = await buildServices(config, pino({ level: 'silent' }), new Metrics({ defaultMetrics: false }));
   const app = createApp(services);
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>

@@ -1,0 +1,126 @@
+import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testApp } from '../support/app.js';
+import { eventually } from '../support/redis.js';
+import { SHIPPED_RULES } from '../support/rules.js';
+
+type App = Awaited<ReturnType<typeof testApp>>;
+const ADMIN = 'admin-key-0123456789abcdef';
+const DECIDE = 'decide-key-0123456789abcdef';
+const OFFER = 'offers/service-help-centre.json';
+
+/** Writes like an editor that saves by rename: a temp file, then over the old one. */
+async function save(dir: string, file: string, text: string): Promise<void> {
+  const tmp = join(dir, `.${file.replace('/', '_')}.swp`);
+  await writeFile(tmp, text);
+  await rename(tmp, join(dir, file));
+}
+
+async function copyRules(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'nextbest-rulesets-'));
+  await cp(SHIPPED_RULES, dir, { recursive: true });
+  return dir;
+}
+
+// Rule-set versions in the service: reload, refuse, roll back, audit; by API and by watching the folder.
+describe('rule-set versions', () => {
+  let dir: string;
+  let t: App;
+  const admin = { authorization: `Bearer ${ADMIN}`, 'x-nextbest-actor': 'Maria (CRM)' };
+  const get = async () => (await t.app.request('/v1/rulesets', { headers: admin })).json();
+  const reload = () => t.app.request('/v1/rulesets/reload', { method: 'POST', headers: admin });
+  const decide = async () => (await (await t.post('/v1/decisions', { customerId: 'C0000001', channel: 'web' }, { authorization: `Bearer ${ADMIN}` })).json()).rulesetVersion as string;
+
+  beforeAll(async () => {
+    dir = await copyRules();
+    t = await testApp({ RULES_DIR: dir, API_KEYS: `admin:${ADMIN},decide:${DECIDE}` });
+  });
+  afterAll(async () => {
+    await t?.services.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists the active version, loaded versions and the start in the audit trail', async () => {
+    const body = await get();
+    expect(body.active).toBe(t.services.rules.active!.version);
+    expect(body.versions).toEqual([{ version: body.active, hash: expect.stringMatching(/^[0-9a-f]{64}$/), loadedAt: expect.any(String), offers: 37, active: true }]);
+    expect(body.lastError).toBeNull();
+    expect(body.audit[0]).toMatchObject({ who: 'start', action: 'reload', result: 'activated', version: body.active, summary: '37 offers' });
+  });
+
+  it('refuses a broken edit with every error at file:line:col, and the last good version keeps serving', async () => {
+    const before = await decide();
+    const good = await readFile(join(dir, OFFER), 'utf8');
+    await save(dir, OFFER, good.replace('"value": ', '"value": "lots", "valu": '));
+    const res = await reload();
+    expect(res.status).toBe(422);
+    const problem = await res.json();
+    expect(problem).toMatchObject({ type: 'urn:nextbest:problem:invalid_ruleset', status: 422 });
+    expect(problem.errors.length).toBeGreaterThanOrEqual(2);
+    for (const e of problem.errors) expect(e).toMatchObject({ file: OFFER, line: expect.any(Number), column: expect.any(Number), path: expect.any(String), message: expect.any(String) });
+    expect(await decide()).toBe(before);
+    const listed = await get();
+    expect(listed.lastError.errors.length).toBe(problem.errors.length);
+    expect(listed.audit[0]).toMatchObject({ result: 'refused', version: before, who: expect.stringMatching(/^api admin key [0-9a-f]{8}, Maria \(CRM\)$/) });
+    expect(JSON.stringify(listed)).not.toContain(ADMIN);
+    await save(dir, OFFER, good);
+  });
+
+  it('activates a changed folder in one step, then rolls back to the earlier version', async () => {
+    const first = await decide();
+    const offer = JSON.parse(await readFile(join(dir, OFFER), 'utf8'));
+    await save(dir, OFFER, JSON.stringify({ ...offer, value: offer.value + 7 }, null, 2));
+    const res = await reload();
+    expect(res.status).toBe(200);
+    const change = await res.json();
+    expect(change).toMatchObject({ changed: true, previous: first, summary: 'offers +0 -0 ~1 (service-help-centre)' });
+    expect(change.version).not.toBe(first);
+    expect(await decide()).toBe(change.version);
+    expect((await get()).lastError).toBeNull();
+    expect(await (await reload()).json()).toMatchObject({ changed: false, version: change.version });
+
+    const back = await t.app.request(`/v1/rulesets/${encodeURIComponent(first)}/activate`, { method: 'POST', headers: admin });
+    expect(await back.json()).toMatchObject({ changed: true, version: first, previous: change.version });
+    expect(await decide()).toBe(first);
+    const listed = await get();
+    expect(listed.versions.map((v: { version: string; active: boolean }) => [v.version, v.active])).toEqual([[change.version, false], [first, true]]);
+    expect(listed.audit[0]).toMatchObject({ action: 'activate', result: 'rolled_back', version: first });
+    const metrics = await (await t.app.request('/metrics')).text();
+    for (const result of ['activated', 'refused', 'rolled_back', 'unchanged']) expect(metrics).toMatch(new RegExp(`^nextbest_ruleset_changes_total\\{result="${result}"\\} [1-9]`, 'm'));
+    expect(metrics).toContain(`nextbest_ruleset_active_info{version="${first}"} 1`);
+    expect(metrics).not.toContain(`nextbest_ruleset_active_info{version="${change.version}"}`);
+  });
+
+  it('answers 404 for a version never loaded, and guards every route with the admin scope', async () => {
+    const res = await t.app.request('/v1/rulesets/9.9.9+00000000/activate', { method: 'POST', headers: admin });
+    expect(res.status).toBe(404);
+    for (const [method, path] of [['GET', '/v1/rulesets'], ['POST', '/v1/rulesets/reload'], ['POST', '/v1/rulesets/x/activate']] as const) {
+      expect((await t.app.request(path, { method })).status).toBe(401);
+      expect((await t.app.request(path, { method, headers: { authorization: `Bearer ${DECIDE}` } })).status).toBe(403);
+    }
+  });
+});
+
+describe('rule-set versions picked up from the folder by themselves', () => {
+  it('activates an edit within seconds, refuses a broken one, saved by rename', async () => {
+    const dir = await copyRules();
+    const t = await testApp({ RULES_DIR: dir, RULES_WATCH: 'true' });
+    try {
+      const first = t.services.rules.active!.version;
+      const offer = JSON.parse(await readFile(join(dir, OFFER), 'utf8'));
+      await save(dir, OFFER, '{ "id": "service-help-centre", ');
+      await eventually('the broken edit is refused', () => t.services.rules.lastError !== null, 8_000);
+      expect(t.services.rules.active!.version).toBe(first);
+      await save(dir, OFFER, JSON.stringify({ ...offer, name: `${offer.name} (new)` }, null, 2));
+      const ms = await eventually('the fixed edit is active', () => t.services.rules.active!.version !== first, 8_000);
+      expect(ms).toBeLessThan(5_000);
+      expect(t.services.rules.lastError).toBeNull();
+      expect(t.services.audit.latest()[0]).toMatchObject({ who: 'file watch', result: 'activated' });
+    } finally {
+      await t.services.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
