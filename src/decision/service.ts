@@ -128,10 +128,10 @@ export class DecisionService {
     let outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
     if (!request.explain) outcome = await this.reserve(ruleset, input, outcome, contacts, arm, now, started);
     const { decision } = outcome;
-    this.record(decision, (performance.now() - started) / 1e3);
     this.decisionLog.append(decision, now);
-    // an explanation is a preview: in the log, but no contact, tally or learning
+    // an explanation is a preview: in the log, but no contact, counter, tally or learning
     if (request.explain) return { ...decision, explanation: await explain(ruleset, input, outcome, contacts, now) };
+    this.record(decision, (performance.now() - started) / 1e3);
     this.onDecision(decision);
     return decision;
   }
