@@ -2,6 +2,7 @@ import { runDemoData } from './demo-data.js';
 import type { Io } from './io.js';
 import { runProfiles } from './profiles.js';
 import { runRules } from './rules.js';
+import { runSimulate } from './simulate.js';
 
 const USAGE = `nextbest — next-best-action decisioning
 
@@ -11,6 +12,10 @@ usage:
                                                                 load NDJSON profiles into Redis
   nextbest rules validate [DIR] [--json]                        check a rule set; errors as file:line:col
   nextbest rules schemas [DIR] [--check]                        regenerate the editor JSON Schemas
+  nextbest rules diff DIR_A DIR_B [--json]                      offers, weights, levers and policy changed from A to B
+  nextbest simulate --rules DIR --profiles FILE [--channel C] [--context KEY=VALUE ...] [--baseline DIR] [--json]
+                                                                preview a rule set on a population: top offers
+                                                                by phase × segment, shift against a baseline
 
 The HTTP service starts with: npm start`;
 
@@ -23,6 +28,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return runRules(rest, io);
     case 'profiles':
       return runProfiles(rest, io);
+    case 'simulate':
+      return runSimulate(rest, io);
     case 'help':
     case '--help':
     case '-h':

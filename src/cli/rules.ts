@@ -1,15 +1,17 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { diffRuleSets, type Change, type NamedChanges, type OfferSummary, type RuleSetDiff } from '../rules/diff.js';
 import { ruleSchemas } from '../rules/json-schema.js';
-import { loadRuleSet } from '../rules/load.js';
+import { loadRuleSet, type LoadResult } from '../rules/load.js';
 import { formatIssue } from '../rules/positions.js';
 import { versionOf } from '../rules/ruleset.js';
 import type { Io } from './io.js';
 
 const USAGE = `usage:
   nextbest rules validate [DIR] [--json]     check a rule set (default ./rules)
-  nextbest rules schemas [DIR] [--check]     write DIR/schema/*.schema.json from the code (--check: fail if stale)`;
+  nextbest rules schemas [DIR] [--check]     write DIR/schema/*.schema.json from the code (--check: fail if stale)
+  nextbest rules diff DIR_A DIR_B [--json]   what changed from A to B: offers, weights, levers, contact policy`;
 
 async function validate(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
@@ -47,6 +49,112 @@ async function schemas(args: string[], io: Io): Promise<number> {
   return values.check && stale > 0 ? 1 : 0;
 }
 
+const MAX_VALUE = 60; // characters of a value shown on a line; --json has them whole
+const CONTEXT = 12; // characters kept before and after the part of a long value that changed
+
+/** Two long values cut to the part that differs, with a little context: `…price and what…` → `…`. */
+export function clipPair(oldText: string, newText: string): [string, string] {
+  if (oldText.length <= MAX_VALUE && newText.length <= MAX_VALUE) return [oldText, newText];
+  let prefix = 0;
+  while (prefix < Math.min(oldText.length, newText.length) && oldText[prefix] === newText[prefix]) prefix++;
+  let suffix = 0;
+  while (suffix < Math.min(oldText.length, newText.length) - prefix && oldText.at(-1 - suffix) === newText.at(-1 - suffix)) suffix++;
+  const start = Math.max(0, prefix - CONTEXT);
+  const cut = (t: string) => {
+    const end = Math.min(t.length, t.length - suffix + CONTEXT);
+    const middle = t.slice(start, end);
+    const shown = middle.length > MAX_VALUE ? `${middle.slice(0, MAX_VALUE)}…` : `${middle}${end < t.length ? '…' : ''}`;
+    return `${start > 0 ? '…' : ''}${shown}`;
+  };
+  return [cut(oldText), cut(newText)];
+}
+
+const show = (v: unknown) => {
+  const text = JSON.stringify(v);
+  return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE)}…` : text;
+};
+
+function changeLines(changes: readonly Change[], indent: string): string[] {
+  const width = Math.min(44, Math.max(...changes.map((c) => c.path.length)));
+  return changes.map((c) => {
+    const path = `${indent}${c.path.padEnd(width)}  `;
+    if (c.op === 'added') return `${path}added ${show(c.new)}`;
+    if (c.op === 'removed') return `${path}removed ${show(c.old)}`;
+    const [from, to] = clipPair(JSON.stringify(c.old), JSON.stringify(c.new));
+    return `${path}${from} → ${to}`;
+  });
+}
+
+function namedLines(title: string, n: NamedChanges): string[] {
+  if (n.added.length + n.removed.length + n.changed.length === 0) return [];
+  return [
+    `  ${title}`,
+    ...n.added.map((e) => `    + ${JSON.stringify(e.name)}  ${show(e.entry)}`),
+    ...n.removed.map((e) => `    - ${JSON.stringify(e.name)}  ${show(e.entry)}`),
+    ...n.changed.flatMap((e) => [`    ~ ${JSON.stringify(e.name)}`, ...changeLines(e.changes, '        ')]),
+  ];
+}
+
+/** The diff for a person: grouped by file, one change a line, paths aligned within a group. */
+export function formatDiff(d: RuleSetDiff, dirA: string, dirB: string): string {
+  const versionWidth = Math.max(d.a.version.length, d.b.version.length);
+  const lines = [`A  ${d.a.version.padEnd(versionWidth)}  ${dirA}`, `B  ${d.b.version.padEnd(versionWidth)}  ${dirB}`, ''];
+  if (d.identical) return [...lines, 'no differences', ''].join('\n');
+  if (d.differences === 0) return [...lines, 'no differences in content (the files differ only in layout or $schema)', ''].join('\n');
+  const section = (title: string, body: string[]) => (body.length > 0 ? [title, ...body, ''] : []);
+  const { offers, arbitration, contactPolicy: policy } = d;
+  const counts = [[offers.added, 'added'], [offers.removed, 'removed'], [offers.changed, 'changed']] as const;
+  const all = [...offers.added, ...offers.removed, ...offers.changed];
+  const idWidth = Math.max(...all.map((o) => o.id.length));
+  const groupWidth = Math.max(...all.map((o) => o.group.length));
+  const summary = (sign: string) => (o: OfferSummary) => `  ${sign} ${o.id.padEnd(idWidth)}  ${o.group.padEnd(groupWidth)}  ${o.name}`;
+  lines.push(
+    ...section('manifest', changeLines(d.manifest, '  ')),
+    ...section(`offers: ${counts.filter(([l]) => l.length > 0).map(([l, w]) => `${l.length} ${w}`).join(', ')}`, [
+      ...offers.added.map(summary('+')),
+      ...offers.removed.map(summary('-')),
+      ...offers.changed.flatMap((o) => [summary('~')(o), ...changeLines(o.changes, '      ')]),
+    ]),
+    ...section('arbitration', [
+      ...namedLines('context weights', arbitration.contextWeights),
+      ...namedLines('levers', arbitration.levers),
+      ...(arbitration.learning.length > 0 ? ['  learning', ...changeLines(arbitration.learning, '      ')] : []),
+    ]),
+    ...section('contact policy', [
+      ...changeLines(policy.settings, '  '),
+      ...namedLines('rules', policy.rules),
+      ...(policy.order ? [`  rule order  ${clipPair(JSON.stringify(policy.order.old), JSON.stringify(policy.order.new)).join(' → ')}`] : []),
+    ]),
+    `${d.differences} difference${d.differences === 1 ? '' : 's'}`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+async function diff(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
+  if (positionals.length !== 2) return usage(io);
+  const [dirA, dirB] = positionals as [string, string];
+  const [a, b] = await Promise.all([loadRuleSet(dirA), loadRuleSet(dirB)]);
+  const report = (dir: string, r: LoadResult) => {
+    if (r.ok) return;
+    for (const issue of r.errors) io.stderr.write(`${formatIssue({ ...issue, file: join(dir, issue.file) })}\n`);
+    io.stderr.write(`${dir}: ${r.errors.length} error(s)\n`);
+  };
+  report(dirA, a);
+  report(dirB, b);
+  if (!a.ok || !b.ok) return 1;
+  const d = diffRuleSets(a.source, b.source);
+  if (values.json) {
+    // the document described at the top of src/rules/diff.ts
+    const doc = { ...d, a: { dir: dirA, ...d.a }, b: { dir: dirB, ...d.b } };
+    io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    io.stdout.write(formatDiff(d, dirA, dirB));
+  }
+  return 0;
+}
+
 function usage(io: Io): number {
   io.stderr.write(`${USAGE}\n`);
   return 2;
@@ -57,6 +165,7 @@ export async function runRules(args: string[], io: Io): Promise<number> {
   try {
     if (sub === 'validate') return await validate(rest, io);
     if (sub === 'schemas') return await schemas(rest, io);
+    if (sub === 'diff') return await diff(rest, io);
   } catch (err) {
     if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr.write(`${(err as Error).message}\n`);

@@ -3,6 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { FORBIDDEN_KEYS } from '../profiles/schema.js';
+import { lintRuleSet } from './lint.js';
+import { preciseIssues } from './issues.js';
 import { SourceFile, type RuleIssue } from './positions.js';
 import { Arbitration, ContactPolicy, Manifest, Offer } from './schema.js';
 
@@ -71,11 +73,11 @@ function check<S extends z.ZodTypeAny>(src: SourceFile, schema: S, errors: RuleI
   }
   const parsed = schema.safeParse(src.data);
   if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) {
-    const where = issue.path.length ? issue.path.join('.') : 'file';
+  for (const { path, issue, message } of preciseIssues(parsed.error.issues, src.data)) {
+    const where = path.length ? path.join('.') : 'file';
     // an unknown key is shown where the key stands, everything else at the value
-    if (issue.code === 'unrecognized_keys') errors.push(src.issue([...issue.path, issue.keys[0]!], `${where}: ${issue.message}`, 'error', 'key'));
-    else errors.push(src.issue(issue.path, `${where}: ${issue.message}`));
+    if (issue.code === 'unrecognized_keys') errors.push(src.issue([...path, issue.keys[0]!], `${where}: ${message}`, 'error', 'key'));
+    else errors.push(src.issue(path, `${where}: ${message}`));
   }
   return undefined;
 }
@@ -115,6 +117,8 @@ export async function loadRuleSet(dir: string): Promise<LoadResult> {
   }
   if (manifest && arbitration && contactPolicy && errors.length === 0) {
     crossCheck({ manifest, arbitration, contactPolicy, offers }, parsed, offerFiles, errors);
+    // lint only what is valid: warnings about a broken rule set would be noise
+    if (errors.length === 0) warnings.push(...lintRuleSet({ manifest, contactPolicy, offers }, { offers: offerFiles, contactPolicy: parsed.get(RULE_FILES.contactPolicy)! }));
   }
   if (errors.length > 0 || !manifest || !arbitration || !contactPolicy) return { ok: false, errors, warnings };
   return { ok: true, source: { manifest, arbitration, contactPolicy, offers, hash: hash.digest('hex') }, warnings };

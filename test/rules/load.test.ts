@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadRuleSet } from '../../src/rules/load.js';
 import { formatIssue } from '../../src/rules/positions.js';
+import { FACT_NAMES } from '../../src/rules/schema.js';
 import { SHIPPED_RULES } from '../support/rules.js';
+
+const FACTS = FACT_NAMES.map((f) => `"${f}"`).join(', ');
 
 describe('loading a rule set', () => {
   let dir: string;
@@ -43,6 +46,21 @@ describe('loading a rule set', () => {
     const errors = await messages();
     expect(errors.length).toBeGreaterThanOrEqual(1);
     for (const e of errors) expect(e).toMatch(/^offers\/service-app-download\.json:\d+:\d+: eligibility/);
+  });
+
+  it('points into nested conditions at the very value, with a suggestion for a misspelt name', async () => {
+    const offer = JSON.parse(await readFile(join(dir, 'offers/service-app-download.json'), 'utf8'));
+    offer.eligibility = { all: [{ any: [{ fact: 'clv', operator: 'greaterThan', value: 5 }, { not: { fact: 'lifecylePhase', operator: 'equal', value: 'new' } }] }, { fact: 'clv', operator: 'lesThan', value: 9 }] };
+    await writeFile(join(dir, 'offers/service-app-download.json'), JSON.stringify(offer, null, 2));
+    const text = await readFile(join(dir, 'offers/service-app-download.json'), 'utf8');
+    const pos = (needle: string) => {
+      const before = text.slice(0, text.indexOf(needle)).split('\n');
+      return `${before.length}:${before.at(-1)!.length + 1}`;
+    };
+    const errors = await messages();
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toBe(`offers/service-app-download.json:${pos('"lifecylePhase"')}: eligibility.all.0.any.1.not.fact: "lifecylePhase" is not one of ${FACTS}; did you mean "lifecyclePhase"?`);
+    expect(errors[1]).toMatch(new RegExp(`^offers/service-app-download\\.json:${pos('"lesThan"')}: eligibility\\.all\\.1\\.operator: "lesThan" is not one of .*; did you mean "lessThan"\\?$`));
   });
 
   it('refuses __proto__ keys anywhere', async () => {
