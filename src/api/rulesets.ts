@@ -19,7 +19,7 @@ const Audit = z.object({
   at: z.string(),
   who: z.string(),
   action: z.enum(['reload', 'activate']),
-  result: z.enum(['activated', 'rolled_back', 'unchanged', 'refused']),
+  result: z.enum(['activated', 'rolled_back', 'refused']),
   version: z.string(),
   previous: z.string().nullable(),
   hash: z.string().nullable(),
@@ -73,5 +73,5 @@ export function registerRulesets(app: OpenAPIHono<AppEnv>, registry: RuleSetRegi
     });
   });
   app.post(reloadRoute.path, async (c) => c.json(await manager.reload(who(c)), 200));
-  app.post('/v1/rulesets/:version/activate', (c) => c.json(manager.activate(c.req.param('version'), who(c)), 200));
+  app.post('/v1/rulesets/:version/activate', async (c) => c.json(await manager.activate(c.req.param('version'), who(c)), 200));
 }

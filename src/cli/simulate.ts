@@ -37,7 +37,7 @@ import { FORBIDDEN_KEYS, KEY_PATTERN, LIFECYCLE_PHASES, VALUE_SEGMENTS } from '.
 import { compileRuleSet, formatIssue, loadRuleSet, type RuleSet } from '../rules/index.js';
 import type { Io } from './io.js';
 
-const USAGE = `usage: nextbest simulate --rules DIR --profiles FILE [--channel C] [--context KEY=VALUE ...] [--baseline DIR] [--json]
+const USAGE = `usage: nextbest simulate --rules DIR --profiles FILE [--channel C] [--context KEY=VALUE ...] [--placement P] [--baseline DIR] [--json]
   runs every profile (FILE, or - for stdin) through the rule set in DIR on each channel (default: all it declares)
   and prints the share of customers per top offer, by lifecycle phase × value segment; with --baseline, how the
   mix shifts against the rule set in that folder and who moves from which offer to which`;
@@ -56,10 +56,16 @@ interface Options {
   readonly baseline: string | undefined;
   readonly channels: readonly string[];
   readonly context: Readonly<Record<string, ContextValue>>;
+  readonly placement: string | undefined;
   readonly json: boolean;
 }
 
 /** `key=value`; numbers and true/false become numbers and booleans, as a request's JSON would carry them. */
+function parsePlacement(raw: string | undefined): string | undefined {
+  if (raw !== undefined && (raw.length < 1 || raw.length > 64)) throw new UsageError('simulate: --placement wants 1 to 64 characters');
+  return raw;
+}
+
 export function parseContext(pairs: readonly string[]): Record<string, ContextValue> {
   const context: Record<string, ContextValue> = {};
   for (const pair of pairs) {
@@ -69,7 +75,8 @@ export function parseContext(pairs: readonly string[]): Record<string, ContextVa
     if (Object.hasOwn(context, key)) throw new UsageError(`simulate: --context ${key} given twice`);
     const raw = pair.slice(eq + 1);
     if (raw.length > 256) throw new UsageError(`simulate: --context ${key}: at most 256 characters`);
-    context[key] = raw === 'true' ? true : raw === 'false' ? false : /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(raw) && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    // a number only when it reads back the same: "007" and "1e3" stay text, as a web page would send them
+    context[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && String(Number(raw)) === raw ? Number(raw) : raw;
   }
   if (Object.keys(context).length > MAX_CONTEXT_KEYS) throw new UsageError(`simulate: at most ${MAX_CONTEXT_KEYS} --context keys`);
   return context;
@@ -88,6 +95,7 @@ function parseOptions(args: string[]): Options {
         baseline: { type: 'string' },
         channel: { type: 'string', multiple: true },
         context: { type: 'string', multiple: true },
+        placement: { type: 'string' },
         json: { type: 'boolean' },
       },
     }));
@@ -103,6 +111,7 @@ function parseOptions(args: string[]): Options {
     baseline: values.baseline,
     channels: [...new Set(values.channel ?? [])],
     context: parseContext(values.context ?? []),
+    placement: parsePlacement(values.placement),
     json: values.json === true,
   };
 }
@@ -141,7 +150,7 @@ export async function runSimulate(args: string[], io: Io): Promise<number> {
     return 2;
   }
   const channels = options.channels.length > 0 ? options.channels : rules.manifest.channels;
-  const simulation = new Simulation({ rules, baseline, channels, context: options.context });
+  const simulation = new Simulation({ rules, baseline, channels, context: options.context, placement: options.placement });
   const started = performance.now();
   let read: ImportReport;
   let input: NodeJS.ReadableStream | undefined;
@@ -200,7 +209,7 @@ function render(report: SimulationReport, info: RenderInfo): string {
   const lines = [
     `rules ${report.rulesVersion} (${info.rules})${report.baselineVersion ? ` against baseline ${report.baselineVersion} (${info.baseline})` : ''}`,
     `${info.simulated} customers from ${info.profiles === '-' ? 'stdin' : info.profiles}${info.rejectedLines ? `, ${info.rejectedLines} lines rejected` : ''}; ` +
-      `context ${context || '(none)'}; ${seconds.toFixed(2)} s (${Math.round(info.simulated / Math.max(seconds, 1e-3))} profiles/s)`,
+      `context ${context || '(none)'}${report.placement ? `; placement ${report.placement}` : ''}; ${seconds.toFixed(2)} s (${Math.round(info.simulated / Math.max(seconds, 1e-3))} profiles/s)`,
   ];
   for (const channel of report.channels) lines.push('', ...renderChannel(channel));
   return `${lines.join('\n')}\n`;

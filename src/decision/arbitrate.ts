@@ -45,7 +45,10 @@ function factor(weights: readonly CompiledWeight[], offer: CompiledOffer): numbe
 export const appliedNames = (weights: readonly CompiledWeight[], offer: CompiledOffer): string[] =>
   weights.filter((w) => applies(w, offer)).map((w) => w.name);
 
-/** score = propensity draw × context weight × value × lever; ties go to the offer id, so ranks are stable. */
+/** Nine decimals: enough to rank by, without float noise such as 1.7999999999999998 deciding a tie. */
+export const roundScore = (score: number): number => Math.round(score * 1e9) / 1e9;
+
+/** score = propensity draw × context weight × value × lever, rounded; ties go to the offer id, so ranks are stable. */
 export function arbitrate(
   input: DecisionInput,
   matched: MatchedWeights,
@@ -60,7 +63,7 @@ export function arbitrate(
     const { propensity, draw: propensityDraw } = model.assess(offer, request.channel, profile, learning);
     const contextWeight = factor(matched.contextWeights, offer);
     const lever = factor(matched.levers, offer);
-    scored[i] = { offer, parts: { propensity, propensityDraw, contextWeight, value: offer.value, lever, score: propensityDraw * contextWeight * offer.value * lever } };
+    scored[i] = { offer, parts: { propensity, propensityDraw, contextWeight, value: offer.value, lever, score: roundScore(propensityDraw * contextWeight * offer.value * lever) } };
   }
   return scored.sort((a, b) => b.parts.score - a.parts.score || (a.offer.id < b.offer.id ? -1 : 1));
 }

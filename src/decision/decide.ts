@@ -8,8 +8,7 @@ import { cappedBy, PolicyView, presentedAs } from './policy.js';
 import type { PropensityModel } from './propensity.js';
 import type { Decision, DecisionInput, RankedOffer } from './types.js';
 
-/** Nine decimals: enough to rank by, without float noise such as 1.7999999999999998. */
-export const roundScore = (score: number): number => Math.round(score * 1e9) / 1e9;
+export { roundScore } from './arbitrate.js';
 
 /** What a decision reads besides the rule set and the request. */
 export interface DecideOptions {
@@ -97,7 +96,7 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
       offerId: offer.id,
       name: offer.name,
       group: offer.group,
-      score: roundScore(parts.score),
+      score: parts.score,
       propensity: parts.propensity,
       treatment: offer.treatments[request.channel]!,
     });

@@ -18,6 +18,8 @@ export interface SimulationSettings {
   /** every one declared by `rules` (checked by the caller) */
   readonly channels: readonly string[];
   readonly context?: Readonly<Record<string, ContextValue>> | undefined;
+  /** the request's placement, for weights that depend on it */
+  readonly placement?: string | undefined;
   /** the moment every decision is made at; contact policy reads it, with an empty history it changes nothing */
   readonly now?: number;
 }
@@ -93,6 +95,7 @@ export interface SimulationReport {
   readonly rulesVersion: string;
   readonly baselineVersion: string | null;
   readonly context: Readonly<Record<string, ContextValue>>;
+  readonly placement: string | null;
   readonly channels: readonly ChannelSimulation[];
 }
 
@@ -152,7 +155,7 @@ export class Simulation {
 
   /** The first offer this rule set would present to this customer on this channel, or null. */
   private top(ruleset: RuleSet, profile: Profile, channel: string): Top {
-    const request = { customerId: profile.customerId, channel, context: this.context };
+    const request = { customerId: profile.customerId, channel, context: this.context, placement: this.settings.placement };
     const { decision } = decide(ruleset, { request, profile, degraded: false }, priorPropensity, { contacts: EMPTY_CONTACTS, arm: 'champion', now: this.now });
     return decision.offers[0]?.offerId ?? null;
   }
@@ -182,6 +185,7 @@ export class Simulation {
       rulesVersion: rules.version,
       baselineVersion: baseline?.version ?? null,
       context: this.context,
+      placement: this.settings.placement ?? null,
       channels: this.tallies.map((t) => channelReport(t, baseline !== undefined)),
     };
   }

@@ -58,7 +58,7 @@ export class Metrics {
   readonly decisionLog = new TalliedCounter(this.registry, 'nextbest_decision_log_entries_total', 'Decision log entries by result (written, dropped)', ['result'] as const);
   readonly offerOutcomes = new TalliedCounter(this.registry, 'nextbest_offer_outcomes_total', 'Offers presented (decision) and their outcomes, by offer, outcome and arm (control, treatment)', ['offer', 'outcome', 'arm'] as const);
   readonly segmentOutcomes = new TalliedCounter(this.registry, 'nextbest_segment_outcomes_total', 'Decisions and outcomes by lifecycle phase, value segment, outcome and arm (control, treatment)', ['lifecycle_phase', 'value_segment', 'outcome', 'arm'] as const);
-  readonly rulesetChanges = new TalliedCounter(this.registry, 'nextbest_ruleset_changes_total', 'Rule-set activations, refusals and rollbacks, by result (activated, rolled_back, unchanged, refused)', ['result'] as const);
+  readonly rulesetChanges = new TalliedCounter(this.registry, 'nextbest_ruleset_changes_total', 'Rule-set activations, refusals and rollbacks, by result (activated, rolled_back, refused)', ['result'] as const);
   readonly problems = new TalliedCounter(this.registry, 'nextbest_http_problems_total', 'Error responses by problem code', ['code'] as const);
   readonly rulesetInfo = new Gauge({
     name: 'nextbest_ruleset_active_info',

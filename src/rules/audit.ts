@@ -4,7 +4,7 @@ export interface AuditEntry {
   /** who asked: `api <scope> key <fingerprint>` (plus the X-Nextbest-Actor header when sent), `file watch`, `start` */
   readonly who: string;
   readonly action: 'reload' | 'activate';
-  readonly result: 'activated' | 'rolled_back' | 'unchanged' | 'refused';
+  readonly result: 'activated' | 'rolled_back' | 'refused';
   /** the version active after the action, and the one before it */
   readonly version: string;
   readonly previous: string | null;

@@ -25,8 +25,14 @@ function suggestion(issue: Issue, input: unknown): string {
   const options = issue.values.filter((v): v is string => typeof v === 'string');
   const best = options.map((o) => [o, distance(input.toLowerCase(), o.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
   const known = `"${input}" is not one of ${options.map((o) => `"${o}"`).join(', ')}`;
-  return best && best[1] <= Math.max(2, Math.floor(best[0].length / 3)) ? `${known}; did you mean "${best[0]}"?` : known;
+  // a short name is easily near another short one: suggest only what is one edit away then
+  const near = input.length <= 3 ? 1 : Math.max(2, Math.floor((best?.[0].length ?? 0) / 3));
+  return best && best[1] <= near ? `${known}; did you mean "${best[0]}"?` : known;
 }
+
+/** The keys that tell which kind of condition an object means to be. */
+const CONDITION_KEYS = ['fact', 'operator', 'all', 'any', 'not'];
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 const at = (data: unknown, path: readonly PropertyKey[]): unknown =>
   path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<PropertyKey, unknown>)[k] : undefined), data);
@@ -40,6 +46,13 @@ export function preciseIssues(issues: readonly Issue[], data: unknown, prefix: r
   const out: { path: PropertyKey[]; issue: Issue; message: string }[] = [];
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
+    const value = at(data, path);
+    if (issue.code === 'invalid_union' && isPlainObject(value) && !CONDITION_KEYS.some((k) => Object.hasOwn(value, k))) {
+      // none of the shapes is even begun: say what a condition is, not what one branch missed
+      const keys = Object.keys(value);
+      out.push({ path, issue, message: `a condition needs "fact", "operator" and "value" (a test) or "all", "any" or "not" (a group)${keys.length ? `; found ${keys.map((k) => `"${k}"`).join(', ')}` : ''}` });
+      continue;
+    }
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       const best = [...issue.errors].sort((a, b) => a.filter(offShape).length - b.filter(offShape).length || a.length - b.length)[0]!;
       out.push(...preciseIssues(best, data, path));

@@ -8,6 +8,9 @@ import { preciseIssues } from './issues.js';
 import { SourceFile, type RuleIssue } from './positions.js';
 import { Arbitration, ContactPolicy, Manifest, Offer } from './schema.js';
 
+/** An offer file's name: JSON, and not an editor's or a system's dot-file. */
+export const isRuleFileName = (name: string): boolean => name.endsWith('.json') && !name.startsWith('.');
+
 export const RULE_FILES = {
   manifest: 'manifest.json',
   arbitration: 'arbitration.json',
@@ -44,7 +47,8 @@ async function readRaw(dir: string): Promise<{ files: RawFile[]; errors: RuleIss
   }
   let offerNames: string[] = [];
   try {
-    offerNames = (await readdir(join(dir, RULE_FILES.offers))).filter((n) => n.endsWith('.json')).sort();
+    // editors leave dot-files beside the ones they edit (.#x.json, ._x.json): not offers
+    offerNames = (await readdir(join(dir, RULE_FILES.offers))).filter(isRuleFileName).sort();
   } catch {
     missing(RULE_FILES.offers, `cannot read the folder ${join(dir, RULE_FILES.offers)}`);
   }

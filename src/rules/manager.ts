@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { AuditEntry, AuditSink, AuditTrail } from './audit.js';
-import { loadRuleSet, RULE_FILES, type RuleSetSource } from './load.js';
-import { formatIssue } from './positions.js';
+import { isRuleFileName, loadRuleSet, RULE_FILES, type RuleSetSource } from './load.js';
+import { formatIssue, type RuleIssue } from './positions.js';
 import type { RuleSetRegistry } from './registry.js';
 import { compileRuleSet } from './ruleset.js';
 
@@ -19,6 +19,8 @@ export interface ChangeResult {
 
 /** Quiet time after the last file event before a reload: editors write in several steps. */
 const DEBOUNCE_MS = 300;
+/** However often files keep changing, a reload starts this long after the first change. */
+const MAX_WAIT_MS = 2_000;
 /** The safety net where file events do not arrive (network mounts, some containers). */
 const POLL_MS = 3_000;
 
@@ -43,16 +45,20 @@ export function summarize(before: RuleSetSource | undefined, after: RuleSetSourc
 /**
  * Changes the active rule set: reload from the folder (validated and compiled before the one
  * assignment that activates it; a bad folder is refused with every error while the last good
- * version keeps serving), switch to a loaded version, and pick up edits by themselves. Every
- * activation, refusal and rollback is audited and counted.
+ * version keeps serving), switch to a loaded version, and pick up edits by themselves. Reloads
+ * and activations run one at a time, in the order asked. Every activation, refusal and
+ * rollback is audited and counted.
  */
 export class RuleSetManager {
   private chain: Promise<unknown> = Promise.resolve();
-  private watcher: FSWatcher | undefined;
+  private watchers: FSWatcher[] = [];
   private poller: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
-  /** the files as last read, so polling reloads only on a change */
+  private firstEventAt = 0;
+  /** the rule files as last read, so polling reloads only on a change */
   private seen = '';
+  /** the content hash last read from the folder: what a watch reload compares with, so a rollback stays until the folder really changes */
+  private folderHash: string | undefined;
 
   constructor(
     private readonly dir: string,
@@ -80,67 +86,89 @@ export class RuleSetManager {
     this.metrics.rulesetInfo.labels(version).set(1);
   }
 
-  /** Audits the version the service started with. */
+  /** Audits the version the service started with, read from the folder. */
   started(): void {
     const active = this.registry.active;
-    if (active) this.audit({ who: 'start', action: 'reload', result: 'activated', version: active.version, previous: null, hash: active.hash, summary: summarize(undefined, active.source) });
+    if (!active) return;
+    this.folderHash = active.hash;
+    this.audit({ who: 'start', action: 'reload', result: 'activated', version: active.version, previous: null, hash: active.hash, summary: summarize(undefined, active.source) });
   }
 
-  /** Reloads run one at a time, in the order asked. */
-  reload(who: string): Promise<ChangeResult> {
-    const next = this.chain.then(() => this.reloadNow(who));
+  private queue<T>(work: () => Promise<T> | T): Promise<T> {
+    const next = this.chain.then(work);
     this.chain = next.catch(() => undefined);
     return next;
   }
 
-  private async reloadNow(who: string): Promise<ChangeResult> {
+  /**
+   * Reads the folder and serves it. From the API this serves the folder's version even after a
+   * rollback; from the watcher (`onlyIfChanged`) nothing happens unless the folder's content
+   * changed since it was last read, so touching a file does not undo a rollback.
+   */
+  reload(who: string, onlyIfChanged = false): Promise<ChangeResult> {
+    return this.queue(() => this.reloadNow(who, onlyIfChanged));
+  }
+
+  private refuse(who: string, previous: string | null, errors: readonly RuleIssue[]): never {
+    this.registry.refuse(errors);
+    this.audit({ who, action: 'reload', result: 'refused', version: previous ?? '', previous, hash: null, summary: `${errors.length} error(s): ${errors.slice(0, 3).map(formatIssue).join('; ')}` });
+    throw new ApiError(
+      'invalid_ruleset',
+      `the rule set in ${this.dir} has ${errors.length} error(s); version ${previous} keeps serving`,
+      errors.map((e) => ({ file: e.file, line: e.line, column: e.column, path: e.path, message: e.message })),
+    );
+  }
+
+  private async reloadNow(who: string, onlyIfChanged: boolean): Promise<ChangeResult> {
     this.seen = await this.signature();
+    const loaded = await loadRuleSet(this.dir).catch((err: unknown) => ({ failure: err as Error }));
     const before = this.registry.active;
     const previous = before?.version ?? null;
-    const loaded = await loadRuleSet(this.dir);
+    if ('failure' in loaded) {
+      this.refuse(who, previous, [{ file: '.', path: '/', line: 1, column: 1, message: `cannot be read: ${loaded.failure.message}`, severity: 'error' }]);
+    }
     if (!loaded.ok) {
-      this.registry.refuse(loaded.errors);
-      this.audit({ who, action: 'reload', result: 'refused', version: previous ?? '', previous, hash: null, summary: `${loaded.errors.length} error(s): ${loaded.errors.slice(0, 3).map(formatIssue).join('; ')}` });
-      throw new ApiError(
-        'invalid_ruleset',
-        `the rule set in ${this.dir} has ${loaded.errors.length} error(s); version ${previous} keeps serving`,
-        loaded.errors.map((e) => ({ file: e.file, line: e.line, column: e.column, path: e.path, message: e.message })),
-      );
+      if (onlyIfChanged && this.registry.lastError && stable(this.registry.lastError.errors) === stable(loaded.errors)) return { changed: false, version: previous ?? '', previous, summary: 'still refused' };
+      this.refuse(who, previous, loaded.errors);
     }
+    if (onlyIfChanged && loaded.source.hash === this.folderHash) {
+      return { changed: false, version: previous ?? '', previous, summary: 'no change in the folder' };
+    }
+    this.folderHash = loaded.source.hash;
+    this.registry.lastError = null;
     for (const w of loaded.warnings) this.log.warn(formatIssue(w));
-    if (before && loaded.source.hash === before.hash) {
-      this.registry.lastError = null;
-      this.audit({ who, action: 'reload', result: 'unchanged', version: before.version, previous, hash: before.hash, summary: 'no change' });
-      return { changed: false, version: before.version, previous, summary: 'no change' };
+    if (before && loaded.source.hash === before.hash) return { changed: false, version: before.version, previous, summary: 'no change' };
+    let ruleset;
+    try {
+      // compiled in full before the one assignment that serves it
+      ruleset = compileRuleSet(loaded.source);
+    } catch (err) {
+      this.refuse(who, previous, [{ file: '.', path: '/', line: 1, column: 1, message: `cannot be compiled: ${(err as Error).message}`, severity: 'error' }]);
     }
-    // compiled in full before the one assignment that serves it
-    const ruleset = compileRuleSet(loaded.source);
     const summary = summarize(before?.source, loaded.source);
     this.registry.activate(ruleset);
-    this.registry.lastError = null;
     this.show(ruleset.version);
     this.audit({ who, action: 'reload', result: 'activated', version: ruleset.version, previous, hash: ruleset.hash, summary });
     return { changed: true, version: ruleset.version, previous, summary };
   }
 
   /** Serves a version loaded before (a rollback, or forward again). */
-  activate(version: string, who: string): ChangeResult {
-    const target = this.registry.get(version);
-    if (!target) throw new ApiError('not_found', `no loaded rule-set version "${version}"; GET /v1/rulesets lists them`);
-    const before = this.registry.active;
-    const previous = before?.version ?? null;
-    if (before?.version === version) {
-      this.audit({ who, action: 'activate', result: 'unchanged', version, previous, hash: target.hash, summary: 'already active' });
-      return { changed: false, version, previous, summary: 'already active' };
-    }
-    const summary = summarize(before?.source, target.source);
-    this.registry.activate(target);
-    this.show(version);
-    this.audit({ who, action: 'activate', result: 'rolled_back', version, previous, hash: target.hash, summary });
-    return { changed: true, version, previous, summary };
+  activate(version: string, who: string): Promise<ChangeResult> {
+    return this.queue(() => {
+      const target = this.registry.get(version);
+      if (!target) throw new ApiError('not_found', `no loaded rule-set version "${version}"; GET /v1/rulesets lists them`);
+      const before = this.registry.active;
+      const previous = before?.version ?? null;
+      if (before?.version === version) return { changed: false, version, previous, summary: 'already active' };
+      const summary = summarize(before?.source, target.source);
+      this.registry.activate(target);
+      this.show(version);
+      this.audit({ who, action: 'activate', result: 'rolled_back', version, previous, hash: target.hash, summary });
+      return { changed: true, version, previous, summary };
+    });
   }
 
-  /** Names, sizes and times of the rule files: cheap to read every few seconds. */
+  /** Names, sizes and times of the rule files (not editors' dot-files): cheap to read every few seconds. */
   private async signature(): Promise<string> {
     const parts: string[] = [];
     const add = async (path: string) => {
@@ -149,40 +177,57 @@ export class RuleSetManager {
     };
     for (const name of [RULE_FILES.manifest, RULE_FILES.arbitration, RULE_FILES.contactPolicy]) await add(join(this.dir, name));
     const offers = await readdir(join(this.dir, RULE_FILES.offers)).catch(() => [] as string[]);
-    for (const name of offers.sort()) await add(join(this.dir, RULE_FILES.offers, name));
+    for (const name of offers.filter(isRuleFileName).sort()) await add(join(this.dir, RULE_FILES.offers, name));
     return parts.join('\n');
   }
 
+  /** Reloads 300 ms after the last change, and no later than 2 s after the first. */
   private changed(): void {
-    if (this.debounce) clearTimeout(this.debounce);
+    const now = Date.now();
+    if (!this.debounce) this.firstEventAt = now;
+    else clearTimeout(this.debounce);
+    const wait = Math.max(0, Math.min(DEBOUNCE_MS, this.firstEventAt + MAX_WAIT_MS - now));
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
-      this.reload('file watch').catch(() => {
+      this.reload('file watch', true).catch(() => {
         // refused: audited, and lastError says why; the next edit tries again
       });
-    }, DEBOUNCE_MS);
+    }, wait);
     this.debounce.unref();
   }
 
-  /** Picks up edits by themselves: file events, debounced, and a poll as a safety net. */
+  /**
+   * Picks up edits by themselves: events on the folder and on offers/ (children by name, so an
+   * in-place write after a rename-save is seen too), debounced; a poll as a safety net; and one
+   * look right away, for an edit made while the service was starting.
+   */
   async watch(): Promise<void> {
     this.seen = await this.signature();
-    try {
-      this.watcher = watch(this.dir, { recursive: true, persistent: false }, () => this.changed());
-      this.watcher.on('error', (err) => this.log.warn({ err: err.message }, 'watching the rules folder failed; polling goes on'));
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'cannot watch the rules folder; polling it');
-    }
+    const top = new Set<string>([RULE_FILES.manifest, RULE_FILES.arbitration, RULE_FILES.contactPolicy, RULE_FILES.offers]);
+    const on = (path: string, relevant: (name: string) => boolean) => {
+      try {
+        const w = watch(path, { persistent: false }, (_event, name) => {
+          if (name === null || relevant(String(name))) this.changed();
+        });
+        w.on('error', (err) => this.log.warn({ err: err.message }, 'watching the rules folder failed; polling goes on'));
+        this.watchers.push(w);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, path }, 'cannot watch the rules folder; polling it');
+      }
+    };
+    on(this.dir, (name) => top.has(name));
+    on(join(this.dir, RULE_FILES.offers), isRuleFileName);
     this.poller = setInterval(() => {
       void this.signature().then((now) => {
         if (now !== this.seen) this.changed();
       });
     }, POLL_MS);
     this.poller.unref();
+    await this.reload('file watch', true).catch(() => undefined);
   }
 
   close(): void {
-    this.watcher?.close();
+    for (const w of this.watchers) w.close();
     if (this.poller) clearInterval(this.poller);
     if (this.debounce) clearTimeout(this.debounce);
   }

@@ -16,6 +16,26 @@ export function formatIssue(issue: RuleIssue): string {
 
 type Pointers = Record<string, { value: { pos: number }; key?: { pos: number } }>;
 
+/** Deeper than this, a rule file is refused before any parser recurses into it. */
+export const MAX_DEPTH = 64;
+
+/** The offset where the nesting first goes past MAX_DEPTH, outside strings; undefined when it never does. */
+function tooDeep(text: string): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') {
+      if (++depth > MAX_DEPTH) return i;
+    } else if (c === '}' || c === ']') depth--;
+  }
+  return undefined;
+}
+
 /** 1-based line and column of a character offset; a tab counts as one column, as editors report it. */
 function lineColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset).split('\n');
@@ -33,6 +53,10 @@ export class SourceFile {
 
   static parse(file: string, raw: string): SourceFile | RuleIssue {
     const text = raw.replace(/^\uFEFF/, ''); // some editors save a byte-order mark
+    const deep = tooDeep(text);
+    if (deep !== undefined) {
+      return { file, path: '', ...lineColumn(text, deep), message: `nested more than ${MAX_DEPTH} levels deep: split the condition up`, severity: 'error' };
+    }
     try {
       const { data, pointers } = parseWithPointers(text);
       return new SourceFile(file, data, pointers as Pointers, text);

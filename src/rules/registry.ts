@@ -2,7 +2,7 @@ import type { RuleIssue } from './positions.js';
 import type { RuleSet } from './ruleset.js';
 
 /** Versions kept loaded for rollback, besides the active one and any pinned (the challenger). */
-const KEEP_VERSIONS = 20;
+const KEEP_VERSIONS = 50;
 
 /**
  * Holds the active rule-set snapshot and the versions loaded before it. Activation is one

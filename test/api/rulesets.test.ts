@@ -88,7 +88,7 @@ describe('rule-set versions', () => {
     expect(listed.versions.map((v: { version: string; active: boolean }) => [v.version, v.active])).toEqual([[change.version, false], [first, true]]);
     expect(listed.audit[0]).toMatchObject({ action: 'activate', result: 'rolled_back', version: first });
     const metrics = await (await t.app.request('/metrics')).text();
-    for (const result of ['activated', 'refused', 'rolled_back', 'unchanged']) expect(metrics).toMatch(new RegExp(`^nextbest_ruleset_changes_total\\{result="${result}"\\} [1-9]`, 'm'));
+    for (const result of ['activated', 'refused', 'rolled_back']) expect(metrics).toMatch(new RegExp(`^nextbest_ruleset_changes_total\\{result="${result}"\\} [1-9]`, 'm'));
     expect(metrics).toContain(`nextbest_ruleset_active_info{version="${first}"} 1`);
     expect(metrics).not.toContain(`nextbest_ruleset_active_info{version="${change.version}"}`);
   });
@@ -122,5 +122,66 @@ describe('rule-set versions picked up from the folder by themselves', () => {
       await t.services.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('rule-set versions: order, rollbacks that stay, edits during start', () => {
+  let dir: string;
+  let t: App;
+  beforeAll(async () => {
+    dir = await copyRules();
+    t = await testApp({ RULES_DIR: dir });
+  });
+  afterAll(async () => {
+    await t?.services.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const bump = async (by: number) => {
+    const offer = JSON.parse(await readFile(join(dir, OFFER), 'utf8'));
+    await save(dir, OFFER, JSON.stringify({ ...offer, value: offer.value + by }, null, 2));
+  };
+
+  it('runs reloads and activations in the order asked', async () => {
+    const { manager, rules } = t.services;
+    const first = rules.active!.version;
+    await bump(1);
+    const [reloaded, back] = await Promise.all([manager.reload('test'), manager.activate(first, 'test')]);
+    expect(reloaded.changed).toBe(true);
+    expect(back).toMatchObject({ changed: true, version: first, previous: reloaded.version });
+    expect(rules.active!.version).toBe(first);
+  });
+
+  it('picks up an edit made before watching began (while the service was starting)', async () => {
+    const { manager, rules } = t.services;
+    const before = rules.active!.version;
+    await bump(2);
+    await manager.watch(); // its first look finds the folder changed
+    expect(rules.active!.version).not.toBe(before);
+  });
+
+  it('keeps a rollback while files are only touched, and reloads on the next real change', async () => {
+    const { manager, rules, audit } = t.services;
+    const current = rules.active!.version;
+    const older = rules.versions().find((r) => r.version !== current)!.version;
+    await manager.activate(older, 'test');
+    const text = await readFile(join(dir, OFFER), 'utf8');
+    await save(dir, OFFER, text); // the same content again
+    await writeFile(join(dir, 'offers/.service-help-centre.json.swp'), 'swap');
+    await new Promise((r) => setTimeout(r, 1_200)); // past the debounce
+    expect(rules.active!.version).toBe(older);
+    expect(audit.latest()[0]).toMatchObject({ action: 'activate', result: 'rolled_back', version: older });
+    await bump(3);
+    await eventually('the real edit is served', () => rules.active!.version !== older && rules.active!.version !== current, 6_000);
+  });
+
+  it('refuses, not fails, a folder no parser could take, through the API too', async () => {
+    const good = await readFile(join(dir, OFFER), 'utf8');
+    let deep = '{ "fact": "clv", "operator": "greaterThan", "value": 1 }';
+    for (let i = 0; i < 3_000; i++) deep = `{ "not": ${deep} }`;
+    await save(dir, OFFER, good.replace(/"eligibility": \{[\s\S]*?\n {2}\},/, `"eligibility": { "all": [${deep}] },`));
+    const res = await t.app.request('/v1/rulesets/reload', { method: 'POST' });
+    expect(res.status).toBe(422);
+    expect((await res.json()).errors[0].message).toMatch(/nested more than 64 levels deep/);
+    await save(dir, OFFER, good);
   });
 });

@@ -65,3 +65,26 @@ describe('arbitration', () => {
     expect(out.decision.profile.found).toBe(false);
   });
 });
+
+describe('arbitration with learned propensities before any outcome', () => {
+  it('ranks as the priors do, ties included, so a preview and the service agree', async () => {
+    const { shippedRuleSet } = await import('../support/rules.js');
+    const { generateProfiles } = await import('../../src/profiles/demo.js');
+    const { LearnedPropensity, LearningState } = await import('../../src/feedback/learning.js');
+    const rs = await shippedRuleSet();
+    const learned = new LearnedPropensity(new LearningState());
+    const settings = { ...rs.source.arbitration.learning, exploration: 'none' as const };
+    const model = { assess: (o: Parameters<typeof learned.assess>[0], c: string, p: Parameters<typeof learned.assess>[2]) => learned.assess(o, c, p, settings) };
+    let compared = 0;
+    for (const p of generateProfiles({ customers: 3_000, seed: 11 })) {
+      for (const channel of ['web', 'call-center']) {
+        const input = { request: { customerId: p.customerId, channel }, profile: p, degraded: false };
+        const a = decide(rs, input, priorPropensity).decision.offers.map((o) => o.offerId);
+        const b = decide(rs, input, model).decision.offers.map((o) => o.offerId);
+        expect(b, `${p.customerId} ${channel}`).toEqual(a);
+        compared++;
+      }
+    }
+    expect(compared).toBe(6_000);
+  });
+});

@@ -31,9 +31,20 @@ describe('simulate (in process)', () => {
     expect(ch.shift!.flows.every((f) => f.from === null)).toBe(true);
   });
 
+  it('decides with the placement given, as the service does for weights that name one', async () => {
+    const rules = await shippedRuleSet();
+    const profiles = generateProfiles({ customers: 500, seed: 9 });
+    const plain = simulate({ rules, channels: ['web'] }, profiles).channels[0]!;
+    const home = simulate({ rules, channels: ['web'], placement: 'account-home' }, profiles);
+    expect(home.placement).toBe('account-home');
+    const service = (mix: typeof plain.rules) => mix.topOffers.filter((o) => o.offerId?.startsWith('service-')).reduce((n, o) => n + o.customers, 0);
+    // the shipped "Account home page: service tips first" weight lifts service offers there
+    expect(service(home.channels[0]!.rules)).toBeGreaterThan(service(plain.rules));
+  });
+
   it('--context values: numbers and true/false are parsed, the rest stays text', () => {
-    expect(parseContext(['intent=cancel', 'n=3', 'ratio=-0.5', 'vip=true', 'late=false', 'code=007x', 'empty='])).toEqual({
-      intent: 'cancel', n: 3, ratio: -0.5, vip: true, late: false, code: '007x', empty: '',
+    expect(parseContext(['intent=cancel', 'n=3', 'ratio=-0.5', 'vip=true', 'late=false', 'code=007x', 'zip=007', 'big=1e3', 'empty='])).toEqual({
+      intent: 'cancel', n: 3, ratio: -0.5, vip: true, late: false, code: '007x', zip: '007', big: '1e3', empty: '',
     });
     expect(() => parseContext(['a=1', 'a=2'])).toThrow(/given twice/);
     expect(() => parseContext(['constructor=x'])).toThrow(/KEY=VALUE/);

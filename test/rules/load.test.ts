@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -91,5 +91,43 @@ describe('loading a rule set', () => {
   it('counts a tab as one column and accepts a byte-order mark', async () => {
     await writeFile(join(dir, 'contact-policy.json'), '\uFEFF{\n\t"channels": {\n\t\t"web": { "maxOffers": 0 }\n\t}\n}\n');
     expect(await messages()).toEqual(['contact-policy.json:3:25: channels.web.maxOffers: Too small: expected number to be >=1']);
+  });
+});
+
+describe('loading a rule set: what editors and mistakes leave behind', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nextbest-rules-'));
+    await cp(SHIPPED_RULES, dir, { recursive: true });
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+  const messages = async () => {
+    const r = await loadRuleSet(dir);
+    return r.ok ? [] : r.errors.map(formatIssue);
+  };
+  const setEligibility = async (eligibility: unknown) => {
+    const offer = JSON.parse(await readFile(join(dir, 'offers/service-app-download.json'), 'utf8'));
+    await writeFile(join(dir, 'offers/service-app-download.json'), JSON.stringify({ ...offer, eligibility }, null, 2));
+  };
+
+  it("ignores editors' dot-files beside the offers, even dangling links", async () => {
+    await symlink('nowhere', join(dir, 'offers/.#service-app-download.json'));
+    await writeFile(join(dir, 'offers/._service-app-download.json'), 'binary junk');
+    expect(await messages()).toEqual([]);
+  });
+
+  it('refuses conditions nested too deep, at the place, before any parser recurses', async () => {
+    let deep: unknown = { fact: 'clv', operator: 'greaterThan', value: 1 };
+    for (let i = 0; i < 3_000; i++) deep = { not: deep };
+    await setEligibility({ all: [deep] });
+    expect(await messages()).toEqual([expect.stringMatching(/^offers\/service-app-download\.json:\d+:\d+: nested more than 64 levels deep/)]);
+  });
+
+  it('says what a condition is when none of its shapes is begun, and suggests only close names', async () => {
+    await setEligibility({ all: [{}, { alll: [] }, { fact: 'clv', operator: 'gt', value: 1 }] });
+    const errors = await messages();
+    expect(errors[0]).toMatch(/eligibility\.all\.0: a condition needs "fact", "operator" and "value" \(a test\) or "all", "any" or "not" \(a group\)$/);
+    expect(errors[1]).toMatch(/eligibility\.all\.1: a condition needs .*; found "alll"$/);
+    expect(errors[2]).toMatch(/eligibility\.all\.2\.operator: "gt" is not one of [^;]*$/);
   });
 });
