@@ -1,17 +1,15 @@
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import { iterateProfiles } from '../profiles/demo.js';
 import type { DemoOptions } from '../profiles/demo.js';
 
-import type { Io } from './io.js';
+import { parseFlags, UsageError, type Io } from './io.js';
 
 const USAGE = 'usage: nextbest demo-data [--customers N] [--seed S] [--out FILE]\n';
 const MAX_CUSTOMERS = 10_000_000;
 const LINES_PER_CHUNK = 512; // one write per chunk keeps a million lines from costing a million writes
 
-class UsageError extends Error {}
 
 function parseInteger(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -23,22 +21,12 @@ function parseInteger(flag: string, raw: string | undefined, fallback: number, m
 }
 
 function parseOptions(args: string[]): DemoOptions & { out: string | undefined } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        customers: { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string' },
-        transactions: { type: 'boolean' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`demo-data: ${(err as Error).message}`);
-  }
+  const { values } = parseFlags('demo-data', args, {
+    customers: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    transactions: { type: 'boolean' },
+  });
   if (values.transactions) throw new UsageError('demo-data --transactions: not available yet (transaction history comes later)');
   if (values.out === '') throw new UsageError('demo-data: --out needs a file name');
   return {

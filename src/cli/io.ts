@@ -1,5 +1,19 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /** Where a command writes; tests pass buffers, the binary passes the process streams. */
 export interface Io {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+}
+
+/** A mistake in how a command was called: its message and the usage, exit 2. */
+export class UsageError extends Error {}
+
+/** node:util parseArgs, strict, with its complaints as usage errors naming the command. */
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals });
+  } catch (err) {
+    throw new UsageError(`${command}: ${(err as Error).message}`);
+  }
 }

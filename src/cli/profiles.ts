@@ -1,12 +1,11 @@
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ConfigError, loadRedisEnv } from '../config.js';
 import { Metrics } from '../ops/metrics.js';
 import { importProfileLines, RedisProfileStore, type Profile } from '../profiles/index.js';
 import { connectRedis, describeTarget, RedisHealth, RedisKeys, whenReady, type RedisClient } from '../redis/index.js';
-import type { Io } from './io.js';
+import { parseFlags, UsageError, type Io } from './io.js';
 
 const USAGE = `usage:
   nextbest profiles import FILE [--redis URL] [--cluster HOST:PORT,...] [--json]
@@ -19,16 +18,9 @@ const CONNECT_WAIT_MS = 5_000;
 /** A batch that takes longer than this means Redis is stuck, not slow. */
 const WRITE_DEADLINE_MS = 30_000;
 
-class UsageError extends Error {}
 
 function options(args: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { redis: { type: 'string' }, cluster: { type: 'string' }, json: { type: 'boolean' } } });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags('profiles import', args, { redis: { type: 'string' }, cluster: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'profiles import: name the NDJSON file (or - for stdin)' : 'profiles import: one file at a time');
   const env = loadRedisEnv({
     ...process.env,

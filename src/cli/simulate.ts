@@ -29,13 +29,12 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { Simulation, type ChannelSimulation, type Count, type SimulationReport } from '../decision/simulate.js';
 import type { ContextValue } from '../decision/types.js';
 import { importProfileLines, type ImportReport } from '../profiles/ndjson.js';
 import { FORBIDDEN_KEYS, KEY_PATTERN, LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
 import { compileRuleSet, formatIssue, loadRuleSet, type RuleSet } from '../rules/index.js';
-import type { Io } from './io.js';
+import { parseFlags, UsageError, type Io } from './io.js';
 
 const USAGE = `usage: nextbest simulate --rules DIR --profiles FILE [--channel C] [--context KEY=VALUE ...] [--placement P] [--baseline DIR] [--json]
   runs every profile (FILE, or - for stdin) through the rule set in DIR on each channel (default: all it declares)
@@ -48,7 +47,6 @@ const FLOWS_SHOWN = 10;
 const CELLS_PER_FLOW = 3;
 const MAX_CONTEXT_KEYS = 32;
 
-class UsageError extends Error {}
 
 interface Options {
   readonly rules: string;
@@ -83,25 +81,15 @@ export function parseContext(pairs: readonly string[]): Record<string, ContextVa
 }
 
 function parseOptions(args: string[]): Options {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        rules: { type: 'string' },
-        profiles: { type: 'string' },
-        baseline: { type: 'string' },
-        channel: { type: 'string', multiple: true },
-        context: { type: 'string', multiple: true },
-        placement: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`simulate: ${(err as Error).message}`);
-  }
+  const { values } = parseFlags('simulate', args, {
+    rules: { type: 'string' },
+    profiles: { type: 'string' },
+    baseline: { type: 'string' },
+    channel: { type: 'string', multiple: true },
+    context: { type: 'string', multiple: true },
+    placement: { type: 'string' },
+    json: { type: 'boolean' },
+  });
   if (!values.rules) throw new UsageError('simulate: --rules DIR is required');
   if (!values.profiles) throw new UsageError('simulate: --profiles FILE is required (- for stdin)');
   if (values.baseline === '') throw new UsageError('simulate: --baseline needs a folder');
