@@ -182,7 +182,7 @@ describe('runDemoData', () => {
 
   it.each([
     [['--customers', 'abc']], [['--customers', '0']], [['--customers', '-5']], [['--customers', '1.5']],
-    [['--seed', 'x']], [['--bogus']], [['positional']], [['--out']], [['--transactions']],
+    [['--seed', 'x']], [['--bogus']], [['positional']], [['--out']], [['--as-of', '2026-03-01']],
   ])('returns 2 with a message on stderr for %j', async (args) => {
     const out = sink();
     const err = sink();
@@ -191,10 +191,11 @@ describe('runDemoData', () => {
     expect(out.text()).toBe('');
   });
 
-  it('says --transactions is not available yet', async () => {
-    const err = sink();
-    await runDemoData(['--transactions'], { stdout: sink().stream, stderr: err.stream });
-    expect(err.text()).toMatch(/demo-data --transactions: not available yet/);
+  it('writes transactions instead of profiles with --transactions (more in test/analytics/demo.test.ts)', async () => {
+    const out = sink();
+    expect(await runDemoData(['--transactions', '--customers', '3', '--as-of', '2026-03-01'], { stdout: out.stream, stderr: sink().stream })).toBe(0);
+    const first = JSON.parse(out.text().split('\n')[0]!) as Record<string, unknown>;
+    expect(first).toMatchObject({ customerId: 'C0000001', at: expect.stringMatching(/^20\d\d-/), amount: expect.any(Number) });
   });
 
   it('returns 1 when the output file cannot be opened', async () => {

@@ -1,12 +1,18 @@
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
+import { demoTransactionLine, iterateDemoTransactions } from '../analytics/demo.js';
+import { endOfDay, formatDay } from '../analytics/timestamps.js';
 import { iterateProfiles } from '../profiles/demo.js';
 import type { DemoOptions } from '../profiles/demo.js';
 
 import { parseFlags, UsageError, type Io } from './io.js';
 
-const USAGE = 'usage: nextbest demo-data [--customers N] [--seed S] [--out FILE]\n';
+const USAGE = `usage: nextbest demo-data [--customers N] [--seed S] [--out FILE]
+       nextbest demo-data --transactions [--customers N] [--seed S] [--as-of DATE] [--out FILE]
+  profiles, or with --transactions a 3-year transaction history up to --as-of (a UTC date, default today)
+  whose N customers active last year have known segments and retention (src/analytics/demo.ts)
+`;
 const MAX_CUSTOMERS = 10_000_000;
 const LINES_PER_CHUNK = 512; // one write per chunk keeps a million lines from costing a million writes
 
@@ -20,26 +26,46 @@ function parseInteger(flag: string, raw: string | undefined, fallback: number, m
   return value;
 }
 
-function parseOptions(args: string[]): DemoOptions & { out: string | undefined } {
+interface Options extends DemoOptions {
+  readonly out: string | undefined;
+  /** set with --transactions: the as-of instant (end of the UTC day) */
+  readonly transactionsAsOf: number | undefined;
+}
+
+function parseOptions(args: string[]): Options {
   const { values } = parseFlags('demo-data', args, {
     customers: { type: 'string' },
     seed: { type: 'string' },
     out: { type: 'string' },
     transactions: { type: 'boolean' },
+    'as-of': { type: 'string' },
   });
-  if (values.transactions) throw new UsageError('demo-data --transactions: not available yet (transaction history comes later)');
   if (values.out === '') throw new UsageError('demo-data: --out needs a file name');
+  if (values['as-of'] !== undefined && !values.transactions) throw new UsageError('demo-data: --as-of goes with --transactions');
+  const date = values['as-of'] ?? formatDay(Date.now());
+  const asOf = endOfDay(date);
+  if (Number.isNaN(asOf)) throw new UsageError(`demo-data: --as-of wants a date YYYY-MM-DD, got "${date}"`);
   return {
     customers: parseInteger('customers', values.customers, 10_000, 1, MAX_CUSTOMERS),
     seed: parseInteger('seed', values.seed, 42, 0, 0xffffffff),
     out: values.out,
+    transactionsAsOf: values.transactions ? asOf : undefined,
   };
 }
 
-function* ndjsonChunks(options: DemoOptions): Generator<string> {
+function* ndjsonLines(options: Options): Generator<string> {
+  if (options.transactionsAsOf === undefined) {
+    for (const profile of iterateProfiles(options)) yield JSON.stringify(profile);
+  } else {
+    const demo = { customers: options.customers, seed: options.seed, asOf: options.transactionsAsOf };
+    for (const t of iterateDemoTransactions(demo)) yield demoTransactionLine(t);
+  }
+}
+
+function* ndjsonChunks(options: Options): Generator<string> {
   let lines: string[] = [];
-  for (const profile of iterateProfiles(options)) {
-    lines.push(JSON.stringify(profile));
+  for (const line of ndjsonLines(options)) {
+    lines.push(line);
     if (lines.length === LINES_PER_CHUNK) {
       yield lines.join('\n') + '\n';
       lines = [];
@@ -66,7 +92,7 @@ async function writeAll(stream: NodeJS.WritableStream, chunks: Iterable<string>)
   if (failure !== undefined) throw failure;
 }
 
-/** `nextbest demo-data`: the synthetic customer base as NDJSON profiles, one per line. */
+/** `nextbest demo-data`: the synthetic customer base as NDJSON profiles (or, with --transactions, its transactions), one per line. */
 export async function runDemoData(args: string[], io: Io): Promise<number> {
   let options;
   try {
@@ -76,16 +102,16 @@ export async function runDemoData(args: string[], io: Io): Promise<number> {
     io.stderr.write(`${err.message}\n${USAGE}`);
     return 2;
   }
-  const { out, ...demo } = options;
+  const { out } = options;
   try {
     if (out === undefined) {
-      await writeAll(io.stdout, ndjsonChunks(demo));
+      await writeAll(io.stdout, ndjsonChunks(options));
     } else {
       // Opening first turns a bad path into a rejection here instead of a late 'error' event.
       const handle = await open(out, 'w');
       const file = handle.createWriteStream();
       try {
-        await writeAll(file, ndjsonChunks(demo));
+        await writeAll(file, ndjsonChunks(options));
         file.end();
         await finished(file);
       } catch (err) {

@@ -1,5 +1,6 @@
 import { runDemoData } from './demo-data.js';
 import type { Io } from './io.js';
+import { runPortfolio } from './portfolio.js';
 import { runProfiles } from './profiles.js';
 import { runRules } from './rules.js';
 import { runSimulate } from './simulate.js';
@@ -8,8 +9,13 @@ const USAGE = `nextbest — next-best-action decisioning
 
 usage:
   nextbest demo-data [--customers N] [--seed S] [--out FILE]   synthetic demo profiles as NDJSON
+  nextbest demo-data --transactions [--customers N] [--seed S] [--as-of DATE] [--out FILE]
+                                                                a synthetic 3-year transaction history as NDJSON
   nextbest profiles import FILE [--redis URL | --cluster HOST:PORT,...] [--json]
                                                                 load NDJSON profiles into Redis
+  nextbest portfolio --transactions FILE [--as-of DATE] [--json] [--strict]
+                                                                customer flows, value segments, retention and CLV
+                                                                from NDJSON transactions
   nextbest rules validate [DIR] [--json]                        check a rule set; errors as file:line:col
   nextbest rules schemas [DIR] [--check]                        regenerate the editor JSON Schemas
   nextbest rules diff DIR_A DIR_B [--json]                      offers, weights, levers and policy changed from A to B
@@ -26,6 +32,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return runDemoData(rest, io);
     case 'rules':
       return runRules(rest, io);
+    case 'portfolio':
+      return runPortfolio(rest, io);
     case 'profiles':
       return runProfiles(rest, io);
     case 'simulate':

@@ -1,0 +1,11 @@
+/** Customer-value analytics from transactions: the streaming per-customer reader, value segments, the portfolio (flows, retention, duration, CLV), the BG/NBD churn model and the seeded demo history. */
+export { churnScore, DEFAULT_BG_NBD_PARAMETERS, expectedPurchases, fitBgNbd, probabilityAlive, type BgNbdParameters, type RecencyFrequency } from './churn.js';
+export { iterateDemoTransactions, planDemo, demoTransactionLine, type DemoPlan, type DemoTransaction, type TransactionDemoOptions } from './demo.js';
+export { customerFlows, durationYears, MAX_DURATION_YEARS, portfolio, segmentRetention, type Flows, type Portfolio, type SegmentRow } from './portfolio.js';
+export { rankIntoSegments, segmentSizes } from './segments.js';
+export { DAY_MS, endOfDay, formatDay, parseTimestamp } from './timestamps.js';
+export { checkTransaction, Transaction, type CheckedTransaction } from './transaction.js';
+export {
+  HistoryReader, readHistories, readHistoriesFromStream, RejectedLinesError,
+  type CustomerHistory, type HistoryReport, type LineError, type ReadOptions,
+} from './transactions.js';
