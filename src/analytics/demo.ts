@@ -7,7 +7,8 @@
  *   (5/15/50/30 %, randomly spread over the ids); 70 % were customers all of year 2, the others
  *   joined during year 2 or last year. Each stays active this year with its segment's retention
  *   (SEGMENT_RETENTION: 92/88/80/65 %); a lost one buys nothing this year (15 % get a small
- *   refund, which does not make them active).
+ *   refund, which does not make them active). Of those who stay, DEMO_AT_RISK_SHARE (15 %) buy
+ *   their year's revenue in its first 6–9 months and nothing since: at risk.
  * - the newcomers, C{N+1}…: as many as the base lost, so the base keeps its size; 30 % are
  *   regained (active in part of year 2, not last year), the rest new; their segments fill what the
  *   lost left empty, so this year's active customers are again exactly segmentSizes(N).
@@ -48,6 +49,8 @@ export interface DemoTransaction {
 export const DEMO_REVENUE_PER_YEAR: Readonly<Record<ValueSegment, number>> = Object.freeze({ super: 4000, top: 1500, middle: 500, bottom: 150 });
 export const DEMO_REVENUE_SPREAD = 0.2;
 export const DEMO_REGAINED_SHARE = 0.3;
+/** of the customers who stay, the share whose purchases stop 3–6 months before the as-of day */
+export const DEMO_AT_RISK_SHARE = 0.15;
 const LONG_STANDING = 0.7;
 const LOST_REFUND = 0.15;
 const REFUND = 0.03;
@@ -179,7 +182,8 @@ export function* iterateDemoTransactions(options: TransactionDemoOptions, plan =
       const start = rng.chance(LONG_STANDING) ? 0 : rng.int(1, 23); // in months from the start of year 2
       if (start < 12) yearLines(rng, yearStart(2), start, 11, cents, lines);
       yearLines(rng, yearStart(1), Math.max(0, start - 12), 11, cents, lines);
-      if (kind === Kind.Stays) yearLines(rng, yearStart(0), 0, 11, cents, lines);
+      // some who stay have gone quiet for their last 3–6 months: at risk, in the making of the next year's lost
+      if (kind === Kind.Stays) yearLines(rng, yearStart(0), 0, rng.chance(DEMO_AT_RISK_SHARE) ? rng.int(5, 8) : 11, cents, lines);
       else if (rng.chance(LOST_REFUND)) lines.push({ day: yearStart(0) + rng.int(0, 89), cents: -rng.int(500, 4000) });
     } else {
       if (kind === Kind.Regained) yearLines(rng, yearStart(2), rng.int(0, 5), rng.int(6, 11), cents, lines);

@@ -13,13 +13,15 @@ usage:
                                                                 a synthetic 3-year transaction history as NDJSON
   nextbest profiles import FILE [--redis URL | --cluster HOST:PORT,...] [--json]
                                                                 load NDJSON profiles into Redis
+  nextbest profiles build --transactions FILE --out FILE [--as-of DATE] [--new-days N] [--lapsed-days N] [--at-risk X] [--consents LIST]
+                                                                profiles (segment, CLV, churn score, phase) from transactions
   nextbest portfolio --transactions FILE [--as-of DATE] [--json] [--strict]
                                                                 customer flows, value segments, retention and CLV
                                                                 from NDJSON transactions
   nextbest rules validate [DIR] [--json]                        check a rule set; errors as file:line:col
   nextbest rules schemas [DIR] [--check]                        regenerate the editor JSON Schemas
   nextbest rules diff DIR_A DIR_B [--json]                      offers, weights, levers and policy changed from A to B
-  nextbest simulate --rules DIR --profiles FILE [--channel C] [--context KEY=VALUE ...] [--baseline DIR] [--json]
+  nextbest simulate --rules DIR --profiles FILE [--channel C] [--context KEY=VALUE ...] [--placement P] [--baseline DIR] [--json]
                                                                 preview a rule set on a population: top offers
                                                                 by phase × segment, shift against a baseline
 

@@ -5,6 +5,7 @@ import { ConfigError, loadRedisEnv } from '../config.js';
 import { Metrics } from '../ops/metrics.js';
 import { importProfileLines, RedisProfileStore, type Profile } from '../profiles/index.js';
 import { connectRedis, describeTarget, RedisHealth, RedisKeys, whenReady, type RedisClient } from '../redis/index.js';
+import { runBuild } from './build.js';
 import { parseFlags, UsageError, type Io } from './io.js';
 
 const USAGE = `usage:
@@ -78,6 +79,7 @@ async function importFile(file: string, input: NodeJS.ReadableStream, json: bool
 /** `nextbest profiles import`: streams NDJSON profiles into Redis with pipelined writes. */
 export async function runProfiles(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'build') return runBuild(rest, io);
   let opts;
   try {
     if (sub !== 'import') throw new UsageError(sub === undefined ? 'profiles: name a subcommand' : `profiles: unknown subcommand "${sub}"`);

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { buildProfiles, DEFAULT_PHASES, phaseOf } from '../../src/analytics/profiles.js';
+import { readHistories, type CustomerHistory } from '../../src/analytics/transactions.js';
+import { endOfDay } from '../../src/analytics/timestamps.js';
+import { Profile } from '../../src/profiles/schema.js';
+
+const AS_OF = endOfDay('2026-03-01');
+const day = (daysAgo: number) => new Date(AS_OF - daysAgo * 86_400_000).toISOString().slice(0, 10);
+const line = (customerId: string, daysAgo: number, amount: number, product?: string) => JSON.stringify({ customerId, at: day(daysAgo), amount, ...(product && { product }) });
+const settings = { ...DEFAULT_PHASES, asOf: AS_OF, consents: ['web', 'call-center'] };
+const history = (h: Partial<CustomerHistory>): CustomerHistory => ({
+  customerId: 'X', first: AS_OF - 400 * 86_400_000, last: AS_OF - 10 * 86_400_000, thisYear: 100, lastYear: 100,
+  activeThisYear: true, activeLastYear: true, activeBefore: false, purchaseDays: 12, products: new Set(), ...h,
+});
+
+describe('lifecycle phase from a history', () => {
+  it('follows the documented order: new, regain, retain, loyalty — each threshold a setting', () => {
+    expect(phaseOf(history({ first: AS_OF - 99 * 86_400_000 }), 0.9, AS_OF, DEFAULT_PHASES)).toBe('new');
+    expect(phaseOf(history({ first: AS_OF - 101 * 86_400_000 }), 0.1, AS_OF, DEFAULT_PHASES)).toBe('loyalty');
+    expect(phaseOf(history({ activeThisYear: false }), 0.1, AS_OF, DEFAULT_PHASES)).toBe('regain');
+    expect(phaseOf(history({ last: AS_OF - 181 * 86_400_000 }), 0.1, AS_OF, DEFAULT_PHASES)).toBe('regain');
+    expect(phaseOf(history({ last: AS_OF - 179 * 86_400_000 }), 0.1, AS_OF, DEFAULT_PHASES)).toBe('loyalty');
+    expect(phaseOf(history({}), 0.5, AS_OF, DEFAULT_PHASES)).toBe('retain');
+    expect(phaseOf(history({}), 0.5, AS_OF, { ...DEFAULT_PHASES, atRisk: 0.6 })).toBe('loyalty');
+    expect(phaseOf(history({ first: AS_OF - 150 * 86_400_000 }), 0.1, AS_OF, { ...DEFAULT_PHASES, newDays: 200 })).toBe('new');
+  });
+});
+
+describe('building profiles from transactions', () => {
+  const lines = [
+    // a loyal monthly buyer, two products
+    ...Array.from({ length: 24 }, (_, m) => line('A-loyal', 5 + m * 30, 80, m % 2 ? 'fibre' : 'mobile')),
+    // bought last year, nothing since but a refund: lost
+    ...Array.from({ length: 10 }, (_, m) => line('B-lost', 400 + m * 30, 20)),
+    line('B-lost', 100, -15),
+    // a first purchase 30 days ago
+    line('C-new', 30, 45, 'tv'),
+    // went quiet 200 days ago, still active this year
+    ...Array.from({ length: 8 }, (_, m) => line('D-quiet', 200 + m * 20, 30)),
+    // only refunds: no profile
+    line('E-refunds', 50, -10),
+  ];
+
+  it('gives every buyer a valid profile with segment, CLV, tenure, products and the phase', async () => {
+    const read = await readHistories(lines, AS_OF);
+    const built = buildProfiles(read.customers, settings);
+    expect(built.skipped).toBe(1);
+    const byId = new Map(built.profiles.map((p) => [p.customerId, p]));
+    for (const p of built.profiles) expect(Profile.parse(p)).toEqual(p);
+    expect([...byId.keys()].sort()).toEqual(['A-loyal', 'B-lost', 'C-new', 'D-quiet']);
+    expect(byId.get('A-loyal')).toMatchObject({ lifecyclePhase: 'loyalty', valueSegment: 'super', productsHeld: ['fibre', 'mobile'], annualRevenue: 960, consents: ['web', 'call-center'] });
+    expect(byId.get('A-loyal')!.tenureDays).toBe(695);
+    expect(byId.get('B-lost')).toMatchObject({ lifecyclePhase: 'regain', annualRevenue: -15, attributes: { revenueLastYear: expect.any(Number) } });
+    expect(byId.get('C-new')).toMatchObject({ lifecyclePhase: 'new', tenureDays: 30, productsHeld: ['tv'] });
+    expect(byId.get('D-quiet')).toMatchObject({ lifecyclePhase: 'regain', attributes: { daysSinceLastPurchase: 200 } });
+    // CLV = own revenue × the segment's duration, never negative
+    for (const p of built.profiles) expect(p.clv).toBeGreaterThanOrEqual(0);
+    const segment = built.portfolio.segments.find((s) => s.segment === 'super')!;
+    expect(byId.get('A-loyal')!.clv).toBeCloseTo(960 * (segment.duration ?? built.portfolio.total.duration ?? 1), 2);
+    // churn: the loyal buyer is far less at risk than the one who went quiet
+    expect(byId.get('A-loyal')!.churnScore).toBeLessThan(byId.get('D-quiet')!.churnScore);
+  });
+});
+
+describe('the churn model inside profiles build', () => {
+  it('is fitted when the base behaves as the model says, and scores a long silence higher', async () => {
+    const { seededRng, sampleBeta, sampleGamma } = await import('../../src/feedback/bandit.js');
+    const rng = seededRng(17);
+    const truth = { r: 0.5, alpha: 20, a: 0.6, b: 3 }; // alpha in days
+    const out: string[] = [];
+    for (let c = 0; c < 4_000; c++) {
+      const rate = sampleGamma(truth.r, rng) / truth.alpha;
+      const drop = sampleBeta(truth.a, truth.b, rng);
+      const start = 700 - Math.floor(rng() * 300); // days before the as-of day
+      let t = start;
+      out.push(line(`S${c}`, t, 10));
+      for (;;) {
+        t -= Math.max(1, Math.round(-Math.log(1 - rng()) / rate));
+        if (t < 0) break;
+        out.push(line(`S${c}`, t, 10));
+        if (rng() < drop) break;
+      }
+    }
+    const built = buildProfiles((await readHistories(out, AS_OF)).customers, settings);
+    expect(built.churnModel.converged).toBe(true);
+    expect(built.churnModel.params.r).toBeGreaterThan(truth.r * 0.6);
+    expect(built.churnModel.params.r).toBeLessThan(truth.r * 1.6);
+    const withRepeats = built.profiles.filter((p) => (p.attributes.purchaseDays as number) >= 3);
+    const quiet = withRepeats.filter((p) => (p.attributes.daysSinceLastPurchase as number) > 300);
+    const recent = withRepeats.filter((p) => (p.attributes.daysSinceLastPurchase as number) < 20);
+    const mean = (ps: typeof built.profiles) => ps.reduce((n, p) => n + p.churnScore, 0) / ps.length;
+    expect(quiet.length).toBeGreaterThan(50);
+    expect(recent.length).toBeGreaterThan(50);
+    expect(mean(quiet)).toBeGreaterThan(mean(recent) + 0.3);
+  });
+});
