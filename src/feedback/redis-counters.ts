@@ -38,6 +38,8 @@ export class RedisCounters implements Counters {
   private pending = new Map<string, number>();
   /** batches written without an answer yet, or whose write failed */
   private unconfirmed: Batch[] = [];
+  /** batches sent and not answered: a read sent after them on the same connection already sees them */
+  private readonly sending = new Set<Batch>();
   private readonly timer: NodeJS.Timeout;
   private writing: Promise<void> | undefined;
 
@@ -67,9 +69,11 @@ export class RedisCounters implements Counters {
     for (let i = 0; i < fresh.length; i += BATCH_FIELDS) this.unconfirmed.push({ id: randomUUID(), entries: fresh.slice(i, i + BATCH_FIELDS) });
     const { client, health } = this.lane;
     const batches = this.unconfirmed;
+    for (const b of batches) this.sending.add(b);
     const results = await Promise.allSettled(
       batches.map((b) => health.call('counters', () => client.nextbestAddCounts(this.key, `${this.key}:batch:${b.id}`, MARKER_SECONDS, ...b.entries.flat()))),
     );
+    for (const b of batches) this.sending.delete(b);
     const failed = batches.filter((_, i) => results[i]!.status === 'rejected');
     this.unconfirmed = [...failed, ...this.unconfirmed.slice(batches.length)];
     if (failed.length > 0) this.log.debug({ key: this.key, batches: failed.length }, 'counter writes failed; tried again next round');
@@ -78,11 +82,13 @@ export class RedisCounters implements Counters {
   /** Redis's totals plus what this node has not written, or not had confirmed, yet. */
   async totals(): Promise<ReadonlyMap<string, number>> {
     const { client, health } = this.lane;
+    // batches already sent are ahead of this read on the connection: Redis's totals include them
+    const ahead = new Set(this.sending);
     const stored = await health.call('counters read', () => client.hgetall(this.key));
     const out = new Map<string, number>();
     for (const [field, v] of Object.entries(stored)) out.set(field, Number(v));
     const add = (field: string, n: number) => out.set(field, (out.get(field) ?? 0) + n);
-    for (const b of this.unconfirmed) for (const [field, n] of b.entries) add(field, n);
+    for (const b of this.unconfirmed) if (!ahead.has(b)) for (const [field, n] of b.entries) add(field, n);
     for (const [field, n] of this.pending) add(field, n);
     return out;
   }
