@@ -131,3 +131,29 @@ export function applyPresented(fields: Map<string, number>, decisionId: string, 
   bump(fields, 'v', 1);
   prune(fields, now, retentionDays);
 }
+
+/**
+ * The state parseContacts would read after applyPresented, built from the state before it
+ * without parsing every field again (a decision's write is the common write). Entry order may
+ * differ from a fresh parse; nothing reads contact state by order.
+ */
+export function withPresented(state: ContactState, decisionId: string, presented: readonly Presented[], now: number): ContactState {
+  let counts = state.counts;
+  let holds = state.holds;
+  const day = dayOf(now);
+  for (const p of presented) {
+    if (p.decision) {
+      const i = counts.findIndex((c) => c.outcome === 'decision' && c.day === day && c.offerId === p.offerId && c.channel === p.channel);
+      const next = counts.slice();
+      if (i < 0) next.push({ outcome: 'decision', channel: p.channel, offerId: p.offerId, day, n: 1 });
+      else next[i] = { ...counts[i]!, n: counts[i]!.n + 1 };
+      counts = next;
+    }
+    if (p.holdUntil !== undefined) {
+      // one field per (channel, offer, decision): a second hold replaces the first, as in the fields
+      const hold = { channel: p.channel, offerId: p.offerId, decisionId, expiresAt: p.holdUntil };
+      holds = [...holds.filter((h) => h.decisionId !== decisionId || h.offerId !== p.offerId || h.channel !== p.channel), hold];
+    }
+  }
+  return { version: state.version + 1, counts, last: state.last, holds };
+}

@@ -37,6 +37,9 @@ export interface DecisionServiceOptions {
   readonly budgetMs?: number;
 }
 
+/** Customers whose arm is remembered; the memory starts over past this (a clear is cheaper than an LRU's upkeep). */
+const ARM_CACHE_MAX = 200_000;
+
 /** How often a decision re-reads contact state after another write to it won the race. */
 const PRESENT_RETRIES = 2;
 
@@ -68,15 +71,27 @@ export class DecisionService {
     this.budgetMs = options.budgetMs ?? 30;
   }
 
+  /** Arms already drawn, for the splits they were drawn under (a hash per decision is most of an arm's cost). */
+  private arms = new Map<string, Arm>();
+  private armsFor: RuleSet | undefined;
+
   /** The customer's sticky arm under the active rule set's control group and the challenger split. */
   armOf(customerId: string, champion = this.rules.active): Arm {
+    if (champion !== this.armsFor || this.arms.size >= ARM_CACHE_MAX) {
+      this.arms = new Map();
+      this.armsFor = champion;
+    }
+    let arm = this.arms.get(customerId);
+    if (arm !== undefined) return arm;
     const control = champion?.manifest.controlGroup;
-    return assignArm(customerId, {
+    arm = assignArm(customerId, {
       controlShare: control?.share ?? 0,
       controlExperiment: `control:${control?.experiment ?? 'control'}`,
       challengerShare: this.challenger?.share ?? 0,
       challengerExperiment: `challenger:${this.challenger?.ruleset.manifest.version ?? ''}`,
     });
+    this.arms.set(customerId, arm);
+    return arm;
   }
 
   async decide(request: DecisionRequest): Promise<DecisionResponse> {

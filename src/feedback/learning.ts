@@ -13,35 +13,69 @@ const NONE: Counts = Object.freeze({ trials: 0, successes: 0 });
 /** The outcome that counts as a success on a channel. */
 export const positiveOutcome = (learning: Learning, channel: string): string => learning.positive[channel] ?? (channel === 'web' ? 'click' : 'accept');
 
-/** Trials (impressions) and successes per cell, in this process. */
+type Cells = Map<string, { trials: number; successes: number }>;
+
+/** `offerId|rest` → [offerId, rest]; offer ids hold no "|". */
+function split(key: string): [string, string] {
+  const cut = key.indexOf('|');
+  return cut < 0 ? [key, ''] : [key.slice(0, cut), key.slice(cut + 1)];
+}
+
+/**
+ * Trials (impressions) and successes per cell, in this process. Kept by the cell's channel,
+ * segment and phase first, then by offer: a decision finds its customer's row once and each
+ * candidate offer is one look-up by its id, with no key string built per offer.
+ */
 export class LearningState {
-  private cells = new Map<string, { trials: number; successes: number }>();
+  private rows = new Map<string, Cells>();
+  /** +1 whenever a row is added or the rows are replaced: a row looked up before may be stale */
+  generation = 0;
 
   get(key: string): Counts {
-    return this.cells.get(key) ?? NONE;
+    const [offerId, rest] = split(key);
+    return this.rows.get(rest)?.get(offerId) ?? NONE;
+  }
+
+  /** Every offer's counts in one channel × segment × phase row (`channel|segment|phase`). */
+  row(rest: string): ReadonlyMap<string, Counts> | undefined {
+    return this.rows.get(rest);
   }
 
   add(key: string, trials: number, successes: number): void {
-    const c = this.cells.get(key);
+    const [offerId, rest] = split(key);
+    let row = this.rows.get(rest);
+    if (!row) {
+      this.rows.set(rest, (row = new Map()));
+      this.generation++;
+    }
+    const c = row.get(offerId);
     if (c) {
       c.trials += trials;
       c.successes += successes;
-    } else this.cells.set(key, { trials, successes });
+    } else row.set(offerId, { trials, successes });
   }
 
   /** Takes the shared totals (from Redis) in one assignment. */
   replace(cells: Iterable<readonly [string, Counts]>): void {
-    const next = new Map<string, { trials: number; successes: number }>();
-    for (const [key, c] of cells) next.set(key, { trials: c.trials, successes: c.successes });
-    this.cells = next;
+    const next = new Map<string, Cells>();
+    for (const [key, c] of cells) {
+      const [offerId, rest] = split(key);
+      let row = next.get(rest);
+      if (!row) next.set(rest, (row = new Map()));
+      row.set(offerId, { trials: c.trials, successes: c.successes });
+    }
+    this.rows = next;
+    this.generation++;
   }
 
-  entries(): IterableIterator<[string, Counts]> {
-    return this.cells.entries();
+  *entries(): IterableIterator<[string, Counts]> {
+    for (const [rest, row] of this.rows) for (const [offerId, c] of row) yield [`${offerId}|${rest}`, c];
   }
 
   get size(): number {
-    return this.cells.size;
+    let n = 0;
+    for (const row of this.rows.values()) n += row.size;
+    return n;
   }
 }
 
@@ -59,8 +93,23 @@ export class LearnedPropensity implements PropensityModel {
     private readonly rng: Rng = Math.random,
   ) {}
 
+  /** the row of the last (channel, profile) asked about: a decision asks for every candidate in turn */
+  private last: { channel: string; segment: string | undefined; phase: string | undefined; generation: number; row: ReadonlyMap<string, Counts> | undefined } | undefined;
+
+  private rowFor(channel: string, profile: Profile | undefined): ReadonlyMap<string, Counts> | undefined {
+    const last = this.last;
+    const generation = this.state.generation;
+    const segment = profile?.valueSegment;
+    const phase = profile?.lifecyclePhase;
+    if (last !== undefined && last.generation === generation && last.channel === channel && last.segment === segment && last.phase === phase) return last.row;
+    // the key's tail, as cellKey builds it
+    const row = this.state.row(cellKey('', channel, profile).slice(1));
+    this.last = { channel, segment, phase, generation, row };
+    return row;
+  }
+
   assess(offer: CompiledOffer, channel: string, profile: Profile | undefined, learning: Learning): Assessment {
-    const c = this.state.get(cellKey(offer.id, channel, profile));
+    const c = this.rowFor(channel, profile)?.get(offer.id) ?? NONE;
     // successes beyond trials (outcomes without impressions) cannot push the estimate above what was tried
     const p = posterior(offer.prior[channel] ?? 0, learning.priorStrength, c.successes > c.trials ? { trials: c.trials, successes: c.trials } : c);
     const mean = posteriorMean(p);

@@ -44,8 +44,8 @@ type Cell = Pick<Profile, 'valueSegment' | 'lifecyclePhase'>;
 interface Recent {
   /** the customer's segment and phase when decided; undefined for an unknown customer */
   readonly cell: Cell | undefined;
-  /** offers an outcome has already counted a trial for */
-  readonly tried: Set<string>;
+  /** offers an outcome has already counted a trial for (made at the first outcome) */
+  tried: Set<string> | undefined;
 }
 
 /** Decisions remembered for their outcomes (a few minutes of traffic on a busy node). */
@@ -61,14 +61,25 @@ const RECENT_DECISIONS = 100_000;
  */
 export class FeedbackLoop {
   private readonly recent = new LRUCache<string, Recent>({ max: RECENT_DECISIONS });
+  /** one Cell per segment × phase, shared by the decisions remembered */
+  private readonly cells = new Map<string, Map<string, Cell>>();
+
+  private cellOf(valueSegment: Cell['valueSegment'], lifecyclePhase: Cell['lifecyclePhase']): Cell {
+    let byPhase = this.cells.get(valueSegment);
+    if (!byPhase) this.cells.set(valueSegment, (byPhase = new Map()));
+    let cell = byPhase.get(lifecyclePhase);
+    if (!cell) byPhase.set(lifecyclePhase, (cell = Object.freeze({ valueSegment, lifecyclePhase })));
+    return cell;
+  }
 
   constructor(private readonly d: FeedbackDeps) {}
 
   decided(decision: Decision): void {
     this.d.kpis.decision(decision);
     const p = decision.profile;
-    const cell = p.valueSegment && p.lifecyclePhase ? { valueSegment: p.valueSegment, lifecyclePhase: p.lifecyclePhase } : undefined;
-    if (decision.offers.length > 0) this.recent.set(decision.decisionId, { cell, tried: new Set() });
+    if (decision.offers.length === 0) return;
+    const cell = p.valueSegment && p.lifecyclePhase ? this.cellOf(p.valueSegment, p.lifecyclePhase) : undefined;
+    this.recent.set(decision.decisionId, { cell, tried: undefined });
   }
 
   stored(events: readonly ResponseEvent[]): void {
@@ -96,9 +107,9 @@ export class FeedbackLoop {
     const positive = positiveOutcome(ruleset.source.arbitration.learning, e.channel);
     const cell = cellKey(e.offerId, e.channel, profile);
     // for a known decision the first outcome of an offer is its trial (an answer proves it was seen)
-    if (recent ? !recent.tried.has(e.offerId) : e.outcome === 'impression') {
+    if (recent ? !recent.tried?.has(e.offerId) : e.outcome === 'impression') {
       this.count(cell, 't');
-      recent?.tried.add(e.offerId);
+      if (recent) (recent.tried ??= new Set()).add(e.offerId);
     }
     if (e.outcome === positive) this.count(cell, 's');
     this.d.kpis.outcome(e.offerId, profile, this.d.armOf(e.customerId), e.outcome);

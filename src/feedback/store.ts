@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { applyEvent, applyPresented, EMPTY_CONTACTS, parseContacts, type ContactState, type Presented } from '../decision/contacts.js';
+import { applyEvent, applyPresented, EMPTY_CONTACTS, parseContacts, withPresented, type ContactState, type Presented } from '../decision/contacts.js';
 import type { RecordResult, ResponseEvent } from './schema.js';
 
 export interface WriteResult extends RecordResult {
@@ -106,8 +106,14 @@ export class MemoryResponseStore implements ResponseStore {
   }
 
   present(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): boolean {
-    if ((this.customers.get(customerId)?.fields.get('v') ?? 0) !== version) return false;
-    applyPresented(this.state(customerId).fields, decisionId, presented, now, this.retentionDays());
+    const before = this.customers.get(customerId);
+    if ((before?.fields.get('v') ?? 0) !== version) return false;
+    const parsed = before?.parsed ?? (before === undefined ? EMPTY_CONTACTS : undefined);
+    const state = this.state(customerId);
+    const prunedAt = state.fields.get('p');
+    applyPresented(state.fields, decisionId, presented, now, this.retentionDays());
+    // the next decision reads the state this one wrote: carry the parsed form over unless a prune changed the fields
+    if (parsed !== undefined && state.fields.get('p') === prunedAt) state.parsed = withPresented(parsed, decisionId, presented, now);
     return true;
   }
 }

@@ -1,4 +1,11 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+
+interface ExportedValue {
+  readonly metricName: string;
+  readonly labels: Record<string, string | number>;
+  readonly value: number;
+  readonly exemplar?: null;
+}
 
 type Slot<L extends string> = { readonly labels: Readonly<Record<L, string>>; n: number };
 
@@ -40,15 +47,65 @@ export class TalliedCounter<L extends string> {
   }
 }
 
+/**
+ * A histogram without labels whose observe() is a bucket search and three additions:
+ * prom-client's hashes the (empty) labels and validates the value on every call. Exported
+ * in prom-client's own shape, so /metrics and cluster aggregation read it like any histogram.
+ */
+export class TalliedHistogram {
+  private readonly counts: Float64Array;
+  private sum = 0;
+  private count = 0;
+  /** after reset() and before the next observation no series is exported, as prom-client does */
+  private cleared = false;
+
+  constructor(registry: Registry, readonly name: string, readonly help: string, private readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length);
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+
+  observe(value: number): void {
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && value > b[i]!) i++;
+    if (i < b.length) this.counts[i]!++;
+    this.sum += value;
+    this.count++;
+    this.cleared = false;
+  }
+
+  /** What prom-client's registry reads: cumulative buckets, +Inf, sum and count. */
+  async get(): Promise<{ name: string; help: string; type: string; values: ExportedValue[]; aggregator: string }> {
+    const values: ExportedValue[] = [];
+    if (this.cleared) return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+    let cumulative = 0;
+    this.bounds.forEach((le, i) => {
+      cumulative += this.counts[i]!;
+      values.push({ metricName: `${this.name}_bucket`, labels: { le }, value: cumulative, exemplar: null });
+    });
+    values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf' }, value: this.count, exemplar: null });
+    values.push({ metricName: `${this.name}_sum`, labels: {}, value: this.sum });
+    values.push({ metricName: `${this.name}_count`, labels: {}, value: this.count });
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+    this.cleared = true;
+  }
+}
+
 /** Every metric the service exports; one registry per app so tests can build several. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly decisionDuration = new Histogram({
-    name: 'nextbest_decision_duration_seconds',
-    help: 'Server-side time to make a decision, from validated request to answer',
-    buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
-    registers: [this.registry],
-  });
+  readonly decisionDuration = new TalliedHistogram(this.registry, 'nextbest_decision_duration_seconds', 'Server-side time to make a decision, from validated request to answer', [
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+  ]);
   readonly decisions = new TalliedCounter(this.registry, 'nextbest_decisions_total', 'Decisions by channel and outcome (offers, no_offers, fallback, degraded)', ['channel', 'outcome'] as const);
   readonly offersServed = new TalliedCounter(this.registry, 'nextbest_offers_served_total', 'Offers returned in decisions, by offer and group', ['offer', 'group'] as const);
   readonly profileCache = new TalliedCounter(this.registry, 'nextbest_profile_cache_requests_total', 'Profile look-ups by cache result (hit, stale, miss)', ['result'] as const);

@@ -65,4 +65,21 @@ describe('the feedback loop', () => {
     // as if 1 success in 1 trial, not 2 in 1
     expect(propensity).toBeCloseTo((prior * 20 + 1) / (20 + 1), 6);
   });
+
+  it('a model that has looked a cell up sees outcomes counted after, in a cell that did not exist yet', async () => {
+    const { learning, rules } = await setup();
+    const offer = rules.active!.offers.find((o) => o.id === OFFER)!;
+    const settings = { ...rules.active!.source.arbitration.learning, exploration: 'none' as const };
+    const model = new LearnedPropensity(learning);
+    const profile = Profile.parse({ customerId: 'L-1', valueSegment: 'top', lifecyclePhase: 'retain', clv: 1, churnScore: 0.5 });
+    const before = model.assess(offer, 'call-center', profile, settings).propensity;
+    // the row for top × retain on the call center is created by this outcome, after the look-up above
+    learning.add(retainCell, 10, 10);
+    const after = model.assess(offer, 'call-center', profile, settings).propensity;
+    expect(after).toBeGreaterThan(before);
+    learning.replace([[retainCell, { trials: 10, successes: 0 }]]);
+    expect(model.assess(offer, 'call-center', profile, settings).propensity).toBeLessThan(before);
+    expect([...learning.entries()]).toEqual([[retainCell, { trials: 10, successes: 0 }]]);
+    expect(learning.size).toBe(1);
+  });
 });
