@@ -48,7 +48,7 @@ export const EnvSchema = z.object({
   DEMO_SEED: z.coerce.number().int().default(42),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
   REDIS_CLUSTER_NODES: z.string().transform(csv).pipe(z.array(HostPort).min(1)).optional(),
-  WORKERS: z.coerce.number().int().min(0).max(256).default(1),
+  WORKERS: z.coerce.number().int().min(0).max(256).optional(),
   API_KEYS: ApiKeys.optional(),
   CUSTOMER_TOKEN_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   CORS_ORIGINS: Origins.optional(),
@@ -66,7 +66,12 @@ export const EnvSchema = z.object({
   RULES_WATCH: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 
-export type Config = Readonly<z.output<typeof EnvSchema>> & { readonly workers: number };
+export type Config = Readonly<Omit<z.output<typeof EnvSchema>, 'WORKERS'>> & {
+  /** as set, or the default: 0 (one per core) in production with Redis, else 1 */
+  readonly WORKERS: number;
+  /** the worker processes to run */
+  readonly workers: number;
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -104,6 +109,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (data.PROFILE_STORE === 'redis' && data.PROFILES_FILE) {
     throw new ConfigError(['PROFILES_FILE: preloads the memory store only; with PROFILE_STORE=redis load profiles with `nextbest profiles import FILE`']);
   }
-  const workers = data.WORKERS === 0 ? availableParallelism() : data.WORKERS;
-  return Object.freeze({ ...data, workers });
+  // every core by default in production, where shared state (Redis) keeps the workers' answers
+  // the same; one process in development, and with the memory store, whose state is per process
+  const WORKERS = data.WORKERS ?? (env.NODE_ENV === 'production' && data.PROFILE_STORE === 'redis' ? 0 : 1);
+  const workers = WORKERS === 0 ? availableParallelism() : WORKERS;
+  return Object.freeze({ ...data, WORKERS, workers });
 }

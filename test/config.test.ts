@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -43,7 +44,8 @@ describe('configuration', () => {
   });
 
   it('WORKERS=0 means one per core; empty strings count as unset', () => {
-    expect(loadConfig({ WORKERS: '0' }).workers).toBeGreaterThanOrEqual(1);
+    expect(loadConfig({ WORKERS: '0' }).workers).toBe(availableParallelism());
+    expect(loadConfig({ WORKERS: '3' }).workers).toBe(3);
     expect(loadConfig({ PORT: '' }).PORT).toBe(8080);
   });
 
@@ -53,5 +55,16 @@ describe('configuration', () => {
     expect(problemsOf({ PROFILE_STORE: 'redis', PROFILES_FILE: 'p.ndjson' })[0]).toMatch(/^PROFILES_FILE:.*profiles import/);
     expect(problemsOf({ REDIS_DEADLINE_MS: '0' })[0]).toMatch(/^REDIS_DEADLINE_MS:/);
     expect(problemsOf({ REDIS_KEY_PREFIX: 'a{b}' })[0]).toMatch(/^REDIS_KEY_PREFIX:/);
+  });
+
+  it('WORKERS defaults to every core in production with Redis, to one in development and with the memory store', () => {
+    const cores = availableParallelism();
+    expect(loadConfig({ NODE_ENV: 'production', PROFILE_STORE: 'redis' })).toMatchObject({ WORKERS: 0, workers: cores });
+    expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ WORKERS: 1, workers: 1 });
+    expect(loadConfig({ PROFILE_STORE: 'redis' })).toMatchObject({ WORKERS: 1, workers: 1 });
+    expect(loadConfig({ NODE_ENV: 'development', PROFILE_STORE: 'redis' }).workers).toBe(1);
+    // set, it is taken as set, in production too
+    expect(loadConfig({ NODE_ENV: 'production', PROFILE_STORE: 'redis', WORKERS: '1' }).workers).toBe(1);
+    expect(loadConfig({ NODE_ENV: 'production', WORKERS: '2' }).workers).toBe(2);
   });
 });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildFacts } from '../src/decision/facts.js';
 import { compileCondition } from '../src/rules/compile.js';
-import { reachablePhases } from '../src/rules/phases.js';
+import { reachablePhases, reachableSegments } from '../src/rules/phases.js';
 import { evaluateReference } from '../src/rules/reference.js';
 import { Condition, TopCondition } from '../src/rules/schema.js';
 import { conditionArb, profileArb, requestArb } from './support/arbitraries.js';
@@ -54,12 +54,15 @@ describe('compiled eligibility equals json-rules-engine', () => {
     }
   });
 
-  it('the phase index never drops an eligible offer (random conditions and profiles)', async () => {
+  it('the phase and segment index never drops an eligible offer (random conditions and profiles)', async () => {
     fc.assert(
       fc.property(conditionArb, profileArb, requestArb(['web', 'call-center']), (condition, profile, request) => {
         const top = TopCondition.parse({ all: [condition] });
         const phases = reachablePhases(top);
-        if (phases && compileCondition(top)(buildFacts(profile, request))) expect(phases.has(profile.lifecyclePhase)).toBe(true);
+        const segments = reachableSegments(top);
+        if (!compileCondition(top)(buildFacts(profile, request))) return;
+        if (phases) expect(phases.has(profile.lifecyclePhase)).toBe(true);
+        if (segments) expect(segments.has(profile.valueSegment)).toBe(true);
       }),
       { numRuns: 3000 },
     );
@@ -70,6 +73,8 @@ describe('compiled eligibility equals json-rules-engine', () => {
         const all = ruleset.byChannel.get(request.channel)!.filter((o) => o.eligible(facts));
         const indexed = ruleset.byChannelPhase.get(request.channel)!.get(profile.lifecyclePhase)!.filter((o) => o.eligible(facts));
         expect(indexed).toEqual(all);
+        const cell = ruleset.byChannelCell.get(request.channel)!.get(profile.lifecyclePhase)!.get(profile.valueSegment)!.filter((o) => o.eligible(facts));
+        expect(cell).toEqual(all);
       }),
       { numRuns: 2000 },
     );

@@ -69,7 +69,7 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
   if (control?.offers === 'none') candidates = [];
   else if (profile) {
     const facts = buildFacts(profile, request);
-    const reachable = ruleset.byChannelPhase.get(request.channel)?.get(profile.lifecyclePhase) ?? [];
+    const reachable = ruleset.byChannelCell.get(request.channel)?.get(profile.lifecyclePhase)?.get(profile.valueSegment) ?? [];
     candidates = reachable.filter((o) => o.eligible(facts));
   } else {
     candidates = ruleset.fallbackByChannel.get(request.channel) ?? [];

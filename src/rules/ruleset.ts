@@ -1,6 +1,6 @@
-import type { LifecyclePhase } from '../profiles/schema.js';
+import type { LifecyclePhase, ValueSegment } from '../profiles/schema.js';
 import { compileCondition, type Predicate } from './compile.js';
-import { indexByPhase, reachablePhases } from './phases.js';
+import { indexByCell, indexByPhase, reachablePhases, reachableSegments } from './phases.js';
 import type { RuleSetSource } from './load.js';
 import type { Manifest, Offer, OfferGroup, Treatment } from './schema.js';
 import { compilePolicy, type CompiledPolicy } from './policy.js';
@@ -18,6 +18,7 @@ export interface CompiledOffer {
   /** the offer as written, for the reference engine and explain */
   readonly source: Offer;
   readonly phases: ReadonlySet<string> | undefined;
+  readonly segments: ReadonlySet<string> | undefined;
 }
 
 /** An immutable, compiled rule-set version: what the hot path reads, never changes once built. */
@@ -30,6 +31,8 @@ export interface RuleSet {
   readonly byChannel: ReadonlyMap<string, readonly CompiledOffer[]>;
   /** per channel and lifecycle phase: the offers whose eligibility can hold for that phase */
   readonly byChannelPhase: ReadonlyMap<string, ReadonlyMap<LifecyclePhase, readonly CompiledOffer[]>>;
+  /** per channel, lifecycle phase and value segment: the offers whose eligibility can hold for both (what a decision evaluates) */
+  readonly byChannelCell: ReadonlyMap<string, ReadonlyMap<LifecyclePhase, ReadonlyMap<ValueSegment, readonly CompiledOffer[]>>>;
   readonly fallbackByChannel: ReadonlyMap<string, readonly CompiledOffer[]>;
   readonly arbitration: CompiledArbitration;
   readonly maxOffers: ReadonlyMap<string, number>;
@@ -60,13 +63,16 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
     prior: o.propensity,
     source: o,
     phases: reachablePhases(o.eligibility),
+    segments: reachableSegments(o.eligibility),
   }));
   const byChannel = new Map<string, CompiledOffer[]>();
   const fallbackByChannel = new Map<string, CompiledOffer[]>();
   const byChannelPhase = new Map<string, ReadonlyMap<LifecyclePhase, readonly CompiledOffer[]>>();
+  const byChannelCell = new Map<string, ReadonlyMap<LifecyclePhase, ReadonlyMap<ValueSegment, readonly CompiledOffer[]>>>();
   for (const channel of source.manifest.channels) {
     byChannel.set(channel, offers.filter((o) => Object.hasOwn(o.treatments, channel)));
     byChannelPhase.set(channel, indexByPhase(byChannel.get(channel)!, (o) => o.phases));
+    byChannelCell.set(channel, indexByCell(byChannel.get(channel)!, (o) => o.phases, (o) => o.segments));
     fallbackByChannel.set(channel, offers.filter((o) => o.fallback && Object.hasOwn(o.treatments, channel)));
   }
   const maxOffers = new Map(Object.entries(source.contactPolicy.channels).map(([c, p]) => [c, p.maxOffers] as const));
@@ -78,6 +84,7 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
     offers: Object.freeze(offers.map((o) => Object.freeze(o))),
     byChannel,
     byChannelPhase,
+    byChannelCell,
     fallbackByChannel,
     arbitration: compileArbitration(source.arbitration),
     maxOffers,

@@ -38,7 +38,7 @@ export const requestArb = (channels: readonly string[]): fc.Arbitrary<DecisionRe
     { requiredKeys: ['customerId', 'channel'] },
   );
 
-const leafValue = fc.oneof(fc.integer({ min: -2, max: 1000 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom('new', 'loyalty', 'retain', 'super', 'fibre', 'web', 'cancel', '5'), fc.boolean(), fc.constant(null));
+const leafValue = fc.oneof(fc.integer({ min: -2, max: 1000 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom('new', 'loyalty', 'retain', 'super', 'top', 'bottom', 'fibre', 'web', 'cancel', '5'), fc.boolean(), fc.constant(null));
 
 /** Any valid leaf condition over the known facts, with and without paths. */
 const leafArb: fc.Arbitrary<Condition> = fc
