@@ -4,8 +4,12 @@ import { readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ, 100 on every mainstream Linux
 
-/** User + system CPU seconds of `pid` so far, or null without /proc. */
+/** User + system CPU seconds of `pid` (or the sum over an array of pids) so far, or null without /proc. */
 export function cpuSeconds(pid) {
+  if (Array.isArray(pid)) {
+    const each = pid.map(cpuSeconds);
+    return each.includes(null) ? null : each.reduce((a, b) => a + b, 0);
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // the name may hold spaces

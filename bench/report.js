@@ -14,12 +14,14 @@ const COLUMNS = [
   ['decisions/s', 12, (r) => int(r.nextbest.reqPerSec)],
   ['bare req/s', 11, (r) => int(r.bare.reqPerSec)],
   ['ratio', 7, (r) => r.ratio.toFixed(3)],
+  ['echo req/s', 11, (r) => int(r.echo.reqPerSec)],
+  ['÷ echo', 7, (r) => r.echoRatio.toFixed(3)],
   ['p50 ms', 8, (r) => ms(r.nextbest.latencyMs.p50)],
   ['p99 ms', 8, (r) => ms(r.nextbest.latencyMs.p99)],
   ['p99.9 ms', 9, (r) => ms(r.nextbest.latencyMs.p99_9)],
   ['CPU µs/decision', 16, (r) => int(r.nextbest.serverCpuUsPerRequest)],
   ['CPU µs/bare', 12, (r) => int(r.bare.serverCpuUsPerRequest)],
-  ['failed', 20, (r) => (r.failed ? `!! ${r.nextbest.failed} / ${r.bare.failed} bare` : '0')],
+  ['failed', 20, (r) => (r.failed ? `!! ${r.nextbest.failed} / ${r.bare.failed} bare / ${r.echo.failed} echo` : '0')],
 ];
 const line = (cells) => cells.map((c, i) => String(c).padStart(COLUMNS[i][1])).join(' ');
 
@@ -27,13 +29,15 @@ export const printHeader = () => console.log(line(COLUMNS.map(([title]) => title
 export const printRound = (round) => console.log(line(COLUMNS.map(([, , cell]) => cell(round))));
 
 export function printSummary(s, rounds) {
-  const row = { round: 'median', ratio: s.ratio, failed: 0,
+  const row = { round: 'median', ratio: s.ratio, echoRatio: s.echoRatio, failed: 0,
     nextbest: { reqPerSec: s.decisionsPerSec, latencyMs: s.decisionLatencyMs, serverCpuUsPerRequest: s.serverCpuUsPerRequest.nextbest },
-    bare: { reqPerSec: s.bareReqPerSec, serverCpuUsPerRequest: s.serverCpuUsPerRequest.bare } };
+    bare: { reqPerSec: s.bareReqPerSec, serverCpuUsPerRequest: s.serverCpuUsPerRequest.bare },
+    echo: { reqPerSec: s.echoReqPerSec } };
   console.log(line(COLUMNS.map(([, , cell], i) => (i === COLUMNS.length - 1 ? '' : cell(row)))));
   const { nextbest: cpuA, bare: cpuB } = s.serverCpuUsPerRequest;
-  console.log(`\nratio decisions/s ÷ bare req/s: ${s.ratio.toFixed(3)} (median of per-round ratios, range ${s.ratioRange.map((r) => r.toFixed(3)).join('–')})` +
+  console.log(`\nratio decisions/s ÷ bare req/s (the bare endpoint answering a decision-sized body): ${s.ratio.toFixed(3)} (median of per-round ratios, range ${s.ratioRange.map((r) => r.toFixed(3)).join('–')})` +
     (cpuA ? `; by server CPU per request (bare ÷ nextbest): ${(cpuB / cpuA).toFixed(3)}` : ''));
+  console.log(`ratio decisions/s ÷ echo req/s (a 40-byte answer): ${s.echoRatio.toFixed(3)}; the echo itself against the decision-sized bare answer: ${(s.bareReqPerSec / s.echoReqPerSec).toFixed(3)}`);
   console.log('latency: autocannon send → full response, 32 connections in closed loop (so ≈ connections ÷ throughput)');
   console.log('server-side decision time: bucket-interpolated, from validated request to answer (no HTTP, body parsing, validation or JSON out)');
   if (s.ratioRange[1] > 1.2 * s.ratioRange[0]) console.log('note: the ratio moved over 20 % between rounds: something else was using this machine\'s CPU');
@@ -65,4 +69,11 @@ export function printFailures(failed, rounds, fixed) {
       `bare ${JSON.stringify(r.bare.statusCodes)} errors ${r.bare.errors} timeouts ${r.bare.timeouts}`);
   }
   console.error(`  fixed rate: ${JSON.stringify(fixed.statusCodes)} errors ${fixed.errors}`);
+}
+
+export function printCluster(c, s) {
+  console.log(`\n${c.workers} workers (node:cluster, one port): ${int(c.decisionsPerSec)} decisions/s, ${(c.decisionsPerSec / s.decisionsPerSec).toFixed(2)}× one process; ` +
+    `p50 ${ms(c.latencyMs.p50)} ms, p99 ${ms(c.latencyMs.p99)} ms; CPU ${int(c.serverCpuUsPerRequest)} µs/decision over all workers` +
+    (c.failed ? `; !! ${c.failed} failed` : ''));
+  console.log('  (the load generator shares the machine: with as many cores as workers, it takes CPU the workers would use)');
 }

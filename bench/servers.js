@@ -20,12 +20,12 @@ function start(name, file, env = {}, execArgv = []) {
   child.once('exit', () => children.delete(child));
   return new Promise((ready, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
-    child.once('message', ({ port }) => {
+    child.once('message', ({ port, pids }) => {
       clearTimeout(timer);
       child.once('exit', (code, signal) => {
         if (!child.stopping) die(`${name} server exited during the benchmark (code ${code}, signal ${signal})`);
       });
-      ready({ name, url: `http://127.0.0.1:${port}`, child });
+      ready({ name, url: `http://127.0.0.1:${port}`, child, pids: pids ?? [child.pid] });
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -34,21 +34,30 @@ function start(name, file, env = {}, execArgv = []) {
   });
 }
 
+const nextbestEnv = (customers, rulesDir) => ({
+  DEMO_CUSTOMERS: String(customers),
+  LOG_LEVEL: 'error',
+  PORT: '0',
+  HOST: '127.0.0.1',
+  API_KEYS: '', // empty = unset: the bench measures decisions, not auth
+  PROFILES_FILE: '',
+  RULES_DIR: rulesDir,
+});
+
 /** The nextbest service on the embedded default with a generated population; BENCH_CPU_PROF=DIR profiles it. */
-export function startNextbest(customers) {
+export function startNextbest(customers, rulesDir) {
   const prof = process.env.BENCH_CPU_PROF;
-  return start('nextbest', './serve-nextbest.js', {
-    DEMO_CUSTOMERS: String(customers),
-    LOG_LEVEL: 'warn',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    API_KEYS: '', // empty = unset: the bench measures decisions, not auth
-    PROFILES_FILE: '',
-  }, prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []);
+  return start('nextbest', './serve-nextbest.js', nextbestEnv(customers, rulesDir), prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []);
 }
 
-export function startBare() {
-  return start('bare', './serve-bare.js');
+/** The same, as `workers` node:cluster workers sharing one port (the primary forks them). */
+export function startNextbestCluster(customers, rulesDir, workers) {
+  return start(`nextbest × ${workers} workers`, './serve-cluster.js', { ...nextbestEnv(customers, rulesDir), BENCH_WORKERS: String(workers) });
+}
+
+/** `answers`: a decision per channel, for the decision-sized endpoint. */
+export function startBare(answers) {
+  return start('bare', './serve-bare.js', { BARE_ANSWERS: JSON.stringify(answers) });
 }
 
 /** Asks every child to leave (SIGTERM → process.exit, so profiles get written) and waits a moment. */
