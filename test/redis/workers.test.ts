@@ -71,17 +71,19 @@ describe('WORKERS=2 with Redis: every worker gives the same answer', () => {
     const again = JSON.parse((await call(service.base, 'POST', '/v1/responses', reject)).text);
     expect(again).toMatchObject({ accepted: 0, duplicates: 1 });
 
-    const after = await Promise.all(Array.from({ length: 12 }, decideOnce));
+    // an odd total, so the two workers' counts cannot be equal
+    const after = await Promise.all(Array.from({ length: 13 }, decideOnce));
     expect(after.every((d) => !d.offers.some((o: { offerId: string }) => o.offerId === top))).toBe(true);
     expect(new Set(after.map((d) => JSON.stringify(d.offers.map((o: { offerId: string }) => o.offerId)))).size).toBe(1);
 
-    // both workers answered: each one's /metrics counts only its own decisions
+    // both workers decided: each one's /metrics counts only its own decisions
     const counts = new Set<number>();
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 10; i++) {
       const text = (await call(service.base, 'GET', '/metrics')).text;
       counts.add([...text.matchAll(/^nextbest_decisions_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0));
     }
     expect(counts.size).toBe(2);
-    expect([...counts].reduce((a, b) => a + b, 0)).toBe(24);
+    expect(Math.min(...counts)).toBeGreaterThan(0);
+    expect([...counts].reduce((a, b) => a + b, 0)).toBe(25);
   });
 });
