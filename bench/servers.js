@@ -57,7 +57,8 @@ export function startNextbestCluster(customers, rulesDir, workers) {
 
 /** `answers`: a decision per channel, for the decision-sized endpoint. */
 export function startBare(answers) {
-  return start('bare', './serve-bare.js', { BARE_ANSWERS: JSON.stringify(answers) });
+  const prof = process.env.BENCH_CPU_PROF;
+  return start('bare', './serve-bare.js', { BARE_ANSWERS: JSON.stringify(answers) }, prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []);
 }
 
 /** Asks every child to leave (SIGTERM → process.exit, so profiles get written) and waits a moment. */

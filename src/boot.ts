@@ -64,8 +64,11 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   if (challenger) rules.pin(challenger.ruleset);
 
   const stores = await openStores(config, rules, metrics, log);
-  const profiles = new CachedProfileStore(stores.profiles, { max: config.PROFILE_CACHE_SIZE, ttlMs: config.PROFILE_CACHE_TTL_MS }, metrics.cacheCounter);
-  stores.listen(profiles);
+  // the memory store is read directly; a store across the network gets the cache in front
+  const profiles = stores.profiles instanceof MemoryProfileStore
+    ? stores.profiles
+    : new CachedProfileStore(stores.profiles, { max: config.PROFILE_CACHE_SIZE, ttlMs: config.PROFILE_CACHE_TTL_MS }, metrics.cacheCounter);
+  if (profiles instanceof CachedProfileStore) stores.listen(profiles);
 
   const learning = new LearningState();
   const shared = config.PROFILE_STORE === 'redis' ? stores.counters('learning') : undefined;

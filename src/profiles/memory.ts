@@ -1,13 +1,20 @@
 import type { Profile } from './schema.js';
 import type { ProfileStore } from './store.js';
 
-/** The embedded default: every profile in one Map, for a single node. */
+/**
+ * The embedded default: every profile in one Map, for a single node. It answers decisions
+ * synchronously (peek), so it needs no cache in front: a cache would hold the same objects twice.
+ */
 export class MemoryProfileStore implements ProfileStore {
   readonly kind = 'memory';
   private readonly profiles = new Map<string, Profile>();
 
   async get(customerId: string): Promise<Profile | undefined> {
     return this.profiles.get(customerId);
+  }
+
+  peek(customerId: string): Profile | null {
+    return this.profiles.get(customerId) ?? null;
   }
 
   async put(profile: Profile): Promise<void> {

@@ -52,6 +52,8 @@ describe('the Redis store, shared by two nodes', () => {
     expect(ms).toBeLessThan(2_000);
     const metrics = await (await b.app.request('/metrics')).text();
     expect(metrics).toMatch(/nextbest_profile_cache_invalidations_total\{source="remote"\} [1-9]/);
+    expect(metrics).toMatch(/nextbest_profile_cache_requests_total\{result="hit"\} [1-9]/);
+    expect(metrics).toMatch(/nextbest_profile_cache_requests_total\{result="miss"\} [1-9]/);
   });
 
   it('an unknown customer is cached as absent and found once written elsewhere', async () => {
