@@ -138,22 +138,27 @@ export function applyPresented(fields: Map<string, number>, decisionId: string, 
  * differ from a fresh parse; nothing reads contact state by order.
  */
 export function withPresented(state: ContactState, decisionId: string, presented: readonly Presented[], now: number): ContactState {
-  let counts = state.counts;
-  let holds = state.holds;
   const day = dayOf(now);
+  let counts: CountEntry[] | undefined;
+  let added: HoldEntry[] | undefined;
   for (const p of presented) {
     if (p.decision) {
+      counts ??= state.counts.slice();
       const i = counts.findIndex((c) => c.outcome === 'decision' && c.day === day && c.offerId === p.offerId && c.channel === p.channel);
-      const next = counts.slice();
-      if (i < 0) next.push({ outcome: 'decision', channel: p.channel, offerId: p.offerId, day, n: 1 });
-      else next[i] = { ...counts[i]!, n: counts[i]!.n + 1 };
-      counts = next;
+      if (i < 0) counts.push({ outcome: 'decision', channel: p.channel, offerId: p.offerId, day, n: 1 });
+      else counts[i] = { ...counts[i]!, n: counts[i]!.n + 1 };
     }
     if (p.holdUntil !== undefined) {
       // one field per (channel, offer, decision): a second hold replaces the first, as in the fields
-      const hold = { channel: p.channel, offerId: p.offerId, decisionId, expiresAt: p.holdUntil };
-      holds = [...holds.filter((h) => h.decisionId !== decisionId || h.offerId !== p.offerId || h.channel !== p.channel), hold];
+      added = (added ?? []).filter((h) => h.offerId !== p.offerId || h.channel !== p.channel);
+      added.push({ channel: p.channel, offerId: p.offerId, decisionId, expiresAt: p.holdUntil });
     }
   }
-  return { version: state.version + 1, counts, last: state.last, holds };
+  let holds = state.holds;
+  if (added) {
+    const fresh = added;
+    const replaced = (h: HoldEntry) => h.decisionId === decisionId && fresh.some((a) => a.offerId === h.offerId && a.channel === h.channel);
+    holds = (holds.some(replaced) ? holds.filter((h) => !replaced(h)) : holds).concat(fresh);
+  }
+  return { version: state.version + 1, counts: counts ?? state.counts, last: state.last, holds };
 }

@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Arm } from '../decision/assign.js';
 import type { Decision } from '../decision/types.js';
@@ -48,8 +47,29 @@ interface Recent {
   tried: Set<string> | undefined;
 }
 
-/** Decisions remembered for their outcomes (a few minutes of traffic on a busy node). */
+/** Decisions remembered for their outcomes (a few minutes of traffic on a busy node): at least this many, at most twice. */
 const RECENT_DECISIONS = 100_000;
+
+/**
+ * The latest decisions by ID, in two generations: when the newer is full it becomes the older
+ * and the older is dropped whole. A decision is set once and read by its outcomes, so a
+ * recency list (an LRU) would be work on every decision for no gain.
+ */
+class Generations<V> {
+  private newer = new Map<string, V>();
+  private older = new Map<string, V>();
+  constructor(private readonly size: number) {}
+  set(key: string, value: V): void {
+    if (this.newer.size >= this.size) {
+      this.older = this.newer;
+      this.newer = new Map();
+    }
+    this.newer.set(key, value);
+  }
+  get(key: string): V | undefined {
+    return this.newer.get(key) ?? this.older.get(key);
+  }
+}
 
 /**
  * Closes the loop: every decision and every newly stored outcome is tallied for the reports,
@@ -60,7 +80,7 @@ const RECENT_DECISIONS = 100_000;
  * impression was not reported, the first accept, click or reject of the offer.
  */
 export class FeedbackLoop {
-  private readonly recent = new LRUCache<string, Recent>({ max: RECENT_DECISIONS });
+  private readonly recent = new Generations<Recent>(RECENT_DECISIONS);
   /** one Cell per segment × phase, shared by the decisions remembered */
   private readonly cells = new Map<string, Map<string, Cell>>();
 
