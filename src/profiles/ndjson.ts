@@ -1,3 +1,4 @@
+import { fastProfile } from './fast-profile.js';
 import { Profile } from './schema.js';
 
 export interface LineError {
@@ -27,6 +28,11 @@ export function parseProfileLines(lines: readonly string[], firstLine = 1): Pars
       data = JSON.parse(raw);
     } catch (err) {
       rejected.push({ line, errors: [{ path: '/', message: `invalid JSON: ${(err as Error).message}` }] });
+      continue;
+    }
+    const fast = fastProfile(data);
+    if (fast) {
+      profiles.push(fast);
       continue;
     }
     const parsed = Profile.safeParse(data);
