@@ -1,11 +1,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
-import { bodyLimits, browserCors, fromZod, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, registerRulesets, requireScope, toApiError, type AppEnv } from './api/index.js';
+import { bodyLimits, browserCors, fromZod, registerFrontEnds, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, registerRulesets, requireScope, toApiError, type AppEnv } from './api/index.js';
 import { ApiError } from './errors.js';
 import type { Config } from './config.js';
 import type { DecisionService } from './decision/index.js';
 import type { Metrics } from './ops/metrics.js';
-import type { ProfileStore } from './profiles/index.js';
+import type { DemoCustomer, ProfileStore } from './profiles/index.js';
 import type { RedisHealths } from './redis/index.js';
 import type { Kpis, ResponseService } from './feedback/index.js';
 import type { AuditTrail, RuleSetManager, RuleSetRegistry } from './rules/index.js';
@@ -24,6 +24,8 @@ export interface Services {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly readiness: { draining: boolean };
+  /** customers the demo pages offer to pick: from the generated demo population only, never from real profiles */
+  readonly demoCustomers: readonly DemoCustomer[];
   readonly version: string;
   /** Flushes buffered writes and closes connections, at shutdown; false when some buffered response events could not be written. */
   close(): Promise<boolean>;
@@ -69,5 +71,6 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   registerRulesets(app, s.rules, s.manager, s.audit);
   registerOps(app, s);
   registerDocs(app, s.version);
+  registerFrontEnds(app, s.demoCustomers);
   return app;
 }

@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { DecisionService } from './decision/index.js';
 import { FeedbackLoop, Kpis, LearnedPropensity, LearningState, ResponseService } from './feedback/index.js';
 import { Metrics } from './ops/metrics.js';
-import { CachedProfileStore, generateProfiles, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
+import { CachedProfileStore, demoCustomers, generateProfiles, loadProfileFile, MemoryProfileStore, type DemoCustomer } from './profiles/index.js';
 import { AuditTrail, compileRuleSet, formatIssue, loadRuleSet, RuleSetManager, RuleSetRegistry, type RuleSet } from './rules/index.js';
 import { memoryStores, redisStores, type Stores } from './stores.js';
 
@@ -16,11 +16,13 @@ async function packageVersion(): Promise<string> {
   return pkg.version;
 }
 
-async function loadProfiles(config: Config, store: MemoryProfileStore, log: Logger): Promise<void> {
+/** Loads the profiles; answers the customers the demo pages may offer: some of the generated population, none of a real one. */
+async function loadProfiles(config: Config, store: MemoryProfileStore, log: Logger): Promise<DemoCustomer[]> {
   if (!config.PROFILES_FILE) {
-    await store.putMany(generateProfiles({ customers: config.DEMO_CUSTOMERS, seed: config.DEMO_SEED }));
+    const profiles = generateProfiles({ customers: config.DEMO_CUSTOMERS, seed: config.DEMO_SEED });
+    await store.putMany(profiles);
     log.info({ customers: config.DEMO_CUSTOMERS, seed: config.DEMO_SEED }, 'demo population generated');
-    return;
+    return demoCustomers(profiles);
   }
   let result;
   try {
@@ -30,16 +32,17 @@ async function loadProfiles(config: Config, store: MemoryProfileStore, log: Logg
   }
   for (const r of result.rejected.slice(0, 20)) log.warn({ line: r.line, errors: r.errors }, 'profile line rejected');
   log.info({ file: config.PROFILES_FILE, imported: result.imported, rejected: result.rejectedLines }, 'profiles loaded');
+  return [];
 }
 
 /** The memory stores, the profiles preloaded (the embedded default), or Redis shared by every node. */
-async function openStores(config: Config, rules: RuleSetRegistry, metrics: Metrics, log: Logger): Promise<Stores> {
+async function openStores(config: Config, rules: RuleSetRegistry, metrics: Metrics, log: Logger): Promise<{ stores: Stores; demo: DemoCustomer[] }> {
   const retentionDays = () => rules.retentionDays();
-  if (config.PROFILE_STORE === 'redis') return redisStores(config, metrics, log, retentionDays);
+  if (config.PROFILE_STORE === 'redis') return { stores: await redisStores(config, metrics, log, retentionDays), demo: [] };
   const memory = new MemoryProfileStore();
-  await loadProfiles(config, memory, log);
+  const demo = await loadProfiles(config, memory, log);
   metrics.profilesLoaded.set(await memory.size());
-  return memoryStores(memory, retentionDays);
+  return { stores: memoryStores(memory, retentionDays), demo };
 }
 
 async function loadCompiled(dir: string, variable: string, log: Logger): Promise<RuleSet> {
@@ -63,7 +66,7 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   }
   if (challenger) rules.pin(challenger.ruleset);
 
-  const stores = await openStores(config, rules, metrics, log);
+  const { stores, demo } = await openStores(config, rules, metrics, log);
   // the memory store is read directly; a store across the network gets the cache in front
   const profiles = stores.profiles instanceof MemoryProfileStore
     ? stores.profiles
@@ -95,6 +98,7 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
     config, rules, manager, audit, profiles, decisions, responses, kpis, metrics, log,
     redis: stores.redis,
     readiness: { draining: false },
+    demoCustomers: demo,
     version: await packageVersion(),
     async close() {
       clearInterval(sync);

@@ -2,6 +2,7 @@
 export { requireScope } from './auth.js';
 export { registerDecisions } from './decisions.js';
 export { registerDocs } from './docs.js';
+export { registerFrontEnds } from './front.js';
 export { registerOps } from './ops.js';
 export { fromZod, problem, toApiError } from './problem.js';
 export { registerProfiles } from './profiles.js';

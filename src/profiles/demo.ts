@@ -204,3 +204,25 @@ export function summarize(profiles: readonly Profile[]): DemoSummary {
   for (const ph of LIFECYCLE_PHASES) meanChurnByPhase[ph] = phases[ph] === 0 ? 0 : meanChurnByPhase[ph] / phases[ph];
   return { customers: profiles.length, segments, phases, meanChurnByPhase, meanClvBySegment };
 }
+
+/** A customer the demo pages offer to pick: enough to tell who they are. */
+export interface DemoCustomer {
+  readonly customerId: string;
+  readonly valueSegment: Profile['valueSegment'];
+  readonly lifecyclePhase: Profile['lifecyclePhase'];
+}
+
+/** The first customer of each lifecycle phase × value segment, phases and segments in schema order. */
+export function demoCustomers(profiles: Iterable<Profile>): DemoCustomer[] {
+  const byCell = new Map<string, DemoCustomer>();
+  for (const p of profiles) {
+    const cell = `${p.lifecyclePhase}|${p.valueSegment}`;
+    if (!byCell.has(cell)) byCell.set(cell, { customerId: p.customerId, valueSegment: p.valueSegment, lifecyclePhase: p.lifecyclePhase });
+  }
+  const out: DemoCustomer[] = [];
+  for (const phase of LIFECYCLE_PHASES) for (const segment of VALUE_SEGMENTS) {
+    const c = byCell.get(`${phase}|${segment}`);
+    if (c) out.push(c);
+  }
+  return out;
+}

@@ -63,7 +63,7 @@ describe('the fast profile check', () => {
   });
 
   it('accepts the demo population, as zod reads it', () => {
-    for (const p of generateProfiles({ customers: 500 })) {
+    for (const p of generateProfiles({ customers: 500, seed: 7 })) {
       const data = asJson(p);
       expect(fastProfile(data)).toStrictEqual(Profile.parse(data));
     }
