@@ -23,6 +23,7 @@
   }
 
   function say(text) { status.textContent = text; }
+  function plural(n) { return n === 1 ? '1 action' : n + ' actions'; }
 
   function el(tag, props, children) {
     var node = document.createElement(tag);
@@ -146,7 +147,7 @@
       .then(function (both) {
         showProfile(both[0].profile, both[0].note);
         showActions(both[1]);
-        if (!keepStatus) say(both[1].offers.length + ' action(s) for ' + id + (intent.value ? ' on a ' + intent.value + ' call' : '') + (both[1].degraded ? ' (some data unavailable)' : '') + '.');
+        if (!keepStatus) say(plural(both[1].offers.length) + ' for ' + id + (intent.value ? ' on a ' + intent.value + ' call' : '') + (both[1].degraded ? ' (some data unavailable)' : '') + '.');
       })
       .catch(function (err) {
         actions.replaceChildren();
