@@ -1,3 +1,5 @@
+// page functions run in the browser
+/// <reference lib="dom" />
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, liveApp, screenshot, until } from '../support/browser.js';
