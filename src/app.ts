@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
-import { bodyLimits, browserCors, fromZod, registerFrontEnds, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, registerRulesets, requireScope, toApiError, type AppEnv } from './api/index.js';
+import { bodyLimits, browserCors, fromZod, registerFrontEnds, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, registerRulesets, keyTable, requireScope, toApiError, type AppEnv } from './api/index.js';
+import { rateLimit, type WindowCounts } from './api/rate-limit.js';
 import { ApiError } from './errors.js';
 import type { Config } from './config.js';
 import type { DecisionService } from './decision/index.js';
@@ -11,7 +12,7 @@ import type { Kpis, ResponseService } from './feedback/index.js';
 import type { AuditTrail, RuleSetManager, RuleSetRegistry } from './rules/index.js';
 
 export interface Services {
-  readonly config: Pick<Config, 'API_KEYS' | 'CORS_ORIGINS'>;
+  readonly config: Pick<Config, 'API_KEYS' | 'CORS_ORIGINS' | 'CUSTOMER_TOKEN_SECRET' | 'OPS_AUTH' | 'RATE_LIMITS'>;
   readonly rules: RuleSetRegistry;
   readonly manager: RuleSetManager;
   readonly audit: AuditTrail;
@@ -19,6 +20,8 @@ export interface Services {
   readonly decisions: DecisionService;
   readonly responses: ResponseService;
   readonly kpis: Kpis;
+  /** requests per API key per minute, for the rate limits */
+  readonly rateWindows: WindowCounts;
   /** present when PROFILE_STORE=redis */
   readonly redis: RedisHealths | undefined;
   readonly metrics: Metrics;
@@ -30,6 +33,9 @@ export interface Services {
   /** Flushes buffered writes and closes connections, at shutdown; false when some buffered response events could not be written. */
   close(): Promise<boolean>;
 }
+
+/** What OPS_AUTH=admin puts behind the admin key; /healthz and /readyz stay open for probes. */
+const OPS_PATHS = ['/metrics', '/openapi.json', '/docs', '/docs/*'] as const;
 
 /** Wires routes to services; nothing here decides anything. */
 export function createApp(s: Services): OpenAPIHono<AppEnv> {
@@ -48,7 +54,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   });
   app.notFound((c) => problem(c, new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
 
-  const keys = s.config.API_KEYS;
+  const keys = s.config.API_KEYS ? keyTable(s.config.API_KEYS) : undefined;
   const corsGuard = browserCors(s.config.CORS_ORIGINS);
   if (corsGuard) {
     app.use('/v1/decisions', corsGuard);
@@ -56,16 +62,20 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   }
   app.use('/v1/*', bodyLimits());
   if (keys) {
-    app.use('/v1/decisions', requireScope(keys, 'decide'));
-    app.use('/v1/responses', requireScope(keys, 'decide'));
+    // a web page's public key reaches these two only, and only with a customer token
+    app.use('/v1/decisions', requireScope(keys, 'public'));
+    app.use('/v1/responses', requireScope(keys, 'public'));
     app.use('/v1/profiles/*', requireScope(keys, 'admin'));
     app.use('/v1/reports/*', requireScope(keys, 'admin'));
     app.use('/v1/rulesets', requireScope(keys, 'admin'));
     app.use('/v1/rulesets/*', requireScope(keys, 'admin'));
+    if (s.config.OPS_AUTH === 'admin') for (const path of OPS_PATHS) app.use(path, requireScope(keys, 'admin'));
+    // after the key checks, which name the key
+    app.use('*', rateLimit(s.config.RATE_LIMITS, s.rateWindows));
   }
 
-  registerDecisions(app, s.decisions);
-  registerResponses(app, s.responses, s.rules);
+  registerDecisions(app, s.decisions, s.config.CUSTOMER_TOKEN_SECRET);
+  registerResponses(app, s.responses, s.rules, s.config.CUSTOMER_TOKEN_SECRET);
   registerProfiles(app, s.profiles, s.metrics);
   registerReports(app, s.kpis);
   registerRulesets(app, s.rules, s.manager, s.audit);

@@ -99,6 +99,7 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
     redis: stores.redis,
     readiness: { draining: false },
     demoCustomers: demo,
+    rateWindows: stores.rateWindows,
     version: await packageVersion(),
     async close() {
       clearInterval(sync);

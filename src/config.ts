@@ -26,6 +26,22 @@ const ApiKeys = z.string().transform((raw, ctx) => {
   return keys;
 });
 
+/** Requests per key per minute by scope; 0 leaves a scope unlimited. */
+const RateLimits = z.string().transform((raw, ctx) => {
+  const limits: Partial<Record<Scope, number>> = {};
+  for (const pair of csv(raw)) {
+    const m = /^(public|decide|admin):(\d{1,10})$/.exec(pair);
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: `"${pair}": expected scope:requests-per-minute, scope public, decide or admin` });
+      return z.NEVER;
+    }
+    const n = Number(m[2]);
+    if (n > 0) limits[m[1] as Scope] = n;
+    else delete limits[m[1] as Scope];
+  }
+  return limits;
+});
+
 const Origins = z.string().transform((raw, ctx) => {
   const origins = csv(raw);
   for (const o of origins) {
@@ -52,6 +68,8 @@ export const EnvSchema = z.object({
   API_KEYS: ApiKeys.optional(),
   CUSTOMER_TOKEN_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   CORS_ORIGINS: Origins.optional(),
+  OPS_AUTH: z.enum(['none', 'admin']).default('none'),
+  RATE_LIMITS: RateLimits.default(RateLimits.parse('public:60000,decide:600000,admin:6000')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PROFILE_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   PROFILE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
@@ -108,6 +126,13 @@ export function loadConfig(env: Env = process.env): Config {
   const data = parseEnv(EnvSchema, env);
   if (data.PROFILE_STORE === 'redis' && data.PROFILES_FILE) {
     throw new ConfigError(['PROFILES_FILE: preloads the memory store only; with PROFILE_STORE=redis load profiles with `nextbest profiles import FILE`']);
+  }
+  const scopes = new Set(data.API_KEYS?.values());
+  if (scopes.has('public') && !data.CUSTOMER_TOKEN_SECRET) {
+    throw new ConfigError(['CUSTOMER_TOKEN_SECRET: a public key identifies customers by signed customer tokens; set the secret the site signs them with (at least 32 characters)']);
+  }
+  if (data.OPS_AUTH === 'admin' && !scopes.has('admin')) {
+    throw new ConfigError(['OPS_AUTH: admin puts /metrics and /docs behind an admin key, but API_KEYS has none']);
   }
   // every core by default in production, where shared state (Redis) keeps the workers' answers
   // the same; one process in development, and with the memory store, whose state is per process

@@ -1,7 +1,7 @@
 /** The closed list of error codes. Each has a status and a title in api/problem.ts and a row in the README. */
 export const ERROR_CODES = [
   'invalid_request', 'malformed_json', 'unknown_channel', 'unauthorized', 'forbidden',
-  'not_found', 'payload_too_large', 'unsupported_media_type', 'invalid_ruleset', 'not_ready', 'unavailable', 'internal',
+  'not_found', 'payload_too_large', 'unsupported_media_type', 'invalid_ruleset', 'rate_limited', 'not_ready', 'unavailable', 'internal',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -21,7 +21,7 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     readonly detail: string,
     readonly errors?: readonly FieldError[],
-    /** seconds after which a retry may succeed (503 answers) */
+    /** seconds after which a retry may succeed (429 and 503 answers) */
     readonly retryAfter?: number,
   ) {
     super(detail);

@@ -5,7 +5,8 @@ import { MemoryCounters, MemoryResponseStore, RedisCounters, RedisResponseStore,
 import type { Metrics } from './ops/metrics.js';
 import type { AuditSink } from './rules/index.js';
 import { listenForInvalidations, MemoryProfileStore, RedisProfileStore, type InvalidationTarget, type ProfileStore } from './profiles/index.js';
-import { closeRedis, connectRedis, describeTarget, RedisHealth, RedisKeys, whenReady, type RedisHealths } from './redis/index.js';
+import { closeRedis, connectRedis, describeTarget, RedisHealth, RedisKeys, RedisWindowCounts, whenReady, type RedisHealths } from './redis/index.js';
+import { MemoryWindowCounts, RATE_WINDOW_MS, type WindowCounts } from './api/rate-limit.js';
 
 /** The stores behind the services: all in this process (the embedded default) or all in Redis. */
 export interface Stores {
@@ -18,6 +19,8 @@ export interface Stores {
   listen(cache: InvalidationTarget): void;
   /** Totals that only grow: learning counts, report tallies; shared by every node with Redis. */
   counters(name: 'learning' | 'kpis'): Counters;
+  /** Requests per API key per rate-limit window; shared by every node with Redis. */
+  readonly rateWindows: WindowCounts;
   /** Where rule-set audit entries are kept besides the log: a Redis stream, or nowhere else. */
   readonly audit: AuditSink;
   /** Writes out the decision log and counters, and closes every connection. */
@@ -29,7 +32,10 @@ const BOOT_WAIT_MS = 2_000;
 
 /** `retentionDays`: days of contact counts to keep, the longest window of the loaded policies. */
 export function memoryStores(profiles: MemoryProfileStore, retentionDays: () => number): Stores {
-  return { profiles, responses: new MemoryResponseStore(retentionDays), decisionLog: noDecisionLog, redis: undefined, listen() {}, counters: () => new MemoryCounters(), audit: () => {}, async close() {} };
+  return {
+    profiles, responses: new MemoryResponseStore(retentionDays), decisionLog: noDecisionLog, redis: undefined, rateWindows: new MemoryWindowCounts(),
+    listen() {}, counters: () => new MemoryCounters(), audit: () => {}, async close() {},
+  };
 }
 
 /**
@@ -53,7 +59,9 @@ export async function redisStores(config: Config, metrics: Metrics, log: Logger,
   }
   const decisionLog = config.DECISION_LOG_MAXLEN > 0 ? new RedisDecisionLog(write, keys, config.DECISION_LOG_MAXLEN, metrics, log) : noDecisionLog;
   const counters: RedisCounters[] = [];
+  const rateWindows = new RedisWindowCounts(write, keys, RATE_WINDOW_MS);
   return {
+    rateWindows,
     profiles: new RedisProfileStore(read, write, keys, metrics),
     responses: new RedisResponseStore(write, read, keys, retentionDays),
     decisionLog,
@@ -69,7 +77,7 @@ export async function redisStores(config: Config, metrics: Metrics, log: Logger,
       return c;
     },
     async close() {
-      await Promise.all([decisionLog.close(), ...counters.map((c) => c.close())]);
+      await Promise.all([decisionLog.close(), rateWindows.close(), ...counters.map((c) => c.close())]);
       await Promise.all([reader, writer, subscriber].map((c) => closeRedis(c)));
     },
   };

@@ -1,8 +1,10 @@
 /*
  * nextbest "Tips for you" widget: no dependencies, no framework.
  *
- *   <div data-nextbest data-customer="C0000042" data-channel="web" data-placement="tips-for-you"></div>
- *   <script src="https://nextbest.example.com/widget.js" data-key="API_KEY" async></script>
+ *   <div data-nextbest data-customer-token="<JWT from your back end>" data-channel="web"></div>
+ *   <script src="https://nextbest.example.com/widget.js" data-key="PUBLIC_KEY" async></script>
+ *
+ * (or data-customer="C0000042" with a decide key, for pages whose key is not public)
  *
  * Renders 2–4 cards from POST /v1/decisions; records an impression when a card is at least half
  * visible and a click on its call to action through POST /v1/responses (idempotent eventIds,
@@ -69,8 +71,13 @@
   var KEEPALIVE = typeof Request === 'function' && 'keepalive' in Request.prototype;
 
   function send(events, leaving) {
-    var body = JSON.stringify({ events: events });
     var url = BASE + '/v1/responses';
+    var token = events[0].token;
+    var body = JSON.stringify(
+      token
+        ? { customerToken: token, events: events.map(function (e) { return { offerId: e.offerId, outcome: e.outcome, channel: e.channel, decisionId: e.decisionId, eventId: e.eventId, at: e.at }; }) }
+        : { events: events },
+    );
     // a browser without keepalive: a beacon, which carries no key (for a service open to the page)
     if (leaving && !KEEPALIVE && !KEY && navigator.sendBeacon) {
       navigator.sendBeacon(url, new Blob([body], { type: 'application/json' }));
@@ -83,17 +90,34 @@
     }
   }
 
+  /** Events in batches of one customer (token) each, at most 500. */
+  function batches(events) {
+    var out = [];
+    var by = {};
+    events.forEach(function (e) {
+      var k = e.token || '';
+      var b = by[k];
+      if (!b || b.length >= 500) out.push((b = by[k] = []));
+      b.push(e);
+    });
+    return out;
+  }
+
   function flush(leaving) {
     if (flushTimer) clearTimeout(flushTimer);
     flushTimer = null;
-    while (queue.length > 0) send(queue.splice(0, 500), leaving);
+    batches(queue.splice(0, queue.length)).forEach(function (b) { send(b, leaving); });
   }
 
   function record(card, outcome) {
     var eventId = card.decisionId + ':' + card.offerId + ':' + outcome;
     if (sent[eventId]) return;
     sent[eventId] = true;
-    queue.push({ customerId: card.customerId, offerId: card.offerId, outcome: outcome, channel: card.channel, decisionId: card.decisionId, eventId: eventId, at: new Date().toISOString() });
+    var e = { offerId: card.offerId, outcome: outcome, channel: card.channel, decisionId: card.decisionId, eventId: eventId, at: new Date().toISOString() };
+    // with a customer token the events are the token's customer's: sent beside it, without an ID
+    if (card.token) e.token = card.token;
+    else e.customerId = card.customerId;
+    queue.push(e);
     if (queue.length >= FLUSH_AT) flush(false);
     else if (!flushTimer) flushTimer = setTimeout(function () { flush(false); }, FLUSH_MS);
   }
@@ -130,7 +154,7 @@
       text.textContent = t.body;
       el.appendChild(text);
     }
-    var info = { customerId: decision.customerId, offerId: offer.offerId, channel: decision.channel, decisionId: decision.decisionId };
+    var info = { customerId: decision.customerId, token: decision.token, offerId: offer.offerId, channel: decision.channel, decisionId: decision.decisionId };
     var href = safeUrl(t.ctaUrl);
     if (t.ctaLabel) {
       var cta = document.createElement(href ? 'a' : 'button');
@@ -168,18 +192,21 @@
 
   function load(el) {
     var customerId = el.getAttribute('data-customer');
-    if (!customerId) return Promise.resolve(false);
+    var token = el.getAttribute('data-customer-token');
+    if (!customerId && !token) return Promise.resolve(false);
     if (!el.__nextbestFallback) el.__nextbestFallback = Array.prototype.slice.call(el.childNodes);
     var timeout = parseInt(el.getAttribute('data-timeout') || scriptData.timeout || '800', 10) || 800;
     var controller = typeof AbortController === 'function' ? new AbortController() : null;
     var timer = setTimeout(function () { if (controller) controller.abort(); }, timeout);
     el.setAttribute('aria-busy', 'true');
     var body = {
-      customerId: customerId,
       channel: el.getAttribute('data-channel') || 'web',
       placement: el.getAttribute('data-placement') || 'tips-for-you',
       limit: clampLimit(el.getAttribute('data-limit')),
     };
+    // a public key speaks for the customer of a token signed by the site's back end
+    if (token) body.customerToken = token;
+    else body.customerId = customerId;
     var started = Date.now();
     return fetch(BASE + '/v1/decisions', { method: 'POST', headers: headers(), body: JSON.stringify(body), signal: controller ? controller.signal : undefined, mode: 'cors', credentials: 'omit' })
       .then(function (res) {
@@ -189,6 +216,7 @@
       .then(function (decision) {
         // an answer after the deadline (no AbortController) is dropped too
         if (Date.now() - started > timeout) throw new Error('late');
+        if (token) decision.token = token;
         if (!render(el, decision)) throw new Error('no offers');
         return true;
       })

@@ -1,32 +1,63 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Scope } from '../config.js';
 import { ApiError } from '../errors.js';
 import type { AppEnv } from './types.js';
 
-/** Which key scopes may call a route: admin may do everything a decide key may. */
-const ALLOWED: Readonly<Record<'decide' | 'admin', readonly Scope[]>> = {
+/** What a route needs: `public` is for the two routes a web page calls (with customer tokens). */
+export type Needed = 'public' | 'decide' | 'admin';
+
+/** Which key scopes may call a route: admin may do everything a decide key may, decide everything a public key may. */
+const ALLOWED: Readonly<Record<Needed, readonly Scope[]>> = {
+  public: ['public', 'decide', 'admin'],
   decide: ['decide', 'admin'],
   admin: ['admin'],
 };
 
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+interface KeyEntry {
+  readonly hash: Buffer;
+  readonly scope: Scope;
+  /** a fingerprint of the key (never the key), for audit entries and rate limits */
+  readonly id: string;
+}
+
+/** The configured keys as SHA-256 digests: compared in constant time, and the keys themselves not kept around. */
+export function keyTable(keys: ReadonlyMap<string, Scope>): readonly KeyEntry[] {
+  return [...keys].map(([key, scope]) => {
+    const hash = sha256(key);
+    return { hash, scope, id: hash.toString('hex').slice(0, 8) };
+  });
+}
+
+/** The entry of a presented key: every configured key is compared, in constant time, whatever matches. */
+function lookUp(table: readonly KeyEntry[], presented: string): KeyEntry | undefined {
+  const digest = sha256(presented);
+  let found: KeyEntry | undefined;
+  for (const entry of table) if (timingSafeEqual(digest, entry.hash) && found === undefined) found = entry;
+  return found;
+}
+
 /**
  * API-key check shared by every protected route; with no keys configured it is not mounted
- * and the service is open (a warning is logged at start). Public keys need signed customer
- * tokens, not yet accepted here, so they are refused.
+ * and the service is open (a warning is logged at start). The key's scope and fingerprint go
+ * in the context for the routes (a public key's customer comes from its customer token).
  */
-export function requireScope(keys: ReadonlyMap<string, Scope>, needed: 'decide' | 'admin'): MiddlewareHandler<AppEnv> {
+export function requireScope(table: readonly KeyEntry[], needed: Needed): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const scope = match ? keys.get(match[1]!) : undefined;
-    if (!scope) {
+    const entry = match ? lookUp(table, match[1]!) : undefined;
+    if (!entry) {
       c.header('www-authenticate', 'Bearer realm="nextbest"');
       throw new ApiError('unauthorized', match ? 'unknown API key' : 'send Authorization: Bearer <API key>');
     }
-    if (!ALLOWED[needed].includes(scope)) throw new ApiError('forbidden', `a ${scope} key cannot call this route; it needs the ${needed} scope`);
-    c.set('scope', scope);
-    c.set('keyId', createHash('sha256').update(match![1]!).digest('hex').slice(0, 8));
+    if (!ALLOWED[needed].includes(entry.scope)) {
+      throw new ApiError('forbidden', `a ${entry.scope} key cannot call this route; it needs ${needed === 'admin' ? 'the admin scope' : 'the decide scope (or public, for decisions and responses)'}`);
+    }
+    c.set('scope', entry.scope);
+    c.set('keyId', entry.id);
     return next();
   };
 }

@@ -1,5 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context as HonoContext } from 'hono';
+import type { Decision, DecisionRequest } from '../decision/types.js';
 import type { DecisionService } from '../decision/service.js';
+import { customerFromToken, MAX_TOKEN_LENGTH } from './customer-token.js';
 import { readJson } from './body.js';
 import { decisionJson } from './decision-json.js';
 import { fastDecisionRequest } from './fast-request.js';
@@ -18,6 +21,12 @@ export const DecisionRequestSchema = z
   })
   .strict()
   .openapi('DecisionRequest');
+
+/** What a web page sends with a public key: the customer named by a signed token, no explain. */
+export const PublicDecisionRequestSchema = DecisionRequestSchema.omit({ customerId: true, explain: true })
+  .extend({ customerToken: z.string().min(1).max(MAX_TOKEN_LENGTH).describe('HS256 JWT from the site’s back end: sub = customer ID, exp at most 24 h away') })
+  .strict()
+  .openapi('PublicDecisionRequest');
 
 const RankedOffer = z.object({
   rank: z.number().int(),
@@ -67,21 +76,35 @@ const route = createRoute({
   tags: ['decisions'],
   summary: 'Rank the next best offers for one customer on one channel',
   security: [{ apiKey: [] }],
-  request: { body: jsonBody(DecisionRequestSchema) },
+  description: 'A `public` key (a web page) sends `customerToken` instead of `customerId`, cannot ask for `explain`, and gets the answer without the profile’s segment and phase.',
+  request: { body: jsonBody(z.union([DecisionRequestSchema, PublicDecisionRequestSchema])) },
   responses: {
     200: { description: 'Ranked offers (an unknown customer gets the fallback offers)', content: { 'application/json': { schema: DecisionSchema } } },
     400: problemResponse('Malformed request or unknown channel'),
-    401: problemResponse('Missing or unknown API key'),
-    403: problemResponse('The key lacks the decide scope'),
+    401: problemResponse('Missing or unknown API key, or a public key’s customer token missing, invalid or expired'),
+    403: problemResponse('The key lacks the decide (or public) scope'),
     413: problemResponse('Body over 64 KiB'),
     415: problemResponse('Not application/json'),
   },
 });
 
+/** A public caller's request, its customer taken from the verified token. */
+async function publicRequest(c: HonoContext<AppEnv>, secret: string | undefined): Promise<DecisionRequest> {
+  const { customerToken, ...rest } = await readJson(c, PublicDecisionRequestSchema);
+  return { ...rest, customerId: await customerFromToken(customerToken, secret) };
+}
+
+/** The answer a web page gets: its offers, not the segment and phase the customer was put in. */
+const withoutProfile = (d: Decision): Decision => ({ ...d, profile: { found: d.profile.found, valueSegment: null, lifecyclePhase: null } });
+
 /** The hot route: documented from its schema, served by a plain handler (see readJson). */
-export function registerDecisions(app: OpenAPIHono<AppEnv>, service: DecisionService): void {
+export function registerDecisions(app: OpenAPIHono<AppEnv>, service: DecisionService, tokenSecret: string | undefined): void {
   app.openAPIRegistry.registerPath(route);
   app.post(route.path, async (c) => {
+    if (c.get('scope') === 'public') {
+      const decision = await service.decide(await publicRequest(c, tokenSecret));
+      return c.body(decisionJson(withoutProfile(decision)), 200, JSON_HEADERS);
+    }
     const decision = await service.decide(await readJson(c, DecisionRequestSchema, fastDecisionRequest));
     // the same JSON c.json would write (tested), built with the rule set's parts serialised once
     return c.body(decisionJson(decision), 200, JSON_HEADERS);

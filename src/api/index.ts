@@ -1,5 +1,5 @@
 /** HTTP routes, one file each, plus the API-key check and the problem+json writer. */
-export { requireScope } from './auth.js';
+export { keyTable, requireScope } from './auth.js';
 export { registerDecisions } from './decisions.js';
 export { registerDocs } from './docs.js';
 export { registerFrontEnds } from './front.js';

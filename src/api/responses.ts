@@ -3,6 +3,7 @@ import { ApiError, type FieldError } from '../errors.js';
 import { ResponseBatchSchema, ResponseEventSchema, type ResponseEventInput, type ResponseService } from '../feedback/index.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
 import { readJson } from './body.js';
+import { customerFromToken } from './customer-token.js';
 import { fromZod } from './problem.js';
 import { problemResponse } from './schemas.js';
 import type { AppEnv } from './types.js';
@@ -20,13 +21,14 @@ const route = createRoute({
   path: '/v1/responses',
   tags: ['responses'],
   summary: 'Record what customers did with offers: impression, click, accept, reject (one event or a batch of up to 500)',
+  description: 'A `public` key (a web page) sends `customerToken` beside the event or the `events`, and leaves `customerId` out of the events: they are the token’s customer’s.',
   security: [{ apiKey: [] }],
   request: { body: { required: true, content: { 'application/json': { schema: z.union([ResponseEventSchema, ResponseBatchSchema]) } } } },
   responses: {
     202: { description: 'Recorded (or buffered while Redis is unavailable)', content: { 'application/json': { schema: Receipt } } },
     400: problemResponse('Malformed event, or an offer or channel no loaded rule set knows'),
-    401: problemResponse('Missing or unknown API key'),
-    403: problemResponse('The key lacks the decide scope'),
+    401: problemResponse('Missing or unknown API key, or a public key’s customer token missing, invalid or expired'),
+    403: problemResponse('The key lacks the decide (or public) scope'),
     413: problemResponse('Body over 64 KiB'),
     415: problemResponse('Not application/json'),
     503: problemResponse('Redis is unavailable and the buffer is full: nothing was recorded; retry after Retry-After seconds'),
@@ -47,10 +49,33 @@ function unknownNames(events: readonly ResponseEventInput[], batch: boolean, rul
   return errors;
 }
 
-export function registerResponses(app: OpenAPIHono<AppEnv>, service: ResponseService, rules: RuleSetRegistry): void {
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A public caller's body with its events given the token's customer: `customerToken` beside
+ * one event or `events`, and no `customerId` of its own (a page speaks for its customer only).
+ */
+async function withTokenCustomer(body: unknown, secret: string | undefined): Promise<unknown> {
+  if (!isObject(body)) throw new ApiError('invalid_request', 'expected an object with customerToken and an event or events');
+  const { customerToken, ...rest } = body;
+  const customerId = await customerFromToken(customerToken, secret);
+  const events = isBatch(rest) ? rest.events : [rest];
+  const named: FieldError[] = [];
+  if (Array.isArray(events)) {
+    events.forEach((e, i) => {
+      if (isObject(e) && Object.hasOwn(e, 'customerId')) named.push({ path: `${isBatch(rest) ? `/events/${i}` : ''}/customerId`, message: 'a public key sends no customerId: the events are the customer token’s' });
+    });
+  }
+  if (named.length > 0) throw new ApiError('invalid_request', 'events from a public key belong to the token’s customer', named);
+  const own = (e: unknown) => (isObject(e) ? { ...e, customerId } : e);
+  return isBatch(rest) ? { ...rest, events: Array.isArray(rest.events) ? rest.events.map(own) : rest.events } : own(rest);
+}
+
+export function registerResponses(app: OpenAPIHono<AppEnv>, service: ResponseService, rules: RuleSetRegistry, tokenSecret: string | undefined): void {
   app.openAPIRegistry.registerPath(route);
   app.post(route.path, async (c) => {
-    const body = await readJson(c, z.unknown());
+    const raw = await readJson(c, z.unknown());
+    const body = c.get('scope') === 'public' ? await withTokenCustomer(raw, tokenSecret) : raw;
     const parsed = isBatch(body) ? ResponseBatchSchema.safeParse(body) : ResponseEventSchema.safeParse(body);
     if (!parsed.success) throw fromZod(parsed.error);
     const batch = 'events' in parsed.data;

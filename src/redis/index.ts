@@ -2,3 +2,4 @@
 export { closeRedis, connectRedis, describeTarget, redactUrl, whenReady, type RedisClient, type RedisTarget } from './client.js';
 export { RedisHealth, type RedisHealths, type RedisLane, type RedisPath, type RedisStatus } from './health.js';
 export { RedisKeys } from './keys.js';
+export { RedisWindowCounts } from './rate-windows.js';

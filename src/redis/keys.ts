@@ -30,6 +30,11 @@ export class RedisKeys {
     return `${this.prefix}{${name}}`;
   }
 
+  /** one API key's requests in one rate-limit window (a counter that expires with the window) */
+  rateWindow(keyId: string, windowStart: number): string {
+    return `${this.prefix}rate:{${keyId}}:${windowStart}`;
+  }
+
   /** rule-set activations, refusals and rollbacks of every node, a stream */
   get audit(): string {
     return `${this.prefix}rulesets:audit`;

@@ -1,51 +1,115 @@
+import { sign } from 'hono/jwt';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Scope } from '../../src/config.js';
 import { testApp } from '../support/app.js';
+import { expectAuthMatrix, type RouteSpec } from '../support/auth.js';
 
 type App = Awaited<ReturnType<typeof testApp>>;
 const DECIDE = 'decide-key-0123456789';
 const ADMIN = 'admin-key-0123456789';
 const PUBLIC = 'public-key-0123456789';
+const KEYS: Record<Scope, string> = { public: PUBLIC, decide: DECIDE, admin: ADMIN };
+const SECRET = 'customer-token-secret-0123456789-abcdef';
+const now = () => Math.floor(Date.now() / 1000);
+const token = (sub: string, claims: Record<string, unknown> = {}, secret = SECRET) => sign({ sub, exp: now() + 600, ...claims }, secret, 'HS256');
 
-describe('security: API keys and CORS', () => {
+const profile = { customerId: 'C0000001', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1000, churnScore: 0.1 };
+const event = { customerId: 'C0000001', offerId: 'service-app-download', outcome: 'impression', channel: 'web' };
+
+describe('security: API keys, customer tokens and CORS', () => {
   let t: App;
+  let customerToken: string;
   beforeAll(async () => {
-    t = await testApp({ API_KEYS: `decide:${DECIDE},admin:${ADMIN},public:${PUBLIC}`, CORS_ORIGINS: 'https://shop.example.com' });
+    t = await testApp({ API_KEYS: `decide:${DECIDE},admin:${ADMIN},public:${PUBLIC}`, CORS_ORIGINS: 'https://shop.example.com', CUSTOMER_TOKEN_SECRET: SECRET });
+    customerToken = await token('C0000001');
   });
-  const decide = (key?: string) => t.post('/v1/decisions', { customerId: 'C0000001', channel: 'web' }, key ? { authorization: `Bearer ${key}` } : {});
-  const getProfile = (key?: string) => t.app.request('/v1/profiles/C0000001', { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  const as = (key: string) => ({ authorization: `Bearer ${key}` });
 
-  it('refuses a missing or unknown key with 401 and WWW-Authenticate', async () => {
-    for (const res of [await decide(), await decide('wrong-key-0123456789')]) {
-      expect(res.status).toBe(401);
-      expect(res.headers.get('www-authenticate')).toContain('Bearer');
-      expect((await res.json()).type).toBe('urn:nextbest:problem:unauthorized');
+  it('every route: 401 without a known key, 403 for a scope that may not call it, through for one that may', async () => {
+    const routes: RouteSpec[] = [
+      { method: 'POST', path: '/v1/decisions', allowed: ['public', 'decide', 'admin'], body: (s) => (s === 'public' ? { customerToken, channel: 'web' } : { customerId: 'C0000001', channel: 'web' }) },
+      { method: 'POST', path: '/v1/responses', allowed: ['public', 'decide', 'admin'], body: (s) => (s === 'public' ? { customerToken, events: [{ ...event, customerId: undefined }] } : event) },
+      { method: 'GET', path: '/v1/profiles/C0000001', allowed: ['admin'] },
+      { method: 'PUT', path: '/v1/profiles/C0000001', allowed: ['admin'], body: () => profile },
+      { method: 'POST', path: '/v1/profiles/bulk', allowed: ['admin'] },
+      { method: 'GET', path: '/v1/reports/offers', allowed: ['admin'] },
+      { method: 'GET', path: '/v1/rulesets', allowed: ['admin'] },
+      { method: 'POST', path: '/v1/rulesets/reload', allowed: ['admin'] },
+      { method: 'POST', path: '/v1/rulesets/2026.11.0/activate', allowed: ['admin'] },
+    ];
+    await expectAuthMatrix(t, KEYS, routes);
+  });
+
+  it('a public key decides for the customer of a valid token, and is not told their segment or phase', async () => {
+    const res = await t.post('/v1/decisions', { customerToken, channel: 'web' }, as(PUBLIC));
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.customerId).toBe('C0000001');
+    expect(body.profile).toEqual({ found: true, valueSegment: null, lifecyclePhase: null });
+    expect(body.offers.length).toBeGreaterThan(0);
+    // a decide key gets the same customer's segment and phase
+    expect((await (await t.post('/v1/decisions', { customerId: 'C0000001', channel: 'web' }, as(DECIDE))).json()).profile.valueSegment).not.toBeNull();
+  });
+
+  it('a public key cannot name a customer, ask for an explanation, or use a bad token', async () => {
+    const expectProblem = async (body: unknown, status: number, detail: RegExp) => {
+      const res = await t.post('/v1/decisions', body, as(PUBLIC));
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      expect((await res.json()).detail).toMatch(detail);
+    };
+    await expectProblem({ customerId: 'C0000002', channel: 'web' }, 400, /./);
+    await expectProblem({ customerToken, customerId: 'C0000002', channel: 'web' }, 400, /./);
+    await expectProblem({ customerToken, channel: 'web', explain: true }, 400, /./);
+    await expectProblem({ channel: 'web' }, 400, /./);
+    await expectProblem({ customerToken: 'not.a.jwt', channel: 'web' }, 401, /not valid/);
+    await expectProblem({ customerToken: await token('C0000002', {}, 'another-secret-0123456789-0123456789'), channel: 'web' }, 401, /not valid/);
+    await expectProblem({ customerToken: await token('C0000002', { exp: now() - 10 }), channel: 'web' }, 401, /expired/);
+    await expectProblem({ customerToken: await sign({ sub: 'C0000002' }, SECRET, 'HS256'), channel: 'web' }, 401, /no exp/);
+    await expectProblem({ customerToken: await token('C0000002', { exp: now() + 3 * 86_400 }), channel: 'web' }, 401, /too far ahead/);
+    await expectProblem({ customerToken: await token('../../etc'), channel: 'web' }, 401, /sub/);
+    await expectProblem({ customerToken: await sign({ sub: 'C0000002', exp: now() + 60 }, SECRET, 'HS512'), channel: 'web' }, 401, /not valid/);
+    // an unsigned token ("alg": "none") is never accepted
+    const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'C0000002', exp: now() + 60 })).toString('base64url')}.`;
+    await expectProblem({ customerToken: unsigned, channel: 'web' }, 401, /not valid/);
+  });
+
+  it('a public key records events for its token’s customer only', async () => {
+    const batch = await t.post('/v1/responses', { customerToken, events: [{ offerId: 'service-app-download', outcome: 'click', channel: 'web', eventId: 'pub-1' }] }, as(PUBLIC));
+    expect(batch.status).toBe(202);
+    expect(await batch.json()).toMatchObject({ accepted: 1 });
+    const single = await t.post('/v1/responses', { customerToken, offerId: 'service-app-download', outcome: 'click', channel: 'web', eventId: 'pub-1' }, as(PUBLIC));
+    expect(await single.json()).toMatchObject({ duplicates: 1 });
+    const other = await t.post('/v1/responses', { customerToken, events: [{ ...event, customerId: 'C0000002' }] }, as(PUBLIC));
+    expect(other.status).toBe(400);
+    expect((await other.json()).errors[0].path).toBe('/events/0/customerId');
+    expect((await t.post('/v1/responses', { events: [{ ...event }] }, as(PUBLIC))).status).toBe(401);
+  });
+
+  it('refuses a public key when no token secret is set, at start', async () => {
+    await expect(testApp({ API_KEYS: `public:${PUBLIC}` })).rejects.toThrow(/CUSTOMER_TOKEN_SECRET/);
+  });
+
+  it('leaves operations endpoints open by default', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']) expect((await t.app.request(path)).status, path).toBe(200);
+  });
+
+  it('puts /metrics and /docs behind the admin key with OPS_AUTH=admin; probes stay open', async () => {
+    const locked = await testApp({ API_KEYS: `decide:${DECIDE},admin:${ADMIN}`, OPS_AUTH: 'admin' });
+    await expectAuthMatrix(locked, { decide: DECIDE, admin: ADMIN } as Record<Scope, string>, ['/metrics', '/openapi.json', '/docs', '/docs/swagger-ui.css'].map((path) => ({ method: 'GET' as const, path, allowed: ['admin'] as Scope[] })));
+    for (const path of ['/healthz', '/readyz', '/widget.js', '/demo/agent']) expect((await locked.app.request(path)).status, path).toBe(200);
+    await expect(testApp({ API_KEYS: `decide:${DECIDE}`, OPS_AUTH: 'admin' })).rejects.toThrow(/OPS_AUTH/);
+    await locked.services.close();
+  });
+
+  it('answers CORS preflight for allowed origins only, on the two browser routes only', async () => {
+    const preflight = (origin: string, path = '/v1/decisions') =>
+      t.app.request(path, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+    for (const path of ['/v1/decisions', '/v1/responses']) {
+      const ok = await preflight('https://shop.example.com', path);
+      expect(ok.headers.get('access-control-allow-origin')).toBe('https://shop.example.com');
+      expect(ok.headers.get('access-control-allow-credentials')).toBeNull();
     }
-  });
-
-  it('lets decide and admin keys decide', async () => {
-    expect((await decide(DECIDE)).status).toBe(200);
-    expect((await decide(ADMIN)).status).toBe(200);
-  });
-
-  it('keeps profiles to admin keys', async () => {
-    expect((await getProfile(DECIDE)).status).toBe(403);
-    expect((await getProfile(PUBLIC)).status).toBe(403);
-    expect((await getProfile()).status).toBe(401);
-    expect((await getProfile(ADMIN)).status).toBe(200);
-  });
-
-  it('refuses public keys until customer tokens are accepted', async () => {
-    expect((await decide(PUBLIC)).status).toBe(403);
-  });
-
-  it('leaves operations endpoints open', async () => {
-    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) expect((await t.app.request(path)).status, path).toBe(200);
-  });
-
-  it('answers CORS preflight for allowed origins only', async () => {
-    const preflight = (origin: string) =>
-      t.app.request('/v1/decisions', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
-    expect((await preflight('https://shop.example.com')).headers.get('access-control-allow-origin')).toBe('https://shop.example.com');
     expect((await preflight('https://evil.example.net')).headers.get('access-control-allow-origin')).toBeNull();
+    expect((await preflight('https://shop.example.com', '/v1/profiles/C0000001')).headers.get('access-control-allow-origin')).toBeNull();
   });
 });

@@ -1,22 +1,25 @@
 // page functions run in the browser
 /// <reference lib="dom" />
+import { sign } from 'hono/jwt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostSite, launchBrowser, liveApp, screenshot, until } from '../support/browser.js';
 import { freePort } from '../support/process.js';
 
 const KEY = 'widget-test-decide-key';
+const PUBLIC_KEY = 'widget-test-public-key';
+const SECRET = 'widget-test-customer-token-secret-0123456789';
 const FALLBACK = '<p class="fallback">Our help centre has the answers.</p>';
 
 /** A host page on another origin: `above` px of content before the widget. */
-const page = (api: string, customer: string, opts: { above?: number; apiAttr?: string } = {}) => `<!doctype html>
+const page = (api: string, customer: string, opts: { above?: number; apiAttr?: string; token?: string } = {}) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>host shop</title>
 <style>body{font-family:Georgia,serif} .tips{--nb-accent:#7c3aed}</style></head>
 <body><h1>Host shop</h1>
 <div style="height:${opts.above ?? 0}px">products…</div>
-<div class="tips" id="tips" data-nextbest data-customer="${customer}" data-channel="web" data-placement="tips-for-you" data-limit="3">${FALLBACK}</div>
+<div class="tips" id="tips" data-nextbest ${opts.token ? `data-customer-token="${opts.token}"` : `data-customer="${customer}"`} data-channel="web" data-placement="tips-for-you" data-limit="3">${FALLBACK}</div>
 <div style="height:2000px"></div>
-<script src="${api}/widget.js" data-key="${KEY}" ${opts.apiAttr ?? ''}></script>
+<script src="${api}/widget.js" data-key="${opts.token ? PUBLIC_KEY : KEY}" ${opts.apiAttr ?? ''}></script>
 </body></html>`;
 
 describe('the "Tips for you" widget in Chromium', () => {
@@ -28,7 +31,9 @@ describe('the "Tips for you" widget in Chromium', () => {
   beforeAll(async () => {
     browser = await launchBrowser();
     host = await hostSite(pages);
-    api = await liveApp({ API_KEYS: `decide:${KEY},admin:widget-test-admin`, CORS_ORIGINS: host.base });
+    api = await liveApp({ API_KEYS: `decide:${KEY},admin:widget-test-admin,public:${PUBLIC_KEY}`, CORS_ORIGINS: host.base, CUSTOMER_TOKEN_SECRET: SECRET });
+    const token = await sign({ sub: 'C0000005', exp: Math.floor(Date.now() / 1000) + 600 }, SECRET, 'HS256');
+    pages['/token'] = page(api.base, '', { token, above: 0 });
     pages['/top'] = page(api.base, 'C0000001');
     pages['/below'] = page(api.base, 'C0000002', { above: 3000 });
     pages['/guest'] = page(api.base, 'GUEST-42');
@@ -128,6 +133,17 @@ describe('the "Tips for you" widget in Chromium', () => {
     const report = await (await fetch(`${api.base}/v1/reports/offers`, { headers: { authorization: 'Bearer widget-test-admin' } })).json();
     const row = report.offers.find((o: { offerId: string }) => o.offerId === offerId);
     expect(row.control.clicks + row.treatment.clicks).toBe(1);
+    await close();
+  });
+
+  it('with a public key, speaks for the customer of a signed token, whose events are that customer’s', async () => {
+    const { p, errors, close } = await open('/token');
+    await p.waitForSelector('#tips[data-nextbest-state="shown"]');
+    const decisionId = (await p.locator('#tips .nb-tips').getAttribute('data-decision'))!;
+    const shown = await p.locator('#tips .nb-card').count();
+    await until('the impressions arrive', () => eventsOf(decisionId, 'impression').length === shown);
+    expect(new Set(eventsOf(decisionId).map((e) => e.customerId))).toEqual(new Set(['C0000005']));
+    expect(errors).toEqual([]);
     await close();
   });
 

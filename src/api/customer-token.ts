@@ -1,0 +1,32 @@
+import { verify } from 'hono/jwt';
+import { ApiError } from '../errors.js';
+import { CUSTOMER_ID_PATTERN } from '../profiles/schema.js';
+
+/** The longest a customer token may live: a page's token is minted per visit, not per year. */
+export const MAX_TOKEN_LIFETIME_S = 24 * 3600;
+/** Longer strings are not tokens this service issued the format of. */
+export const MAX_TOKEN_LENGTH = 2_048;
+
+/**
+ * The customer a `public` caller speaks for: the `sub` of an HS256 JWT signed with
+ * CUSTOMER_TOKEN_SECRET by the host site's back end, with an `exp` at most 24 hours away.
+ * Anything else is a 401 that says which check failed and nothing of the secret.
+ */
+export async function customerFromToken(token: unknown, secret: string | undefined): Promise<string> {
+  if (secret === undefined) throw new ApiError('forbidden', 'public keys need CUSTOMER_TOKEN_SECRET to be set on the service');
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+    throw new ApiError('unauthorized', 'a public key identifies the customer with customerToken: a signed JWT (HS256) from the site’s back end');
+  }
+  let payload: Record<string, unknown>;
+  try {
+    payload = await verify(token, secret, 'HS256');
+  } catch (err) {
+    const expired = (err as Error).name === 'JwtTokenExpired';
+    throw new ApiError('unauthorized', expired ? 'the customerToken has expired' : 'the customerToken is not valid: malformed, not HS256 or not signed with this service’s secret');
+  }
+  const { sub, exp } = payload;
+  if (typeof exp !== 'number') throw new ApiError('unauthorized', 'the customerToken has no exp: customer tokens must expire');
+  if (exp - Date.now() / 1000 > MAX_TOKEN_LIFETIME_S) throw new ApiError('unauthorized', `the customerToken expires too far ahead: at most ${MAX_TOKEN_LIFETIME_S / 3600} hours`);
+  if (typeof sub !== 'string' || !CUSTOMER_ID_PATTERN.test(sub)) throw new ApiError('unauthorized', 'the customerToken’s sub is not a customer ID');
+  return sub;
+}
