@@ -150,6 +150,7 @@ export class Metrics {
   }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'nextbest_' });
+    // event-loop delay sampled every millisecond (prom-client's default is 10): its lag figures include the interval
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'nextbest_', eventLoopMonitoringPrecision: 1 });
   }
 }
