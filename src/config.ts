@@ -81,6 +81,7 @@ export const EnvSchema = z.object({
   CHALLENGER_RULES_DIR: z.string().min(1).optional(),
   CHALLENGER_SHARE: z.coerce.number().min(0).max(1).default(0.1),
   LEARNING_SYNC_MS: z.coerce.number().int().min(100).max(600_000).default(1_000),
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(8_000).default(0),
   RULES_WATCH: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 

@@ -36,24 +36,31 @@ async function worker(config: Config): Promise<void> {
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     log.info({ port: info.port, rulesetVersion: services.rules.active?.version, store: services.profiles.kind }, 'nextbest is serving');
   });
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    // /readyz answers 503 from now on, and every answer closes its connection
     services.readiness.draining = true;
-    log.info('SIGTERM: draining');
+    log.info({ delayMs: config.SHUTDOWN_DELAY_MS }, 'SIGTERM: draining');
     setTimeout(() => {
       log.error('in-flight work did not finish within the grace period; exiting');
       process.exit(0);
     }, SHUTDOWN_GRACE_MS).unref();
-    server.close(() => {
-      // requests are done: write out what they left buffered, then leave
-      services.close().then(
-        (complete) => process.exit(complete ? 0 : 1),
-        (err: unknown) => {
-          log.error({ err }, 'could not flush buffered writes at shutdown');
-          process.exit(1);
-        },
-      );
-    });
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    // the balancer gets SHUTDOWN_DELAY_MS to see the 503 and stop sending; then no new connections
+    setTimeout(() => {
+      server.close(() => {
+        // requests are done: write out what they left buffered, then leave
+        services.close().then(
+          (complete) => process.exit(complete ? 0 : 1),
+          (err: unknown) => {
+            log.error({ err }, 'could not flush buffered writes at shutdown');
+            process.exit(1);
+          },
+        );
+      });
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+    }, config.SHUTDOWN_DELAY_MS);
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
