@@ -1,5 +1,5 @@
 import { Engine } from 'json-rules-engine';
-import type { Facts } from './compile.js';
+import { pathResolver, type Facts } from './compile.js';
 import type { TopCondition } from './schema.js';
 
 export interface ConditionTrace {
@@ -44,8 +44,15 @@ function trace(c: EngineCondition): ConditionTrace {
  * `explain` and as the oracle the compiled predicates are tested against. A fresh engine
  * per call, because a running engine's state is shared between concurrent runs.
  */
-export async function evaluateReference(conditions: TopCondition, facts: Facts): Promise<ReferenceResult> {
-  const engine = new Engine([], { allowUndefinedFacts: true, allowUndefinedConditions: false });
+export async function evaluateReference(conditions: TopCondition, facts: Facts, paths: 'service' | 'jsonpath' = 'service'): Promise<ReferenceResult> {
+  // The service resolves a condition's `path` with its own plain dotted-path reader, never a
+  // JSONPath engine on marketer input; the tests run the library's JSONPath as the oracle
+  // that reader is held to.
+  const engine = new Engine([], {
+    allowUndefinedFacts: true,
+    allowUndefinedConditions: false,
+    ...(paths === 'service' ? { pathResolver: (value: unknown, path: string) => pathResolver(path)(value) } : {}),
+  });
   engine.addRule({ conditions: structuredClone(conditions) as never, event: { type: 'eligible' } });
   const plain: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(facts)) if (value !== undefined) plain[key] = value;
