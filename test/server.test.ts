@@ -1,8 +1,8 @@
-import { rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exited, run, startService } from './support/process.js';
+import { exited, ROOT, run, startService } from './support/process.js';
 
 // Real sockets, where the socket is the point: start, serve, drain on SIGTERM, refuse bad config.
 describe('the service process', () => {
@@ -57,6 +57,38 @@ describe('the service process', () => {
     child.kill('SIGTERM');
     await exited(child);
     await rm(file, { force: true });
+  });
+
+  it('never writes an API key to its log, even at trace level', async () => {
+    const admin = 'admin-key-never-logged-0123456789';
+    const decide = 'decide-key-never-logged-0123456789';
+    const unknown = 'unknown-key-never-logged-0123456789';
+    const rules = await mkdtemp(join(tmpdir(), 'nextbest-keylog-'));
+    await cp(join(ROOT, 'rules'), rules, { recursive: true });
+    const { child, base, output } = await startService({ API_KEYS: `admin:${admin},decide:${decide}`, LOG_LEVEL: 'trace', RULES_DIR: rules, RULES_WATCH: 'false' });
+    const call = (path: string, key: string, body?: string) =>
+      fetch(`${base}${path}`, { method: body === undefined ? 'GET' : 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+    expect((await call('/v1/decisions', decide, '{"customerId":"C0000001","channel":"web"}')).status).toBe(200);
+    expect((await call('/v1/decisions', decide, '{"customerId":')).status).toBe(400);
+    expect((await call('/v1/decisions', unknown, '{}')).status).toBe(401);
+    expect((await call('/v1/profiles/C0000001', decide)).status).toBe(403);
+    // an edit, so the reload activates a new version and is audited with who asked
+    const manifest = join(rules, 'manifest.json');
+    await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(/"version": "[^"]+"/, '"version": "2099.1.0"'));
+    expect((await call('/v1/rulesets/reload', admin, '')).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+    // the reload was audited under the key's fingerprint, never the key
+    expect(output()).toMatch(/api admin key [0-9a-f]{8}/);
+    for (const key of [admin, decide, unknown]) expect(output()).not.toContain(key);
+    await rm(rules, { recursive: true, force: true });
+  });
+
+  it('warns at start when API_KEYS is unset', async () => {
+    const { child, output } = await startService();
+    child.kill('SIGTERM');
+    await exited(child);
+    expect(output()).toMatch(/"level":40[^\n]*API_KEYS is unset: every route is open/);
   });
 
   it('refuses a missing PROFILES_FILE', async () => {
