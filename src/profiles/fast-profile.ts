@@ -38,11 +38,12 @@ export function fastProfile(data: unknown): Profile | undefined {
   for (const key in data) if (!KEYS.has(key)) return undefined;
   const d = data as Record<string, unknown>;
   const { customerId, valueSegment, lifecyclePhase, clv, churnScore, npsScore } = d;
-  const tenureDays = d.tenureDays ?? 0;
-  const annualRevenue = d.annualRevenue ?? 0;
-  const productsHeld = d.productsHeld ?? [];
-  const consents = d.consents ?? [];
-  const attrs = d.attributes ?? {};
+  // zod's defaults fill in what is absent (undefined), not null: null goes to zod and is refused
+  const tenureDays = d.tenureDays === undefined ? 0 : d.tenureDays;
+  const annualRevenue = d.annualRevenue === undefined ? 0 : d.annualRevenue;
+  const productsHeld = d.productsHeld === undefined ? [] : d.productsHeld;
+  const consents = d.consents === undefined ? [] : d.consents;
+  const attrs = d.attributes === undefined ? {} : d.attributes;
   if (typeof customerId !== 'string' || !CUSTOMER_ID_PATTERN.test(customerId)) return undefined;
   if (!SEGMENTS.has(valueSegment) || !PHASES.has(lifecyclePhase)) return undefined;
   if (!finite(clv) || clv < 0 || !finite(churnScore) || churnScore < 0 || churnScore > 1) return undefined;

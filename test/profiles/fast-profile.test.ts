@@ -32,12 +32,12 @@ const nearlyValid = fc.record({
   lifecyclePhase: fc.constantFrom('new', 'loyalty', 'retain', 'regain'),
   clv: fc.oneof(fc.double({ min: -1, max: 1e6, noNaN: true }), fc.constantFrom(0, -0, -0.001, 1e-9)),
   churnScore: fc.oneof(fc.double({ min: -0.1, max: 1.1, noNaN: true }), fc.constantFrom(0, -0, 1, 1.01, 1.0000001, -0.001)),
-  npsScore: fc.option(fc.oneof(fc.integer({ min: -1, max: 11 }), fc.double({ min: 0, max: 10 })), { nil: undefined }),
-  tenureDays: fc.option(fc.oneof(fc.integer({ min: -1, max: 5000 }), fc.double({ min: 0, max: 10 })), { nil: undefined }),
-  annualRevenue: fc.option(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { nil: undefined }),
-  productsHeld: fc.option(fc.array(name, { maxLength: 5 }), { nil: undefined }),
-  consents: fc.option(fc.array(fc.constantFrom('web', 'email', 'call-center', ''), { maxLength: 4 }), { nil: undefined }),
-  attributes: fc.option(fc.dictionary(key, scalar, { maxKeys: 5 }), { nil: undefined }),
+  npsScore: fc.option(fc.oneof(fc.integer({ min: -1, max: 11 }), fc.double({ min: 0, max: 10 }), fc.constant(null)), { nil: undefined }),
+  tenureDays: fc.option(fc.oneof(fc.integer({ min: -1, max: 5000 }), fc.double({ min: 0, max: 10 }), fc.constant(null)), { nil: undefined }),
+  annualRevenue: fc.option(fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constant(null)), { nil: undefined }),
+  productsHeld: fc.option(fc.oneof(fc.array(name, { maxLength: 5 }), fc.constant(null)), { nil: undefined }),
+  consents: fc.option(fc.oneof(fc.array(fc.constantFrom('web', 'email', 'call-center', ''), { maxLength: 4 }), fc.constant(null)), { nil: undefined }),
+  attributes: fc.option(fc.oneof(fc.dictionary(key, scalar, { maxKeys: 5 }), fc.constant(null)), { nil: undefined }),
 });
 const manyAttributes = fc.integer({ min: 62, max: 66 }).map((n) => ({ customerId: 'C1', valueSegment: 'top', lifecyclePhase: 'new', clv: 1, churnScore: 0, attributes: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])) }));
 // the shape an NDJSON line has: plain objects, through the parser
