@@ -12,7 +12,7 @@ import type { Kpis, ResponseService } from './feedback/index.js';
 import type { AuditTrail, RuleSetManager, RuleSetRegistry } from './rules/index.js';
 
 export interface Services {
-  readonly config: Pick<Config, 'API_KEYS' | 'CORS_ORIGINS' | 'CUSTOMER_TOKEN_SECRET' | 'OPS_AUTH' | 'RATE_LIMITS'>;
+  readonly config: Pick<Config, 'API_KEYS' | 'CORS_ORIGINS' | 'CUSTOMER_TOKEN_SECRET' | 'OPS_AUTH' | 'RATE_LIMITS' | 'PUBLIC_CHANNELS'>;
   readonly rules: RuleSetRegistry;
   readonly manager: RuleSetManager;
   readonly audit: AuditTrail;
@@ -80,8 +80,9 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     app.use('*', rateLimit(s.config.RATE_LIMITS, s.rateWindows));
   }
 
-  registerDecisions(app, s.decisions, s.config.CUSTOMER_TOKEN_SECRET);
-  registerResponses(app, s.responses, s.rules, s.config.CUSTOMER_TOKEN_SECRET);
+  const publicAccess = { secret: s.config.CUSTOMER_TOKEN_SECRET, channels: s.config.PUBLIC_CHANNELS };
+  registerDecisions(app, s.decisions, publicAccess);
+  registerResponses(app, s.responses, s.rules, publicAccess);
   registerProfiles(app, s.profiles, s.metrics);
   registerReports(app, s.kpis);
   registerRulesets(app, s.rules, s.manager, s.audit);

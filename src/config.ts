@@ -69,6 +69,7 @@ export const EnvSchema = z.object({
   CUSTOMER_TOKEN_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   CORS_ORIGINS: Origins.optional(),
   OPS_AUTH: z.enum(['none', 'admin']).default('none'),
+  PUBLIC_CHANNELS: z.string().transform(csv).pipe(z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name')).min(1)).default(['web']),
   RATE_LIMITS: RateLimits.default(RateLimits.parse('public:60000,decide:600000,admin:6000')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PROFILE_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),

@@ -7,12 +7,25 @@ export const MAX_TOKEN_LIFETIME_S = 24 * 3600;
 /** Longer strings are not tokens this service issued the format of. */
 export const MAX_TOKEN_LENGTH = 2_048;
 
+/** What a `public` key may do: the secret its customer tokens are signed with, and the channels of web pages. */
+export interface PublicAccess {
+  readonly secret: string | undefined;
+  readonly channels: readonly string[];
+}
+
+/** A public key answers web pages: agents' channels (scripts, reasons) stay with decide keys. */
+export function checkPublicChannel(channel: unknown, access: PublicAccess, path: string): void {
+  if (typeof channel === 'string' && !access.channels.includes(channel)) {
+    throw new ApiError('forbidden', `a public key may use the channels ${access.channels.join(', ')} (PUBLIC_CHANNELS), not "${channel}"`, [{ path, message: `expected one of ${access.channels.join(', ')}` }]);
+  }
+}
+
 /**
  * The customer a `public` caller speaks for: the `sub` of an HS256 JWT signed with
  * CUSTOMER_TOKEN_SECRET by the host site's back end, with an `exp` at most 24 hours away.
  * Anything else is a 401 that says which check failed and nothing of the secret.
  */
-export async function customerFromToken(token: unknown, secret: string | undefined): Promise<string> {
+export async function customerFromToken(token: unknown, { secret }: PublicAccess): Promise<string> {
   if (secret === undefined) throw new ApiError('forbidden', 'public keys need CUSTOMER_TOKEN_SECRET to be set on the service');
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
     throw new ApiError('unauthorized', 'a public key identifies the customer with customerToken: a signed JWT (HS256) from the site’s back end');

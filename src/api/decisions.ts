@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context as HonoContext } from 'hono';
 import type { Decision, DecisionRequest } from '../decision/types.js';
 import type { DecisionService } from '../decision/service.js';
-import { customerFromToken, MAX_TOKEN_LENGTH } from './customer-token.js';
+import { checkPublicChannel, customerFromToken, MAX_TOKEN_LENGTH, type PublicAccess } from './customer-token.js';
 import { readJson } from './body.js';
 import { decisionJson } from './decision-json.js';
 import { fastDecisionRequest } from './fast-request.js';
@@ -76,7 +76,7 @@ const route = createRoute({
   tags: ['decisions'],
   summary: 'Rank the next best offers for one customer on one channel',
   security: [{ apiKey: [] }],
-  description: 'A `public` key (a web page) sends `customerToken` instead of `customerId`, cannot ask for `explain`, and gets the answer without the profile’s segment and phase.',
+  description: 'A `public` key (a web page) sends `customerToken` instead of `customerId`, may use the PUBLIC_CHANNELS only, cannot ask for `explain`, and gets the answer without the profile’s segment and phase.',
   request: { body: jsonBody(z.union([DecisionRequestSchema, PublicDecisionRequestSchema])) },
   responses: {
     200: { description: 'Ranked offers (an unknown customer gets the fallback offers)', content: { 'application/json': { schema: DecisionSchema } } },
@@ -89,20 +89,21 @@ const route = createRoute({
 });
 
 /** A public caller's request, its customer taken from the verified token. */
-async function publicRequest(c: HonoContext<AppEnv>, secret: string | undefined): Promise<DecisionRequest> {
+async function publicRequest(c: HonoContext<AppEnv>, access: PublicAccess): Promise<DecisionRequest> {
   const { customerToken, ...rest } = await readJson(c, PublicDecisionRequestSchema);
-  return { ...rest, customerId: await customerFromToken(customerToken, secret) };
+  checkPublicChannel(rest.channel, access, '/channel');
+  return { ...rest, customerId: await customerFromToken(customerToken, access) };
 }
 
 /** The answer a web page gets: its offers, not the segment and phase the customer was put in. */
 const withoutProfile = (d: Decision): Decision => ({ ...d, profile: { found: d.profile.found, valueSegment: null, lifecyclePhase: null } });
 
 /** The hot route: documented from its schema, served by a plain handler (see readJson). */
-export function registerDecisions(app: OpenAPIHono<AppEnv>, service: DecisionService, tokenSecret: string | undefined): void {
+export function registerDecisions(app: OpenAPIHono<AppEnv>, service: DecisionService, access: PublicAccess): void {
   app.openAPIRegistry.registerPath(route);
   app.post(route.path, async (c) => {
     if (c.get('scope') === 'public') {
-      const decision = await service.decide(await publicRequest(c, tokenSecret));
+      const decision = await service.decide(await publicRequest(c, access));
       return c.body(decisionJson(withoutProfile(decision)), 200, JSON_HEADERS);
     }
     const decision = await service.decide(await readJson(c, DecisionRequestSchema, fastDecisionRequest));

@@ -3,7 +3,7 @@ import { ApiError, type FieldError } from '../errors.js';
 import { ResponseBatchSchema, ResponseEventSchema, type ResponseEventInput, type ResponseService } from '../feedback/index.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
 import { readJson } from './body.js';
-import { customerFromToken } from './customer-token.js';
+import { checkPublicChannel, customerFromToken, type PublicAccess } from './customer-token.js';
 import { fromZod } from './problem.js';
 import { problemResponse } from './schemas.js';
 import type { AppEnv } from './types.js';
@@ -21,7 +21,7 @@ const route = createRoute({
   path: '/v1/responses',
   tags: ['responses'],
   summary: 'Record what customers did with offers: impression, click, accept, reject (one event or a batch of up to 500)',
-  description: 'A `public` key (a web page) sends `customerToken` beside the event or the `events`, and leaves `customerId` out of the events: they are the token’s customer’s.',
+  description: 'A `public` key (a web page) sends `customerToken` beside the event or the `events`, and leaves `customerId` out of the events: they are the token’s customer’s. It reports impressions and clicks on the PUBLIC_CHANNELS, each naming its decisionId; the eventId is derived from decision, offer and outcome, and the time is the time of receipt.',
   security: [{ apiKey: [] }],
   request: { body: { required: true, content: { 'application/json': { schema: z.union([ResponseEventSchema, ResponseBatchSchema]) } } } },
   responses: {
@@ -51,31 +51,47 @@ function unknownNames(events: readonly ResponseEventInput[], batch: boolean, rul
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** What a web page reports: that a card was seen or clicked. Accepts and rejects come from agents and back ends. */
+const PUBLIC_OUTCOMES: readonly unknown[] = ['impression', 'click'];
+
 /**
  * A public caller's body with its events given the token's customer: `customerToken` beside
  * one event or `events`, and no `customerId` of its own (a page speaks for its customer only).
+ * Each event names the decision that showed the offer and is an impression or a click on a
+ * public channel; its eventId is derived (decision, offer, outcome) and its time is the time of
+ * receipt, so a page can report each card once and cannot back-date.
  */
-async function withTokenCustomer(body: unknown, secret: string | undefined): Promise<unknown> {
+async function withTokenCustomer(body: unknown, access: PublicAccess): Promise<unknown> {
   if (!isObject(body)) throw new ApiError('invalid_request', 'expected an object with customerToken and an event or events');
   const { customerToken, ...rest } = body;
-  const customerId = await customerFromToken(customerToken, secret);
-  const events = isBatch(rest) ? rest.events : [rest];
-  const named: FieldError[] = [];
-  if (Array.isArray(events)) {
-    events.forEach((e, i) => {
-      if (isObject(e) && Object.hasOwn(e, 'customerId')) named.push({ path: `${isBatch(rest) ? `/events/${i}` : ''}/customerId`, message: 'a public key sends no customerId: the events are the customer token’s' });
-    });
-  }
-  if (named.length > 0) throw new ApiError('invalid_request', 'events from a public key belong to the token’s customer', named);
-  const own = (e: unknown) => (isObject(e) ? { ...e, customerId } : e);
-  return isBatch(rest) ? { ...rest, events: Array.isArray(rest.events) ? rest.events.map(own) : rest.events } : own(rest);
+  const customerId = await customerFromToken(customerToken, access);
+  const batch = isBatch(rest);
+  const events = batch ? rest.events : [rest];
+  if (!Array.isArray(events)) return rest;
+  const problems: FieldError[] = [];
+  events.forEach((e, i) => {
+    if (!isObject(e)) return;
+    const at = batch ? `/events/${i}` : '';
+    if (Object.hasOwn(e, 'customerId')) problems.push({ path: `${at}/customerId`, message: 'a public key sends no customerId: the events are the customer token’s' });
+    if (!PUBLIC_OUTCOMES.includes(e.outcome)) problems.push({ path: `${at}/outcome`, message: 'a public key reports impressions and clicks' });
+    if (typeof e.decisionId !== 'string') problems.push({ path: `${at}/decisionId`, message: 'a public key names the decision that showed the offer' });
+    checkPublicChannel(e.channel, access, `${at}/channel`);
+  });
+  if (problems.length > 0) throw new ApiError('invalid_request', 'events from a public key are impressions and clicks of the token’s customer on a decision', problems);
+  const own = (e: unknown) => {
+    if (!isObject(e)) return e;
+    const { at: _sentAt, eventId: _eventId, ...event } = e;
+    const decisionId = String(e.decisionId);
+    return { ...event, customerId, eventId: `${decisionId}:${String(e.offerId)}:${String(e.outcome)}` };
+  };
+  return batch ? { ...rest, events: events.map(own) } : own(rest);
 }
 
-export function registerResponses(app: OpenAPIHono<AppEnv>, service: ResponseService, rules: RuleSetRegistry, tokenSecret: string | undefined): void {
+export function registerResponses(app: OpenAPIHono<AppEnv>, service: ResponseService, rules: RuleSetRegistry, access: PublicAccess): void {
   app.openAPIRegistry.registerPath(route);
   app.post(route.path, async (c) => {
     const raw = await readJson(c, z.unknown());
-    const body = c.get('scope') === 'public' ? await withTokenCustomer(raw, tokenSecret) : raw;
+    const body = c.get('scope') === 'public' ? await withTokenCustomer(raw, access) : raw;
     const parsed = isBatch(body) ? ResponseBatchSchema.safeParse(body) : ResponseEventSchema.safeParse(body);
     if (!parsed.success) throw fromZod(parsed.error);
     const batch = 'events' in parsed.data;

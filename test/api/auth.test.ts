@@ -73,16 +73,33 @@ describe('security: API keys, customer tokens and CORS', () => {
     await expectProblem({ customerToken: unsigned, channel: 'web' }, 401, /not valid/);
   });
 
-  it('a public key records events for its token’s customer only', async () => {
-    const batch = await t.post('/v1/responses', { customerToken, events: [{ offerId: 'service-app-download', outcome: 'click', channel: 'web', eventId: 'pub-1' }] }, as(PUBLIC));
+  it('a public key records impressions and clicks of its token’s customer on a decision, each once', async () => {
+    const click = { offerId: 'service-app-download', outcome: 'click', channel: 'web', decisionId: 'dec-1' };
+    const batch = await t.post('/v1/responses', { customerToken, events: [{ ...click, eventId: 'chosen-by-page', at: '2026-01-01T00:00:00Z' }] }, as(PUBLIC));
     expect(batch.status).toBe(202);
     expect(await batch.json()).toMatchObject({ accepted: 1 });
-    const single = await t.post('/v1/responses', { customerToken, offerId: 'service-app-download', outcome: 'click', channel: 'web', eventId: 'pub-1' }, as(PUBLIC));
-    expect(await single.json()).toMatchObject({ duplicates: 1 });
-    const other = await t.post('/v1/responses', { customerToken, events: [{ ...event, customerId: 'C0000002' }] }, as(PUBLIC));
-    expect(other.status).toBe(400);
-    expect((await other.json()).errors[0].path).toBe('/events/0/customerId');
-    expect((await t.post('/v1/responses', { events: [{ ...event }] }, as(PUBLIC))).status).toBe(401);
+    // the eventId is the decision's, offer's and outcome's, whatever the page sends: a second click is a duplicate
+    const again = await t.post('/v1/responses', { customerToken, ...click, eventId: 'another-one' }, as(PUBLIC));
+    expect(await again.json()).toMatchObject({ accepted: 0, duplicates: 1 });
+    const refused = async (body: unknown, status: number, path?: string) => {
+      const res = await t.post('/v1/responses', body, as(PUBLIC));
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      if (path) expect((await res.json()).errors.map((e: { path: string }) => e.path)).toContain(path);
+    };
+    await refused({ customerToken, events: [{ ...click, customerId: 'C0000002' }] }, 400, '/events/0/customerId');
+    await refused({ customerToken, events: [{ ...click, outcome: 'accept' }] }, 400, '/events/0/outcome');
+    await refused({ customerToken, events: [{ ...click, decisionId: undefined }] }, 400, '/events/0/decisionId');
+    await refused({ customerToken, events: [{ ...click, channel: 'call-center' }] }, 403, '/events/0/channel');
+    await refused({ events: [click] }, 401);
+  });
+
+  it('a public key decides on the public channels only: agents’ scripts and reasons stay with decide keys', async () => {
+    const res = await t.post('/v1/decisions', { customerToken, channel: 'call-center' }, as(PUBLIC));
+    expect(res.status).toBe(403);
+    expect((await res.json()).detail).toMatch(/PUBLIC_CHANNELS/);
+    const other = await testApp({ API_KEYS: `public:${PUBLIC}`, CUSTOMER_TOKEN_SECRET: SECRET, PUBLIC_CHANNELS: 'web,call-center' });
+    expect((await other.post('/v1/decisions', { customerToken, channel: 'call-center' }, as(PUBLIC))).status).toBe(200);
+    await other.services.close();
   });
 
   it('refuses a public key when no token secret is set, at start', async () => {
