@@ -43,12 +43,13 @@ async function worker(config: Config): Promise<void> {
     // /readyz answers 503 from now on, and every answer closes its connection
     services.readiness.draining = true;
     log.info({ delayMs: config.SHUTDOWN_DELAY_MS }, 'SIGTERM: draining');
+    // the balancer gets SHUTDOWN_DELAY_MS to see the 503 and stop sending; then no new connections,
+    // and the grace period for in-flight requests and buffered writes
     setTimeout(() => {
-      log.error('in-flight work did not finish within the grace period; exiting');
-      process.exit(0);
-    }, SHUTDOWN_GRACE_MS).unref();
-    // the balancer gets SHUTDOWN_DELAY_MS to see the 503 and stop sending; then no new connections
-    setTimeout(() => {
+      setTimeout(() => {
+        log.error('in-flight work or buffered writes did not finish within the grace period; exiting');
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS).unref();
       server.close(() => {
         // requests are done: write out what they left buffered, then leave
         services.close().then(
@@ -62,8 +63,9 @@ async function worker(config: Config): Promise<void> {
       if ('closeIdleConnections' in server) server.closeIdleConnections();
     }, config.SHUTDOWN_DELAY_MS);
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // a second signal changes nothing: the flush it would cut short is what the first one started
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 let config: Config;
