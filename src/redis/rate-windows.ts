@@ -21,6 +21,8 @@ interface KeyCount {
 export class RedisWindowCounts {
   private window = -1;
   private counts = new Map<string, KeyCount>();
+  /** the windows just left, whose last requests are still to be sent */
+  private leaving: { window: number; counts: Map<string, KeyCount> }[] = [];
   private readonly timer: NodeJS.Timeout;
   private syncing: Promise<void> | undefined;
 
@@ -35,6 +37,7 @@ export class RedisWindowCounts {
 
   hit(keyId: string, windowStart: number): number {
     if (windowStart !== this.window) {
+      if (this.window >= 0) this.leaving.push({ window: this.window, counts: this.counts });
       this.window = windowStart;
       this.counts = new Map();
     }
@@ -44,35 +47,42 @@ export class RedisWindowCounts {
     return c.shared + c.pending;
   }
 
-  /** Sends the pending requests of the current window; a failed send is kept for the next. */
+  /** Sends the pending requests (of the current window and of those just left); a failed send is kept for the next. */
   sync(): Promise<void> {
     if (this.syncing) return this.syncing;
-    const window = this.window;
-    const counts = this.counts;
     const sends: Promise<void>[] = [];
-    for (const [keyId, c] of counts) {
-      const n = c.pending;
-      c.pending = 0;
-      const key = this.keys.rateWindow(keyId, window);
-      // new requests are added; a key with none is read, to learn the other nodes' requests
-      const total = this.lane.health.call('rate limit', async () => {
-        if (n === 0) return Number((await this.lane.client.get(key)) ?? 0);
-        const [[, sum]] = (await this.lane.client.multi().incrby(key, n).pexpire(key, this.windowMs * 2).exec()) as [[Error | null, number]];
-        return Number(sum);
-      });
-      sends.push(
-        total.then(
-          (t) => void (c.shared = Math.max(c.shared + n, t)),
-          () => void (c.shared += n),
-        ),
-      );
+    const left = this.leaving;
+    this.leaving = [];
+    for (const { window, counts } of left) {
+      for (const [keyId, c] of counts) if (c.pending > 0) sends.push(this.send(keyId, window, c));
     }
+    // the current window's keys are all visited: those without new requests learn the other nodes'
+    for (const [keyId, c] of this.counts) sends.push(this.send(keyId, this.window, c));
     this.syncing = Promise.all(sends).then(() => void (this.syncing = undefined));
     return this.syncing;
   }
 
+  /** Adds a key's new requests to its window's counter (or reads it, with none) and keeps the total. */
+  private send(keyId: string, window: number, c: KeyCount): Promise<void> {
+    const n = c.pending;
+    c.pending = 0;
+    const key = this.keys.rateWindow(keyId, window);
+    const total = this.lane.health.call('rate limit', async () => {
+      if (n === 0) return Number((await this.lane.client.get(key)) ?? 0);
+      const [[, sum]] = (await this.lane.client.multi().incrby(key, n).pexpire(key, this.windowMs * 2).exec()) as [[Error | null, number]];
+      return Number(sum);
+    });
+    return total.then(
+      (t) => void (c.shared = Math.max(c.shared + n, t)),
+      // not written: counted here meanwhile, and sent again with the next sync
+      () => void (c.pending += n),
+    );
+  }
+
   async close(): Promise<void> {
     clearInterval(this.timer);
+    // what is in flight, then what was counted meanwhile
+    await this.sync();
     await this.sync();
   }
 }
