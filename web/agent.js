@@ -126,9 +126,13 @@
     post('/v1/responses', { events: events }).catch(function () {});
   }
 
+  var lookUps = 0;
+
   function lookUp(keepStatus) {
     var id = customer.value.trim();
     if (!id) return Promise.resolve();
+    // a slower earlier look-up must not show its customer after a later one
+    var turn = ++lookUps;
     if (!keepStatus) say('Looking up ' + id + '…');
     sessionStorage.setItem('nextbest-key', key.value);
     var request = { customerId: id, channel: CHANNEL, placement: 'agent-panel', limit: 3 };
@@ -145,11 +149,13 @@
     });
     return Promise.all([profile, decision])
       .then(function (both) {
+        if (turn !== lookUps) return;
         showProfile(both[0].profile, both[0].note);
         showActions(both[1]);
         if (!keepStatus) say(plural(both[1].offers.length) + ' for ' + id + (intent.value ? ' on a ' + intent.value + ' call' : '') + (both[1].degraded ? ' (some data unavailable)' : '') + '.');
       })
       .catch(function (err) {
+        if (turn !== lookUps) return;
         actions.replaceChildren();
         say('No recommendation: ' + err.message);
       });

@@ -21,6 +21,8 @@
   var KEY = scriptData.key || '';
   var FLUSH_MS = 1000;
   var FLUSH_AT = 20;
+  /** sends of a batch the service could not take (network, 429, 5xx); eventIds make a resend safe */
+  var ATTEMPTS = 3;
   var STYLE_ID = 'nextbest-widget-style';
   var queue = [];
   var sent = {};
@@ -70,7 +72,7 @@
   // keepalive lets a request outlive the page and, unlike a beacon, carry the API key
   var KEEPALIVE = typeof Request === 'function' && 'keepalive' in Request.prototype;
 
-  function send(events, leaving) {
+  function send(events, leaving, attempt) {
     var url = BASE + '/v1/responses';
     var token = events[0].token;
     var body = JSON.stringify(
@@ -83,8 +85,15 @@
       navigator.sendBeacon(url, new Blob([body], { type: 'application/json' }));
       return;
     }
+    var tries = (attempt || 0) + 1;
+    var retry = function () {
+      if (tries < ATTEMPTS && !leaving) setTimeout(function () { send(events, false, tries); }, 2000 * tries);
+    };
     try {
-      fetch(url, { method: 'POST', headers: headers(), body: body, keepalive: leaving === true, mode: 'cors', credentials: 'omit' }).catch(function () {});
+      fetch(url, { method: 'POST', headers: headers(), body: body, keepalive: leaving === true, mode: 'cors', credentials: 'omit' }).then(function (res) {
+        // refused for good (a bad key, an expired token, a bad event): dropped; busy or down: again later
+        if (res.status === 429 || res.status >= 500) retry();
+      }, retry);
     } catch (e) {
       // never an error on the host page
     }
@@ -127,12 +136,14 @@
       ? new IntersectionObserver(
           function (entries) {
             entries.forEach(function (entry) {
-              if (!entry.isIntersecting || entry.intersectionRatio < 0.5) return;
+              // half of the card, or half of the viewport for a card taller than two viewports
+              var seen = entry.intersectionRatio >= 0.5 || entry.intersectionRect.height >= window.innerHeight / 2;
+              if (!entry.isIntersecting || !seen) return;
               observer.unobserve(entry.target);
               if (entry.target.__nextbest) record(entry.target.__nextbest, 'impression');
             });
           },
-          { threshold: [0.5] },
+          { threshold: [0, 0.1, 0.25, 0.5] },
         )
       : null;
 
@@ -174,6 +185,12 @@
     return el;
   }
 
+  /** Stops watching the cards an element shows, before they are replaced. */
+  function forget(el) {
+    if (observer && el.__nextbestCards) el.__nextbestCards.forEach(function (c) { observer.unobserve(c); });
+    el.__nextbestCards = null;
+  }
+
   function render(el, decision) {
     var offers = (decision.offers || []).filter(function (o) { return o && o.offerId && o.treatment; });
     if (offers.length === 0) return false;
@@ -184,8 +201,10 @@
     var prefix = 'nb-' + ++uid;
     var cards = offers.slice(0, clampLimit(el.getAttribute('data-limit'))).map(function (o) { return card(o, decision, prefix); });
     cards.forEach(function (c) { section.appendChild(c); });
+    forget(el);
     el.replaceChildren ? el.replaceChildren(section) : ((el.innerHTML = ''), el.appendChild(section));
     if (observer) cards.forEach(function (c) { observer.observe(c); });
+    el.__nextbestCards = cards;
     el.setAttribute('data-nextbest-state', 'shown');
     return true;
   }
@@ -208,6 +227,9 @@
     if (token) body.customerToken = token;
     else body.customerId = customerId;
     var started = Date.now();
+    // only the latest request of an element may change it
+    var turn = (el.__nextbestTurn = (el.__nextbestTurn || 0) + 1);
+    var current = function () { return el.__nextbestTurn === turn; };
     return fetch(BASE + '/v1/decisions', { method: 'POST', headers: headers(), body: JSON.stringify(body), signal: controller ? controller.signal : undefined, mode: 'cors', credentials: 'omit' })
       .then(function (res) {
         if (!res.ok) throw new Error('status ' + res.status);
@@ -216,23 +238,25 @@
       .then(function (decision) {
         // an answer after the deadline (no AbortController) is dropped too
         if (Date.now() - started > timeout) throw new Error('late');
+        if (!current()) return false;
         if (token) decision.token = token;
         if (!render(el, decision)) throw new Error('no offers');
         return true;
       })
       .catch(function () {
-        fallback(el);
+        if (current()) fallback(el);
         return false;
       })
       .then(function (shown) {
         clearTimeout(timer);
-        el.removeAttribute('aria-busy');
+        if (current()) el.removeAttribute('aria-busy');
         return shown;
       });
   }
 
   /** The host page's own content, as it was before the widget; nothing when it had none. */
   function fallback(el) {
+    forget(el);
     var own = el.__nextbestFallback || [];
     el.replaceChildren ? el.replaceChildren.apply(el, own) : ((el.innerHTML = ''), own.forEach(function (n) { el.appendChild(n); }));
     el.setAttribute('data-nextbest-state', 'fallback');

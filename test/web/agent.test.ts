@@ -1,20 +1,38 @@
 // page functions run in the browser
 /// <reference lib="dom" />
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, liveApp, screenshot, until } from '../support/browser.js';
+import { SHIPPED_RULES } from '../support/rules.js';
 
 describe('the call-center agent panel in Chromium', () => {
   let browser: Browser;
   let api: Awaited<ReturnType<typeof liveApp>>;
 
+  let rules: string;
+
   beforeAll(async () => {
     browser = await launchBrowser();
-    api = await liveApp({ API_KEYS: 'decide:agent-test-decide,admin:agent-test-admin' });
+    // the shipped rules ranked by their posterior means, without a control group: the order
+    // the panel shows is then the rules' own, not one Thompson draw
+    rules = await mkdtemp(join(tmpdir(), 'nextbest-agent-rules-'));
+    await cp(SHIPPED_RULES, rules, { recursive: true });
+    const edit = async (file: string, change: (doc: Record<string, any>) => void) => {
+      const doc = JSON.parse(await readFile(join(rules, file), 'utf8'));
+      change(doc);
+      await writeFile(join(rules, file), JSON.stringify(doc, null, 2));
+    };
+    await edit('arbitration.json', (a) => void (a.learning.exploration = 'none'));
+    await edit('manifest.json', (m) => void delete m.controlGroup);
+    api = await liveApp({ API_KEYS: 'decide:agent-test-decide,admin:agent-test-admin', RULES_DIR: rules });
   });
   afterAll(async () => {
     await browser?.close();
     await api?.close();
+    await rm(rules, { recursive: true, force: true });
   });
 
   async function open(query: string) {

@@ -147,6 +147,25 @@ describe('the "Tips for you" widget in Chromium', () => {
     await close();
   });
 
+  it('sends events again when the service is busy, and they count once', async () => {
+    let refusedOnce = false;
+    const { p, close } = await open('/top', async (pg) => {
+      await pg.route('**/v1/responses', async (route) => {
+        if (refusedOnce) return route.continue();
+        refusedOnce = true;
+        await route.fulfill({ status: 503, contentType: 'application/problem+json', body: '{"type":"urn:nextbest:problem:unavailable","status":503}' });
+      });
+    });
+    await p.waitForSelector('#tips[data-nextbest-state="shown"]');
+    const decisionId = (await p.locator('#tips .nb-tips').getAttribute('data-decision'))!;
+    const shown = await p.locator('#tips .nb-card').count();
+    await until('the impressions arrive on the second try', () => eventsOf(decisionId, 'impression').length === shown, 8_000);
+    expect(refusedOnce).toBe(true);
+    await p.waitForTimeout(2_500);
+    expect(eventsOf(decisionId, 'impression')).toHaveLength(shown);
+    await close();
+  });
+
   it('shows the fallback tips for an unknown customer', async () => {
     const { p, close } = await open('/guest');
     await p.waitForSelector('#tips[data-nextbest-state="shown"]');
