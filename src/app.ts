@@ -12,7 +12,7 @@ import type { Kpis, ResponseService } from './feedback/index.js';
 import type { AuditTrail, RuleSetManager, RuleSetRegistry } from './rules/index.js';
 
 export interface Services {
-  readonly config: Pick<Config, 'API_KEYS' | 'CORS_ORIGINS' | 'CUSTOMER_TOKEN_SECRET' | 'OPS_AUTH' | 'RATE_LIMITS' | 'PUBLIC_CHANNELS'>;
+  readonly config: Pick<Config, 'API_KEYS' | 'CORS_ORIGINS' | 'CUSTOMER_TOKEN_SECRET' | 'CUSTOMER_TOKEN_AUDIENCE' | 'OPS_AUTH' | 'RATE_LIMITS' | 'PUBLIC_CHANNELS'>;
   readonly rules: RuleSetRegistry;
   readonly manager: RuleSetManager;
   readonly audit: AuditTrail;
@@ -80,7 +80,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     app.use('*', rateLimit(s.config.RATE_LIMITS, s.rateWindows));
   }
 
-  const publicAccess = { secret: s.config.CUSTOMER_TOKEN_SECRET, channels: s.config.PUBLIC_CHANNELS };
+  const publicAccess = { secret: s.config.CUSTOMER_TOKEN_SECRET, audience: s.config.CUSTOMER_TOKEN_AUDIENCE, channels: s.config.PUBLIC_CHANNELS };
   registerDecisions(app, s.decisions, publicAccess);
   registerResponses(app, s.responses, s.rules, publicAccess);
   registerProfiles(app, s.profiles, s.metrics);

@@ -67,6 +67,7 @@ export const EnvSchema = z.object({
   WORKERS: z.coerce.number().int().min(0).max(256).optional(),
   API_KEYS: ApiKeys.optional(),
   CUSTOMER_TOKEN_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  CUSTOMER_TOKEN_AUDIENCE: z.string().min(1).max(128).optional(),
   CORS_ORIGINS: Origins.optional(),
   OPS_AUTH: z.enum(['none', 'admin']).default('none'),
   PUBLIC_CHANNELS: z.string().transform(csv).pipe(z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name')).min(1)).default(['web']),

@@ -10,6 +10,8 @@ export const MAX_TOKEN_LENGTH = 2_048;
 /** What a `public` key may do: the secret its customer tokens are signed with, and the channels of web pages. */
 export interface PublicAccess {
   readonly secret: string | undefined;
+  /** when set, a token's `aud` must name it: tokens the site signs for other uses are refused */
+  readonly audience?: string | undefined;
   readonly channels: readonly string[];
 }
 
@@ -25,17 +27,19 @@ export function checkPublicChannel(channel: unknown, access: PublicAccess, path:
  * CUSTOMER_TOKEN_SECRET by the host site's back end, with an `exp` at most 24 hours away.
  * Anything else is a 401 that says which check failed and nothing of the secret.
  */
-export async function customerFromToken(token: unknown, { secret }: PublicAccess): Promise<string> {
+export async function customerFromToken(token: unknown, { secret, audience }: PublicAccess): Promise<string> {
   if (secret === undefined) throw new ApiError('forbidden', 'public keys need CUSTOMER_TOKEN_SECRET to be set on the service');
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
     throw new ApiError('unauthorized', 'a public key identifies the customer with customerToken: a signed JWT (HS256) from the site’s back end');
   }
   let payload: Record<string, unknown>;
   try {
-    payload = await verify(token, secret, 'HS256');
+    payload = await verify(token, secret, audience === undefined ? 'HS256' : { alg: 'HS256', aud: audience });
   } catch (err) {
-    const expired = (err as Error).name === 'JwtTokenExpired';
-    throw new ApiError('unauthorized', expired ? 'the customerToken has expired' : 'the customerToken is not valid: malformed, not HS256 or not signed with this service’s secret');
+    const name = (err as Error).name;
+    if (name === 'JwtTokenExpired') throw new ApiError('unauthorized', 'the customerToken has expired');
+    if (name === 'JwtTokenAudience' || name === 'JwtPayloadRequiresAud') throw new ApiError('unauthorized', `the customerToken is not meant for this service: its aud must be "${audience}" (CUSTOMER_TOKEN_AUDIENCE)`);
+    throw new ApiError('unauthorized', 'the customerToken is not valid: malformed, not HS256 or not signed with this service’s secret');
   }
   const { sub, exp } = payload;
   if (typeof exp !== 'number') throw new ApiError('unauthorized', 'the customerToken has no exp: customer tokens must expire');

@@ -102,6 +102,18 @@ describe('security: API keys, customer tokens and CORS', () => {
     await other.services.close();
   });
 
+  it('with CUSTOMER_TOKEN_AUDIENCE, takes only tokens signed for this service', async () => {
+    const aud = await testApp({ API_KEYS: `public:${PUBLIC}`, CUSTOMER_TOKEN_SECRET: SECRET, CUSTOMER_TOKEN_AUDIENCE: 'nextbest' });
+    const decide = async (claims: Record<string, unknown>) => aud.post('/v1/decisions', { customerToken: await token('C0000001', claims), channel: 'web' }, as(PUBLIC));
+    expect((await decide({ aud: 'nextbest' })).status).toBe(200);
+    for (const claims of [{}, { aud: 'the-site-session' }]) {
+      const res = await decide(claims);
+      expect(res.status).toBe(401);
+      expect((await res.json()).detail).toMatch(/aud must be "nextbest"/);
+    }
+    await aud.services.close();
+  });
+
   it('refuses a public key when no token secret is set, at start', async () => {
     await expect(testApp({ API_KEYS: `public:${PUBLIC}` })).rejects.toThrow(/CUSTOMER_TOKEN_SECRET/);
   });
