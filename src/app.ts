@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import { bodyLimits, browserCors, fromZod, registerFrontEnds, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, registerRulesets, keyTable, requireScope, toApiError, type AppEnv } from './api/index.js';
-import { rateLimit, type WindowCounts } from './api/rate-limit.js';
+import { publicRequestCounter, rateLimit, type WindowCounts } from './api/rate-limit.js';
 import { ApiError } from './errors.js';
 import type { Config } from './config.js';
 import type { DecisionService } from './decision/index.js';
@@ -80,7 +80,12 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     app.use('*', rateLimit(s.config.RATE_LIMITS, s.rateWindows));
   }
 
-  const publicAccess = { secret: s.config.CUSTOMER_TOKEN_SECRET, audience: s.config.CUSTOMER_TOKEN_AUDIENCE, channels: s.config.PUBLIC_CHANNELS };
+  const publicAccess = {
+    secret: s.config.CUSTOMER_TOKEN_SECRET,
+    audience: s.config.CUSTOMER_TOKEN_AUDIENCE,
+    channels: s.config.PUBLIC_CHANNELS,
+    count: publicRequestCounter(s.config.RATE_LIMITS, s.rateWindows),
+  };
   registerDecisions(app, s.decisions, publicAccess);
   registerResponses(app, s.responses, s.rules, publicAccess);
   registerProfiles(app, s.profiles, s.metrics);

@@ -26,18 +26,19 @@ const ApiKeys = z.string().transform((raw, ctx) => {
   return keys;
 });
 
-/** Requests per key per minute by scope; 0 leaves a scope unlimited. */
+/** Requests per key per minute by scope, and per customer token (`customer`); 0 leaves one unlimited. */
 const RateLimits = z.string().transform((raw, ctx) => {
-  const limits: Partial<Record<Scope, number>> = {};
+  const limits: Partial<Record<Scope | 'customer', number>> = {};
   for (const pair of csv(raw)) {
-    const m = /^(public|decide|admin):(\d{1,10})$/.exec(pair);
+    const m = /^(public|decide|admin|customer):(\d{1,10})$/.exec(pair);
     if (!m) {
-      ctx.addIssue({ code: 'custom', message: `"${pair}": expected scope:requests-per-minute, scope public, decide or admin` });
+      ctx.addIssue({ code: 'custom', message: `"${pair}": expected scope:requests-per-minute, scope public, decide, admin or customer` });
       return z.NEVER;
     }
     const n = Number(m[2]);
-    if (n > 0) limits[m[1] as Scope] = n;
-    else delete limits[m[1] as Scope];
+    const scope = m[1] as Scope | 'customer';
+    if (n > 0) limits[scope] = n;
+    else delete limits[scope];
   }
   return limits;
 });
@@ -71,7 +72,7 @@ export const EnvSchema = z.object({
   CORS_ORIGINS: Origins.optional(),
   OPS_AUTH: z.enum(['none', 'admin']).default('none'),
   PUBLIC_CHANNELS: z.string().transform(csv).pipe(z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name')).min(1)).default(['web']),
-  RATE_LIMITS: RateLimits.default(RateLimits.parse('public:60000,decide:600000,admin:6000')),
+  RATE_LIMITS: RateLimits.default(RateLimits.parse('public:60000,customer:300,decide:600000,admin:6000')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PROFILE_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   PROFILE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),

@@ -1,6 +1,8 @@
+import type { Context } from 'hono';
 import { verify } from 'hono/jwt';
 import { ApiError } from '../errors.js';
 import { CUSTOMER_ID_PATTERN } from '../profiles/schema.js';
+import type { AppEnv } from './types.js';
 
 /** The longest a customer token may live: a page's token is minted per visit, not per year. */
 export const MAX_TOKEN_LIFETIME_S = 24 * 3600;
@@ -13,6 +15,8 @@ export interface PublicAccess {
   /** when set, a token's `aud` must name it: tokens the site signs for other uses are refused */
   readonly audience?: string | undefined;
   readonly channels: readonly string[];
+  /** counts a request of the token's customer against the key's and the customer's budgets (429 past either) */
+  readonly count?: (c: Context<AppEnv>, customerId: string) => void;
 }
 
 /** A public key answers web pages: agents' channels (scripts, reasons) stay with decide keys. */

@@ -92,7 +92,9 @@ const route = createRoute({
 async function publicRequest(c: HonoContext<AppEnv>, access: PublicAccess): Promise<DecisionRequest> {
   const { customerToken, ...rest } = await readJson(c, PublicDecisionRequestSchema);
   checkPublicChannel(rest.channel, access, '/channel');
-  return { ...rest, customerId: await customerFromToken(customerToken, access) };
+  const customerId = await customerFromToken(customerToken, access);
+  access.count?.(c, customerId);
+  return { ...rest, customerId };
 }
 
 /** The answer a web page gets: its offers, not the segment and phase the customer was put in. */

@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { ApiError, type FieldError } from '../errors.js';
 import { ResponseBatchSchema, ResponseEventSchema, type ResponseEventInput, type ResponseService } from '../feedback/index.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
@@ -61,10 +62,11 @@ const PUBLIC_OUTCOMES: readonly unknown[] = ['impression', 'click'];
  * public channel; its eventId is derived (decision, offer, outcome) and its time is the time of
  * receipt, so a page can report each card once and cannot back-date.
  */
-async function withTokenCustomer(body: unknown, access: PublicAccess): Promise<unknown> {
+async function withTokenCustomer(c: Context<AppEnv>, body: unknown, access: PublicAccess): Promise<unknown> {
   if (!isObject(body)) throw new ApiError('invalid_request', 'expected an object with customerToken and an event or events');
   const { customerToken, ...rest } = body;
   const customerId = await customerFromToken(customerToken, access);
+  access.count?.(c, customerId);
   const batch = isBatch(rest);
   const events = batch ? rest.events : [rest];
   if (!Array.isArray(events)) return rest;
@@ -91,7 +93,7 @@ export function registerResponses(app: OpenAPIHono<AppEnv>, service: ResponseSer
   app.openAPIRegistry.registerPath(route);
   app.post(route.path, async (c) => {
     const raw = await readJson(c, z.unknown());
-    const body = c.get('scope') === 'public' ? await withTokenCustomer(raw, access) : raw;
+    const body = c.get('scope') === 'public' ? await withTokenCustomer(c, raw, access) : raw;
     const parsed = isBatch(body) ? ResponseBatchSchema.safeParse(body) : ResponseEventSchema.safeParse(body);
     if (!parsed.success) throw fromZod(parsed.error);
     const batch = 'events' in parsed.data;

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
 import { rateLimit, MemoryWindowCounts } from '../../src/api/rate-limit.js';
 import { problem, toApiError } from '../../src/api/problem.js';
@@ -29,13 +30,37 @@ describe('per-key rate limits', () => {
     expect(over.headers.get('ratelimit-remaining')).toBe('0');
     const body = await over.json();
     expect(body.type).toBe('urn:nextbest:problem:rate_limited');
-    expect(body.detail).toMatch(/5 requests a minute/);
+    expect(body.detail).toMatch(/this key \(decide scope\) may make 5 requests a minute/);
     // another key of the same scope has its own count; admin is unlimited (0)
     expect((await decide(OTHER)).status).toBe(200);
     for (let i = 0; i < 10; i++) expect((await t.app.request('/v1/rulesets', { headers: as(ADMIN) })).status).toBe(200);
     expect((await t.app.request('/v1/rulesets', { headers: as(ADMIN) })).headers.get('ratelimit-limit')).toBeNull();
     // a refused request changes nothing: no decision was made for it
     expect((await (await t.app.request('/metrics')).text())).toMatch(/nextbest_decisions_total\{channel="web",outcome="offers"\} 6\b/);
+    await t.services.close();
+  });
+
+  it('counts a public key’s requests once the customer token checks out, by key and by customer', async () => {
+    const secret = 'rate-limit-customer-token-secret-0123456789';
+    const PUBLIC = 'public-key-rate-0123456789';
+    const t = await testApp({ API_KEYS: `public:${PUBLIC}`, CUSTOMER_TOKEN_SECRET: secret, RATE_LIMITS: 'public:5,customer:2' });
+    const tokenOf = (sub: string) => sign({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, secret, 'HS256');
+    const decide = async (customerToken: string) => t.post('/v1/decisions', { customerToken, channel: 'web' }, as(PUBLIC));
+    // forged tokens spend nothing: the site's budget is for its customers
+    for (let i = 0; i < 10; i++) expect((await decide(await tokenOf('C0000001').then((tk) => `${tk}x`))).status).toBe(401);
+    const a = await tokenOf('C0000001');
+    expect((await decide(a)).status).toBe(200);
+    expect((await decide(a)).status).toBe(200);
+    const overCustomer = await decide(a);
+    expect(overCustomer.status).toBe(429);
+    expect((await overCustomer.json()).detail).toMatch(/one customer through a public key may make 2 requests a minute/);
+    const b = await tokenOf('C0000002');
+    expect((await decide(b)).status).toBe(200);
+    expect((await decide(b)).status).toBe(200);
+    // the key's own budget: 5 counted (a's third included)
+    const overKey = await decide(await tokenOf('C0000003'));
+    expect(overKey.status).toBe(429);
+    expect((await overKey.json()).detail).toMatch(/this key \(public scope\) may make 5 requests a minute/);
     await t.services.close();
   });
 
