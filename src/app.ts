@@ -54,12 +54,6 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   });
   app.notFound((c) => problem(c, new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
 
-  // draining: every answer closes its connection, so keep-alive clients move to other nodes
-  app.use('*', (c, next) => {
-    if (s.readiness.draining) c.header('connection', 'close');
-    return next();
-  });
-
   const keys = s.config.API_KEYS ? keyTable(s.config.API_KEYS) : undefined;
   const corsGuard = browserCors(s.config.CORS_ORIGINS);
   if (corsGuard) {

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import { BootError, buildServices, createApp } from './boot.js';
@@ -40,8 +41,12 @@ async function worker(config: Config): Promise<void> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    // /readyz answers 503 from now on, and every answer closes its connection
+    // /readyz answers 503 from now on, and every answer closes its connection (keep-alive
+    // clients move to other nodes): set on the server, so requests pay nothing until then
     services.readiness.draining = true;
+    (server as Server).prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+      res.shouldKeepAlive = false;
+    });
     log.info({ delayMs: config.SHUTDOWN_DELAY_MS }, 'SIGTERM: draining');
     // the balancer gets SHUTDOWN_DELAY_MS to see the 503 and stop sending; then no new connections,
     // and the grace period for in-flight requests and buffered writes
