@@ -21,6 +21,20 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
 }
 
+/**
+ * A fresh browser context on `url`, with the page's uncaught errors collected; `prepare` runs
+ * before the page loads (routes, init scripts).
+ */
+export async function openPage(browser: Browser, url: string, options: { viewport?: { width: number; height: number }; prepare?: (p: Page) => Promise<unknown> } = {}) {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1000, height: 700 } });
+  const p = await context.newPage();
+  const errors: string[] = [];
+  p.on('pageerror', (err) => errors.push(err.message));
+  await options.prepare?.(p);
+  await p.goto(url);
+  return { p, errors, close: () => context.close() };
+}
+
 const listening = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 /**

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, liveApp, screenshot, until } from '../support/browser.js';
+import { launchBrowser, liveApp, openPage, screenshot, until } from '../support/browser.js';
 import { SHIPPED_RULES } from '../support/rules.js';
 
 describe('the call-center agent panel in Chromium', () => {
@@ -35,16 +35,12 @@ describe('the call-center agent panel in Chromium', () => {
     await rm(rules, { recursive: true, force: true });
   });
 
-  async function open(query: string) {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    const p = await context.newPage();
-    const errors: string[] = [];
-    p.on('pageerror', (err) => errors.push(err.message));
-    // the key the agent types once; the panel keeps it for the session
-    await p.addInitScript(() => sessionStorage.setItem('nextbest-key', 'agent-test-admin'));
-    await p.goto(`${api.base}/demo/agent${query}`);
-    return { p, errors, close: () => context.close() };
-  }
+  const open = (query: string) =>
+    openPage(browser, `${api.base}/demo/agent${query}`, {
+      viewport: { width: 1200, height: 900 },
+      // the key the agent types once; the panel keeps it for the session
+      prepare: (p) => p.addInitScript(() => sessionStorage.setItem('nextbest-key', 'agent-test-admin')),
+    });
   const offersShown = (p: Page) => p.locator('#actions li[data-offer]').evaluateAll((lis) => lis.map((li) => [li.getAttribute('data-offer'), li.getAttribute('data-group')]));
 
   it('shows a retain customer on a cancel call their profile and a save offer first, with script and reason', async () => {

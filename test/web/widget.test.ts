@@ -3,7 +3,7 @@
 import { sign } from 'hono/jwt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostSite, launchBrowser, liveApp, screenshot, until } from '../support/browser.js';
+import { hostSite, launchBrowser, liveApp, openPage, screenshot, until } from '../support/browser.js';
 import { freePort } from '../support/process.js';
 
 const KEY = 'widget-test-decide-key';
@@ -12,6 +12,12 @@ const SECRET = 'widget-test-customer-token-secret-0123456789';
 const FALLBACK = '<p class="fallback">Our help centre has the answers.</p>';
 
 /** A host page on another origin: `above` px of content before the widget. */
+/** Waits for the widget's cards: the decision they show and how many there are. */
+async function shownDecision(p: Page): Promise<{ decisionId: string; shown: number }> {
+  await p.waitForSelector('#tips[data-nextbest-state="shown"]');
+  return { decisionId: (await p.locator('#tips .nb-tips').getAttribute('data-decision'))!, shown: await p.locator('#tips .nb-card').count() };
+}
+
 const page = (api: string, customer: string, opts: { above?: number; apiAttr?: string; token?: string } = {}) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>host shop</title>
 <style>body{font-family:Georgia,serif} .tips{--nb-accent:#7c3aed}</style></head>
@@ -47,15 +53,7 @@ describe('the "Tips for you" widget in Chromium', () => {
     await host?.close();
   });
 
-  async function open(path: string, prepare?: (p: Page) => Promise<void>) {
-    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
-    const p = await context.newPage();
-    const errors: string[] = [];
-    p.on('pageerror', (err) => errors.push(err.message));
-    await prepare?.(p);
-    await p.goto(`${host.base}${path}`);
-    return { p, errors, close: () => context.close() };
-  }
+  const open = (path: string, prepare?: (p: Page) => Promise<void>) => openPage(browser, `${host.base}${path}`, { prepare });
   const eventsOf = (decisionId: string, outcome?: string) => api.events.filter((e) => e.decisionId === decisionId && (outcome === undefined || e.outcome === outcome));
 
   it('is one small dependency-free script, served as JavaScript', async () => {
@@ -97,8 +95,7 @@ describe('the "Tips for you" widget in Chromium', () => {
 
   it('records an impression only once a card has scrolled into view', async () => {
     const { p, close } = await open('/below');
-    await p.waitForSelector('#tips[data-nextbest-state="shown"]');
-    const decisionId = (await p.locator('#tips .nb-tips').getAttribute('data-decision'))!;
+    const { decisionId } = await shownDecision(p);
     // longer than the widget's batching delay: anything recorded would have been sent
     await p.waitForTimeout(1_500);
     expect(eventsOf(decisionId)).toEqual([]);
@@ -117,8 +114,7 @@ describe('the "Tips for you" widget in Chromium', () => {
 
   it('records a click on the call to action once, even clicked twice while the page leaves', async () => {
     const { p, close } = await open('/top');
-    await p.waitForSelector('#tips[data-nextbest-state="shown"]');
-    const decisionId = (await p.locator('#tips .nb-tips').getAttribute('data-decision'))!;
+    const { decisionId } = await shownDecision(p);
     const first = p.locator('#tips .nb-card').first();
     const offerId = (await first.getAttribute('data-offer'))!;
     const href = (await first.locator('.nb-cta').getAttribute('href'))!;
@@ -138,9 +134,7 @@ describe('the "Tips for you" widget in Chromium', () => {
 
   it('with a public key, speaks for the customer of a signed token, whose events are that customer’s', async () => {
     const { p, errors, close } = await open('/token');
-    await p.waitForSelector('#tips[data-nextbest-state="shown"]');
-    const decisionId = (await p.locator('#tips .nb-tips').getAttribute('data-decision'))!;
-    const shown = await p.locator('#tips .nb-card').count();
+    const { decisionId, shown } = await shownDecision(p);
     await until('the impressions arrive', () => eventsOf(decisionId, 'impression').length === shown);
     expect(new Set(eventsOf(decisionId).map((e) => e.customerId))).toEqual(new Set(['C0000005']));
     expect(errors).toEqual([]);
@@ -156,9 +150,7 @@ describe('the "Tips for you" widget in Chromium', () => {
         await route.fulfill({ status: 503, contentType: 'application/problem+json', body: '{"type":"urn:nextbest:problem:unavailable","status":503}' });
       });
     });
-    await p.waitForSelector('#tips[data-nextbest-state="shown"]');
-    const decisionId = (await p.locator('#tips .nb-tips').getAttribute('data-decision'))!;
-    const shown = await p.locator('#tips .nb-card').count();
+    const { decisionId, shown } = await shownDecision(p);
     await until('the impressions arrive on the second try', () => eventsOf(decisionId, 'impression').length === shown, 8_000);
     expect(refusedOnce).toBe(true);
     await p.waitForTimeout(2_500);
@@ -204,12 +196,10 @@ describe('the "Tips for you" widget in Chromium', () => {
 
   it('is refused by the API for an origin outside CORS_ORIGINS, and then shows the fallback', async () => {
     const other = await hostSite({ '/': page(api.base, 'C0000001') });
-    const context = await browser.newContext();
-    const p = await context.newPage();
-    await p.goto(`${other.base}/`);
+    const { p, close } = await openPage(browser, `${other.base}/`);
     await p.waitForSelector('#tips[data-nextbest-state="fallback"]');
     expect(await p.locator('#tips .nb-card').count()).toBe(0);
-    await context.close();
+    await close();
     await other.close();
   });
 });
@@ -228,11 +218,7 @@ describe('the demo shop page', () => {
   });
 
   it('embeds the widget, and the tips change with the customer picked', async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    const p = await context.newPage();
-    const errors: string[] = [];
-    p.on('pageerror', (err) => errors.push(err.message));
-    await p.goto(`${api.base}/demo/web`);
+    const { p, errors, close } = await openPage(browser, `${api.base}/demo/web`, { viewport: { width: 1100, height: 900 } });
     await p.waitForSelector('#tips[data-nextbest-state="shown"]');
     const options = await p.locator('#customer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     // one customer per lifecycle phase × value segment of the demo population, and a guest
@@ -249,6 +235,6 @@ describe('the demo shop page', () => {
     expect(seen.size).toBeGreaterThan(4);
     await screenshot(p, 'demo-web');
     expect(errors).toEqual([]);
-    await context.close();
+    await close();
   });
 });
