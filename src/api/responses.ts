@@ -36,7 +36,8 @@ const route = createRoute({
   },
 });
 
-const isBatch = (body: unknown) => typeof body === 'object' && body !== null && !Array.isArray(body) && Object.hasOwn(body, 'events');
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isBatch = (body: unknown) => isObject(body) && Object.hasOwn(body, 'events');
 
 /** Events must name offers and channels a loaded rule set knows: nothing else is learned or counted. */
 function unknownNames(events: readonly ResponseEventInput[], batch: boolean, rules: RuleSetRegistry): FieldError[] {
@@ -50,7 +51,6 @@ function unknownNames(events: readonly ResponseEventInput[], batch: boolean, rul
   return errors;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** What a web page reports: that a card was seen or clicked. Accepts and rejects come from agents and back ends. */
 const PUBLIC_OUTCOMES: readonly unknown[] = ['impression', 'click'];
