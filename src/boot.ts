@@ -78,14 +78,14 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   const kpis = new Kpis(stores.counters('kpis'), metrics);
   // the loop asks the decision service for arms; the service tells the loop of decisions
   const feedback = new FeedbackLoop({ learning, shared, kpis, profiles, rules, armOf: (id) => decisions.armOf(id), log });
-  const decisions = new DecisionService(rules, profiles, stores.responses, new LearnedPropensity(learning), metrics, log, {
+  const decisions = new DecisionService(rules, profiles, stores.contacts, new LearnedPropensity(learning), metrics, log, {
     decisionLog: stores.decisionLog,
     challenger,
     onDecision: (d) => feedback.decided(d),
     // a read and a reservation, each within the deadline; no retry starts past two deadlines
     budgetMs: 2 * config.REDIS_DEADLINE_MS,
   });
-  const responses = new ResponseService(stores.responses, config.RESPONSE_BUFFER_SIZE, metrics, log, { onStored: (events) => feedback.stored(events) });
+  const responses = new ResponseService(stores.contacts, config.RESPONSE_BUFFER_SIZE, metrics, log, { onStored: (events) => feedback.stored(events) });
   const audit = new AuditTrail();
   const manager = new RuleSetManager(config.RULES_DIR, rules, metrics, log, audit, stores.audit);
   manager.started();

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { noDecisionLog, RedisDecisionLog, type DecisionLog } from './decision/index.js';
-import { MemoryCounters, MemoryResponseStore, RedisCounters, RedisResponseStore, type Counters, type ResponseStore } from './feedback/index.js';
+import { MemoryContactStore, RedisContactStore, type ContactStore } from './contacts/index.js';
+import { MemoryCounters, RedisCounters, type Counters } from './feedback/index.js';
 import type { Metrics } from './ops/metrics.js';
 import type { AuditSink } from './rules/index.js';
 import { listenForInvalidations, MemoryProfileStore, RedisProfileStore, type InvalidationTarget, type ProfileStore } from './profiles/index.js';
@@ -11,7 +12,7 @@ import { MemoryWindowCounts, RATE_WINDOW_MS, type WindowCounts } from './api/rat
 /** The stores behind the services: all in this process (the embedded default) or all in Redis. */
 export interface Stores {
   readonly profiles: ProfileStore;
-  readonly responses: ResponseStore;
+  readonly contacts: ContactStore;
   readonly decisionLog: DecisionLog;
   /** present when the stores are in Redis */
   readonly redis: RedisHealths | undefined;
@@ -33,7 +34,7 @@ const BOOT_WAIT_MS = 2_000;
 /** `retentionDays`: days of contact counts to keep, the longest window of the loaded policies. */
 export function memoryStores(profiles: MemoryProfileStore, retentionDays: () => number): Stores {
   return {
-    profiles, responses: new MemoryResponseStore(retentionDays), decisionLog: noDecisionLog, redis: undefined, rateWindows: new MemoryWindowCounts(),
+    profiles, contacts: new MemoryContactStore(retentionDays), decisionLog: noDecisionLog, redis: undefined, rateWindows: new MemoryWindowCounts(),
     listen() {}, counters: () => new MemoryCounters(), audit: () => {}, async close() {},
   };
 }
@@ -63,7 +64,7 @@ export async function redisStores(config: Config, metrics: Metrics, log: Logger,
   return {
     rateWindows,
     profiles: new RedisProfileStore(read, write, keys, metrics),
-    responses: new RedisResponseStore(write, read, keys, retentionDays),
+    contacts: new RedisContactStore(write, read, keys, retentionDays),
     decisionLog,
     redis: { read: read.health, write: write.health },
     listen: (cache) => listenForInvalidations(subscriber, keys, cache, metrics, log),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EMPTY_CONTACTS, type ContactState, type Presented } from './contacts.js';
+import { EMPTY_CONTACTS, type ContactState, type Presented } from '../contacts/state.js';
 import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
 import { arbitrate, matchWeights, type MatchedWeights, type Scored } from './arbitrate.js';
 import type { Arm } from './assign.js';

@@ -1,4 +1,4 @@
-import type { ContactState } from './contacts.js';
+import type { ContactState } from '../contacts/state.js';
 import { evaluateReference, type ConditionTrace } from '../rules/reference.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import { appliedNames } from './arbitrate.js';

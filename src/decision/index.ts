@@ -1,11 +1,10 @@
 /** Decisions: arms, the synchronous engine over a rule-set snapshot with contact policy, its explanation, and the service around it. */
 export { assignArm, bucket, type Arm, type Assignment } from './assign.js';
-export { applyEvent, applyPresented, EMPTY_CONTACTS, parseContacts, type ContactState, type Presented } from './contacts.js';
 export { decide, type Outcome } from './decide.js';
 export { explain, type OfferExplanation } from './explain.js';
 export { noDecisionLog, type DecisionLog } from './log.js';
 export { priorPropensity, type Assessment, type PropensityModel } from './propensity.js';
 export { decisionLogFields, RedisDecisionLog } from './redis-log.js';
 export { PolicyView, presentedAs, suppressedBy } from './policy.js';
-export { DecisionService, type Challenger, type ContactSource, type DecisionResponse, type DecisionServiceOptions } from './service.js';
+export { DecisionService, type Challenger, type DecisionResponse, type DecisionServiceOptions } from './service.js';
 export type { Decision, DecisionRequest, RankedOffer } from './types.js';

@@ -1,4 +1,4 @@
-import { DAY_MS, dayOf, type ContactState, type Presented } from './contacts.js';
+import { DAY_MS, dayOf, type ContactState, type Presented } from '../contacts/state.js';
 import type { CompiledPolicy, CompiledPolicyRule } from '../rules/policy.js';
 import type { CompiledOffer } from '../rules/ruleset.js';
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
-import { EMPTY_CONTACTS, type ContactState } from './contacts.js';
+import { EMPTY_CONTACTS, type ContactState } from '../contacts/state.js';
+import type { ContactStore } from '../contacts/store.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
@@ -14,12 +15,6 @@ import type { PropensityModel } from './propensity.js';
 import type { Decision, DecisionInput, DecisionRequest } from './types.js';
 
 export type DecisionResponse = Decision & { readonly explanation?: OfferExplanation[] };
-
-/** Where the decision path reads and reserves contact state (feedback/store.ts). */
-export interface ContactSource {
-  contacts(customerId: string): ContactState | Promise<ContactState>;
-  present(customerId: string, version: number, decisionId: string, presented: Outcome['presented'], now: number): boolean | Promise<boolean>;
-}
 
 /** A rule set on trial: a share of the non-control customers is decided by it. */
 export interface Challenger {
@@ -58,7 +53,7 @@ export class DecisionService {
   constructor(
     private readonly rules: RuleSetRegistry,
     private readonly profiles: ProfileStore,
-    private readonly contactSource: ContactSource,
+    private readonly contacts: ContactStore,
     private readonly model: PropensityModel,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -116,7 +111,7 @@ export class DecisionService {
     let contactsLater: Promise<ContactState | undefined> | undefined;
     if (needsContacts) {
       try {
-        const read = this.contactSource.contacts(id);
+        const read = this.contacts.read(id);
         if (read instanceof Promise) contactsLater = read.catch(() => undefined);
         else contacts = read;
       } catch {
@@ -165,7 +160,7 @@ export class DecisionService {
     for (let attempt = 0; outcome.presented.length > 0; attempt++) {
       let applied: boolean;
       try {
-        const result = this.contactSource.present(input.request.customerId, contacts.version, outcome.decision.decisionId, outcome.presented, now);
+        const result = this.contacts.reserve(input.request.customerId, contacts.version, outcome.decision.decisionId, outcome.presented, now);
         applied = result instanceof Promise ? await result : result;
       } catch {
         break;
@@ -173,7 +168,7 @@ export class DecisionService {
       if (applied) return outcome;
       if (attempt === PRESENT_RETRIES || performance.now() - started > this.budgetMs) break;
       try {
-        const again = this.contactSource.contacts(input.request.customerId);
+        const again = this.contacts.read(input.request.customerId);
         contacts = again instanceof Promise ? await again : again;
       } catch {
         break;

@@ -1,6 +1,6 @@
 import { LIFECYCLE_PHASES, VALUE_SEGMENTS, type LifecyclePhase, type Profile, type ValueSegment } from '../profiles/schema.js';
 import type { RuleSet } from '../rules/ruleset.js';
-import { EMPTY_CONTACTS } from './contacts.js';
+import { EMPTY_CONTACTS } from '../contacts/state.js';
 import { decide } from './decide.js';
 import { priorPropensity } from './propensity.js';
 import type { ContextValue } from './types.js';

@@ -8,7 +8,7 @@ import type { Counts } from './bandit.js';
 import type { Counters } from './counters.js';
 import type { Kpis } from './kpis.js';
 import { cellKey, positiveOutcome, type LearningState } from './learning.js';
-import type { ResponseEvent } from './schema.js';
+import type { ResponseEvent } from '../contacts/store.js';
 
 /** Learning counts in shared counters: `<cell>|t` trials (impressions), `<cell>|s` successes. */
 export function cellsFromTotals(totals: ReadonlyMap<string, number>): Map<string, Counts> {

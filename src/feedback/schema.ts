@@ -1,8 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { OUTCOMES } from '../contacts/store.js';
 import { CUSTOMER_ID_PATTERN, CustomerId } from '../profiles/schema.js';
-
-export const OUTCOMES = ['impression', 'click', 'accept', 'reject'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
 
 /** Most events one request may carry. */
 export const MAX_EVENTS = 500;
@@ -37,18 +35,6 @@ export const ResponseBatchSchema = z
   .object({ events: z.array(ResponseEventSchema).min(1).max(MAX_EVENTS) })
   .strict()
   .openapi('ResponseBatch');
-
-/** An event as stored: every field settled at receipt, so a retried write is idempotent. */
-export interface ResponseEvent {
-  readonly eventId: string;
-  readonly customerId: string;
-  readonly offerId: string;
-  readonly outcome: Outcome;
-  readonly channel: string;
-  readonly decisionId: string | undefined;
-  /** epoch milliseconds */
-  readonly at: number;
-}
 
 export interface RecordResult {
   /** events stored or queued for storing */

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { RecordResult, ResponseEvent, ResponseEventInput } from './schema.js';
-import type { ResponseStore, WriteResult } from './store.js';
+import type { ContactStore, ResponseEvent, WriteResult } from '../contacts/store.js';
+import type { RecordResult, ResponseEventInput } from './schema.js';
 
 export interface ResponseReceipt {
   readonly accepted: number;
@@ -42,7 +42,7 @@ export class ResponseService {
   private readonly onStored: (events: readonly ResponseEvent[]) => void;
 
   constructor(
-    private readonly store: ResponseStore,
+    private readonly store: ContactStore,
     private readonly capacity: number,
     private readonly metrics: Metrics,
     private readonly log: Logger,

@@ -15,7 +15,7 @@ export class RedisKeys {
     return `${this.prefix}{${customerId}}:events`;
   }
 
-  /** the customer's contact state: counts, latest outcomes, pending impressions (decision/contacts.ts) */
+  /** the customer's contact state: counts, latest outcomes, pending impressions (contacts/state.ts) */
   contacts(customerId: string): string {
     return `${this.prefix}{${customerId}}:contacts`;
   }

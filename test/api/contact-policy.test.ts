@@ -47,7 +47,7 @@ describe('contact policy through the API', () => {
     return pool.splice(i, 1)[0]!;
   };
   // the memory store behind the service, for what the API does not show
-  const version = (customerId: string) => (t.services.responses['store'].contacts(customerId) as { version: number }).version;
+  const version = (customerId: string) => (t.services.responses['store'].read(customerId) as { version: number }).version;
 
   beforeAll(async () => {
     t = await testApp({ DEMO_CUSTOMERS: String(DEMO.customers), DEMO_SEED: String(DEMO.seed) });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/decision/decide.js';
-import { EMPTY_CONTACTS } from '../../src/decision/contacts.js';
+import { EMPTY_CONTACTS } from '../../src/contacts/state.js';
 import { priorPropensity } from '../../src/decision/propensity.js';
 import type { ChannelSimulation, Flow } from '../../src/decision/simulate.js';
 import { parseProfileLines } from '../../src/profiles/ndjson.js';

@@ -6,7 +6,7 @@ import { decide } from '../../src/decision/decide.js';
 import { explain } from '../../src/decision/explain.js';
 import { presentedAs, suppressedBy } from '../../src/decision/policy.js';
 import { priorPropensity } from '../../src/decision/propensity.js';
-import { applyEvent, applyPresented, DAY_MS, EMPTY_CONTACTS, parseContacts, type ContactEvent, type ContactState, type Presented } from '../../src/decision/contacts.js';
+import { applyEvent, applyPresented, DAY_MS, EMPTY_CONTACTS, parseContacts, type ContactEvent, type ContactState, type Presented } from '../../src/contacts/state.js';
 import { generateProfiles } from '../../src/profiles/demo.js';
 import type { Profile } from '../../src/profiles/schema.js';
 import { compileRuleSet, loadRuleSet, type CompiledOffer, type RuleSet } from '../../src/rules/index.js';

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { priorPropensity } from '../../src/decision/propensity.js';
-import { MemoryResponseStore } from '../../src/feedback/store.js';
+import { MemoryContactStore } from '../../src/contacts/memory.js';
 import { DecisionService } from '../../src/decision/service.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { CachedProfileStore } from '../../src/profiles/cache.js';
@@ -14,7 +14,7 @@ import { shippedRuleSet } from '../support/rules.js';
 const service = async (store: ProfileStore) => {
   const rules = new RuleSetRegistry();
   rules.activate(await shippedRuleSet());
-  return new DecisionService(rules, store, new MemoryResponseStore(), priorPropensity, new Metrics({ defaultMetrics: false }), pino({ level: 'silent' }));
+  return new DecisionService(rules, store, new MemoryContactStore(), priorPropensity, new Metrics({ defaultMetrics: false }), pino({ level: 'silent' }));
 };
 
 describe('decision service', () => {
@@ -45,13 +45,13 @@ describe('decision service', () => {
 });
 
 /** The memory store whose reservations can be made to lose every race, or to fail, counting each call. */
-class RacingContacts extends MemoryResponseStore {
+class RacingContacts extends MemoryContactStore {
   mode: 'ok' | 'lose' | 'fail' = 'ok';
   presents = 0;
-  override present(...args: Parameters<MemoryResponseStore['present']>): boolean {
+  override reserve(...args: Parameters<MemoryContactStore['reserve']>): boolean {
     this.presents++;
     if (this.mode === 'fail') throw new Error('reservation timed out');
-    return this.mode === 'lose' ? false : super.present(...args);
+    return this.mode === 'lose' ? false : super.reserve(...args);
   }
 }
 

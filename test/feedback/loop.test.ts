@@ -5,7 +5,7 @@ import { MemoryCounters } from '../../src/feedback/counters.js';
 import { Kpis } from '../../src/feedback/kpis.js';
 import { cellKey, LearnedPropensity, LearningState } from '../../src/feedback/learning.js';
 import { FeedbackLoop } from '../../src/feedback/loop.js';
-import type { ResponseEvent } from '../../src/feedback/schema.js';
+import type { ResponseEvent } from '../../src/contacts/store.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { MemoryProfileStore } from '../../src/profiles/memory.js';
 import { Profile } from '../../src/profiles/schema.js';

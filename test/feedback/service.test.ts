@@ -2,12 +2,13 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/errors.js';
 import { Metrics } from '../../src/ops/metrics.js';
-import { MemoryResponseStore, ResponseService, type ResponseEvent, type ResponseEventInput, type ResponseStore, type WriteResult } from '../../src/feedback/index.js';
+import { MemoryContactStore, type ContactStore, type ResponseEvent, type WriteResult } from '../../src/contacts/index.js';
+import { ResponseService, type ResponseEventInput } from '../../src/feedback/index.js';
 
 /** The memory store behind a switch: while down, available() is false and record() throws; writes for `shardDown` customers fail alone. */
-class FlakyStore implements ResponseStore {
+class FlakyStore implements ContactStore {
   readonly kind = 'flaky';
-  readonly memory = new MemoryResponseStore();
+  readonly memory = new MemoryContactStore();
   up = true;
   /** true: available() still says yes but record() throws, like a write that times out */
   lying = false;
@@ -27,12 +28,12 @@ class FlakyStore implements ResponseStore {
     return { ...(await this.memory.record(ok)), failed };
   }
 
-  contacts(customerId: string) {
-    return this.memory.contacts(customerId);
+  read(customerId: string) {
+    return this.memory.read(customerId);
   }
 
-  present(...args: Parameters<MemoryResponseStore['present']>) {
-    return this.memory.present(...args);
+  reserve(...args: Parameters<MemoryContactStore['reserve']>) {
+    return this.memory.reserve(...args);
   }
 
   history(customerId: string): Promise<ResponseEvent[]> {
@@ -41,9 +42,9 @@ class FlakyStore implements ResponseStore {
 }
 
 const log = pino({ level: 'silent' });
-const service = (store: ResponseStore, capacity = 100) => new ResponseService(store, capacity, new Metrics({ defaultMetrics: false }), log, { closeWaitMs: 300 });
+const service = (store: ContactStore, capacity = 100) => new ResponseService(store, capacity, new Metrics({ defaultMetrics: false }), log, { closeWaitMs: 300 });
 const event = (eventId: string, customerId = 'C1'): ResponseEventInput => ({ customerId, offerId: 'save-discount-12m', outcome: 'click', channel: 'web', eventId, decisionId: undefined, at: undefined });
-const ids = async (store: ResponseStore, customerId = 'C1') => (await store.history(customerId)).map((e) => e.eventId);
+const ids = async (store: ContactStore, customerId = 'C1') => (await store.history(customerId)).map((e) => e.eventId);
 
 async function refusal(promise: Promise<unknown>): Promise<ApiError> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
@@ -53,7 +54,7 @@ async function refusal(promise: Promise<unknown>): Promise<ApiError> {
 
 describe('ResponseService', () => {
   it('stores events directly while the store works, settling eventId and time at receipt', async () => {
-    const store = new MemoryResponseStore();
+    const store = new MemoryContactStore();
     const s = service(store);
     const before = Date.now();
     expect(await s.record([event('e1'), { ...event('ignored'), eventId: undefined, at: '2024-05-01T10:00:00Z' }])).toEqual({ accepted: 2, duplicates: 0, buffered: 0 });
@@ -66,7 +67,7 @@ describe('ResponseService', () => {
   });
 
   it('counts a repeated eventId once, within a request and across requests', async () => {
-    const store = new MemoryResponseStore();
+    const store = new MemoryContactStore();
     const s = service(store);
     expect(await s.record([event('e1'), event('e1'), event('e2')])).toEqual({ accepted: 2, duplicates: 1, buffered: 0 });
     expect(await s.record([event('e2'), event('e3')])).toEqual({ accepted: 1, duplicates: 1, buffered: 0 });
@@ -243,7 +244,7 @@ describe('ResponseService', () => {
 
 describe('ResponseService: writes that fail after being applied', () => {
   /** Stores, then throws, the first time: a reply lost after Redis ran the script. */
-  class LostReply extends MemoryResponseStore {
+  class LostReply extends MemoryContactStore {
     lose = true;
     override async record(events: readonly ResponseEvent[]): Promise<WriteResult> {
       const result = await super.record(events);

@@ -1,9 +1,8 @@
 import type { Result } from 'ioredis';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
-import { countField, dayOf, holdField, lastField, oldestDay, parseContacts, PRUNE_ALWAYS_AT_FIELDS, PRUNE_AT_FIELDS, PRUNE_EVERY_MS, type ContactState, type Presented } from '../decision/contacts.js';
-import type { ResponseEvent } from './schema.js';
-import { DEDUP_MAX, DEDUP_TTL_MS, HISTORY_MAX, type ResponseStore, type WriteResult } from './store.js';
+import { countField, dayOf, holdField, lastField, oldestDay, parseContacts, PRUNE_ALWAYS_AT_FIELDS, PRUNE_AT_FIELDS, PRUNE_EVERY_MS, type ContactState, type Presented } from './state.js';
+import { DEDUP_MAX, DEDUP_TTL_MS, HISTORY_MAX, type ContactStore, type ResponseEvent, type WriteResult } from './store.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -15,7 +14,7 @@ declare module 'ioredis' {
 /** How long a customer's contact history and state outlive the last write. */
 export const HISTORY_TTL_SECONDS = 400 * 24 * 3600;
 
-/** Drops expired holds and day buckets past retention once the hash has grown: every few minutes, or at once when flooded (see decision/contacts.ts). */
+/** Drops expired holds and day buckets past retention once the hash has grown: every few minutes, or at once when flooded (see state.ts). */
 const PRUNE = `
 local function prune(key, now, pruneAt, oldestDay, every, alwaysAt)
   local size = redis.call('HLEN', key)
@@ -75,27 +74,27 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
 /** Contact history (`{c}:events`), dedup marks (`{c}:seen`) and contact state (`{c}:contacts`) in Redis. */
-export class RedisResponseStore implements ResponseStore {
+export class RedisContactStore implements ContactStore {
   readonly kind = 'redis';
 
   constructor(
-    private readonly write: RedisLane,
-    private readonly read: RedisLane,
+    private readonly writeLane: RedisLane,
+    private readonly readLane: RedisLane,
     private readonly keys: RedisKeys,
     /** days of contact buckets to keep: the longest window of the loaded policies */
     private readonly retentionDays: () => number,
   ) {
-    write.client.defineCommand('nextbestRecordEvent', { numberOfKeys: 3, lua: RECORD_EVENT });
-    read.client.defineCommand('nextbestPresent', { numberOfKeys: 1, lua: PRESENT });
+    writeLane.client.defineCommand('nextbestRecordEvent', { numberOfKeys: 3, lua: RECORD_EVENT });
+    readLane.client.defineCommand('nextbestPresent', { numberOfKeys: 1, lua: PRESENT });
   }
 
   available(): boolean {
-    return this.write.health.available();
+    return this.writeLane.health.available();
   }
 
   /** Each event on its own: on a Cluster with a master down, the other masters' customers still go through. */
   async record(events: readonly ResponseEvent[]): Promise<WriteResult> {
-    const { client, health } = this.write;
+    const { client, health } = this.writeLane;
     const now = Date.now();
     const oldest = oldestDay(now, this.retentionDays());
     const results = await Promise.allSettled(
@@ -123,7 +122,7 @@ export class RedisResponseStore implements ResponseStore {
   }
 
   async history(customerId: string): Promise<ResponseEvent[]> {
-    const { client, health } = this.read;
+    const { client, health } = this.readLane;
     const entries = await health.call('history read', () => client.xrange(this.keys.events(customerId), '-', '+'));
     return entries.map(([, fields]) => {
       const f: Record<string, string> = {};
@@ -141,8 +140,8 @@ export class RedisResponseStore implements ResponseStore {
   }
 
   /** On the decision path: the read lane's deadline. */
-  async contacts(customerId: string): Promise<ContactState> {
-    const { client, health } = this.read;
+  async read(customerId: string): Promise<ContactState> {
+    const { client, health } = this.readLane;
     return parseContacts(Object.entries(await health.call('contacts read', () => client.hgetall(this.keys.contacts(customerId)))));
   }
 
@@ -151,8 +150,8 @@ export class RedisResponseStore implements ResponseStore {
    * carries nothing bulky, with its deadline. A reservation that times out may still have been
    * applied; the decision then holds the offers back, so the error is on the side of less contact.
    */
-  async present(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): Promise<boolean> {
-    const { client, health } = this.read;
+  async reserve(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): Promise<boolean> {
+    const { client, health } = this.readLane;
     const ops: (string | number)[] = [];
     for (const p of presented) {
       if (p.decision) ops.push('incr', countField('decision', p.channel, p.offerId, dayOf(now)), 1);

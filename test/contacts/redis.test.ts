@@ -7,10 +7,10 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/decision/decide.js';
 import { priorPropensity } from '../../src/decision/propensity.js';
-import { DAY_MS, dayOf, PRUNE_EVERY_MS, type ContactState, type Presented } from '../../src/decision/contacts.js';
-import { RedisResponseStore } from '../../src/feedback/redis.js';
-import { OUTCOMES, type ResponseEvent } from '../../src/feedback/schema.js';
-import { MemoryResponseStore } from '../../src/feedback/store.js';
+import { DAY_MS, dayOf, PRUNE_EVERY_MS, type ContactState, type Presented } from '../../src/contacts/state.js';
+import { RedisContactStore } from '../../src/contacts/redis.js';
+import { OUTCOMES, type ResponseEvent } from '../../src/contacts/store.js';
+import { MemoryContactStore } from '../../src/contacts/memory.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { generateProfiles } from '../../src/profiles/demo.js';
 import { connectRedis, RedisHealth, RedisKeys, whenReady, type RedisClient } from '../../src/redis/index.js';
@@ -32,7 +32,7 @@ describe('contact state in Redis', () => {
   let redis: Awaited<ReturnType<typeof testRedis>>;
   let r: Redis;
   let clients: RedisClient[];
-  let store: RedisResponseStore;
+  let store: RedisContactStore;
   const prefix = testPrefix('contacts');
   const key = (customerId: string) => `${prefix}{${customerId}}:contacts`;
 
@@ -48,7 +48,7 @@ describe('contact state in Redis', () => {
     const [read, write] = [lane('read'), lane('write')];
     clients = [read.client, write.client];
     for (const c of clients) expect(await whenReady(c, 2_000)).toBe(true);
-    store = new RedisResponseStore(write, read, new RedisKeys(prefix), () => 30);
+    store = new RedisContactStore(write, read, new RedisKeys(prefix), () => 30);
   });
   afterAll(async () => {
     for (const c of clients ?? []) c.disconnect();
@@ -68,7 +68,7 @@ describe('contact state in Redis', () => {
     const presented = fc.record({ offerId: offer, channel, decision: fc.boolean(), holdMinutes: fc.option(fc.integer({ min: -30, max: 30 }), { nil: undefined }) });
     const present = fc.record({ kind: fc.constant('present' as const), decisionId, items: fc.array(presented, { maxLength: 3 }), stale: fc.boolean() });
     let run = 0;
-    const memory = new MemoryResponseStore(() => 30); // one for all runs, fresh customers per run
+    const memory = new MemoryContactStore(() => 30); // one for all runs, fresh customers per run
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(event, present, present), { maxLength: 30 }), async (ops) => {
         const customerId = `P${run++}`;
@@ -81,11 +81,11 @@ describe('contact state in Redis', () => {
             expect(inRedis.accepted).toBe(inMemory.accepted);
           } else {
             const items: Presented[] = op.items.map((p) => ({ ...p, holdUntil: p.holdMinutes === undefined ? undefined : now + p.holdMinutes * 60_000 }));
-            const version = memory.contacts(customerId).version - (op.stale ? 1 : 0);
-            expect(await store.present(customerId, version, op.decisionId, items, now)).toBe(memory.present(customerId, version, op.decisionId, items, now));
+            const version = memory.read(customerId).version - (op.stale ? 1 : 0);
+            expect(await store.reserve(customerId, version, op.decisionId, items, now)).toBe(memory.reserve(customerId, version, op.decisionId, items, now));
           }
         }
-        expect(canonical(await store.contacts(customerId))).toEqual(canonical(memory.contacts(customerId)));
+        expect(canonical(await store.read(customerId))).toEqual(canonical(memory.read(customerId)));
       }),
       { numRuns: 40 },
     );
@@ -98,11 +98,11 @@ describe('contact state in Redis', () => {
     await store.record([{ eventId: 'e1', customerId, offerId: 'service-help-centre', outcome: 'impression', channel: 'web', decisionId: undefined, at: now }]);
     const before = await r.hgetall(key(customerId));
     expect(before.v).toBe('1');
-    expect(await store.present(customerId, 0, 'd-late', [hold], now)).toBe(false);
-    expect(await store.present(customerId, 2, 'd-ahead', [hold], now)).toBe(false);
+    expect(await store.reserve(customerId, 0, 'd-late', [hold], now)).toBe(false);
+    expect(await store.reserve(customerId, 2, 'd-ahead', [hold], now)).toBe(false);
     expect(await r.hgetall(key(customerId))).toEqual(before);
-    expect(await store.present(customerId, 1, 'd-now', [hold], now)).toBe(true);
-    const after = await store.contacts(customerId);
+    expect(await store.reserve(customerId, 1, 'd-now', [hold], now)).toBe(true);
+    const after = await store.read(customerId);
     expect(after.version).toBe(2);
     expect(after.holds).toEqual([{ channel: 'web', offerId: 'service-help-centre', decisionId: 'd-now', expiresAt: now + HOUR }]);
     expect(after.counts).toContainEqual({ outcome: 'decision', channel: 'web', offerId: 'service-help-centre', day: dayOf(now), n: 1 });
@@ -112,18 +112,18 @@ describe('contact state in Redis', () => {
     const customerId = 'prune-1';
     const start = Date.now();
     const hold = (i: number, until: number): Presented => ({ offerId: `o-${i}`, channel: 'web', decision: false, holdUntil: until });
-    for (let v = 0; v < 300; v++) expect(await store.present(customerId, v, `d${v}`, [hold(v, start + 1_000)], start)).toBe(true);
+    for (let v = 0; v < 300; v++) expect(await store.reserve(customerId, v, `d${v}`, [hold(v, start + 1_000)], start)).toBe(true);
     expect(await r.hlen(key(customerId))).toBe(302); // live holds are kept, however many (+ v, p)
     // a write after the prune interval, once those holds have expired, drops them
     const later = start + PRUNE_EVERY_MS + 60_000;
-    expect(await store.present(customerId, 300, 'd-later', [hold(1, later + 3_600_000)], later)).toBe(true);
+    expect(await store.reserve(customerId, 300, 'd-later', [hold(1, later + 3_600_000)], later)).toBe(true);
     expect(await r.hlen(key(customerId))).toBe(3); // v, p, the live hold
     // impressions older than the longest window (30 days here) update the latest time only
     const impression = (eventId: string, at: number): ResponseEvent => ({ eventId, customerId, offerId: 'o-x', outcome: 'impression', channel: 'web', decisionId: undefined, at });
     for (let i = 0; i < 200; i++) await store.record([impression(`old-${i}`, Date.now() - (31 + i) * DAY_MS)]);
     expect(await r.hlen(key(customerId))).toBe(4); // + t|impression|web|o-x
     await store.record([impression('today', Date.now())]);
-    expect((await store.contacts(customerId)).counts).toEqual([{ outcome: 'impression', channel: 'web', offerId: 'o-x', day: dayOf(Date.now()), n: 1 }]);
+    expect((await store.read(customerId)).counts).toEqual([{ outcome: 'impression', channel: 'web', offerId: 'o-x', day: dayOf(Date.now()), n: 1 }]);
   });
 });
 
@@ -190,7 +190,7 @@ describe('a decision cap under 20 concurrent decisions', () => {
     const shown = await burst(app);
     expect(shown).toBeGreaterThanOrEqual(1);
     expect(shown).toBeLessThanOrEqual(2);
-    const state = app.services.responses['store'].contacts(customer.customerId) as ContactState;
+    const state = app.services.responses['store'].read(customer.customerId) as ContactState;
     expect(state.counts.filter((c) => c.offerId === capped).reduce((n, c) => n + c.n, 0)).toBe(shown);
   });
 });

@@ -1,39 +1,7 @@
 import { LRUCache } from 'lru-cache';
-import { applyEvent, applyPresented, EMPTY_CONTACTS, parseContacts, withPresented, type ContactState, type Presented } from '../decision/contacts.js';
-import type { RecordResult, ResponseEvent } from './schema.js';
+import { applyEvent, applyPresented, EMPTY_CONTACTS, parseContacts, withPresented, type ContactState, type Presented } from './state.js';
+import { DEDUP_MAX, DEDUP_TTL_MS, HISTORY_MAX, type ContactStore, type ResponseEvent, type WriteResult } from './store.js';
 
-export interface WriteResult extends RecordResult {
-  /** the events stored now (not duplicates, not failed), for learning and reports */
-  readonly stored: readonly ResponseEvent[];
-  /** events that could not be written (and may be tried again: duplicates are recognised) */
-  readonly failed: readonly ResponseEvent[];
-}
-
-/**
- * Where response events go: each customer's contact history, deduplicated by eventId, and
- * the contact state contact policy reads. In-process stores answer synchronously, so the
- * decision path does not wait a turn of the event loop for them.
- */
-export interface ResponseStore {
-  readonly kind: string;
-  /** Stores the events not seen before; those it could not write come back in `failed`. */
-  record(events: readonly ResponseEvent[]): Promise<WriteResult>;
-  /** The customer's stored events, oldest first. */
-  history(customerId: string): Promise<ResponseEvent[]>;
-  /** false while writes would fail at once (Redis down, circuit open); events then wait in the buffer */
-  available(): boolean;
-  /** The customer's contact state; throws when it cannot be read. */
-  contacts(customerId: string): ContactState | Promise<ContactState>;
-  /** Adds what a decision presents, if the state is still at `version`; false when it has moved on. */
-  present(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): boolean | Promise<boolean>;
-}
-
-/** How long an eventId is remembered for deduplication. */
-export const DEDUP_TTL_MS = 7 * 24 * 3600_000;
-/** The newest events kept per customer. */
-export const HISTORY_MAX = 1_000;
-/** The most eventIds remembered per customer (within DEDUP_TTL_MS). */
-export const DEDUP_MAX = 2 * HISTORY_MAX;
 /** Customers whose history, dedup marks and contact state one process keeps (least recently used go first). */
 const MEMORY_CUSTOMERS = 200_000;
 
@@ -47,7 +15,7 @@ interface CustomerState {
 }
 
 /** The embedded default: each customer's history, dedup marks and contact state, in this process. */
-export class MemoryResponseStore implements ResponseStore {
+export class MemoryContactStore implements ContactStore {
   readonly kind = 'memory';
 
   /** `retentionDays`: days of contact buckets to keep, the longest window of the loaded policies */
@@ -82,7 +50,7 @@ export class MemoryResponseStore implements ResponseStore {
       const s = this.customers.get(e.customerId);
       if (s?.seen.has(e.eventId) && s.seen.get(e.eventId)! > now - DEDUP_TTL_MS) continue;
       const state = this.state(e.customerId);
-      if (!MemoryResponseStore.mark(state.seen, e.eventId, now)) continue;
+      if (!MemoryContactStore.mark(state.seen, e.eventId, now)) continue;
       state.history.push(e);
       if (state.history.length > HISTORY_MAX) state.history.splice(0, state.history.length - HISTORY_MAX);
       applyEvent(state.fields, e, now, this.retentionDays());
@@ -99,13 +67,13 @@ export class MemoryResponseStore implements ResponseStore {
     return true;
   }
 
-  contacts(customerId: string): ContactState {
+  read(customerId: string): ContactState {
     const s = this.customers.get(customerId);
     if (!s) return EMPTY_CONTACTS;
     return (s.parsed ??= parseContacts(s.fields));
   }
 
-  present(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): boolean {
+  reserve(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): boolean {
     const before = this.customers.get(customerId);
     if ((before?.fields.get('v') ?? 0) !== version) return false;
     const parsed = before?.parsed ?? (before === undefined ? EMPTY_CONTACTS : undefined);

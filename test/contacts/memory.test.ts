@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, parseContacts, type ContactState, type Presented } from '../../src/decision/contacts.js';
-import { MemoryResponseStore } from '../../src/feedback/index.js';
+import { DAY_MS, parseContacts, type ContactState, type Presented } from '../../src/contacts/state.js';
+import { MemoryContactStore } from '../../src/contacts/memory.js';
 
 /** Contact state as a set of lines, so two states compare whatever their entry order. */
 const canonical = (s: ContactState) => ({
@@ -12,7 +12,7 @@ const canonical = (s: ContactState) => ({
 });
 
 /** The store's fields, read back by the parser: what a fresh read (or Redis) would see. */
-const reparsed = (store: MemoryResponseStore, customerId: string) => {
+const reparsed = (store: MemoryContactStore, customerId: string) => {
   const fields = (store as unknown as { customers: { get(id: string): { fields: Map<string, number> } | undefined } }).customers.get(customerId)?.fields;
   return parseContacts(fields ?? new Map());
 };
@@ -38,7 +38,7 @@ describe('the memory store carries the parsed contact state across a decision’
   it('reads after any mix of decisions and events equal a fresh parse of the fields (and pruning)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { maxLength: 60 }), async (steps) => {
-        const store = new MemoryResponseStore(() => 7);
+        const store = new MemoryContactStore(() => 7);
         let now = Date.UTC(2026, 10, 1);
         let n = 0;
         for (const s of steps) {
@@ -46,12 +46,12 @@ describe('the memory store carries the parsed contact state across a decision’
           if (s.kind === 'present') {
             const presented: Presented[] = s.presented.map((p) => ({ offerId: p.offerId, channel: p.channel, decision: p.decision, holdUntil: p.hold ? now + 30 * 60_000 : undefined }));
             // read first, as a decision does: the parsed form is then there to carry over
-            const { version } = store.contacts('C1');
-            expect(store.present('C1', version, `d${n++}`, presented, now)).toBe(true);
+            const { version } = store.read('C1');
+            expect(store.reserve('C1', version, `d${n++}`, presented, now)).toBe(true);
           } else {
             await store.record([{ eventId: `e${n++}`, customerId: 'C1', offerId: s.offerId, channel: s.channel, outcome: s.outcome, at: now, decisionId: undefined }]);
           }
-          expect(canonical(store.contacts('C1'))).toEqual(canonical(reparsed(store, 'C1')));
+          expect(canonical(store.read('C1'))).toEqual(canonical(reparsed(store, 'C1')));
         }
       }),
       { numRuns: 200 },
@@ -59,13 +59,13 @@ describe('the memory store carries the parsed contact state across a decision’
   });
 
   it('a write against an old version is refused and changes nothing', () => {
-    const store = new MemoryResponseStore();
+    const store = new MemoryContactStore();
     const now = Date.UTC(2026, 10, 1);
     const hold: Presented = { offerId: 'a', channel: 'web', decision: true, holdUntil: now + 1_000 };
-    expect(store.present('C1', 0, 'd1', [hold], now)).toBe(true);
-    const after = canonical(store.contacts('C1'));
-    expect(store.present('C1', 0, 'd2', [hold], now)).toBe(false);
-    expect(canonical(store.contacts('C1'))).toEqual(after);
+    expect(store.reserve('C1', 0, 'd1', [hold], now)).toBe(true);
+    const after = canonical(store.read('C1'));
+    expect(store.reserve('C1', 0, 'd2', [hold], now)).toBe(false);
+    expect(canonical(store.read('C1'))).toEqual(after);
     expect(after.version).toBe(1);
     expect(after.holds).toHaveLength(1);
   });

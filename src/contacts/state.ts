@@ -110,7 +110,7 @@ function prune(fields: Map<string, number>, now: number, retentionDays: number):
   fields.set('p', now);
 }
 
-/** Records one outcome (the in-process twin of the Redis script in feedback/redis.ts). */
+/** Records one outcome (the in-process twin of the Redis script in redis.ts). */
 export function applyEvent(fields: Map<string, number>, e: ContactEvent, now: number, retentionDays: number): void {
   const day = dayOf(e.at);
   if (day >= oldestDay(now, retentionDays)) bump(fields, countField(e.outcome, e.channel, e.offerId, day), 1);

@@ -1,0 +1,53 @@
+import type { ContactState, Presented } from './state.js';
+
+export const OUTCOMES = ['impression', 'click', 'accept', 'reject'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** An outcome as the contact history keeps it: every field settled at receipt, so a retried write is idempotent. */
+export interface ResponseEvent {
+  readonly eventId: string;
+  readonly customerId: string;
+  readonly offerId: string;
+  readonly outcome: Outcome;
+  readonly channel: string;
+  readonly decisionId: string | undefined;
+  /** epoch milliseconds */
+  readonly at: number;
+}
+
+export interface WriteResult {
+  /** events stored now */
+  readonly accepted: number;
+  /** events whose eventId was seen before; not counted again */
+  readonly duplicates: number;
+  /** the events stored now (not duplicates, not failed), for learning and reports */
+  readonly stored: readonly ResponseEvent[];
+  /** events that could not be written (and may be tried again: duplicates are recognised) */
+  readonly failed: readonly ResponseEvent[];
+}
+
+/**
+ * Each customer's contact history and contact state: what a decision reads and reserves, and
+ * what outcomes record, deduplicated by eventId. In-process stores answer synchronously, so
+ * the decision path does not wait a turn of the event loop for them.
+ */
+export interface ContactStore {
+  readonly kind: string;
+  /** The customer's contact state; throws when it cannot be read. */
+  read(customerId: string): ContactState | Promise<ContactState>;
+  /** Adds what a decision presents, if the state is still at `version`; false when it has moved on. */
+  reserve(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): boolean | Promise<boolean>;
+  /** Records the outcomes not seen before (history, dedup mark and state in one step); those it could not write come back in `failed`. */
+  record(events: readonly ResponseEvent[]): Promise<WriteResult>;
+  /** The customer's stored events, oldest first. */
+  history(customerId: string): Promise<ResponseEvent[]>;
+  /** false while writes would fail at once (Redis down, circuit open); events then wait in the buffer */
+  available(): boolean;
+}
+
+/** How long an eventId is remembered for deduplication. */
+export const DEDUP_TTL_MS = 7 * 24 * 3600_000;
+/** The newest events kept per customer. */
+export const HISTORY_MAX = 1_000;
+/** The most eventIds remembered per customer (within DEDUP_TTL_MS). */
+export const DEDUP_MAX = 2 * HISTORY_MAX;
