@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createApp, type Services } from './app.js';
 import type { Config } from './config.js';
-import { DecisionService } from './decision/index.js';
-import { FeedbackLoop, Kpis, LearnedPropensity, LearningState, ResponseService } from './feedback/index.js';
+import { Arms, DecisionService } from './decision/index.js';
+import { FeedbackLoop, Kpis, ResponseService } from './feedback/index.js';
+import { LearnedPropensity, LearningState } from './learning/index.js';
 import { Metrics } from './ops/metrics.js';
 import { CachedProfileStore, demoCustomers, generateProfiles, loadProfileFile, MemoryProfileStore, type DemoCustomer } from './profiles/index.js';
 import { AuditTrail, compileRuleSet, formatIssue, loadRuleSet, RuleSetManager, RuleSetRegistry, type RuleSet } from './rules/index.js';
@@ -76,11 +77,12 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   const learning = new LearningState();
   const shared = config.PROFILE_STORE === 'redis' ? stores.counters('learning') : undefined;
   const kpis = new Kpis(stores.counters('kpis'), metrics);
-  // the loop asks the decision service for arms; the service tells the loop of decisions
-  const feedback = new FeedbackLoop({ learning, shared, kpis, profiles, rules, armOf: (id) => decisions.armOf(id), log });
+  const arms = new Arms(rules, challenger);
+  // the service tells the loop of each decision; outcomes are tallied under the same arms
+  const feedback = new FeedbackLoop({ learning, shared, kpis, profiles, rules, arms, log });
   const decisions = new DecisionService(rules, profiles, stores.contacts, new LearnedPropensity(learning), metrics, log, {
     decisionLog: stores.decisionLog,
-    challenger,
+    arms,
     onDecision: (d) => feedback.decided(d),
     // a read and a reservation, each within the deadline; no retry starts past two deadlines
     budgetMs: 2 * config.REDIS_DEADLINE_MS,

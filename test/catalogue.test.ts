@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../src/decision/decide.js';
 import { buildFacts } from '../src/decision/facts.js';
-import { priorPropensity } from '../src/decision/propensity.js';
+import { priorPropensity } from '../src/learning/model.js';
 import type { DecisionRequest } from '../src/decision/types.js';
 import { generateProfiles } from '../src/profiles/demo.js';
 import { LIFECYCLE_PHASES, Profile, VALUE_SEGMENTS, type LifecyclePhase, type ValueSegment } from '../src/profiles/schema.js';

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../src/decision/decide.js';
 import { buildFacts } from '../src/decision/facts.js';
-import { priorPropensity } from '../src/decision/propensity.js';
+import { priorPropensity } from '../src/learning/model.js';
 import type { DecisionRequest } from '../src/decision/types.js';
 import { Profile } from '../src/profiles/schema.js';
 import { evaluateReference } from '../src/rules/reference.js';

@@ -1,7 +1,7 @@
 import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
 import type { CompiledWeight, WeightSubject } from '../rules/weights.js';
 import type { Learning } from '../rules/schema.js';
-import type { PropensityModel } from './propensity.js';
+import type { PropensityModel } from '../learning/model.js';
 import type { DecisionInput, ScoreParts } from './types.js';
 
 export interface Scored {

@@ -5,7 +5,7 @@ import { arbitrate, matchWeights, type MatchedWeights, type Scored } from './arb
 import type { Arm } from './assign.js';
 import { buildFacts } from './facts.js';
 import { cappedBy, PolicyView, presentedAs } from './policy.js';
-import type { PropensityModel } from './propensity.js';
+import type { PropensityModel } from '../learning/model.js';
 import type { Decision, DecisionInput, RankedOffer } from './types.js';
 
 export { roundScore } from './arbitrate.js';

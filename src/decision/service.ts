@@ -7,33 +7,26 @@ import type { Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
 import type { RuleSet } from '../rules/ruleset.js';
-import { assignArm, type Arm } from './assign.js';
+import { Arms } from './arms.js';
+import type { Arm } from './assign.js';
 import { decide, type Outcome } from './decide.js';
 import { explain, type OfferExplanation } from './explain.js';
 import { noDecisionLog, type DecisionLog } from './log.js';
-import type { PropensityModel } from './propensity.js';
+import type { PropensityModel } from '../learning/model.js';
 import type { Decision, DecisionInput, DecisionRequest } from './types.js';
 
 export type DecisionResponse = Decision & { readonly explanation?: OfferExplanation[] };
 
-/** A rule set on trial: a share of the non-control customers is decided by it. */
-export interface Challenger {
-  readonly ruleset: RuleSet;
-  readonly share: number;
-}
-
 export interface DecisionServiceOptions {
   readonly decisionLog?: DecisionLog;
-  readonly challenger?: Challenger | undefined;
+  /** the customers' arms, with the challenger if there is one; none by default */
+  readonly arms?: Arms;
   /** told of every decision that reached a customer (not explain previews) */
   readonly onDecision?: (decision: Decision) => void;
   readonly random?: () => number;
   /** past this many ms since the request began, a decision stops retrying its reservation */
   readonly budgetMs?: number;
 }
-
-/** Customers whose arm is remembered; the memory starts over past this (a clear is cheaper than an LRU's upkeep). */
-const ARM_CACHE_MAX = 200_000;
 
 /** How often a decision re-reads contact state after another write to it won the race. */
 const PRESENT_RETRIES = 2;
@@ -45,7 +38,7 @@ const PRESENT_RETRIES = 2;
  */
 export class DecisionService {
   private readonly decisionLog: DecisionLog;
-  private readonly challenger: Challenger | undefined;
+  readonly arms: Arms;
   private readonly onDecision: (decision: Decision) => void;
   private readonly random: () => number;
   private readonly budgetMs: number;
@@ -60,33 +53,10 @@ export class DecisionService {
     options: DecisionServiceOptions = {},
   ) {
     this.decisionLog = options.decisionLog ?? noDecisionLog;
-    this.challenger = options.challenger;
+    this.arms = options.arms ?? new Arms(rules);
     this.onDecision = options.onDecision ?? (() => {});
     this.random = options.random ?? Math.random;
     this.budgetMs = options.budgetMs ?? 30;
-  }
-
-  /** Arms already drawn, for the splits they were drawn under (a hash per decision is most of an arm's cost). */
-  private arms = new Map<string, Arm>();
-  private armsFor: RuleSet | undefined;
-
-  /** The customer's sticky arm under the active rule set's control group and the challenger split. */
-  armOf(customerId: string, champion = this.rules.active): Arm {
-    if (champion !== this.armsFor || this.arms.size >= ARM_CACHE_MAX) {
-      this.arms = new Map();
-      this.armsFor = champion;
-    }
-    let arm = this.arms.get(customerId);
-    if (arm !== undefined) return arm;
-    const control = champion?.manifest.controlGroup;
-    arm = assignArm(customerId, {
-      controlShare: control?.share ?? 0,
-      controlExperiment: `control:${control?.experiment ?? 'control'}`,
-      challengerShare: this.challenger?.share ?? 0,
-      challengerExperiment: `challenger:${this.challenger?.ruleset.manifest.version ?? ''}`,
-    });
-    this.arms.set(customerId, arm);
-    return arm;
   }
 
   async decide(request: DecisionRequest): Promise<DecisionResponse> {
@@ -98,8 +68,8 @@ export class DecisionService {
         { path: '/channel', message: `expected one of ${champion.manifest.channels.join(', ')}` },
       ]);
     }
-    const challenger = this.challenger?.ruleset;
-    let arm = this.armOf(request.customerId, champion);
+    const challenger = this.arms.challenger?.ruleset;
+    let arm = this.arms.of(request.customerId, champion);
     // a challenger without this channel leaves its customers to the champion here
     if (arm === 'challenger' && !challenger?.byChannel.has(request.channel)) arm = 'champion';
     const ruleset = arm === 'challenger' ? challenger! : champion;

@@ -2,7 +2,7 @@ import { LIFECYCLE_PHASES, VALUE_SEGMENTS, type LifecyclePhase, type Profile, ty
 import type { RuleSet } from '../rules/ruleset.js';
 import { EMPTY_CONTACTS } from '../contacts/state.js';
 import { decide } from './decide.js';
-import { priorPropensity } from './propensity.js';
+import { priorPropensity } from '../learning/model.js';
 import type { ContextValue } from './types.js';
 
 /**

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
-import type { Arm } from '../decision/assign.js';
+import type { Counts } from '../learning/bandit.js';
+import { cellKey, positiveOutcome, type LearningState } from '../learning/state.js';
+import type { Arms } from '../decision/arms.js';
 import type { Decision } from '../decision/types.js';
 import type { Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
-import type { Counts } from './bandit.js';
 import type { Counters } from './counters.js';
 import type { Kpis } from './kpis.js';
-import { cellKey, positiveOutcome, type LearningState } from './learning.js';
 import type { ResponseEvent } from '../contacts/store.js';
 
 /** Learning counts in shared counters: `<cell>|t` trials (impressions), `<cell>|s` successes. */
@@ -33,7 +33,7 @@ export interface FeedbackDeps {
   readonly kpis: Kpis;
   readonly profiles: ProfileStore;
   readonly rules: RuleSetRegistry;
-  readonly armOf: (customerId: string) => Arm;
+  readonly arms: Pick<Arms, 'of'>;
   readonly log: Logger;
 }
 
@@ -132,7 +132,7 @@ export class FeedbackLoop {
       if (recent) (recent.tried ??= new Set()).add(e.offerId);
     }
     if (e.outcome === positive) this.count(cell, 's');
-    this.d.kpis.outcome(e.offerId, profile, this.d.armOf(e.customerId), e.outcome);
+    this.d.kpis.outcome(e.offerId, profile, this.d.arms.of(e.customerId), e.outcome);
   }
 
   private count(cell: string, kind: 't' | 's'): void {

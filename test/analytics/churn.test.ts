@@ -5,7 +5,7 @@ import {
   logGamma, probabilityAlive,
 } from '../../src/analytics/churn.js';
 import type { BgNbdParameters, RecencyFrequency } from '../../src/analytics/churn.js';
-import { sampleBeta, sampleGamma, seededRng } from '../../src/feedback/bandit.js';
+import { sampleBeta, sampleGamma, seededRng } from '../../src/learning/bandit.js';
 
 const close = (actual: number, expected: number, relative = 1e-13): void => {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(relative * Math.max(1, Math.abs(expected)));

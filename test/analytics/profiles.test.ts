@@ -64,7 +64,7 @@ describe('building profiles from transactions', () => {
 
 describe('the churn model inside profiles build', () => {
   it('is fitted when the base behaves as the model says, and scores a long silence higher', async () => {
-    const { seededRng, sampleBeta, sampleGamma } = await import('../../src/feedback/bandit.js');
+    const { seededRng, sampleBeta, sampleGamma } = await import('../../src/learning/bandit.js');
     const rng = seededRng(17);
     const truth = { r: 0.5, alpha: 20, a: 0.6, b: 3 }; // alpha in days
     const out: string[] = [];

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/decision/decide.js';
-import { priorPropensity } from '../../src/decision/propensity.js';
+import { priorPropensity } from '../../src/learning/model.js';
 import { DAY_MS, dayOf, PRUNE_EVERY_MS, type ContactState, type Presented } from '../../src/contacts/state.js';
 import { RedisContactStore } from '../../src/contacts/redis.js';
 import { OUTCOMES, type ResponseEvent } from '../../src/contacts/store.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { appliedNames } from '../../src/decision/arbitrate.js';
 import { decide } from '../../src/decision/decide.js';
-import { priorPropensity } from '../../src/decision/propensity.js';
+import { priorPropensity } from '../../src/learning/model.js';
 import { Profile } from '../../src/profiles/schema.js';
 import { compileRuleSet } from '../../src/rules/ruleset.js';
 import { Arbitration, ContactPolicy, Manifest, Offer } from '../../src/rules/schema.js';
@@ -70,7 +70,7 @@ describe('arbitration with learned propensities before any outcome', () => {
   it('ranks as the priors do, ties included, so a preview and the service agree', async () => {
     const { shippedRuleSet } = await import('../support/rules.js');
     const { generateProfiles } = await import('../../src/profiles/demo.js');
-    const { LearnedPropensity, LearningState } = await import('../../src/feedback/learning.js');
+    const { LearnedPropensity, LearningState } = await import('../../src/learning/index.js');
     const rs = await shippedRuleSet();
     const learned = new LearnedPropensity(new LearningState());
     const settings = { ...rs.source.arbitration.learning, exploration: 'none' as const };

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/decision/decide.js';
 import { explain } from '../../src/decision/explain.js';
 import { presentedAs, suppressedBy } from '../../src/decision/policy.js';
-import { priorPropensity } from '../../src/decision/propensity.js';
+import { priorPropensity } from '../../src/learning/model.js';
 import { applyEvent, applyPresented, DAY_MS, EMPTY_CONTACTS, parseContacts, type ContactEvent, type ContactState, type Presented } from '../../src/contacts/state.js';
 import { generateProfiles } from '../../src/profiles/demo.js';
 import type { Profile } from '../../src/profiles/schema.js';

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { priorPropensity } from '../../src/decision/propensity.js';
+import { priorPropensity } from '../../src/learning/model.js';
 import { MemoryContactStore } from '../../src/contacts/memory.js';
 import { DecisionService } from '../../src/decision/service.js';
 import { Metrics } from '../../src/ops/metrics.js';

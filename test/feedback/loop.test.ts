@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/decision/types.js';
 import { MemoryCounters } from '../../src/feedback/counters.js';
 import { Kpis } from '../../src/feedback/kpis.js';
-import { cellKey, LearnedPropensity, LearningState } from '../../src/feedback/learning.js';
+import { LearnedPropensity } from '../../src/learning/propensity.js';
+import { cellKey, LearningState } from '../../src/learning/state.js';
 import { FeedbackLoop } from '../../src/feedback/loop.js';
 import type { ResponseEvent } from '../../src/contacts/store.js';
 import { Metrics } from '../../src/ops/metrics.js';
@@ -28,7 +29,7 @@ async function setup() {
   // the customer has moved on to loyalty since the decisions below were made in retain
   await profiles.put(Profile.parse({ customerId: 'L-1', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1, churnScore: 0.1 }));
   const learning = new LearningState();
-  const loop = new FeedbackLoop({ learning, shared: undefined, kpis: new Kpis(new MemoryCounters(), new Metrics({ defaultMetrics: false })), profiles, rules, armOf: () => 'champion', log: pino({ level: 'silent' }) });
+  const loop = new FeedbackLoop({ learning, shared: undefined, kpis: new Kpis(new MemoryCounters(), new Metrics({ defaultMetrics: false })), profiles, rules, arms: { of: () => 'champion' }, log: pino({ level: 'silent' }) });
   return { loop, learning, rules };
 }
 

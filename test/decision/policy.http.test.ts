@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/decision/decide.js';
-import { priorPropensity } from '../../src/decision/propensity.js';
+import { priorPropensity } from '../../src/learning/model.js';
 import { generateProfiles } from '../../src/profiles/demo.js';
 import { testApp } from '../support/app.js';
 
@@ -58,7 +58,7 @@ describe('contact policy through the API', () => {
       decide(ruleset, { request: { customerId: p.customerId, channel }, profile: p, degraded: false }, priorPropensity).ranked.map((s) => s.offer);
     pool = [];
     for (const p of generateProfiles(DEMO)) {
-      if (t.services.decisions.armOf(p.customerId) !== 'champion') continue;
+      if (t.services.decisions.arms.of(p.customerId) !== 'champion') continue;
       const web = eligible(p, 'web');
       const call = eligible(p, 'call-center');
       if (web.length > 3 || call.length > 3) continue;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { posterior, posteriorMean, sampleBeta, sampleGamma, seededRng } from '../../src/feedback/bandit.js';
-import type { Counts, Rng } from '../../src/feedback/bandit.js';
+import { posterior, posteriorMean, sampleBeta, sampleGamma, seededRng } from '../../src/learning/bandit.js';
+import type { Counts, Rng } from '../../src/learning/bandit.js';
 
 const N = 50_000;
 
