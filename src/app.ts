@@ -1,7 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import { bodyLimits, browserCors, fromZod, registerFrontEnds, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, registerRulesets, keyTable, requireScope, toApiError, type AppEnv } from './api/index.js';
-import { publicRequestCounter, rateLimit, type WindowCounts } from './api/rate-limit.js';
+import { publicRequestCounter, rateLimit } from './api/rate-limit.js';
+import type { WindowCounts } from './rate-windows/store.js';
 import { ApiError } from './errors.js';
 import type { Config } from './config.js';
 import type { DecisionService } from './decision/index.js';

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { noDecisionLog, RedisDecisionLog, type DecisionLog } from './decision/index.js';
+import { noDecisionLog, RedisDecisionLog, type DecisionLog } from './decision-log/index.js';
 import { MemoryContactStore, RedisContactStore, type ContactStore } from './contacts/index.js';
-import { MemoryCounters, RedisCounters, type Counters } from './feedback/index.js';
+import { MemoryCounters, RedisCounters, type Counters } from './counters/index.js';
 import type { Metrics } from './ops/metrics.js';
 import type { AuditSink } from './rules/index.js';
 import { listenForInvalidations, MemoryProfileStore, RedisProfileStore, type InvalidationTarget, type ProfileStore } from './profiles/index.js';
-import { closeRedis, connectRedis, describeTarget, RedisHealth, RedisKeys, RedisWindowCounts, whenReady, type RedisHealths } from './redis/index.js';
-import { MemoryWindowCounts, RATE_WINDOW_MS, type WindowCounts } from './api/rate-limit.js';
+import { MemoryWindowCounts, RATE_WINDOW_MS, RedisWindowCounts, type WindowCounts } from './rate-windows/index.js';
+import { closeRedis, connectRedis, describeTarget, RedisHealth, RedisKeys, whenReady, type RedisHealths } from './redis/index.js';
 
 /** The stores behind the services: all in this process (the embedded default) or all in Redis. */
 export interface Stores {

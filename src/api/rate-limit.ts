@@ -1,37 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Scope } from '../config.js';
 import { ApiError } from '../errors.js';
+import { RATE_WINDOW_MS, type WindowCounts } from '../rate-windows/store.js';
 import type { AppEnv } from './types.js';
-
-/** The window of every limit: requests per key per minute. */
-export const RATE_WINDOW_MS = 60_000;
-
-/**
- * Requests per key in the current window. `hit` counts one and answers how many the window
- * holds so far — every node's, as far as this node knows, when the counts are shared.
- */
-export interface WindowCounts {
-  hit(keyId: string, windowStart: number): number;
-  close(): Promise<void>;
-}
-
-/** The embedded default: this process's counts, the current window only. */
-export class MemoryWindowCounts implements WindowCounts {
-  private window = -1;
-  private counts = new Map<string, number>();
-
-  hit(keyId: string, windowStart: number): number {
-    if (windowStart !== this.window) {
-      this.window = windowStart;
-      this.counts = new Map();
-    }
-    const n = (this.counts.get(keyId) ?? 0) + 1;
-    this.counts.set(keyId, n);
-    return n;
-  }
-
-  async close(): Promise<void> {}
-}
 
 /** Limits by key scope, plus `customer`: the requests one customer token may make through a public key. */
 export type RateLimits = Readonly<Partial<Record<Scope | 'customer', number>>>;

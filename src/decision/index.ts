@@ -2,8 +2,6 @@
 export { assignArm, bucket, type Arm, type Assignment } from './assign.js';
 export { decide, type Outcome } from './decide.js';
 export { explain, type OfferExplanation } from './explain.js';
-export { noDecisionLog, type DecisionLog } from './log.js';
-export { decisionLogFields, RedisDecisionLog } from './redis-log.js';
 export { PolicyView, presentedAs, suppressedBy } from './policy.js';
 export { Arms, type Challenger } from './arms.js';
 export { DecisionService, type DecisionResponse, type DecisionServiceOptions } from './service.js';

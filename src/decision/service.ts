@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
 import { EMPTY_CONTACTS, type ContactState } from '../contacts/state.js';
 import type { ContactStore } from '../contacts/store.js';
+import { noDecisionLog, type DecisionLog } from '../decision-log/store.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
@@ -11,7 +12,6 @@ import { Arms } from './arms.js';
 import type { Arm } from './assign.js';
 import { decide, type Outcome } from './decide.js';
 import { explain, type OfferExplanation } from './explain.js';
-import { noDecisionLog, type DecisionLog } from './log.js';
 import type { PropensityModel } from '../learning/model.js';
 import type { Decision, DecisionInput, DecisionRequest } from './types.js';
 

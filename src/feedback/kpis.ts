@@ -2,7 +2,7 @@ import type { Arm } from '../decision/assign.js';
 import type { Decision } from '../decision/types.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Profile } from '../profiles/schema.js';
-import type { Counters } from './counters.js';
+import type { Counters } from '../counters/store.js';
 
 export const KPI_OUTCOMES = ['decision', 'impression', 'click', 'accept', 'reject'] as const;
 export type KpiOutcome = (typeof KPI_OUTCOMES)[number];

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Counters } from '../counters/store.js';
 import type { Counts } from '../learning/bandit.js';
 import { cellKey, positiveOutcome, type LearningState } from '../learning/state.js';
 import type { Arms } from '../decision/arms.js';
@@ -6,7 +7,6 @@ import type { Decision } from '../decision/types.js';
 import type { Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
-import type { Counters } from './counters.js';
 import type { Kpis } from './kpis.js';
 import type { ResponseEvent } from '../contacts/store.js';
 

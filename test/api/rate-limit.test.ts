@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
-import { rateLimit, MemoryWindowCounts } from '../../src/api/rate-limit.js';
+import { rateLimit } from '../../src/api/rate-limit.js';
+import { MemoryWindowCounts } from '../../src/rate-windows/memory.js';
 import { problem, toApiError } from '../../src/api/problem.js';
 import type { AppEnv } from '../../src/api/types.js';
 import { testApp } from '../support/app.js';

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/decision/types.js';
-import { MemoryCounters } from '../../src/feedback/counters.js';
+import { MemoryCounters } from '../../src/counters/memory.js';
 import { Kpis } from '../../src/feedback/kpis.js';
 import { LearnedPropensity } from '../../src/learning/propensity.js';
 import { cellKey, LearningState } from '../../src/learning/state.js';

@@ -1,11 +1,4 @@
-/** Named totals that only grow: learning counts and report tallies. */
-export interface Counters {
-  add(field: string, n?: number): void;
-  /** Every total; shared counters (Redis) include what every node added. */
-  totals(): Promise<ReadonlyMap<string, number>>;
-  /** Writes out what is pending. */
-  close(): Promise<void>;
-}
+import type { Counters } from './store.js';
 
 /** The embedded default: totals of this process. */
 export class MemoryCounters implements Counters {

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisCounters } from '../../src/feedback/redis-counters.js';
+import { RedisCounters } from '../../src/counters/redis.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { connectRedis, RedisHealth, whenReady, type RedisClient } from '../../src/redis/index.js';
 import { RedisServer } from '../support/redis.js';

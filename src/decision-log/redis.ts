@@ -2,8 +2,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
-import type { DecisionLog } from './log.js';
-import type { Decision } from './types.js';
+import type { DecisionLog, LoggedDecision } from './store.js';
 
 const FLUSH_MS = 100;
 /** Entries per write; the writer yields to requests between batches. */
@@ -13,12 +12,12 @@ export const DECISION_LOG_BUFFER = 50_000;
 const MAX_BACKOFF_MS = 5_000;
 
 interface Pending {
-  readonly decision: Decision;
+  readonly decision: LoggedDecision;
   readonly at: number;
 }
 
 /** The stream entry's fields: flat strings, `offers` as JSON. */
-export function decisionLogFields(d: Decision, at: number): string[] {
+export function decisionLogFields(d: LoggedDecision, at: number): string[] {
   const offers = d.offers.map((o) => ({ rank: o.rank, offerId: o.offerId, group: o.group, score: o.score, propensity: o.propensity }));
   return [
     'decisionId', d.decisionId,
@@ -67,7 +66,7 @@ export class RedisDecisionLog implements DecisionLog {
     metrics.gauge('nextbest_decision_log_pending', 'Decisions waiting to be written to the decision log', () => this.pending.length);
   }
 
-  append(decision: Decision, at: number): void {
+  append(decision: LoggedDecision, at: number): void {
     this.pending.push({ decision, at });
     if (this.pending.length > DECISION_LOG_BUFFER) {
       // a tenth at a time, so a full buffer does not cost a shift per decision

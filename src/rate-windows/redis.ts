@@ -1,5 +1,6 @@
-import type { RedisLane } from './health.js';
-import type { RedisKeys } from './keys.js';
+import type { RedisLane } from '../redis/health.js';
+import type { RedisKeys } from '../redis/keys.js';
+import type { WindowCounts } from './store.js';
 
 /** How often a node adds its requests to the shared counts and reads every node's back. */
 const SYNC_MS = 100;
@@ -18,7 +19,7 @@ interface KeyCount {
  * no new requests are read. A node thus sees the others' requests about 100 ms late; while
  * Redis is away it goes on counting its own, so limits still hold per node and nothing fails.
  */
-export class RedisWindowCounts {
+export class RedisWindowCounts implements WindowCounts {
   private window = -1;
   private counts = new Map<string, KeyCount>();
   /** the windows just left, whose last requests are still to be sent */

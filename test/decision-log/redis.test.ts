@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DECISION_LOG_BUFFER, RedisDecisionLog } from '../../src/decision/redis-log.js';
+import { DECISION_LOG_BUFFER, RedisDecisionLog } from '../../src/decision-log/redis.js';
 import type { Decision } from '../../src/decision/types.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { connectRedis, RedisHealth, RedisKeys, whenReady } from '../../src/redis/index.js';

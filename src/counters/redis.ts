@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisLane } from '../redis/health.js';
-import type { Counters } from './counters.js';
+import type { Counters } from './store.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
