@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { buildServices, createApp } from '../dist/boot.js';
 import { loadConfig } from '../dist/config.js';
-import { seededRng } from '../dist/feedback/bandit.js';
+import { seededRng } from '../dist/math/random.js';
 import { Metrics } from '../dist/ops/metrics.js';
 
 const GOOD_CLICK = 0.45;

@@ -9,10 +9,11 @@ import { Bench } from 'tinybench';
 import { decide } from '../dist/decision/decide.js';
 import { arbitrate, matchWeights } from '../dist/decision/arbitrate.js';
 import { buildFacts } from '../dist/decision/facts.js';
-import { EMPTY_CONTACTS } from '../dist/decision/contacts.js';
-import { LearnedPropensity, LearningState } from '../dist/feedback/learning.js';
-import { seededRng } from '../dist/feedback/bandit.js';
-import { CachedProfileStore, generateProfiles, MemoryProfileStore } from '../dist/profiles/index.js';
+import { EMPTY_CONTACTS } from '../dist/contacts/state.js';
+import { LearnedPropensity, LearningState } from '../dist/learning/index.js';
+import { seededRng } from '../dist/math/random.js';
+import { generateProfiles } from '../dist/offline/demo/index.js';
+import { CachedProfileStore, MemoryProfileStore } from '../dist/profiles/index.js';
 import { compileRuleSet, loadRuleSet } from '../dist/rules/index.js';
 import { SHIPPED_RULES, writeCatalogue } from './catalogue.js';
 

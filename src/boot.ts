@@ -6,7 +6,8 @@ import { Arms, DecisionService } from './decision/index.js';
 import { FeedbackLoop, Kpis, ResponseService } from './feedback/index.js';
 import { LearnedPropensity, LearningState } from './learning/index.js';
 import { Metrics } from './ops/metrics.js';
-import { CachedProfileStore, demoCustomers, generateProfiles, loadProfileFile, MemoryProfileStore, type DemoCustomer } from './profiles/index.js';
+import { demoCustomers, generateProfiles, type DemoCustomer } from './offline/demo/index.js';
+import { CachedProfileStore, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
 import { AuditTrail, compileRuleSet, formatIssue, loadRuleSet, RuleSetManager, RuleSetRegistry, type RuleSet } from './rules/index.js';
 import { memoryStores, redisStores, type Stores } from './stores.js';
 

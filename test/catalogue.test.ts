@@ -3,7 +3,7 @@ import { decide } from '../src/decision/decide.js';
 import { buildFacts } from '../src/decision/facts.js';
 import { priorPropensity } from '../src/learning/model.js';
 import type { DecisionRequest } from '../src/decision/types.js';
-import { generateProfiles } from '../src/profiles/demo.js';
+import { generateProfiles } from '../src/offline/demo/profiles.js';
 import { LIFECYCLE_PHASES, Profile, VALUE_SEGMENTS, type LifecyclePhase, type ValueSegment } from '../src/profiles/schema.js';
 import { evaluateReference } from '../src/rules/reference.js';
 import type { RuleSet } from '../src/rules/ruleset.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { DemoCustomer } from '../profiles/index.js';
+import type { DemoCustomer } from '../offline/demo/profiles.js';
 import type { AppEnv } from './types.js';
 
 /** The front ends are plain files in web/, read once at start (they are small). */

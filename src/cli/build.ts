@@ -1,15 +1,15 @@
 /**
  * `nextbest profiles build`: one profile per customer from NDJSON transactions (definitions in
- * src/analytics/profiles.ts), written as NDJSON for `nextbest profiles import` or PROFILES_FILE.
+ * src/offline/analytics/profiles.ts), written as NDJSON for `nextbest profiles import` or PROFILES_FILE.
  * The summary goes to stdout: customers by lifecycle phase × value segment, the churn model's
  * parameters; `--json` prints it as one document.
  */
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
-import { buildProfiles, DEFAULT_PHASES, endOfDay, formatDay, readHistoriesFromStream, RejectedLinesError, type HistoryReport } from '../analytics/index.js';
+import { buildProfiles, DEFAULT_PHASES, endOfDay, formatDay, readHistoriesFromStream, RejectedLinesError, type HistoryReport } from '../offline/analytics/index.js';
 import { LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
-import { parseFlags, UsageError, type Io } from './io.js';
+import { parseFlags, UsageError, withUsage, type Io } from './io.js';
 
 const USAGE = `usage: nextbest profiles build --transactions FILE --out FILE [--as-of DATE] [--new-days N] [--lapsed-days N] [--at-risk X] [--consents LIST] [--strict] [--json]
   one profile per customer from NDJSON transactions {customerId, at, amount, product?} (FILE, or - for stdin),
@@ -70,15 +70,8 @@ async function writeLines(stream: NodeJS.WritableStream, lines: Iterable<string>
   await flush();
 }
 
-export async function runBuild(args: string[], io: Io): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(args);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.stderr.write(`${err.message}\n${USAGE}\n`);
-    return 2;
-  }
+export const runBuild = withUsage(USAGE, async (args, io) => {
+  const options = parseOptions(args);
   const started = performance.now();
   let read: HistoryReport;
   let input: (NodeJS.ReadableStream & AsyncIterable<Buffer>) | undefined;
@@ -134,4 +127,4 @@ export async function runBuild(args: string[], io: Io): Promise<number> {
     );
   }
   return 0;
-}
+});

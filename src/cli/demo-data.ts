@@ -1,17 +1,15 @@
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
-import { demoTransactionLine, iterateDemoTransactions } from '../analytics/demo.js';
-import { endOfDay, formatDay } from '../analytics/timestamps.js';
-import { iterateProfiles } from '../profiles/demo.js';
-import type { DemoOptions } from '../profiles/demo.js';
+import { endOfDay, formatDay } from '../offline/analytics/timestamps.js';
+import { demoTransactionLine, iterateDemoTransactions, iterateProfiles, type DemoOptions } from '../offline/demo/index.js';
 
-import { parseFlags, UsageError, type Io } from './io.js';
+import { parseFlags, UsageError, withUsage, type Io } from './io.js';
 
 const USAGE = `usage: nextbest demo-data [--customers N] [--seed S] [--out FILE]
        nextbest demo-data --transactions [--customers N] [--seed S] [--as-of DATE] [--out FILE]
   profiles, or with --transactions a 3-year transaction history up to --as-of (a UTC date, default today)
-  whose N customers active last year have known segments and retention (src/analytics/demo.ts)
+  whose N customers active last year have known segments and retention (src/offline/demo/transactions.ts)
 `;
 const MAX_CUSTOMERS = 10_000_000;
 const LINES_PER_CHUNK = 512; // one write per chunk keeps a million lines from costing a million writes
@@ -93,15 +91,8 @@ async function writeAll(stream: NodeJS.WritableStream, chunks: Iterable<string>)
 }
 
 /** `nextbest demo-data`: the synthetic customer base as NDJSON profiles (or, with --transactions, its transactions), one per line. */
-export async function runDemoData(args: string[], io: Io): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(args);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.stderr.write(`${err.message}\n${USAGE}`);
-    return 2;
-  }
+export const runDemoData = withUsage(USAGE, async (args, io) => {
+  const options = parseOptions(args);
   const { out } = options;
   try {
     if (out === undefined) {
@@ -124,4 +115,4 @@ export async function runDemoData(args: string[], io: Io): Promise<number> {
     return 1;
   }
   return 0;
-}
+});

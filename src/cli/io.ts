@@ -17,3 +17,19 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(co
     throw new UsageError(`${command}: ${(err as Error).message}`);
   }
 }
+
+/**
+ * A command's entry: `run`, with its usage. A UsageError it throws (while parsing its options or
+ * later) is written with the usage and exits 2.
+ */
+export function withUsage(usage: string, run: (args: string[], io: Io) => Promise<number>): (args: string[], io: Io) => Promise<number> {
+  return async (args, io) => {
+    try {
+      return await run(args, io);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      io.stderr.write(`${err.message}\n${usage.trimEnd()}\n`);
+      return 2;
+    }
+  };
+}

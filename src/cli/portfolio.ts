@@ -1,6 +1,6 @@
 /**
  * `nextbest portfolio`: the customer-portfolio table from NDJSON transactions (definitions in
- * src/analytics/portfolio.ts and transactions.ts).
+ * src/offline/analytics/portfolio.ts and transactions.ts).
  *
  * `--json` prints exactly the contract's document:
  *   { asOf, flows: { activeAtStart, retained, lost, regained, new, activeAtEnd },
@@ -11,9 +11,9 @@
  * money in the transactions' currency) and null where a figure is undefined.
  */
 import { open } from 'node:fs/promises';
-import { endOfDay, formatDay, MAX_DURATION_YEARS, portfolio, readHistoriesFromStream, RejectedLinesError } from '../analytics/index.js';
-import type { HistoryReport, LineError, Portfolio } from '../analytics/index.js';
-import { parseFlags, UsageError, type Io } from './io.js';
+import { endOfDay, formatDay, MAX_DURATION_YEARS, portfolio, readHistoriesFromStream, RejectedLinesError } from '../offline/analytics/index.js';
+import type { HistoryReport, LineError, Portfolio } from '../offline/analytics/index.js';
+import { parseFlags, UsageError, withUsage, type Io } from './io.js';
 
 const USAGE = `usage: nextbest portfolio --transactions FILE [--as-of DATE] [--json] [--strict]
   the customer portfolio from NDJSON transactions {customerId, at, amount, product?} (FILE, or - for stdin):
@@ -59,15 +59,8 @@ function reportRejected(file: string, rejectedLines: number, rejected: readonly 
 }
 
 /** `nextbest portfolio`: streams the transactions into per-customer histories and prints the portfolio. */
-export async function runPortfolio(args: string[], io: Io): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(args);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.stderr.write(`${err.message}\n${USAGE}\n`);
-    return 2;
-  }
+export const runPortfolio = withUsage(USAGE, async (args, io) => {
+  const options = parseOptions(args);
   const { file, asOf, strict } = options;
   const started = performance.now();
   let read: HistoryReport;
@@ -93,7 +86,7 @@ export async function runPortfolio(args: string[], io: Io): Promise<number> {
   if (options.json) io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   else io.stdout.write(renderPortfolio(document, { ...read, seconds, file }));
   return 0;
-}
+});
 
 // ---------------------------------------------------------------------------------------------
 // The table: what a CRM manager puts on a slide. Segments as rows, units in the headers.

@@ -6,7 +6,7 @@ import { Metrics } from '../ops/metrics.js';
 import { importProfileLines, RedisProfileStore, type Profile } from '../profiles/index.js';
 import { connectRedis, describeTarget, RedisHealth, RedisKeys, whenReady, type RedisClient } from '../redis/index.js';
 import { runBuild } from './build.js';
-import { parseFlags, UsageError, type Io } from './io.js';
+import { parseFlags, UsageError, withUsage, type Io } from './io.js';
 
 const USAGE = `usage:
   nextbest profiles import FILE [--redis URL] [--cluster HOST:PORT,...] [--json]
@@ -23,11 +23,17 @@ const WRITE_DEADLINE_MS = 30_000;
 function options(args: string[]) {
   const { values, positionals } = parseFlags('profiles import', args, { redis: { type: 'string' }, cluster: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'profiles import: name the NDJSON file (or - for stdin)' : 'profiles import: one file at a time');
-  const env = loadRedisEnv({
-    ...process.env,
-    ...(values.redis !== undefined && { REDIS_URL: values.redis, REDIS_CLUSTER_NODES: '' }),
-    ...(values.cluster !== undefined && { REDIS_CLUSTER_NODES: values.cluster }),
-  });
+  let env;
+  try {
+    env = loadRedisEnv({
+      ...process.env,
+      ...(values.redis !== undefined && { REDIS_URL: values.redis, REDIS_CLUSTER_NODES: '' }),
+      ...(values.cluster !== undefined && { REDIS_CLUSTER_NODES: values.cluster }),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
   return { file: positionals[0]!, json: values.json === true, env };
 }
 
@@ -76,20 +82,15 @@ async function importFile(file: string, input: NodeJS.ReadableStream, json: bool
   return report.rejectedLines > 0 ? 1 : 0;
 }
 
+/** `nextbest profiles build`, and `nextbest profiles import`. */
+export function runProfiles(args: string[], io: Io): Promise<number> {
+  return args[0] === 'build' ? runBuild(args.slice(1), io) : runImport(args, io);
+}
+
 /** `nextbest profiles import`: streams NDJSON profiles into Redis with pipelined writes. */
-export async function runProfiles(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === 'build') return runBuild(rest, io);
-  let opts;
-  try {
-    if (sub !== 'import') throw new UsageError(sub === undefined ? 'profiles: name a subcommand' : `profiles: unknown subcommand "${sub}"`);
-    opts = options(rest);
-  } catch (err) {
-    if (!(err instanceof UsageError || err instanceof ConfigError)) throw err;
-    io.stderr.write(`${err.message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { file, json, env } = opts;
+const runImport = withUsage(USAGE, async ([sub, ...rest], io) => {
+  if (sub !== 'import') throw new UsageError(sub === undefined ? 'profiles: name a subcommand' : `profiles: unknown subcommand "${sub}"`);
+  const { file, json, env } = options(rest);
   let input;
   try {
     input = await openInput(file);
@@ -117,4 +118,4 @@ export async function runProfiles(args: string[], io: Io): Promise<number> {
     client.disconnect();
     if (input !== process.stdin) (input as NodeJS.ReadableStream & { destroy(): void }).destroy();
   }
-}
+});

@@ -1,12 +1,12 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { diffRuleSets, type Change, type NamedChanges, type OfferSummary, type RuleSetDiff } from '../rules/diff.js';
+import { diffRuleSets, type Change, type NamedChanges, type OfferSummary, type RuleSetDiff } from '../offline/rules-diff.js';
 import { ruleSchemas } from '../rules/json-schema.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
 import { formatIssue } from '../rules/positions.js';
 import { versionOf } from '../rules/ruleset.js';
-import type { Io } from './io.js';
+import { UsageError, withUsage, type Io } from './io.js';
 
 const USAGE = `usage:
   nextbest rules validate [DIR] [--json]     check a rule set (default ./rules)
@@ -146,7 +146,7 @@ async function diff(args: string[], io: Io): Promise<number> {
   if (!a.ok || !b.ok) return 1;
   const d = diffRuleSets(a.source, b.source);
   if (values.json) {
-    // the document described at the top of src/rules/diff.ts
+    // the document described at the top of src/offline/rules-diff.ts
     const doc = { ...d, a: { dir: dirA, ...d.a }, b: { dir: dirB, ...d.b } };
     io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
@@ -160,18 +160,15 @@ function usage(io: Io): number {
   return 2;
 }
 
-export async function runRules(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
+export const runRules = withUsage(USAGE, async ([sub, ...rest], io) => {
   try {
     if (sub === 'validate') return await validate(rest, io);
     if (sub === 'schemas') return await schemas(rest, io);
     if (sub === 'diff') return await diff(rest, io);
   } catch (err) {
-    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`${(err as Error).message}\n`);
-      return usage(io);
-    }
+    // node:util's parseArgs, in its own words
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
     throw err;
   }
   return usage(io);
-}
+});

@@ -29,12 +29,12 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Simulation, type ChannelSimulation, type Count, type SimulationReport } from '../decision/simulate.js';
+import { Simulation, type ChannelSimulation, type Count, type SimulationReport } from '../offline/simulate.js';
 import type { ContextValue } from '../decision/types.js';
 import { importProfileLines, type ImportReport } from '../profiles/ndjson.js';
 import { FORBIDDEN_KEYS, KEY_PATTERN, LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
 import { compileRuleSet, formatIssue, loadRuleSet, type RuleSet } from '../rules/index.js';
-import { parseFlags, UsageError, type Io } from './io.js';
+import { parseFlags, UsageError, withUsage, type Io } from './io.js';
 
 const USAGE = `usage: nextbest simulate --rules DIR --profiles FILE [--channel C] [--context KEY=VALUE ...] [--placement P] [--baseline DIR] [--json]
   runs every profile (FILE, or - for stdin) through the rule set in DIR on each channel (default: all it declares)
@@ -120,15 +120,8 @@ async function openInput(file: string): Promise<NodeJS.ReadableStream> {
 }
 
 /** `nextbest simulate`: streams the profiles through the rule set (and the baseline) and prints the mix. */
-export async function runSimulate(args: string[], io: Io): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(args);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.stderr.write(`${err.message}\n${USAGE}\n`);
-    return 2;
-  }
+export const runSimulate = withUsage(USAGE, async (args, io) => {
+  const options = parseOptions(args);
   const rules = await ruleSetAt(options.rules, io);
   const baseline = options.baseline === undefined ? undefined : await ruleSetAt(options.baseline, io);
   if (!rules || (options.baseline !== undefined && !baseline)) return 1;
@@ -173,7 +166,7 @@ export async function runSimulate(args: string[], io: Io): Promise<number> {
     io.stdout.write(render(report, { ...options, simulated: read.imported, rejectedLines: read.rejectedLines, elapsedMs }));
   }
   return 0;
-}
+});
 
 // ---------------------------------------------------------------------------------------------
 // The text report: a marketer reads it in a terminal, so columns are aligned and rows are few.

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Counters } from '../counters/store.js';
-import type { Counts } from '../learning/bandit.js';
+import type { Counts } from '../learning/posterior.js';
 import { cellKey, positiveOutcome, type LearningState } from '../learning/state.js';
 import type { Arms } from '../decision/arms.js';
 import type { Decision } from '../decision/types.js';

@@ -1,7 +1,8 @@
 import type { Profile } from '../profiles/schema.js';
 import type { CompiledOffer } from '../rules/ruleset.js';
 import type { Learning } from '../rules/schema.js';
-import { posterior, posteriorMean, sampleBeta, type Counts, type Rng } from './bandit.js';
+import { sampleBeta, type Rng } from '../math/random.js';
+import { posterior, posteriorMean, type Counts } from './posterior.js';
 import type { Assessment, PropensityModel } from './model.js';
 import { cellKey, NO_COUNTS, type LearningState } from './state.js';
 

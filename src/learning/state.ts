@@ -1,6 +1,6 @@
 import type { Profile } from '../profiles/schema.js';
 import type { Learning } from '../rules/schema.js';
-import type { Counts } from './bandit.js';
+import type { Counts } from './posterior.js';
 
 /** What is learned, cell by cell: offer × channel × value segment × lifecycle phase ("_" when unknown). */
 export const cellKey = (offerId: string, channel: string, profile: Pick<Profile, 'valueSegment' | 'lifecyclePhase'> | undefined): string =>

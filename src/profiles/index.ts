@@ -1,6 +1,5 @@
-/** Customer profiles: the schema, the store interface and its implementations (memory, Redis), the cache and its invalidation, the demo population. */
+/** Customer profiles: the schema, the store interface and its implementations (memory, Redis), the cache and its invalidation, NDJSON import. */
 export { CachedProfileStore } from './cache.js';
-export { demoCustomers, generateProfiles, iterateProfiles, type DemoCustomer } from './demo.js';
 export { loadProfileFile } from './load.js';
 export { MemoryProfileStore } from './memory.js';
 export { listenForInvalidations, type InvalidationTarget } from './invalidations.js';

@@ -8,6 +8,7 @@ import type { AuditEntry, AuditSink, AuditTrail } from './audit.js';
 import { isRuleFileName, loadRuleSet, RULE_FILES, type RuleSetSource } from './load.js';
 import { formatIssue, type RuleIssue } from './positions.js';
 import type { RuleSetRegistry } from './registry.js';
+import { sameJson } from './same-json.js';
 import { compileRuleSet } from './ruleset.js';
 
 export interface ChangeResult {
@@ -24,21 +25,19 @@ const MAX_WAIT_MS = 2_000;
 /** The safety net where file events do not arrive (network mounts, some containers). */
 const POLL_MS = 3_000;
 
-const stable = (v: unknown) => JSON.stringify(v);
-
 /** What changed between two rule sets, in a line for the audit log. */
 export function summarize(before: RuleSetSource | undefined, after: RuleSetSource): string {
   if (!before) return `${after.offers.length} offers`;
-  const old = new Map(before.offers.map((o) => [o.id, stable(o)] as const));
-  const now = new Map(after.offers.map((o) => [o.id, stable(o)] as const));
-  const added = [...now.keys()].filter((id) => !old.has(id));
-  const removed = [...old.keys()].filter((id) => !now.has(id));
-  const changed = [...now.keys()].filter((id) => old.has(id) && old.get(id) !== now.get(id));
+  const old = new Map(before.offers.map((o) => [o.id, o] as const));
+  const now = new Set(after.offers.map((o) => o.id));
+  const added = after.offers.filter((o) => !old.has(o.id)).map((o) => o.id);
+  const removed = before.offers.filter((o) => !now.has(o.id)).map((o) => o.id);
+  const changed = after.offers.filter((o) => old.has(o.id) && !sameJson(old.get(o.id), o)).map((o) => o.id);
   const list = (sign: string, ids: string[]) => (ids.length ? `${sign}${ids.length} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})` : `${sign}0`);
   const parts = [`offers ${list('+', added)} ${list('-', removed)} ${list('~', changed)}`];
-  if (stable(before.manifest) !== stable(after.manifest)) parts.push('manifest changed');
-  if (stable(before.arbitration) !== stable(after.arbitration)) parts.push('arbitration changed');
-  if (stable(before.contactPolicy) !== stable(after.contactPolicy)) parts.push('contact policy changed');
+  if (!sameJson(before.manifest, after.manifest)) parts.push('manifest changed');
+  if (!sameJson(before.arbitration, after.arbitration)) parts.push('arbitration changed');
+  if (!sameJson(before.contactPolicy, after.contactPolicy)) parts.push('contact policy changed');
   return parts.join('; ');
 }
 
@@ -128,7 +127,7 @@ export class RuleSetManager {
       this.refuse(who, previous, [{ file: '.', path: '/', line: 1, column: 1, message: `cannot be read: ${loaded.failure.message}`, severity: 'error' }]);
     }
     if (!loaded.ok) {
-      if (onlyIfChanged && this.registry.lastError && stable(this.registry.lastError.errors) === stable(loaded.errors)) return { changed: false, version: previous ?? '', previous, summary: 'still refused' };
+      if (onlyIfChanged && this.registry.lastError && sameJson(this.registry.lastError.errors, loaded.errors)) return { changed: false, version: previous ?? '', previous, summary: 'still refused' };
       this.refuse(who, previous, loaded.errors);
     }
     if (onlyIfChanged && loaded.source.hash === this.folderHash) {

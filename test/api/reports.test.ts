@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRng, type Rng } from '../../src/learning/bandit.js';
+import { seededRng, type Rng } from '../../src/math/random.js';
 import { testApp } from '../support/app.js';
 import { eventually, testPrefix, testRedis } from '../support/redis.js';
 

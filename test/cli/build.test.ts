@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoCustomerId, Kind, planDemo } from '../../src/analytics/demo.js';
+import { demoCustomerId, Kind, planDemo } from '../../src/offline/demo/transactions.js';
 import { Profile } from '../../src/profiles/schema.js';
 import { VALUE_SEGMENTS } from '../../src/profiles/schema.js';
 import { testApp } from '../support/app.js';

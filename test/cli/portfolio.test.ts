@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoTransactionLine, iterateDemoTransactions, planDemo } from '../../src/analytics/demo.js';
-import { portfolio, type Portfolio } from '../../src/analytics/portfolio.js';
-import { segmentSizes } from '../../src/analytics/segments.js';
-import { endOfDay } from '../../src/analytics/timestamps.js';
-import { readHistories } from '../../src/analytics/transactions.js';
+import { demoTransactionLine, iterateDemoTransactions, planDemo } from '../../src/offline/demo/transactions.js';
+import { portfolio, type Portfolio } from '../../src/offline/analytics/portfolio.js';
+import { segmentSizes } from '../../src/offline/analytics/segments.js';
+import { endOfDay } from '../../src/offline/analytics/timestamps.js';
+import { readHistories } from '../../src/offline/analytics/transactions.js';
 import { runPortfolio } from '../../src/cli/portfolio.js';
 import { ROOT, run } from '../support/process.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/decision/decide.js';
 import { EMPTY_CONTACTS } from '../../src/contacts/state.js';
 import { priorPropensity } from '../../src/learning/model.js';
-import type { ChannelSimulation, Flow } from '../../src/decision/simulate.js';
+import type { ChannelSimulation, Flow } from '../../src/offline/simulate.js';
 import { parseProfileLines } from '../../src/profiles/ndjson.js';
 import type { Profile } from '../../src/profiles/schema.js';
 import type { RuleSet } from '../../src/rules/ruleset.js';

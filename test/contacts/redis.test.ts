@@ -12,7 +12,7 @@ import { RedisContactStore } from '../../src/contacts/redis.js';
 import { OUTCOMES, type ResponseEvent } from '../../src/contacts/store.js';
 import { MemoryContactStore } from '../../src/contacts/memory.js';
 import { Metrics } from '../../src/ops/metrics.js';
-import { generateProfiles } from '../../src/profiles/demo.js';
+import { generateProfiles } from '../../src/offline/demo/profiles.js';
 import { connectRedis, RedisHealth, RedisKeys, whenReady, type RedisClient } from '../../src/redis/index.js';
 import { testApp } from '../support/app.js';
 import { testPrefix, testRedis } from '../support/redis.js';

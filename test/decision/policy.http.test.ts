@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/decision/decide.js';
 import { priorPropensity } from '../../src/learning/model.js';
-import { generateProfiles } from '../../src/profiles/demo.js';
+import { generateProfiles } from '../../src/offline/demo/profiles.js';
 import { testApp } from '../support/app.js';
 
 type App = Awaited<ReturnType<typeof testApp>>;

@@ -7,7 +7,7 @@ import { explain } from '../../src/decision/explain.js';
 import { presentedAs, suppressedBy } from '../../src/decision/policy.js';
 import { priorPropensity } from '../../src/learning/model.js';
 import { applyEvent, applyPresented, DAY_MS, EMPTY_CONTACTS, parseContacts, type ContactEvent, type ContactState, type Presented } from '../../src/contacts/state.js';
-import { generateProfiles } from '../../src/profiles/demo.js';
+import { generateProfiles } from '../../src/offline/demo/profiles.js';
 import type { Profile } from '../../src/profiles/schema.js';
 import { compileRuleSet, loadRuleSet, type CompiledOffer, type RuleSet } from '../../src/rules/index.js';
 import { SHIPPED_RULES } from '../support/rules.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fastProfile } from '../../src/profiles/fast-profile.js';
-import { generateProfiles } from '../../src/profiles/index.js';
+import { generateProfiles } from '../../src/offline/demo/profiles.js';
 import { Profile } from '../../src/profiles/schema.js';
 
 const name = fc.oneof(fc.constantFrom('', 'mobile', 'x'.repeat(64), 'x'.repeat(65)), fc.string({ maxLength: 70 }));

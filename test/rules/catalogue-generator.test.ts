@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain JavaScript, no declarations
 import { writeCatalogue } from '../../bench/catalogue.js';
 import { buildFacts } from '../../src/decision/facts.js';
-import { generateProfiles } from '../../src/profiles/demo.js';
+import { generateProfiles } from '../../src/offline/demo/profiles.js';
 import { compileRuleSet, loadRuleSet } from '../../src/rules/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nextbest-catalogue-test-'));

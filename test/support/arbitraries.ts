@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { LIFECYCLE_PHASES, VALUE_SEGMENTS, type Profile } from '../../src/profiles/schema.js';
-import { PRODUCTS } from '../../src/profiles/demo.js';
+import { PRODUCTS } from '../../src/offline/demo/profiles.js';
 import type { DecisionRequest } from '../../src/decision/types.js';
 import { FACT_NAMES, OPERATORS, type Condition } from '../../src/rules/schema.js';
 

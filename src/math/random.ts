@@ -1,7 +1,7 @@
 /** Uniform numbers in [0, 1). */
 export type Rng = () => number;
 
-/** A small seeded generator (mulberry32) for reproducible simulations and tests. */
+/** A small seeded generator (mulberry32) for reproducible populations, simulations and tests. */
 export function seededRng(seed: number): Rng {
   let state = seed >>> 0;
   return () => {
@@ -12,10 +12,21 @@ export function seededRng(seed: number): Rng {
   };
 }
 
-/** Box–Muller, keeping only the cosine half: caching the sine half would need state shared across generators. */
-function standardNormal(rng: Rng): number {
+/** Mixes a seed and a stream number into an independent 32-bit seed (splitmix-style finaliser). */
+export function mixSeed(seed: number, stream: number): number {
+  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul((stream + 0x7f4a7c15) | 0, 0x85ebca77)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Box–Muller: a standard normal from two uniform draws; the pair's other normal goes to `spare` when one is given. */
+export function standardNormal(rng: Rng, spare?: (z: number) => void): number {
   const u = 1 - rng(); // in (0, 1], so the log stays finite
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+  const angle = 2 * Math.PI * rng();
+  const radius = Math.sqrt(-2 * Math.log(u));
+  spare?.(radius * Math.sin(angle));
+  return radius * Math.cos(angle);
 }
 
 /** Marsaglia–Tsang (2000) for shape ≥ 1; the result is always > 0 (a tiny v fails the log test). */
@@ -65,24 +76,3 @@ export function sampleBeta(alpha: number, beta: number, rng: Rng): number {
   const logRatio = logGammaDraw(beta, rng) - logGammaDraw(alpha, rng);
   return 1 / (1 + Math.exp(logRatio));
 }
-
-export interface Counts { readonly trials: number; readonly successes: number }
-export interface Posterior { readonly alpha: number; readonly beta: number }
-
-const MIN_PRIOR = 0.001;
-const MAX_PRIOR = 0.999;
-
-/**
- * The posterior over an offer's success probability: the prior propensity p, held with the
- * weight of `strength` pseudo-trials, updated by observed trials and successes:
- * alpha = p·strength + successes, beta = (1 − p)·strength + max(0, trials − successes).
- * p is clamped to [0.001, 0.999] so both parameters stay positive.
- */
-export function posterior(prior: number, strength: number, counts: Counts): Posterior {
-  const p = prior > MAX_PRIOR ? MAX_PRIOR : prior >= MIN_PRIOR ? prior : MIN_PRIOR; // NaN falls to MIN_PRIOR
-  const successes = counts.successes > 0 ? counts.successes : 0; // corrupt negative counts must not push alpha ≤ 0
-  const failures = counts.trials - successes;
-  return { alpha: p * strength + successes, beta: (1 - p) * strength + (failures > 0 ? failures : 0) };
-}
-
-export const posteriorMean = (p: Posterior): number => p.alpha / (p.alpha + p.beta);

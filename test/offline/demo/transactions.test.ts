@@ -1,13 +1,13 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { demoTransactionLine, iterateDemoTransactions, Kind, planDemo, type DemoTransaction } from '../../src/analytics/demo.js';
-import { segmentSizes } from '../../src/analytics/segments.js';
-import { DAY_MS, endOfDay } from '../../src/analytics/timestamps.js';
-import { Transaction } from '../../src/analytics/transaction.js';
-import { readHistories } from '../../src/analytics/transactions.js';
-import { runDemoData } from '../../src/cli/demo-data.js';
-import { PRODUCTS } from '../../src/profiles/demo.js';
-import { VALUE_SEGMENTS } from '../../src/profiles/schema.js';
+import { demoTransactionLine, iterateDemoTransactions, Kind, planDemo, type DemoTransaction } from '../../../src/offline/demo/transactions.js';
+import { segmentSizes } from '../../../src/offline/analytics/segments.js';
+import { DAY_MS, endOfDay } from '../../../src/offline/analytics/timestamps.js';
+import { Transaction } from '../../../src/offline/analytics/transaction.js';
+import { readHistories } from '../../../src/offline/analytics/transactions.js';
+import { runDemoData } from '../../../src/cli/demo-data.js';
+import { PRODUCTS } from '../../../src/offline/demo/profiles.js';
+import { VALUE_SEGMENTS } from '../../../src/profiles/schema.js';
 
 const AS_OF = endOfDay('2026-03-01');
 const generate = (customers: number, seed: number, asOf = AS_OF): DemoTransaction[] => Array.from(iterateDemoTransactions({ customers, seed, asOf }));

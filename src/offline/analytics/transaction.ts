@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CUSTOMER_ID_PATTERN, CustomerId } from '../profiles/schema.js';
+import { CUSTOMER_ID_PATTERN, CustomerId } from '../../profiles/schema.js';
 import { parseTimestamp } from './timestamps.js';
 
 export const MAX_PRODUCT_CHARS = 64;

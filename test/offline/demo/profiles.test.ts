@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it, expect } from 'vitest';
-import { runDemoData } from '../src/cli/demo-data.js';
-import { PRODUCTS, SEGMENT_RETENTION, generateProfiles, segmentCounts, summarize } from '../src/profiles/demo.js';
-import { Profile, VALUE_SEGMENTS } from '../src/profiles/schema.js';
-import type { LifecyclePhase, ValueSegment } from '../src/profiles/schema.js';
+import { runDemoData } from '../../../src/cli/demo-data.js';
+import { PRODUCTS, SEGMENT_RETENTION, generateProfiles, segmentCounts, summarize } from '../../../src/offline/demo/profiles.js';
+import { Profile, VALUE_SEGMENTS } from '../../../src/profiles/schema.js';
+import type { LifecyclePhase, ValueSegment } from '../../../src/profiles/schema.js';
 
 const base = generateProfiles({ customers: 10_000, seed: 42 });
 const of = (segment: ValueSegment) => base.filter((p) => p.valueSegment === segment);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clipPair, formatDiff } from '../../src/cli/rules.js';
-import { diffConditions, diffJson, diffNamed, diffRuleSets, sameJson } from '../../src/rules/diff.js';
+import { diffConditions, diffJson, diffNamed, diffRuleSets } from '../../src/offline/rules-diff.js';
 import { loadRuleSet, type RuleSetSource } from '../../src/rules/load.js';
 import type { Condition } from '../../src/rules/schema.js';
 import { SHIPPED_RULES } from '../support/rules.js';
@@ -22,8 +22,6 @@ describe('diffJson: field by field', () => {
 
   it('ignores key order and $schema, and reports nothing for equal values', () => {
     expect(diffJson({ a: 1, b: { c: [1, 2] }, $schema: 'x' }, { b: { c: [1, 2] }, a: 1, $schema: 'y' })).toEqual([]);
-    expect(sameJson({ a: 1, b: undefined }, { a: 1 })).toBe(true);
-    expect(sameJson([1, 2], [2, 1])).toBe(false);
   });
 
   it('escapes / and ~ in keys as a JSON pointer does', () => {
@@ -164,6 +162,5 @@ describe('diffJson with keys named like Object.prototype members', () => {
   it('treats them as plain keys', () => {
     expect(diffJson({ context: { toString: 'a' } }, { context: {} })).toEqual([{ path: '/context/toString', op: 'removed', old: 'a' }]);
     expect(diffJson({ context: {} }, { context: { valueOf: 1 } })).toEqual([{ path: '/context/valueOf', op: 'added', new: 1 }]);
-    expect(sameJson({ toString: 1 }, { hasOwnProperty: 1 })).toBe(false);
   });
 });

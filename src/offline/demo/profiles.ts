@@ -1,6 +1,7 @@
-import { Random, mixSeed } from './random.js';
-import { LIFECYCLE_PHASES, VALUE_SEGMENTS } from './schema.js';
-import type { LifecyclePhase, Profile, ValueSegment } from './schema.js';
+import { mixSeed } from '../../math/random.js';
+import { Random } from './random.js';
+import { LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../../profiles/schema.js';
+import type { LifecyclePhase, Profile, ValueSegment } from '../../profiles/schema.js';
 
 export interface DemoOptions {
   customers: number;

@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { segmentSizes } from '../../src/analytics/segments.js';
-import { DAY_MS, endOfDay, parseTimestamp } from '../../src/analytics/timestamps.js';
-import { checkTransaction, Transaction } from '../../src/analytics/transaction.js';
+import { segmentSizes } from '../../../src/offline/analytics/segments.js';
+import { DAY_MS, endOfDay, parseTimestamp } from '../../../src/offline/analytics/timestamps.js';
+import { checkTransaction, Transaction } from '../../../src/offline/analytics/transaction.js';
 import {
   HistoryReader, MAX_LINE_CHARS, MAX_REPORTED_LINES, readHistories, readHistoriesFromStream, RejectedLinesError,
-} from '../../src/analytics/transactions.js';
+} from '../../../src/offline/analytics/transactions.js';
 
 const AS_OF = endOfDay('2026-03-01');
 const line = (customerId: string, at: string, amount: number, product?: string) => JSON.stringify({ customerId, at, amount, ...(product && { product }) });

@@ -24,9 +24,10 @@
  * A condition that changes kind (a leaf becomes `any`, `all` becomes `not`) is shown whole.
  * `$schema` is ignored: it only tells the editor where the schema is.
  */
-import type { RuleSetSource } from './load.js';
-import type { Condition, Offer, OfferGroup } from './schema.js';
-import { versionOf } from './ruleset.js';
+import type { RuleSetSource } from '../rules/load.js';
+import { versionOf } from '../rules/ruleset.js';
+import type { Condition, Offer, OfferGroup } from '../rules/schema.js';
+import { field, isObject, sameJson, type Json } from '../rules/same-json.js';
 
 export type ChangeOp = 'added' | 'removed' | 'changed';
 export interface Change {
@@ -60,25 +61,9 @@ export interface RuleSetDiff {
   };
 }
 
-type Json = unknown;
 type Items = readonly Json[];
-const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** a field of a parsed file, never one inherited from Object.prototype ("toString" is a valid context key) */
-const field = (o: Record<string, Json>, key: string): Json => (Object.hasOwn(o, key) ? o[key] : undefined);
 const escape = (key: string | number) => String(key).replace(/~/g, '~0').replace(/\//g, '~1');
 const at = (path: string, key: string | number) => `${path}/${escape(key)}`;
-
-/** Deep equality of JSON values; object key order does not matter. */
-export function sameJson(a: Json, b: Json): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
-  }
-  if (!isObject(a) || !isObject(b)) return false;
-  const ka = Object.keys(a).filter((k) => a[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => field(b, k) !== undefined && sameJson(a[k], b[k]));
-}
 
 interface ArrayRules {
   /** whether a removed and an added item are the same thing edited (then diffed inside) */

@@ -27,8 +27,8 @@
  *   segment with customers has no clv; clv is null with no customers.
  * Numbers are kept at full precision; only the table rounds.
  */
-import { VALUE_SEGMENTS } from '../profiles/schema.js';
-import type { ValueSegment } from '../profiles/schema.js';
+import { VALUE_SEGMENTS } from '../../profiles/schema.js';
+import type { ValueSegment } from '../../profiles/schema.js';
 import { rankIntoSegments } from './segments.js';
 import { formatDay } from './timestamps.js';
 import type { CustomerHistory } from './transactions.js';

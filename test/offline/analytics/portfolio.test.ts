@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { iterateDemoTransactions, demoTransactionLine, DEMO_REVENUE_PER_YEAR, DEMO_REVENUE_SPREAD, planDemo } from '../../src/analytics/demo.js';
-import { durationYears, MAX_DURATION_YEARS, portfolio, type Portfolio } from '../../src/analytics/portfolio.js';
-import { segmentSizes } from '../../src/analytics/segments.js';
-import { endOfDay } from '../../src/analytics/timestamps.js';
-import { readHistories } from '../../src/analytics/transactions.js';
-import { SEGMENT_RETENTION } from '../../src/profiles/demo.js';
-import { VALUE_SEGMENTS, type ValueSegment } from '../../src/profiles/schema.js';
+import { iterateDemoTransactions, demoTransactionLine, DEMO_REVENUE_PER_YEAR, DEMO_REVENUE_SPREAD, planDemo } from '../../../src/offline/demo/transactions.js';
+import { durationYears, MAX_DURATION_YEARS, portfolio, type Portfolio } from '../../../src/offline/analytics/portfolio.js';
+import { segmentSizes } from '../../../src/offline/analytics/segments.js';
+import { endOfDay } from '../../../src/offline/analytics/timestamps.js';
+import { readHistories } from '../../../src/offline/analytics/transactions.js';
+import { SEGMENT_RETENTION } from '../../../src/offline/demo/profiles.js';
+import { VALUE_SEGMENTS, type ValueSegment } from '../../../src/profiles/schema.js';
 
 const AS_OF = endOfDay('2026-03-01');
 const THIS_YEAR = '2025-09-15';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseContext } from '../../src/cli/simulate.js';
-import { simulate } from '../../src/decision/simulate.js';
-import { generateProfiles } from '../../src/profiles/demo.js';
+import { simulate } from '../../src/offline/simulate.js';
+import { generateProfiles } from '../../src/offline/demo/profiles.js';
 import { shippedRuleSet } from '../support/rules.js';
 
 describe('simulate (in process)', () => {

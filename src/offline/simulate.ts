@@ -1,9 +1,9 @@
 import { LIFECYCLE_PHASES, VALUE_SEGMENTS, type LifecyclePhase, type Profile, type ValueSegment } from '../profiles/schema.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import { EMPTY_CONTACTS } from '../contacts/state.js';
-import { decide } from './decide.js';
+import { decide } from '../decision/decide.js';
 import { priorPropensity } from '../learning/model.js';
-import type { ContextValue } from './types.js';
+import type { ContextValue } from '../decision/types.js';
 
 /**
  * A preview of what a rule set would answer for a population: per channel, the share of

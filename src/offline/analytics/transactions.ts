@@ -9,7 +9,7 @@
  * - a purchase is a transaction with amount > 0; amount ≤ 0 (refunds, credits) only moves revenue.
  * - transactions after asOf are ignored (counted in `ignoredAfterAsOf`).
  */
-import { MAX_ERRORS_PER_LINE, MAX_REPORTED_LINES, type LineError } from '../profiles/ndjson.js';
+import { MAX_ERRORS_PER_LINE, MAX_REPORTED_LINES, type LineError } from '../../profiles/ndjson.js';
 import { DAY_MS } from './timestamps.js';
 import { checkTransaction, Transaction } from './transaction.js';
 

@@ -24,12 +24,13 @@
  * Lines come customer by customer, each customer's in day order. Only two bytes per customer
  * are held (the plan), so any number of transactions streams.
  */
-import { PRODUCTS, SEGMENT_RETENTION } from '../profiles/demo.js';
-import { Random, mixSeed } from '../profiles/random.js';
-import { VALUE_SEGMENTS } from '../profiles/schema.js';
-import type { ValueSegment } from '../profiles/schema.js';
-import { segmentSizes } from './segments.js';
-import { DAY_MS, formatDay } from './timestamps.js';
+import { mixSeed } from '../../math/random.js';
+import { VALUE_SEGMENTS } from '../../profiles/schema.js';
+import type { ValueSegment } from '../../profiles/schema.js';
+import { segmentSizes } from '../analytics/segments.js';
+import { DAY_MS, formatDay } from '../analytics/timestamps.js';
+import { PRODUCTS, SEGMENT_RETENTION } from './profiles.js';
+import { Random } from './random.js';
 
 export interface TransactionDemoOptions {
   /** the base: customers active last year */

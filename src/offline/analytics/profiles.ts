@@ -1,4 +1,4 @@
-import type { LifecyclePhase, Profile, ValueSegment } from '../profiles/schema.js';
+import type { LifecyclePhase, Profile, ValueSegment } from '../../profiles/schema.js';
 import { churnScore, DEFAULT_BG_NBD_PARAMETERS, fitBgNbd, type BgNbdParameters, type RecencyFrequency } from './churn.js';
 import { portfolio, type Portfolio } from './portfolio.js';
 import { rankIntoSegments } from './segments.js';

@@ -1,5 +1,5 @@
-import { VALUE_SEGMENTS } from '../profiles/schema.js';
-import type { ValueSegment } from '../profiles/schema.js';
+import { VALUE_SEGMENTS } from '../../profiles/schema.js';
+import type { ValueSegment } from '../../profiles/schema.js';
 
 /** Cumulative shares of the revenue ranking in percent, best first: super 5, top 15, middle 50, bottom 30. */
 const CUMULATIVE_PERCENT: Readonly<Record<ValueSegment, number>> = { super: 5, top: 20, middle: 70, bottom: 100 };

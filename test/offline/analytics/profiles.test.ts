@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildProfiles, DEFAULT_PHASES, phaseOf } from '../../src/analytics/profiles.js';
-import { readHistories, type CustomerHistory } from '../../src/analytics/transactions.js';
-import { endOfDay } from '../../src/analytics/timestamps.js';
-import { Profile } from '../../src/profiles/schema.js';
+import { buildProfiles, DEFAULT_PHASES, phaseOf } from '../../../src/offline/analytics/profiles.js';
+import { readHistories, type CustomerHistory } from '../../../src/offline/analytics/transactions.js';
+import { endOfDay } from '../../../src/offline/analytics/timestamps.js';
+import { Profile } from '../../../src/profiles/schema.js';
 
 const AS_OF = endOfDay('2026-03-01');
 const day = (daysAgo: number) => new Date(AS_OF - daysAgo * 86_400_000).toISOString().slice(0, 10);
@@ -64,7 +64,7 @@ describe('building profiles from transactions', () => {
 
 describe('the churn model inside profiles build', () => {
   it('is fitted when the base behaves as the model says, and scores a long silence higher', async () => {
-    const { seededRng, sampleBeta, sampleGamma } = await import('../../src/learning/bandit.js');
+    const { seededRng, sampleBeta, sampleGamma } = await import('../../../src/math/random.js');
     const rng = seededRng(17);
     const truth = { r: 0.5, alpha: 20, a: 0.6, b: 3 }; // alpha in days
     const out: string[] = [];
