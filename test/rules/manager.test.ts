@@ -2,9 +2,9 @@ import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exited, startService } from './support/process.js';
-import { eventually } from './support/redis.js';
-import { SHIPPED_RULES } from './support/rules.js';
+import { exited, startService } from '../support/process.js';
+import { eventually } from '../support/redis.js';
+import { SHIPPED_RULES } from '../support/rules.js';
 
 const OFFER = 'offers/service-help-centre.json';
 const save = async (dir: string, file: string, text: string) => {

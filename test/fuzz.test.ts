@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { testApp } from '../support/app.js';
+import { testApp } from './support/app.js';
 
 type App = Awaited<ReturnType<typeof testApp>>;
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp } from '../support/app.js';
-import { SHIPPED_RULES } from '../support/rules.js';
+import { testApp } from './support/app.js';
+import { SHIPPED_RULES } from './support/rules.js';
 
 type App = Awaited<ReturnType<typeof testApp>>;
 const ADMIN = 'admin-key-fuzz-0123456789';

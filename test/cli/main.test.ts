@@ -2,8 +2,8 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from './support/process.js';
-import { SHIPPED_RULES } from './support/rules.js';
+import { run } from '../support/process.js';
+import { SHIPPED_RULES } from '../support/rules.js';
 
 describe('nextbest command line', () => {
   it('rules validate: 0 for the shipped rules', async () => {

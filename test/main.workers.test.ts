@@ -3,8 +3,8 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exited, ROOT, startService } from '../support/process.js';
-import { testPrefix, testRedis } from '../support/redis.js';
+import { exited, ROOT, startService } from './support/process.js';
+import { testPrefix, testRedis } from './support/redis.js';
 
 /** One request on a connection of its own, so node:cluster hands each to the next worker. */
 function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildFacts } from '../src/decision/facts.js';
-import { compileCondition } from '../src/rules/compile.js';
-import { reachablePhases, reachableSegments } from '../src/rules/phases.js';
-import { evaluateReference } from '../src/rules/reference.js';
-import { Condition, TopCondition } from '../src/rules/schema.js';
-import { conditionArb, profileArb, requestArb } from './support/arbitraries.js';
-import { shippedRuleSet } from './support/rules.js';
+import { buildFacts } from '../../src/decision/facts.js';
+import { compileCondition } from '../../src/rules/compile.js';
+import { reachablePhases, reachableSegments } from '../../src/rules/phases.js';
+import { evaluateReference } from '../../src/rules/reference.js';
+import { Condition, TopCondition } from '../../src/rules/schema.js';
+import { conditionArb, profileArb, requestArb } from '../support/arbitraries.js';
+import { shippedRuleSet } from '../support/rules.js';
 
 // The compiled predicates must agree with json-rules-engine, the reference, on every input.
 describe('compiled eligibility equals json-rules-engine', () => {

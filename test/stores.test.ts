@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp } from '../support/app.js';
-import { eventually, testPrefix, testRedis } from '../support/redis.js';
+import { testApp } from './support/app.js';
+import { eventually, testPrefix, testRedis } from './support/redis.js';
 
 type Node = Awaited<ReturnType<typeof testApp>>;
 const profile = (id: string, extra: Record<string, unknown> = {}) => ({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exited, startService } from '../support/process.js';
-import { testPrefix, testRedis } from '../support/redis.js';
+import { exited, startService } from './support/process.js';
+import { testPrefix, testRedis } from './support/redis.js';
 
 const json = { 'content-type': 'application/json' };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));

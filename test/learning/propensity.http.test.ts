@@ -2,10 +2,10 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRng } from '../src/math/random.js';
-import { testApp } from './support/app.js';
-import { eventually, testPrefix, testRedis } from './support/redis.js';
-import { SHIPPED_RULES } from './support/rules.js';
+import { seededRng } from '../../src/math/random.js';
+import { testApp } from '../support/app.js';
+import { eventually, testPrefix, testRedis } from '../support/redis.js';
+import { SHIPPED_RULES } from '../support/rules.js';
 
 /*
  * The learning loop proves itself through the HTTP API: simulated web visitors, all in one

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ROOT } from '../support/process.js';
+import { ROOT } from './support/process.js';
 
 // No container engine runs here: the Dockerfile is linted (dockerfile-utils, the validator
 // behind the editors' Dockerfile support) and held to what production needs.
