@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
-import { bodyLimits, browserCors, fromZod, registerFrontEnds, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, registerRulesets, keyTable, requireScope, toApiError, type AppEnv } from './api/index.js';
+import { bodyLimits, browserCors, fromZod, registerFrontEnds, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, registerRulesets, keyTable, requestIds, requireScope, toApiError, type AppEnv } from './api/index.js';
 import { publicRequestCounter, rateLimit } from './api/rate-limit.js';
 import type { WindowCounts } from './rate-windows/store.js';
 import { ApiError } from './errors.js';
@@ -49,13 +49,15 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
 
   app.onError((err, c) => {
     const apiError = toApiError(err);
-    if (apiError.code === 'internal') s.log.error({ err, path: c.req.path }, 'unexpected error');
+    if (apiError.code === 'internal') s.log.error({ err, path: c.req.path, requestId: c.get('requestId') }, 'unexpected error');
     if (apiError.code === 'unauthorized') c.header('www-authenticate', 'Bearer realm="nextbest"');
     s.metrics.problems.slot(apiError.code).n++;
     return problem(c, apiError);
   });
   app.notFound((c) => problem(c, new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
 
+  // first: every answer, problems included, carries it
+  app.use('*', requestIds());
   const keys = s.config.API_KEYS ? keyTable(s.config.API_KEYS) : undefined;
   const corsGuard = browserCors(s.config.CORS_ORIGINS);
   if (corsGuard) {

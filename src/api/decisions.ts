@@ -105,10 +105,10 @@ export function registerDecisions(app: OpenAPIHono<AppEnv>, service: DecisionSer
   app.openAPIRegistry.registerPath(route);
   app.post(route.path, async (c) => {
     if (c.get('scope') === 'public') {
-      const decision = await service.decide(await publicRequest(c, access));
+      const decision = await service.decide(await publicRequest(c, access), c.get('requestId'));
       return c.body(decisionJson(withoutProfile(decision)), 200, JSON_HEADERS);
     }
-    const decision = await service.decide(await readJson(c, DecisionRequestSchema, fastDecisionRequest));
+    const decision = await service.decide(await readJson(c, DecisionRequestSchema, fastDecisionRequest), c.get('requestId'));
     // the same JSON c.json would write (tested), built with the rule set's parts serialised once
     return c.body(decisionJson(decision), 200, JSON_HEADERS);
   });

@@ -1,7 +1,17 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
 import { ApiError } from '../errors.js';
+
+/** The longest X-Request-Id taken from a caller; a longer one, or one with characters outside A-Za-z0-9_-=, is replaced. */
+export const REQUEST_ID_MAX_LENGTH = 128;
+
+/**
+ * Every request's ID: the caller's X-Request-Id when it is sane, else a new UUID; answered in
+ * the X-Request-Id header, and carried by problem bodies and log lines about the request.
+ */
+export const requestIds = (): MiddlewareHandler => requestId({ limitLength: REQUEST_ID_MAX_LENGTH });
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 export const BULK_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -39,7 +49,8 @@ export function browserCors(origins: readonly string[] | undefined): MiddlewareH
   const allowed = new Set(origins);
   const handler = cors({
     origin: (o) => (allowed.has(o) ? o : null),
-    allowHeaders: ['authorization', 'content-type'],
+    allowHeaders: ['authorization', 'content-type', 'x-request-id'],
+    exposeHeaders: ['x-request-id'],
     allowMethods: ['POST', 'OPTIONS'],
     maxAge: 600,
   });

@@ -10,4 +10,4 @@ export { registerReports } from './reports.js';
 export { registerResponses } from './responses.js';
 export { registerRulesets } from './rulesets.js';
 export type { AppEnv } from './types.js';
-export { BODY_LIMIT_BYTES, BULK_BODY_LIMIT_BYTES, bodyLimits, browserCors } from './guards.js';
+export { BODY_LIMIT_BYTES, BULK_BODY_LIMIT_BYTES, bodyLimits, browserCors, requestIds } from './guards.js';

@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 import { ApiError, type ErrorCode } from '../errors.js';
+import type { AppEnv } from './types.js';
 
 /** Status and title of every error code; the one place that maps codes to HTTP. */
 export const PROBLEMS: Readonly<Record<ErrorCode, { status: ContentfulStatusCode; title: string }>> = {
@@ -24,7 +25,7 @@ export const PROBLEMS: Readonly<Record<ErrorCode, { status: ContentfulStatusCode
 export const PROBLEM_TYPE_PREFIX = 'urn:nextbest:problem:';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-export function problemBody(err: ApiError, instance?: string) {
+export function problemBody(err: ApiError, instance?: string, requestId?: string) {
   const { status, title } = PROBLEMS[err.code];
   return {
     type: `${PROBLEM_TYPE_PREFIX}${err.code}`,
@@ -32,13 +33,14 @@ export function problemBody(err: ApiError, instance?: string) {
     status,
     detail: err.detail,
     ...(instance ? { instance } : {}),
+    ...(requestId ? { requestId } : {}),
     ...(err.errors ? { errors: err.errors } : {}),
   };
 }
 
 /** The one place that writes application/problem+json. */
-export function problem(c: Context, err: ApiError): Response {
-  const body = problemBody(err, c.req.path);
+export function problem(c: Context<AppEnv>, err: ApiError): Response {
+  const body = problemBody(err, c.req.path, c.get('requestId'));
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
   if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
   return c.body(JSON.stringify(body), body.status, headers);

@@ -100,6 +100,6 @@ export function registerResponses(app: OpenAPIHono<AppEnv>, service: ResponseSer
     const events = 'events' in parsed.data ? parsed.data.events : [parsed.data];
     const unknown = unknownNames(events, batch, rules);
     if (unknown.length > 0) throw new ApiError('invalid_request', 'the events name offers or channels no loaded rule set knows; nothing was recorded', unknown);
-    return c.json(await service.record(events), 202);
+    return c.json(await service.record(events, c.get('requestId')), 202);
   });
 }

@@ -18,6 +18,7 @@ const Change = z
 const Audit = z.object({
   at: z.string(),
   who: z.string(),
+  requestId: z.string().optional().describe('the X-Request-Id of the API request that asked'),
   action: z.enum(['reload', 'activate']),
   result: z.enum(['activated', 'rolled_back', 'refused']),
   version: z.string(),
@@ -72,6 +73,6 @@ export function registerRulesets(app: OpenAPIHono<AppEnv>, registry: RuleSetRegi
       audit: trail.latest(),
     });
   });
-  app.post(reloadRoute.path, async (c) => c.json(await manager.reload(who(c)), 200));
-  app.post('/v1/rulesets/:version/activate', async (c) => c.json(await manager.activate(c.req.param('version'), who(c)), 200));
+  app.post(reloadRoute.path, async (c) => c.json(await manager.reload(who(c), { requestId: c.get('requestId') }), 200));
+  app.post('/v1/rulesets/:version/activate', async (c) => c.json(await manager.activate(c.req.param('version'), who(c), c.get('requestId')), 200));
 }

@@ -59,7 +59,8 @@ export class DecisionService {
     this.budgetMs = options.budgetMs ?? 30;
   }
 
-  async decide(request: DecisionRequest): Promise<DecisionResponse> {
+  /** `requestId` names the request in the log lines about it. */
+  async decide(request: DecisionRequest, requestId?: string): Promise<DecisionResponse> {
     const started = performance.now();
     const champion = this.rules.active;
     if (!champion) throw new ApiError('not_ready', 'no rule set is active yet');
@@ -98,7 +99,7 @@ export class DecisionService {
         // the store failed: answer with fallback offers rather than an error. Not logged per
         // request (an outage would flood the log): the store logs its state changes and counts failures
         degraded = true;
-        this.log.debug({ err: (err as Error).message, store: this.profiles.kind }, 'profile look-up failed; answering with fallback offers');
+        this.log.debug({ err: (err as Error).message, store: this.profiles.kind, requestId }, 'profile look-up failed; answering with fallback offers');
       }
     }
     if (contactsLater) contacts = await contactsLater;

@@ -57,7 +57,8 @@ export class ResponseService {
     return this.queue.length + this.inFlight;
   }
 
-  async record(inputs: readonly ResponseEventInput[]): Promise<ResponseReceipt> {
+  /** `requestId` names the request in the log lines about it. */
+  async record(inputs: readonly ResponseEventInput[], requestId?: string): Promise<ResponseReceipt> {
     const now = Date.now();
     const events = inputs.map((e): ResponseEvent => ({
       eventId: e.eventId ?? randomUUID(),
@@ -70,9 +71,9 @@ export class ResponseService {
     }));
     // while some wait, later events queue behind them; each carries its own time either way
     if (this.buffered > 0 || !this.store.available()) return this.enqueue(events, events.length, { accepted: 0, duplicates: 0 });
-    const result = await this.write(events);
+    const result = await this.write(events, requestId);
     if (result.failed.length === 0) return { accepted: result.accepted, duplicates: result.duplicates, buffered: 0 };
-    this.log.warn({ events: result.failed.length }, 'response events could not be stored; buffering');
+    this.log.warn({ events: result.failed.length, requestId }, 'response events could not be stored; buffering');
     return this.enqueue(result.failed, events.length, result);
   }
 
@@ -81,7 +82,7 @@ export class ResponseService {
    * applied (a timeout after Redis ran the script): when such an event comes back as a duplicate
    * on a later attempt, it was this service's own write, so it is learned and counted then.
    */
-  private async write(events: readonly ResponseEvent[]): Promise<WriteResult> {
+  private async write(events: readonly ResponseEvent[], requestId?: string): Promise<WriteResult> {
     let result: WriteResult;
     try {
       result = await this.store.record(events);
@@ -98,7 +99,7 @@ export class ResponseService {
         this.onStored(result.stored);
       } catch (err) {
         // the events are stored: a fault in learning or reporting must not turn that into an error
-        this.log.error({ err }, 'could not learn from stored response events');
+        this.log.error({ err, requestId }, 'could not learn from stored response events');
       }
     }
     this.count('stored', result.accepted);

@@ -3,6 +3,8 @@ export interface AuditEntry {
   readonly at: string;
   /** who asked: `api <scope> key <fingerprint>` (plus the X-Nextbest-Actor header when sent), `file watch`, `start` */
   readonly who: string;
+  /** the X-Request-Id of the API request that asked, when one did */
+  readonly requestId?: string | undefined;
   readonly action: 'reload' | 'activate';
   readonly result: 'activated' | 'rolled_back' | 'refused';
   /** the version active after the action, and the one before it */

@@ -25,6 +25,12 @@ const MAX_WAIT_MS = 2_000;
 /** The safety net where file events do not arrive (network mounts, some containers). */
 const POLL_MS = 3_000;
 
+/** Who asked for a change, and the request that carried it when it came through the API. */
+interface Origin {
+  readonly who: string;
+  readonly requestId?: string | undefined;
+}
+
 /** What changed between two rule sets, in a line for the audit log. */
 export function summarize(before: RuleSetSource | undefined, after: RuleSetSource): string {
   if (!before) return `${after.offers.length} offers`;
@@ -104,13 +110,13 @@ export class RuleSetManager {
    * rollback; from the watcher (`onlyIfChanged`) nothing happens unless the folder's content
    * changed since it was last read, so touching a file does not undo a rollback.
    */
-  reload(who: string, onlyIfChanged = false): Promise<ChangeResult> {
-    return this.queue(() => this.reloadNow(who, onlyIfChanged));
+  reload(who: string, options: { onlyIfChanged?: boolean; requestId?: string | undefined } = {}): Promise<ChangeResult> {
+    return this.queue(() => this.reloadNow({ who, requestId: options.requestId }, options.onlyIfChanged === true));
   }
 
-  private refuse(who: string, previous: string | null, errors: readonly RuleIssue[]): never {
+  private refuse(by: Origin, previous: string | null, errors: readonly RuleIssue[]): never {
     this.registry.refuse(errors);
-    this.audit({ who, action: 'reload', result: 'refused', version: previous ?? '', previous, hash: null, summary: `${errors.length} error(s): ${errors.slice(0, 3).map(formatIssue).join('; ')}` });
+    this.audit({ ...by, action: 'reload', result: 'refused', version: previous ?? '', previous, hash: null, summary: `${errors.length} error(s): ${errors.slice(0, 3).map(formatIssue).join('; ')}` });
     throw new ApiError(
       'invalid_ruleset',
       `the rule set in ${this.dir} has ${errors.length} error(s); version ${previous} keeps serving`,
@@ -118,41 +124,41 @@ export class RuleSetManager {
     );
   }
 
-  private async reloadNow(who: string, onlyIfChanged: boolean): Promise<ChangeResult> {
+  private async reloadNow(by: Origin, onlyIfChanged: boolean): Promise<ChangeResult> {
     this.seen = await this.signature();
     const loaded = await loadRuleSet(this.dir).catch((err: unknown) => ({ failure: err as Error }));
     const before = this.registry.active;
     const previous = before?.version ?? null;
     if ('failure' in loaded) {
-      this.refuse(who, previous, [{ file: '.', path: '/', line: 1, column: 1, message: `cannot be read: ${loaded.failure.message}`, severity: 'error' }]);
+      this.refuse(by, previous, [{ file: '.', path: '/', line: 1, column: 1, message: `cannot be read: ${loaded.failure.message}`, severity: 'error' }]);
     }
     if (!loaded.ok) {
       if (onlyIfChanged && this.registry.lastError && sameJson(this.registry.lastError.errors, loaded.errors)) return { changed: false, version: previous ?? '', previous, summary: 'still refused' };
-      this.refuse(who, previous, loaded.errors);
+      this.refuse(by, previous, loaded.errors);
     }
     if (onlyIfChanged && loaded.source.hash === this.folderHash) {
       return { changed: false, version: previous ?? '', previous, summary: 'no change in the folder' };
     }
     this.folderHash = loaded.source.hash;
     this.registry.lastError = null;
-    for (const w of loaded.warnings) this.log.warn(formatIssue(w));
+    for (const w of loaded.warnings) this.log.warn({ requestId: by.requestId }, formatIssue(w));
     if (before && loaded.source.hash === before.hash) return { changed: false, version: before.version, previous, summary: 'no change' };
     let ruleset;
     try {
       // compiled in full before the one assignment that serves it
       ruleset = compileRuleSet(loaded.source);
     } catch (err) {
-      this.refuse(who, previous, [{ file: '.', path: '/', line: 1, column: 1, message: `cannot be compiled: ${(err as Error).message}`, severity: 'error' }]);
+      this.refuse(by, previous, [{ file: '.', path: '/', line: 1, column: 1, message: `cannot be compiled: ${(err as Error).message}`, severity: 'error' }]);
     }
     const summary = summarize(before?.source, loaded.source);
     this.registry.activate(ruleset);
     this.show(ruleset.version);
-    this.audit({ who, action: 'reload', result: 'activated', version: ruleset.version, previous, hash: ruleset.hash, summary });
+    this.audit({ ...by, action: 'reload', result: 'activated', version: ruleset.version, previous, hash: ruleset.hash, summary });
     return { changed: true, version: ruleset.version, previous, summary };
   }
 
   /** Serves a version loaded before (a rollback, or forward again). */
-  activate(version: string, who: string): Promise<ChangeResult> {
+  activate(version: string, who: string, requestId?: string): Promise<ChangeResult> {
     return this.queue(() => {
       const target = this.registry.get(version);
       if (!target) throw new ApiError('not_found', `no loaded rule-set version "${version}"; GET /v1/rulesets lists them`);
@@ -162,7 +168,7 @@ export class RuleSetManager {
       const summary = summarize(before?.source, target.source);
       this.registry.activate(target);
       this.show(version);
-      this.audit({ who, action: 'activate', result: 'rolled_back', version, previous, hash: target.hash, summary });
+      this.audit({ who, requestId, action: 'activate', result: 'rolled_back', version, previous, hash: target.hash, summary });
       return { changed: true, version, previous, summary };
     });
   }
@@ -188,7 +194,7 @@ export class RuleSetManager {
     const wait = Math.max(0, Math.min(DEBOUNCE_MS, this.firstEventAt + MAX_WAIT_MS - now));
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
-      this.reload('file watch', true).catch(() => {
+      this.reload('file watch', { onlyIfChanged: true }).catch(() => {
         // refused: audited, and lastError says why; the next edit tries again
       });
     }, wait);
@@ -222,7 +228,7 @@ export class RuleSetManager {
       });
     }, POLL_MS);
     this.poller.unref();
-    await this.reload('file watch', true).catch(() => undefined);
+    await this.reload('file watch', { onlyIfChanged: true }).catch(() => undefined);
   }
 
   close(): void {

@@ -93,6 +93,25 @@ describe('rule-set versions', () => {
     expect(metrics).not.toContain(`nextbest_ruleset_active_info{version="${change.version}"}`);
   });
 
+  it('audits the API request that asked by its X-Request-Id', async () => {
+    const text = await readFile(join(dir, OFFER), 'utf8');
+    await save(dir, OFFER, text.replace('"value": ', '"valu": '));
+    const refused = await t.app.request('/v1/rulesets/reload', { method: 'POST', headers: { ...admin, 'x-request-id': 'reload-7' } });
+    expect(refused.status).toBe(422);
+    expect((await refused.json()).requestId).toBe('reload-7');
+    await save(dir, OFFER, text);
+    const { active, versions } = await get();
+    const other = versions.find((v: { active: boolean }) => !v.active).version;
+    const res = await t.app.request(`/v1/rulesets/${encodeURIComponent(other)}/activate`, { method: 'POST', headers: { ...admin, 'x-request-id': 'activate-7' } });
+    expect(res.status).toBe(200);
+    const { audit } = await get();
+    expect(audit[0]).toMatchObject({ action: 'activate', result: 'rolled_back', version: other, requestId: 'activate-7' });
+    expect(audit[1]).toMatchObject({ action: 'reload', result: 'refused', requestId: 'reload-7' });
+    expect(audit.at(-1)).toMatchObject({ who: 'start' });
+    expect(audit.at(-1)).not.toHaveProperty('requestId');
+    await t.app.request(`/v1/rulesets/${encodeURIComponent(active)}/activate`, { method: 'POST', headers: admin });
+  });
+
   it('answers 404 for a version never loaded, and guards every route with the admin scope', async () => {
     const res = await t.app.request('/v1/rulesets/9.9.9+00000000/activate', { method: 'POST', headers: admin });
     expect(res.status).toBe(404);

@@ -89,6 +89,16 @@ describe('ResponseService', () => {
     expect(await ids(store)).toEqual(['e1', 'e2', 'e3']);
   });
 
+  it('names the request in the log line when its events wait in the buffer', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const store = new FlakyStore();
+    store.lying = true;
+    store.up = false;
+    const s = new ResponseService(store, 100, new Metrics({ defaultMetrics: false }), pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) }), { closeWaitMs: 300 });
+    expect(await s.record([event('e1')], 'req-42')).toMatchObject({ buffered: 1 });
+    expect(lines).toEqual([expect.objectContaining({ msg: 'response events could not be stored; buffering', requestId: 'req-42', events: 1 })]);
+  });
+
   it('buffers when available() says yes but the write throws', async () => {
     const store = new FlakyStore();
     const s = service(store);
