@@ -25,7 +25,9 @@ export function makeBodies(customers, seed = 7) {
   const bodies = [];
   for (let i = 0; i < POOL_SIZE; i++) {
     const unknown = next() < UNKNOWN_SHARE;
-    const customerId = unknown ? id(customers + 1 + Math.floor(next() * 1_000_000)) : id(1 + Math.floor(next() * customers));
+    const customerId = unknown
+      ? id(customers + 1 + Math.floor(next() * 1_000_000))
+      : id(1 + Math.floor(next() * customers));
     const channel = next() < CALL_CENTER_SHARE ? 'call-center' : 'web';
     const body = { customerId, channel };
     if (channel === 'call-center' && next() < CANCEL_SHARE) body.context = { intent: 'cancel' };

@@ -14,7 +14,8 @@ function segmentsOf(offer) {
     if (c.all) c.all.forEach(walk);
     else if (c.any) c.any.forEach(walk);
     else if (c.not) return;
-    else if (c.fact === 'valueSegment' && c.path === undefined) for (const v of [c.value].flat()) if (SEGMENTS.includes(v)) named.add(v);
+    else if (c.fact === 'valueSegment' && c.path === undefined)
+      for (const v of [c.value].flat()) if (SEGMENTS.includes(v)) named.add(v);
   };
   walk(offer.eligibility);
   return named.size > 0 ? SEGMENTS.filter((s) => named.has(s)) : SEGMENTS;
@@ -33,7 +34,9 @@ export function writeCatalogue(dir, offers) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   cpSync(SHIPPED_RULES, dir, { recursive: true });
-  const shipped = readdirSync(join(SHIPPED_RULES, 'offers')).filter((f) => f.endsWith('.json')).sort();
+  const shipped = readdirSync(join(SHIPPED_RULES, 'offers'))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   if (offers < shipped.length) throw new Error(`a catalogue holds at least the ${shipped.length} shipped offers`);
   const sources = shipped.map((f) => JSON.parse(readFileSync(join(SHIPPED_RULES, 'offers', f), 'utf8')));
   for (let n = shipped.length, k = 0; n < offers; n++, k++) {
@@ -45,9 +48,23 @@ export function writeCatalogue(dir, offers) {
       id: `${source.id}-v${round}`,
       name: `${source.name} (variant ${round})`,
       value: Math.round(source.value * factor * 100) / 100,
-      propensity: Object.fromEntries(Object.entries(source.propensity).map(([channel, p]) => [channel, Math.min(0.99, Math.round(p * factor * 1e4) / 1e4)])),
+      propensity: Object.fromEntries(
+        Object.entries(source.propensity).map(([channel, p]) => [
+          channel,
+          Math.min(0.99, Math.round(p * factor * 1e4) / 1e4),
+        ]),
+      ),
       fallback: false,
-      eligibility: { all: [source.eligibility, { fact: 'valueSegment', operator: 'equal', value: segmentsOf(source)[(round - 2) % segmentsOf(source).length] }] },
+      eligibility: {
+        all: [
+          source.eligibility,
+          {
+            fact: 'valueSegment',
+            operator: 'equal',
+            value: segmentsOf(source)[(round - 2) % segmentsOf(source).length],
+          },
+        ],
+      },
     };
     writeFileSync(join(dir, 'offers', `${variant.id}.json`), `${JSON.stringify(variant, null, 2)}\n`);
   }

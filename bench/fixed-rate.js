@@ -29,14 +29,32 @@ export function fixedRate({ url, path, rate, seconds, connections, bodies }) {
       if (++finished < total) return;
       agent.destroy();
       const elapsedSeconds = (performance.now() - start) / 1000;
-      const non2xx = Object.entries(statusCodes).reduce((n, [code, count]) => n + (code >= 200 && code < 300 ? 0 : count), 0);
-      resolve({ rate, seconds: elapsedSeconds, sent, errors, statusCodes, failed: non2xx + errors, maxLagMs,
-        latencyMs: fromIntended.percentiles(), uncorrectedLatencyMs: fromSent.percentiles() });
+      const non2xx = Object.entries(statusCodes).reduce(
+        (n, [code, count]) => n + (code >= 200 && code < 300 ? 0 : count),
+        0,
+      );
+      resolve({
+        rate,
+        seconds: elapsedSeconds,
+        sent,
+        errors,
+        statusCodes,
+        failed: non2xx + errors,
+        maxLagMs,
+        latencyMs: fromIntended.percentiles(),
+        uncorrectedLatencyMs: fromSent.percentiles(),
+      });
     };
     const send = (intended) => {
       const body = bodies[sent % bodies.length];
-      const req = http.request({ agent, hostname, port, path, method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': body.length } });
+      const req = http.request({
+        agent,
+        hostname,
+        port,
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      });
       let sentAt = 0;
       req.once('socket', () => (sentAt = performance.now())); // after any wait for a free socket
       req.once('response', (res) => {

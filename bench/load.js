@@ -11,7 +11,9 @@ export async function load({ url, path, seconds, connections, bodies, pid }) {
   // each connection cycles its own slice of the pool: fixed requests, so autocannon encodes them once
   const request = (body) => ({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body });
   const perSlice = Math.ceil(bodies.length / connections);
-  const slices = Array.from({ length: connections }, (_, k) => bodies.slice(k * perSlice, (k + 1) * perSlice).map(request));
+  const slices = Array.from({ length: connections }, (_, k) =>
+    bodies.slice(k * perSlice, (k + 1) * perSlice).map(request),
+  );
   let nextSlice = 0;
   const latencies = new Samples();
   const instance = autocannon({

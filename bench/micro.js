@@ -6,10 +6,10 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { Engine } from 'json-rules-engine';
 import { Bench } from 'tinybench';
-import { decide } from '../dist/decision/decide.js';
-import { arbitrate, matchWeights } from '../dist/decision/arbitrate.js';
-import { buildFacts } from '../dist/decision/facts.js';
 import { EMPTY_CONTACTS } from '../dist/contacts/state.js';
+import { arbitrate, matchWeights } from '../dist/decision/arbitrate.js';
+import { decide } from '../dist/decision/decide.js';
+import { buildFacts } from '../dist/decision/facts.js';
 import { LearnedPropensity, LearningState } from '../dist/learning/index.js';
 import { seededRng } from '../dist/math/random.js';
 import { generateProfiles } from '../dist/offline/demo/index.js';
@@ -18,7 +18,10 @@ import { compileRuleSet, loadRuleSet } from '../dist/rules/index.js';
 import { SHIPPED_RULES, writeCatalogue } from './catalogue.js';
 
 const TASK_MS = Number(process.env.BENCH_MICRO_MS || 300);
-const SIZES = (process.env.BENCH_MICRO_OFFERS || '60,200').split(',').map(Number).filter((n) => n > 0);
+const SIZES = (process.env.BENCH_MICRO_OFFERS || '60,200')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const PROFILES = 4_096;
 
 async function ruleset(dir) {
@@ -32,7 +35,8 @@ function referenceEngines(rs) {
   const engines = new Map();
   for (const [channel, offers] of rs.byChannel) {
     const engine = new Engine([], { allowUndefinedFacts: true });
-    for (const o of offers) engine.addRule({ conditions: structuredClone(o.source.eligibility), event: { type: o.id } });
+    for (const o of offers)
+      engine.addRule({ conditions: structuredClone(o.source.eligibility), event: { type: o.id } });
     engines.set(channel, engine);
   }
   return engines;
@@ -44,7 +48,11 @@ function requests(profiles) {
   const rng = seededRng(11);
   return profiles.map((p) => {
     const channel = rng() < 0.5 ? 'web' : 'call-center';
-    return { customerId: p.customerId, channel, ...(channel === 'call-center' && rng() < 0.3 ? { context: { intent: 'cancel' } } : {}) };
+    return {
+      customerId: p.customerId,
+      channel,
+      ...(channel === 'call-center' && rng() < 0.3 ? { context: { intent: 'cancel' } } : {}),
+    };
   });
 }
 
@@ -54,7 +62,13 @@ async function measure(name, rs, profiles, reqs) {
   const learning = rs.source.arbitration.learning;
   const inputs = profiles.map((profile, i) => ({ request: reqs[i], profile, degraded: false }));
   const facts = inputs.map(({ profile, request }) => buildFacts(profile, request));
-  const candidates = inputs.map(({ request, profile }, k) => rs.byChannelCell.get(request.channel).get(profile.lifecyclePhase).get(profile.valueSegment).filter((o) => o.eligible(facts[k])));
+  const candidates = inputs.map(({ request, profile }, k) =>
+    rs.byChannelCell
+      .get(request.channel)
+      .get(profile.lifecyclePhase)
+      .get(profile.valueSegment)
+      .filter((o) => o.eligible(facts[k])),
+  );
   let i = 0;
   const next = () => (i = (i + 1) % inputs.length);
   let sink = 0;
@@ -66,7 +80,11 @@ async function measure(name, rs, profiles, reqs) {
     })
     .add(`${name}: eligibility, compiled with the phase × segment index`, () => {
       const k = next();
-      for (const o of rs.byChannelCell.get(inputs[k].request.channel).get(inputs[k].profile.lifecyclePhase).get(inputs[k].profile.valueSegment)) sink += o.eligible(facts[k]) ? 1 : 0;
+      for (const o of rs.byChannelCell
+        .get(inputs[k].request.channel)
+        .get(inputs[k].profile.lifecyclePhase)
+        .get(inputs[k].profile.valueSegment))
+        sink += o.eligible(facts[k]) ? 1 : 0;
     })
     .add(`${name}: eligibility, json-rules-engine`, async () => {
       const k = next();
@@ -90,7 +108,12 @@ async function measure(name, rs, profiles, reqs) {
 function summary(task) {
   const r = task.result;
   if (r.state !== 'completed') throw new Error(`${task.name}: ${r.state} ${r.error ?? ''}`);
-  return { task: task.name, meanUs: r.latency.mean * 1e3, p99Us: r.latency.p99 * 1e3, samples: r.latency.samplesCount ?? r.latency.samples?.length };
+  return {
+    task: task.name,
+    meanUs: r.latency.mean * 1e3,
+    p99Us: r.latency.p99 * 1e3,
+    samples: r.latency.samplesCount ?? r.latency.samples?.length,
+  };
 }
 
 async function profileLookups(profiles) {
@@ -120,7 +143,9 @@ const fmt = (us) => (us < 10 ? us.toFixed(2) : us < 100 ? us.toFixed(1) : us.toF
 
 async function main() {
   const startedAt = new Date();
-  console.log(`nextbest micro-benchmarks — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${TASK_MS} ms per task`);
+  console.log(
+    `nextbest micro-benchmarks — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${TASK_MS} ms per task`,
+  );
   const profiles = generateProfiles({ customers: PROFILES, seed: 3 });
   const reqs = requests(profiles);
   const tmp = mkdtempSync(join(os.tmpdir(), 'nextbest-catalogue-'));
@@ -150,20 +175,27 @@ async function main() {
   const scaling = results.map((r) => ({
     catalogue: r.name,
     offers: r.offers,
-    perTask: Object.fromEntries(r.tasks.map((t, k) => [t.task.slice(r.name.length + 2), t.meanUs / base.tasks[k].meanUs])),
+    perTask: Object.fromEntries(
+      r.tasks.map((t, k) => [t.task.slice(r.name.length + 2), t.meanUs / base.tasks[k].meanUs]),
+    ),
   }));
   console.log(`\ncost against ${base.name} (mean µs ratio; offers ratio in brackets):`);
   for (const s of scaling) {
     const d = s.perTask['decide() (eligibility, arbitration, contact policy, answer)'];
     const jre = s.perTask['eligibility, json-rules-engine'];
-    console.log(`  ${s.catalogue.padEnd(11)} [${(s.offers / base.offers).toFixed(2)}×]  decide() ${d.toFixed(2)}×, json-rules-engine ${jre.toFixed(2)}×`);
+    console.log(
+      `  ${s.catalogue.padEnd(11)} [${(s.offers / base.offers).toFixed(2)}×]  decide() ${d.toFixed(2)}×, json-rules-engine ${jre.toFixed(2)}×`,
+    );
   }
   const speedup = results.map((r) => `${r.name}: ${(r.tasks[2].meanUs / r.tasks[1].meanUs).toFixed(0)}×`).join(', ');
   console.log(`compiled eligibility (with the index) vs json-rules-engine: ${speedup} faster`);
 
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const name = `micro-${startedAt.toISOString().replace(/:/g, '-')}.json`;
-  writeFileSync(new URL(`./results/${name}`, import.meta.url), `${JSON.stringify({ startedAt: startedAt.toISOString(), node: process.version, cpus: os.cpus().length, taskMs: TASK_MS, results, lookups, scaling }, null, 2)}\n`);
+  writeFileSync(
+    new URL(`./results/${name}`, import.meta.url),
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), node: process.version, cpus: os.cpus().length, taskMs: TASK_MS, results, lookups, scaling }, null, 2)}\n`,
+  );
   console.log(`\nresults: bench/results/${name}`);
 }
 

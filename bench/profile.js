@@ -14,9 +14,12 @@ const selfUs = new Map();
 samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (timeDeltas[i] ?? 0)));
 
 const where = ({ url, lineNumber }) =>
-  (url.includes('node_modules/') ? url.replace(/^.*node_modules\//, '') : url.replace(/^.*\/(dist|bench)\//, '$1/')) + (url ? `:${lineNumber + 1}` : '');
+  (url.includes('node_modules/') ? url.replace(/^.*node_modules\//, '') : url.replace(/^.*\/(dist|bench)\//, '$1/')) +
+  (url ? `:${lineNumber + 1}` : '');
 const pkg = ({ url, functionName }) =>
-  url.match(/node_modules\/((@[^/]+\/)?[^/]+)/)?.[1] ?? url.match(/\/(dist\/[^/]+)/)?.[1] ?? (url.startsWith('node:') ? 'node (core)' : url ? url : functionName);
+  url.match(/node_modules\/((@[^/]+\/)?[^/]+)/)?.[1] ??
+  url.match(/\/(dist\/[^/]+)/)?.[1] ??
+  (url.startsWith('node:') ? 'node (core)' : url ? url : functionName);
 
 function top(keyOf) {
   const totals = new Map();

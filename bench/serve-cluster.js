@@ -8,7 +8,8 @@ if (cluster.isPrimary) {
   let ready = 0;
   for (let i = 0; i < n; i++) {
     cluster.fork().on('message', (m) => {
-      if (++ready === n) process.send?.({ port: m.port, pids: Object.values(cluster.workers).map((w) => w.process.pid) });
+      if (++ready === n)
+        process.send?.({ port: m.port, pids: Object.values(cluster.workers).map((w) => w.process.pid) });
     });
   }
   process.on('disconnect', () => process.exit(0));

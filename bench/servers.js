@@ -19,7 +19,10 @@ function start(name, file, env = {}, execArgv = []) {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return new Promise((ready, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s`)),
+      READY_TIMEOUT_MS,
+    );
     child.once('message', ({ port, pids }) => {
       clearTimeout(timer);
       child.once('exit', (code, signal) => {
@@ -47,18 +50,31 @@ const nextbestEnv = (customers, rulesDir) => ({
 /** The nextbest service on the embedded default with a generated population; BENCH_CPU_PROF=DIR profiles it. */
 export function startNextbest(customers, rulesDir) {
   const prof = process.env.BENCH_CPU_PROF;
-  return start('nextbest', './serve-nextbest.js', nextbestEnv(customers, rulesDir), prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []);
+  return start(
+    'nextbest',
+    './serve-nextbest.js',
+    nextbestEnv(customers, rulesDir),
+    prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : [],
+  );
 }
 
 /** The same, as `workers` node:cluster workers sharing one port (the primary forks them). */
 export function startNextbestCluster(customers, rulesDir, workers) {
-  return start(`nextbest × ${workers} workers`, './serve-cluster.js', { ...nextbestEnv(customers, rulesDir), BENCH_WORKERS: String(workers) });
+  return start(`nextbest × ${workers} workers`, './serve-cluster.js', {
+    ...nextbestEnv(customers, rulesDir),
+    BENCH_WORKERS: String(workers),
+  });
 }
 
 /** `answers`: a decision per channel, for the decision-sized endpoint. */
 export function startBare(answers) {
   const prof = process.env.BENCH_CPU_PROF;
-  return start('bare', './serve-bare.js', { BARE_ANSWERS: JSON.stringify(answers) }, prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []);
+  return start(
+    'bare',
+    './serve-bare.js',
+    { BARE_ANSWERS: JSON.stringify(answers) },
+    prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : [],
+  );
 }
 
 /** Asks every child to leave (SIGTERM → process.exit, so profiles get written) and waits a moment. */
@@ -84,6 +100,7 @@ export const die = (message) => leave(1, message);
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => leave(128 + constants.signals[signal], `${signal}: stopping the servers`));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+  process.once(signal, () => leave(128 + constants.signals[signal], `${signal}: stopping the servers`));
 process.on('uncaughtException', (err) => die(`benchmark failed: ${err.stack ?? err}`));
 process.on('unhandledRejection', (err) => die(`benchmark failed: ${err?.stack ?? err}`));

@@ -5,8 +5,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { writeCatalogue } from './catalogue.js';
 import { makeBodies } from './bodies.js';
+import { writeCatalogue } from './catalogue.js';
 import { fixedRate } from './fixed-rate.js';
 import { gauge } from './histogram.js';
 import { load } from './load.js';
@@ -44,21 +44,53 @@ async function main() {
   writeCatalogue(rulesDir, OFFERS);
   const { bodies } = makeBodies(CUSTOMERS);
   const nextbest = await startNextbest(CUSTOMERS, rulesDir);
-  console.log(`nextbest soak — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.split(' ')[0] ?? 'CPU'}, ${OFFERS} offers, ${CUSTOMERS} customers; load generator on the same machine`);
+  console.log(
+    `nextbest soak — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.split(' ')[0] ?? 'CPU'}, ${OFFERS} offers, ${CUSTOMERS} customers; load generator on the same machine`,
+  );
 
-  await load({ url: nextbest.url, path: '/v1/decisions', seconds: 3, connections: CONNECTIONS, bodies, pid: nextbest.child.pid });
-  const max = await load({ url: nextbest.url, path: '/v1/decisions', seconds: 10, connections: CONNECTIONS, bodies, pid: nextbest.child.pid });
+  await load({
+    url: nextbest.url,
+    path: '/v1/decisions',
+    seconds: 3,
+    connections: CONNECTIONS,
+    bodies,
+    pid: nextbest.child.pid,
+  });
+  const max = await load({
+    url: nextbest.url,
+    path: '/v1/decisions',
+    seconds: 10,
+    connections: CONNECTIONS,
+    bodies,
+    pid: nextbest.child.pid,
+  });
   const rate = Math.round(max.reqPerSec * SHARE);
-  console.log(`max ${Math.round(max.reqPerSec)} decisions/s (10 s, ${CONNECTIONS} connections); holding ${rate}/s (${pct(SHARE)}) for ${SECONDS} s in ${SLICE}-second slices\n`);
+  console.log(
+    `max ${Math.round(max.reqPerSec)} decisions/s (10 s, ${CONNECTIONS} connections); holding ${rate}/s (${pct(SHARE)}) for ${SECONDS} s in ${SLICE}-second slices\n`,
+  );
   console.log('   time   rate/s   p50 ms   p99 ms  failed   RSS        heap used   loop lag p99  max');
 
   await scrape(nextbest.url); // resets the lag window
   const slices = [];
   for (let t = 0; t < SECONDS; t += SLICE) {
     const seconds = Math.min(SLICE, SECONDS - t);
-    const r = await fixedRate({ url: nextbest.url, path: '/v1/decisions', rate, seconds, connections: CONNECTIONS, bodies });
+    const r = await fixedRate({
+      url: nextbest.url,
+      path: '/v1/decisions',
+      rate,
+      seconds,
+      connections: CONNECTIONS,
+      bodies,
+    });
     const m = await scrape(nextbest.url);
-    const slice = { endsAt: t + seconds, achieved: r.sent / r.seconds, p50Ms: r.latencyMs.p50, p99Ms: r.latencyMs.p99, failed: r.failed, ...m };
+    const slice = {
+      endsAt: t + seconds,
+      achieved: r.sent / r.seconds,
+      p50Ms: r.latencyMs.p50,
+      p99Ms: r.latencyMs.p99,
+      failed: r.failed,
+      ...m,
+    };
     slices.push(slice);
     console.log(
       `${String(slice.endsAt).padStart(5)} s ${String(Math.round(slice.achieved)).padStart(8)} ${slice.p50Ms.toFixed(2).padStart(8)} ${slice.p99Ms.toFixed(2).padStart(8)} ${String(r.failed).padStart(7)}   ${fmt(m.rss).padEnd(10)} ${fmt(m.heapUsed).padEnd(11)} ${m.lagP99Ms.toFixed(1).padStart(9)} ms ${m.lagMaxMs.toFixed(0).padStart(4)} ms`,
@@ -82,13 +114,24 @@ async function main() {
     lagP99WorstMs: Math.max(...lagP99s),
     failed: slices.reduce((n, s) => n + s.failed, 0),
   };
-  console.log(`\nresident memory ${fmt(summary.rssWarm)} at ${warm.endsAt} s → ${fmt(summary.rssEnd)} at ${end.endsAt} s: ${pct(summary.rssGrowth)} (target < 10 %)`);
+  console.log(
+    `\nresident memory ${fmt(summary.rssWarm)} at ${warm.endsAt} s → ${fmt(summary.rssEnd)} at ${end.endsAt} s: ${pct(summary.rssGrowth)} (target < 10 %)`,
+  );
   console.log(`heap used ${fmt(summary.heapWarm)} → ${fmt(summary.heapEnd)}: ${pct(summary.heapGrowth)}`);
-  console.log(`event-loop lag p99 per slice: median ${summary.lagP99MedianMs.toFixed(1)} ms, worst ${summary.lagP99WorstMs.toFixed(1)} ms (target < 20 ms); failed requests ${summary.failed}`);
+  console.log(
+    `event-loop lag p99 per slice: median ${summary.lagP99MedianMs.toFixed(1)} ms, worst ${summary.lagP99WorstMs.toFixed(1)} ms (target < 20 ms); failed requests ${summary.failed}`,
+  );
 
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = new URL(`./results/soak-${new Date().toISOString().replace(/:/g, '-')}.json`, import.meta.url);
-  writeFileSync(file, JSON.stringify({ node: process.version, offers: OFFERS, customers: CUSTOMERS, share: SHARE, summary, slices }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      { node: process.version, offers: OFFERS, customers: CUSTOMERS, share: SHARE, summary, slices },
+      null,
+      2,
+    ),
+  );
   console.log(`results: ${file.pathname.replace(process.cwd() + '/', '')}`);
   await stopAll();
   rmSync(rulesDir, { recursive: true, force: true });

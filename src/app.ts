@@ -1,20 +1,47 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
-import { bodyLimits, browserCors, fromZod, registerFrontEnds, problem, registerDecisions, registerDocs, registerOps, registerProfiles, registerReports, registerResponses, registerRulesets, keyTable, requestIds, requireScope, toApiError, type AppEnv } from './api/index.js';
+import {
+  type AppEnv,
+  bodyLimits,
+  browserCors,
+  fromZod,
+  keyTable,
+  problem,
+  registerDecisions,
+  registerDocs,
+  registerFrontEnds,
+  registerOps,
+  registerProfiles,
+  registerReports,
+  registerResponses,
+  registerRulesets,
+  requestIds,
+  requireScope,
+  toApiError,
+} from './api/index.js';
 import { publicRequestCounter, rateLimit } from './api/rate-limit.js';
-import type { WindowCounts } from './rate-windows/store.js';
-import { ApiError } from './errors.js';
 import type { Config } from './config.js';
 import type { DecisionService } from './decision/index.js';
-import type { Metrics } from './ops/metrics.js';
-import type { DemoCustomer } from './offline/demo/profiles.js';
-import type { ProfileStore } from './profiles/index.js';
-import type { RedisHealths } from './redis/index.js';
+import { ApiError } from './errors.js';
 import type { Kpis, ResponseService } from './feedback/index.js';
+import type { DemoCustomer } from './offline/demo/profiles.js';
+import type { Metrics } from './ops/metrics.js';
+import type { ProfileStore } from './profiles/index.js';
+import type { WindowCounts } from './rate-windows/store.js';
+import type { RedisHealths } from './redis/index.js';
 import type { AuditTrail, RuleSetManager, RuleSetRegistry } from './rules/index.js';
 
 export interface Services {
-  readonly config: Pick<Config, 'API_KEYS' | 'CORS_ORIGINS' | 'CUSTOMER_TOKEN_SECRET' | 'CUSTOMER_TOKEN_AUDIENCE' | 'OPS_AUTH' | 'RATE_LIMITS' | 'PUBLIC_CHANNELS'>;
+  readonly config: Pick<
+    Config,
+    | 'API_KEYS'
+    | 'CORS_ORIGINS'
+    | 'CUSTOMER_TOKEN_SECRET'
+    | 'CUSTOMER_TOKEN_AUDIENCE'
+    | 'OPS_AUTH'
+    | 'RATE_LIMITS'
+    | 'PUBLIC_CHANNELS'
+  >;
   readonly rules: RuleSetRegistry;
   readonly manager: RuleSetManager;
   readonly audit: AuditTrail;
@@ -43,13 +70,18 @@ const OPS_PATHS = ['/metrics', '/openapi.json', '/docs', '/docs/*'] as const;
 export function createApp(s: Services): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
-      if (!result.success) return problem(c, fromZod(result.error, result.target === 'json' ? 'request body' : `request ${result.target}`));
+      if (!result.success)
+        return problem(
+          c,
+          fromZod(result.error, result.target === 'json' ? 'request body' : `request ${result.target}`),
+        );
     },
   });
 
   app.onError((err, c) => {
     const apiError = toApiError(err);
-    if (apiError.code === 'internal') s.log.error({ err, path: c.req.path, requestId: c.get('requestId') }, 'unexpected error');
+    if (apiError.code === 'internal')
+      s.log.error({ err, path: c.req.path, requestId: c.get('requestId') }, 'unexpected error');
     if (apiError.code === 'unauthorized') c.header('www-authenticate', 'Bearer realm="nextbest"');
     s.metrics.problems.slot(apiError.code).n++;
     return problem(c, apiError);

@@ -5,10 +5,18 @@ import type { Config } from './config.js';
 import { Arms, DecisionService } from './decision/index.js';
 import { FeedbackLoop, Kpis, ResponseService } from './feedback/index.js';
 import { LearnedPropensity, LearningState } from './learning/index.js';
+import { type DemoCustomer, demoCustomers, generateProfiles } from './offline/demo/index.js';
 import { Metrics } from './ops/metrics.js';
-import { demoCustomers, generateProfiles, type DemoCustomer } from './offline/demo/index.js';
 import { CachedProfileStore, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
-import { AuditTrail, compileRuleSet, formatIssue, loadRuleSet, RuleSetManager, RuleSetRegistry, type RuleSet } from './rules/index.js';
+import {
+  AuditTrail,
+  compileRuleSet,
+  formatIssue,
+  loadRuleSet,
+  type RuleSet,
+  RuleSetManager,
+  RuleSetRegistry,
+} from './rules/index.js';
 import { memoryStores, redisStores, type Stores } from './stores.js';
 
 export class BootError extends Error {}
@@ -33,14 +41,23 @@ async function loadProfiles(config: Config, store: MemoryProfileStore, log: Logg
     throw new BootError(`PROFILES_FILE: cannot read ${config.PROFILES_FILE}: ${(err as Error).message}`);
   }
   for (const r of result.rejected.slice(0, 20)) log.warn({ line: r.line, errors: r.errors }, 'profile line rejected');
-  log.info({ file: config.PROFILES_FILE, imported: result.imported, rejected: result.rejectedLines }, 'profiles loaded');
+  log.info(
+    { file: config.PROFILES_FILE, imported: result.imported, rejected: result.rejectedLines },
+    'profiles loaded',
+  );
   return [];
 }
 
 /** The memory stores, the profiles preloaded (the embedded default), or Redis shared by every node. */
-async function openStores(config: Config, rules: RuleSetRegistry, metrics: Metrics, log: Logger): Promise<{ stores: Stores; demo: DemoCustomer[] }> {
+async function openStores(
+  config: Config,
+  rules: RuleSetRegistry,
+  metrics: Metrics,
+  log: Logger,
+): Promise<{ stores: Stores; demo: DemoCustomer[] }> {
   const retentionDays = () => rules.retentionDays();
-  if (config.PROFILE_STORE === 'redis') return { stores: await redisStores(config, metrics, log, retentionDays), demo: [] };
+  if (config.PROFILE_STORE === 'redis')
+    return { stores: await redisStores(config, metrics, log, retentionDays), demo: [] };
   const memory = new MemoryProfileStore();
   const demo = await loadProfiles(config, memory, log);
   metrics.profilesLoaded.set(await memory.size());
@@ -49,7 +66,10 @@ async function openStores(config: Config, rules: RuleSetRegistry, metrics: Metri
 
 async function loadCompiled(dir: string, variable: string, log: Logger): Promise<RuleSet> {
   const loaded = await loadRuleSet(dir);
-  if (!loaded.ok) throw new BootError(`${variable}: the rule set in ${dir} is invalid:\n${loaded.errors.map(formatIssue).join('\n')}`);
+  if (!loaded.ok)
+    throw new BootError(
+      `${variable}: the rule set in ${dir} is invalid:\n${loaded.errors.map(formatIssue).join('\n')}`,
+    );
   for (const w of loaded.warnings) log.warn(formatIssue(w));
   return compileRuleSet(loaded.source);
 }
@@ -61,18 +81,28 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   rules.activate(ruleset);
   metrics.rulesetInfo.labels(ruleset.version).set(1);
   const challenger = config.CHALLENGER_RULES_DIR
-    ? { ruleset: await loadCompiled(config.CHALLENGER_RULES_DIR, 'CHALLENGER_RULES_DIR', log), share: config.CHALLENGER_SHARE }
+    ? {
+        ruleset: await loadCompiled(config.CHALLENGER_RULES_DIR, 'CHALLENGER_RULES_DIR', log),
+        share: config.CHALLENGER_SHARE,
+      }
     : undefined;
   if (challenger?.ruleset.version === ruleset.version) {
-    throw new BootError(`CHALLENGER_RULES_DIR: the challenger is version ${ruleset.version}, the same as RULES_DIR; a challenger needs content of its own`);
+    throw new BootError(
+      `CHALLENGER_RULES_DIR: the challenger is version ${ruleset.version}, the same as RULES_DIR; a challenger needs content of its own`,
+    );
   }
   if (challenger) rules.pin(challenger.ruleset);
 
   const { stores, demo } = await openStores(config, rules, metrics, log);
   // the memory store is read directly; a store across the network gets the cache in front
-  const profiles = stores.profiles instanceof MemoryProfileStore
-    ? stores.profiles
-    : new CachedProfileStore(stores.profiles, { max: config.PROFILE_CACHE_SIZE, ttlMs: config.PROFILE_CACHE_TTL_MS }, metrics.cacheCounter);
+  const profiles =
+    stores.profiles instanceof MemoryProfileStore
+      ? stores.profiles
+      : new CachedProfileStore(
+          stores.profiles,
+          { max: config.PROFILE_CACHE_SIZE, ttlMs: config.PROFILE_CACHE_TTL_MS },
+          metrics.cacheCounter,
+        );
   if (profiles instanceof CachedProfileStore) stores.listen(profiles);
 
   const learning = new LearningState();
@@ -81,14 +111,24 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   const arms = new Arms(rules, challenger);
   // the service tells the loop of each decision; outcomes are tallied under the same arms
   const feedback = new FeedbackLoop({ learning, shared, kpis, profiles, rules, arms, log });
-  const decisions = new DecisionService(rules, profiles, stores.contacts, new LearnedPropensity(learning), metrics, log, {
-    decisionLog: stores.decisionLog,
-    arms,
-    onDecision: (d) => feedback.decided(d),
-    // a read and a reservation, each within the deadline; no retry starts past two deadlines
-    budgetMs: 2 * config.REDIS_DEADLINE_MS,
+  const decisions = new DecisionService(
+    rules,
+    profiles,
+    stores.contacts,
+    new LearnedPropensity(learning),
+    metrics,
+    log,
+    {
+      decisionLog: stores.decisionLog,
+      arms,
+      onDecision: (d) => feedback.decided(d),
+      // a read and a reservation, each within the deadline; no retry starts past two deadlines
+      budgetMs: 2 * config.REDIS_DEADLINE_MS,
+    },
+  );
+  const responses = new ResponseService(stores.contacts, config.RESPONSE_BUFFER_SIZE, metrics, log, {
+    onStored: (events) => feedback.stored(events),
   });
-  const responses = new ResponseService(stores.contacts, config.RESPONSE_BUFFER_SIZE, metrics, log, { onStored: (events) => feedback.stored(events) });
   const audit = new AuditTrail();
   const manager = new RuleSetManager(config.RULES_DIR, rules, metrics, log, audit, stores.audit);
   manager.started();
@@ -98,7 +138,16 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   sync?.unref();
   await feedback.sync();
   return {
-    config, rules, manager, audit, profiles, decisions, responses, kpis, metrics, log,
+    config,
+    rules,
+    manager,
+    audit,
+    profiles,
+    decisions,
+    responses,
+    kpis,
+    metrics,
+    log,
     redis: stores.redis,
     readiness: { draining: false },
     demoCustomers: demo,

@@ -6,7 +6,11 @@ const HostPort = z
   .string()
   .regex(/^[^\s:,]+:\d{1,5}$/, 'host:port')
   .refine((node) => Number(node.slice(node.lastIndexOf(':') + 1)) <= 65535, 'a port from 0 to 65535');
-const csv = (s: string) => s.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+const csv = (s: string) =>
+  s
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
 
 export const SCOPES = ['public', 'decide', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -18,7 +22,10 @@ const ApiKeys = z.string().transform((raw, ctx) => {
     const scope = pair.slice(0, at) as Scope;
     const key = pair.slice(at + 1);
     if (at < 0 || !SCOPES.includes(scope) || key.length < 16) {
-      ctx.addIssue({ code: 'custom', message: `"${at < 0 ? pair.slice(0, 12) : scope}…": expected scope:key with scope public, decide or admin and a key of at least 16 characters` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${at < 0 ? pair.slice(0, 12) : scope}…": expected scope:key with scope public, decide or admin and a key of at least 16 characters`,
+      });
       return z.NEVER;
     }
     keys.set(key, scope);
@@ -32,7 +39,10 @@ const RateLimits = z.string().transform((raw, ctx) => {
   for (const pair of csv(raw)) {
     const m = /^(public|decide|admin|customer):(\d{1,10})$/.exec(pair);
     if (!m) {
-      ctx.addIssue({ code: 'custom', message: `"${pair}": expected scope:requests-per-minute, scope public, decide, admin or customer` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${pair}": expected scope:requests-per-minute, scope public, decide, admin or customer`,
+      });
       return z.NEVER;
     }
     const n = Number(m[2]);
@@ -63,7 +73,10 @@ export const EnvSchema = z.object({
   PROFILES_FILE: z.string().min(1).optional(),
   DEMO_CUSTOMERS: z.coerce.number().int().min(0).max(5_000_000).default(10_000),
   DEMO_SEED: z.coerce.number().int().default(42),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
   REDIS_CLUSTER_NODES: z.string().transform(csv).pipe(z.array(HostPort).min(1)).optional(),
   WORKERS: z.coerce.number().int().min(0).max(256).optional(),
   API_KEYS: ApiKeys.optional(),
@@ -71,12 +84,19 @@ export const EnvSchema = z.object({
   CUSTOMER_TOKEN_AUDIENCE: z.string().min(1).max(128).optional(),
   CORS_ORIGINS: Origins.optional(),
   OPS_AUTH: z.enum(['none', 'admin']).default('none'),
-  PUBLIC_CHANNELS: z.string().transform(csv).pipe(z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name')).min(1)).default(['web']),
+  PUBLIC_CHANNELS: z
+    .string()
+    .transform(csv)
+    .pipe(z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name')).min(1))
+    .default(['web']),
   RATE_LIMITS: RateLimits.default(RateLimits.parse('public:60000,customer:300,decide:600000,admin:6000')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PROFILE_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   PROFILE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]{0,32}$/, 'up to 32 characters of A-Za-z0-9:._-').default('nb:'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]{0,32}$/, 'up to 32 characters of A-Za-z0-9:._-')
+    .default('nb:'),
   REDIS_DEADLINE_MS: z.coerce.number().int().min(1).max(10_000).default(15),
   REDIS_WRITE_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(500),
   RESPONSE_BUFFER_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
@@ -85,7 +105,10 @@ export const EnvSchema = z.object({
   CHALLENGER_SHARE: z.coerce.number().min(0).max(1).default(0.1),
   LEARNING_SYNC_MS: z.coerce.number().int().min(100).max(600_000).default(1_000),
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(8_000).default(0),
-  RULES_WATCH: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  RULES_WATCH: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 export type Config = Readonly<Omit<z.output<typeof EnvSchema>, 'WORKERS'>> & {
@@ -129,11 +152,15 @@ export function loadRedisEnv(env: Env = process.env): RedisEnv {
 export function loadConfig(env: Env = process.env): Config {
   const data = parseEnv(EnvSchema, env);
   if (data.PROFILE_STORE === 'redis' && data.PROFILES_FILE) {
-    throw new ConfigError(['PROFILES_FILE: preloads the memory store only; with PROFILE_STORE=redis load profiles with `nextbest profiles import FILE`']);
+    throw new ConfigError([
+      'PROFILES_FILE: preloads the memory store only; with PROFILE_STORE=redis load profiles with `nextbest profiles import FILE`',
+    ]);
   }
   const scopes = new Set(data.API_KEYS?.values());
   if (scopes.has('public') && !data.CUSTOMER_TOKEN_SECRET) {
-    throw new ConfigError(['CUSTOMER_TOKEN_SECRET: a public key identifies customers by signed customer tokens; set the secret the site signs them with (at least 32 characters)']);
+    throw new ConfigError([
+      'CUSTOMER_TOKEN_SECRET: a public key identifies customers by signed customer tokens; set the secret the site signs them with (at least 32 characters)',
+    ]);
   }
   if (data.OPS_AUTH === 'admin' && !scopes.has('admin')) {
     throw new ConfigError(['OPS_AUTH: admin puts /metrics and /docs behind an admin key, but API_KEYS has none']);

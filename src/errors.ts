@@ -1,7 +1,18 @@
 /** The closed list of error codes. Each has a status and a title in api/problem.ts and a row in the README. */
 export const ERROR_CODES = [
-  'invalid_request', 'malformed_json', 'unknown_channel', 'unauthorized', 'forbidden',
-  'not_found', 'payload_too_large', 'unsupported_media_type', 'invalid_ruleset', 'rate_limited', 'not_ready', 'unavailable', 'internal',
+  'invalid_request',
+  'malformed_json',
+  'unknown_channel',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'payload_too_large',
+  'unsupported_media_type',
+  'invalid_ruleset',
+  'rate_limited',
+  'not_ready',
+  'unavailable',
+  'internal',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

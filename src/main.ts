@@ -3,7 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import { BootError, buildServices, createApp } from './boot.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -28,14 +28,20 @@ function primary(config: Config): void {
 
 async function worker(config: Config): Promise<void> {
   const log = pino({ level: config.LOG_LEVEL, base: { pid: process.pid } });
-  if (!config.API_KEYS) log.warn('API_KEYS is unset: every route is open; set scope:key pairs before exposing the service');
+  if (!config.API_KEYS)
+    log.warn('API_KEYS is unset: every route is open; set scope:key pairs before exposing the service');
   if (config.workers > 1 && config.PROFILE_STORE === 'memory') {
-    log.warn('WORKERS > 1 with the memory store: each worker keeps its own contact state, learning and report tallies, so caps, suppressions and reports are per worker; use PROFILE_STORE=redis to share them');
+    log.warn(
+      'WORKERS > 1 with the memory store: each worker keeps its own contact state, learning and report tallies, so caps, suppressions and reports are per worker; use PROFILE_STORE=redis to share them',
+    );
   }
   const services = await buildServices(config, log);
   const app = createApp(services);
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-    log.info({ port: info.port, rulesetVersion: services.rules.active?.version, store: services.profiles.kind }, 'nextbest is serving');
+    log.info(
+      { port: info.port, rulesetVersion: services.rules.active?.version, store: services.profiles.kind },
+      'nextbest is serving',
+    );
   });
   let stopping = false;
   const stop = () => {
@@ -80,4 +86,7 @@ try {
   fail(err instanceof ConfigError ? err.message : String(err));
 }
 if (config.workers > 1 && cluster.isPrimary) primary(config);
-else worker(config).catch((err: unknown) => fail(err instanceof BootError ? err.message : `cannot start: ${(err as Error).stack ?? String(err)}`));
+else
+  worker(config).catch((err: unknown) =>
+    fail(err instanceof BootError ? err.message : `cannot start: ${(err as Error).stack ?? String(err)}`),
+  );

@@ -1,13 +1,27 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { noDecisionLog, RedisDecisionLog, type DecisionLog } from './decision-log/index.js';
-import { MemoryContactStore, RedisContactStore, type ContactStore } from './contacts/index.js';
-import { MemoryCounters, RedisCounters, type Counters } from './counters/index.js';
+import { type ContactStore, MemoryContactStore, RedisContactStore } from './contacts/index.js';
+import { type Counters, MemoryCounters, RedisCounters } from './counters/index.js';
+import { type DecisionLog, noDecisionLog, RedisDecisionLog } from './decision-log/index.js';
 import type { Metrics } from './ops/metrics.js';
-import type { AuditSink } from './rules/index.js';
-import { listenForInvalidations, MemoryProfileStore, RedisProfileStore, type InvalidationTarget, type ProfileStore } from './profiles/index.js';
+import {
+  type InvalidationTarget,
+  listenForInvalidations,
+  MemoryProfileStore,
+  type ProfileStore,
+  RedisProfileStore,
+} from './profiles/index.js';
 import { MemoryWindowCounts, RATE_WINDOW_MS, RedisWindowCounts, type WindowCounts } from './rate-windows/index.js';
-import { closeRedis, connectRedis, describeTarget, RedisHealth, RedisKeys, whenReady, type RedisHealths } from './redis/index.js';
+import {
+  closeRedis,
+  connectRedis,
+  describeTarget,
+  RedisHealth,
+  type RedisHealths,
+  RedisKeys,
+  whenReady,
+} from './redis/index.js';
+import type { AuditSink } from './rules/index.js';
 
 /** The stores behind the services: all in this process (the embedded default) or all in Redis. */
 export interface Stores {
@@ -34,8 +48,15 @@ const BOOT_WAIT_MS = 2_000;
 /** `retentionDays`: days of contact counts to keep, the longest window of the loaded policies. */
 export function memoryStores(profiles: MemoryProfileStore, retentionDays: () => number): Stores {
   return {
-    profiles, contacts: new MemoryContactStore(retentionDays), decisionLog: noDecisionLog, redis: undefined, rateWindows: new MemoryWindowCounts(),
-    listen() {}, counters: () => new MemoryCounters(), audit: () => {}, async close() {},
+    profiles,
+    contacts: new MemoryContactStore(retentionDays),
+    decisionLog: noDecisionLog,
+    redis: undefined,
+    rateWindows: new MemoryWindowCounts(),
+    listen() {},
+    counters: () => new MemoryCounters(),
+    audit: () => {},
+    async close() {},
   };
 }
 
@@ -44,21 +65,45 @@ export function memoryStores(profiles: MemoryProfileStore, retentionDays: () => 
  * one, and a subscriber for cache invalidations. Neither of the first two queues commands
  * while disconnected, so a dead Redis costs a request nothing but a fallback.
  */
-export async function redisStores(config: Config, metrics: Metrics, log: Logger, retentionDays: () => number): Promise<Stores> {
+export async function redisStores(
+  config: Config,
+  metrics: Metrics,
+  log: Logger,
+  retentionDays: () => number,
+): Promise<Stores> {
   const target = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
   const reader = connectRedis(target, { name: 'read', commandTimeout: config.REDIS_DEADLINE_MS, failFast: true });
   const writer = connectRedis(target, { name: 'write', commandTimeout: config.REDIS_WRITE_TIMEOUT_MS });
   const subscriber = connectRedis(target, { name: 'subscribe', offlineQueue: true });
   const read = { client: reader, health: new RedisHealth(reader, 'read', config.REDIS_DEADLINE_MS, metrics, log) };
-  const write = { client: writer, health: new RedisHealth(writer, 'write', config.REDIS_WRITE_TIMEOUT_MS, metrics, log) };
+  const write = {
+    client: writer,
+    health: new RedisHealth(writer, 'write', config.REDIS_WRITE_TIMEOUT_MS, metrics, log),
+  };
   const lanes = [read, write];
-  metrics.labelledGauge('nextbest_redis_up', 'Redis is connected and the circuit is not open (1) or not (0), by path', 'path', () => lanes.map((l) => [l.health.path, l.health.status().up ? 1 : 0] as const));
-  metrics.labelledGauge('nextbest_redis_circuit_open', 'The Redis circuit breaker is open (1) or not (0), by path', 'path', () => lanes.map((l) => [l.health.path, l.health.status().circuit === 'open' ? 1 : 0] as const));
+  metrics.labelledGauge(
+    'nextbest_redis_up',
+    'Redis is connected and the circuit is not open (1) or not (0), by path',
+    'path',
+    () => lanes.map((l) => [l.health.path, l.health.status().up ? 1 : 0] as const),
+  );
+  metrics.labelledGauge(
+    'nextbest_redis_circuit_open',
+    'The Redis circuit breaker is open (1) or not (0), by path',
+    'path',
+    () => lanes.map((l) => [l.health.path, l.health.status().circuit === 'open' ? 1 : 0] as const),
+  );
   const keys = new RedisKeys(config.REDIS_KEY_PREFIX);
   if (!(await whenReady(reader, BOOT_WAIT_MS))) {
-    log.warn({ redis: describeTarget(target) }, 'Redis is not reachable yet: serving cached profiles and fallback offers until it is');
+    log.warn(
+      { redis: describeTarget(target) },
+      'Redis is not reachable yet: serving cached profiles and fallback offers until it is',
+    );
   }
-  const decisionLog = config.DECISION_LOG_MAXLEN > 0 ? new RedisDecisionLog(write, keys, config.DECISION_LOG_MAXLEN, metrics, log) : noDecisionLog;
+  const decisionLog =
+    config.DECISION_LOG_MAXLEN > 0
+      ? new RedisDecisionLog(write, keys, config.DECISION_LOG_MAXLEN, metrics, log)
+      : noDecisionLog;
   const counters: RedisCounters[] = [];
   const rateWindows = new RedisWindowCounts(write, keys, RATE_WINDOW_MS);
   return {
@@ -70,7 +115,9 @@ export async function redisStores(config: Config, metrics: Metrics, log: Logger,
     listen: (cache) => listenForInvalidations(subscriber, keys, cache, metrics, log),
     audit(entry) {
       // every node's changes in one place; a lost entry is still in that node's log
-      void write.health.call('audit', () => writer.xadd(keys.audit, 'MAXLEN', '~', '10000', '*', 'entry', JSON.stringify(entry))).catch(() => {});
+      void write.health
+        .call('audit', () => writer.xadd(keys.audit, 'MAXLEN', '~', '10000', '*', 'entry', JSON.stringify(entry)))
+        .catch(() => {});
     },
     counters(name) {
       const c = new RedisCounters(write, keys.counters(name), log);

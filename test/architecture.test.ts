@@ -26,13 +26,17 @@ const LAYERS: readonly (readonly string[])[] = [
 const layerOf = new Map(LAYERS.flatMap((units, layer) => units.map((u) => [u, layer] as const)));
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** The files a file imports from src/ (import and export … from, type-only included). */
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s+'(\.{1,2}\/[^']+)'/g)].map((m) => resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')));
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s+'(\.{1,2}\/[^']+)'/g)].map((m) =>
+    resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')),
+  );
 }
 
 /** A file's unit: its top-level folder under src/, or itself at the top. */
@@ -51,7 +55,8 @@ describe('the architecture of src/', () => {
     for (const [file, targets] of graph) {
       for (const target of targets) {
         const [from, to] = [unitOf(file), unitOf(target)];
-        if (from !== to && !(layerOf.get(to)! < layerOf.get(from)!)) upwards.push(`${relative(SRC, file)} -> ${relative(SRC, target)}`);
+        if (from !== to && !(layerOf.get(to)! < layerOf.get(from)!))
+          upwards.push(`${relative(SRC, file)} -> ${relative(SRC, target)}`);
       }
     }
     expect(upwards).toEqual([]);
@@ -76,6 +81,8 @@ describe('the architecture of src/', () => {
 
   it('finds the imports it checks (the check can fail)', () => {
     const decisionService = join(SRC, 'decision/service.ts');
-    expect(graph.get(decisionService)!.map((f) => relative(SRC, f))).toEqual(expect.arrayContaining(['contacts/store.ts', 'learning/model.ts', 'rules/registry.ts']));
+    expect(graph.get(decisionService)!.map((f) => relative(SRC, f))).toEqual(
+      expect.arrayContaining(['contacts/store.ts', 'learning/model.ts', 'rules/registry.ts']),
+    );
   });
 });

@@ -1,10 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../src/decision/decide.js';
 import { buildFacts } from '../src/decision/facts.js';
-import { priorPropensity } from '../src/learning/model.js';
 import type { DecisionRequest } from '../src/decision/types.js';
+import { priorPropensity } from '../src/learning/model.js';
 import { generateProfiles } from '../src/offline/demo/profiles.js';
-import { LIFECYCLE_PHASES, Profile, VALUE_SEGMENTS, type LifecyclePhase, type ValueSegment } from '../src/profiles/schema.js';
+import {
+  LIFECYCLE_PHASES,
+  type LifecyclePhase,
+  Profile,
+  VALUE_SEGMENTS,
+  type ValueSegment,
+} from '../src/profiles/schema.js';
 import { evaluateReference } from '../src/rules/reference.js';
 import type { RuleSet } from '../src/rules/ruleset.js';
 import { OFFER_GROUPS, type OfferGroup } from '../src/rules/schema.js';
@@ -29,10 +35,23 @@ const SEGMENT = {
 } satisfies Record<ValueSegment, object>;
 
 const PHASE = {
-  new: [{ tenureDays: 10, churnScore: 0.1 }, { tenureDays: 45, churnScore: 0.1 }, { tenureDays: 90, churnScore: 0.15 }],
-  loyalty: [{ tenureDays: 900, churnScore: 0.15 }, { tenureDays: 200, churnScore: 0.2 }],
-  retain: [{ tenureDays: 700, churnScore: 0.7, contractMonthsLeft: 2 }, { tenureDays: 1500, churnScore: 0.35, contractMonthsLeft: 10 }],
-  regain: [{ tenureDays: 1000, churnScore: 0.95 }, { tenureDays: 120, churnScore: 0.9 }],
+  new: [
+    { tenureDays: 10, churnScore: 0.1 },
+    { tenureDays: 45, churnScore: 0.1 },
+    { tenureDays: 90, churnScore: 0.15 },
+  ],
+  loyalty: [
+    { tenureDays: 900, churnScore: 0.15 },
+    { tenureDays: 200, churnScore: 0.2 },
+  ],
+  retain: [
+    { tenureDays: 700, churnScore: 0.7, contractMonthsLeft: 2 },
+    { tenureDays: 1500, churnScore: 0.35, contractMonthsLeft: 10 },
+  ],
+  regain: [
+    { tenureDays: 1000, churnScore: 0.95 },
+    { tenureDays: 120, churnScore: 0.9 },
+  ],
 } satisfies Record<LifecyclePhase, object[]>;
 
 const MIXES = [
@@ -44,7 +63,10 @@ const MIXES = [
 
 const CONSENTS = [['web', 'call-center', 'email', 'sms'], ['email']];
 
-interface GridCase { readonly label: string; readonly profile: Profile }
+interface GridCase {
+  readonly label: string;
+  readonly profile: Profile;
+}
 
 function grid(): GridCase[] {
   const out: GridCase[] = [];
@@ -54,14 +76,28 @@ function grid(): GridCase[] {
       for (const p of PHASE[lifecyclePhase]) {
         for (const mix of MIXES) {
           for (const consents of CONSENTS) {
-            const attributes: Record<string, number | boolean> = { paymentLate: false, appUser: mix.appUser, contractMonthsLeft: 12 };
+            const attributes: Record<string, number | boolean> = {
+              paymentLate: false,
+              appUser: mix.appUser,
+              contractMonthsLeft: 12,
+            };
             if ('contractMonthsLeft' in p) attributes.contractMonthsLeft = p.contractMonthsLeft;
             if (mix.dataUsagePct !== undefined) attributes.dataUsagePct = mix.dataUsagePct;
             const profile = Profile.parse({
-              customerId: `G${++n}`, valueSegment, lifecyclePhase, ...SEGMENT[valueSegment],
-              churnScore: p.churnScore, tenureDays: p.tenureDays, productsHeld: mix.productsHeld, consents, attributes,
+              customerId: `G${++n}`,
+              valueSegment,
+              lifecyclePhase,
+              ...SEGMENT[valueSegment],
+              churnScore: p.churnScore,
+              tenureDays: p.tenureDays,
+              productsHeld: mix.productsHeld,
+              consents,
+              attributes,
             });
-            out.push({ label: `${valueSegment}/${lifecyclePhase}/${p.tenureDays}d/${mix.productsHeld.join('+')}/${consents.join('+')}`, profile });
+            out.push({
+              label: `${valueSegment}/${lifecyclePhase}/${p.tenureDays}d/${mix.productsHeld.join('+')}/${consents.join('+')}`,
+              profile,
+            });
           }
         }
       }
@@ -117,22 +153,30 @@ describe('phase fit over a grid of typical profiles', () => {
     const misfits: string[] = [];
     for (const { label, profile } of cases) {
       if (profile.lifecyclePhase !== 'retain' && profile.lifecyclePhase !== 'loyalty') continue;
-      const first = top(profile, { customerId: profile.customerId, channel: 'call-center', context: { intent: 'cancel' } });
-      if (first?.group !== 'save') misfits.push(`${label}: ${first ? `${first.offerId} (${first.group})` : 'no offer'}`);
+      const first = top(profile, {
+        customerId: profile.customerId,
+        channel: 'call-center',
+        context: { intent: 'cancel' },
+      });
+      if (first?.group !== 'save')
+        misfits.push(`${label}: ${first ? `${first.offerId} (${first.group})` : 'no offer'}`);
     }
     expect(misfits).toEqual([]);
   });
 
-  it.each(CHANNELS)('every customer of the demo population gets an offer on %s, and the top one fits the phase', (channel) => {
-    const misfits = new Map<string, number>();
-    for (const profile of generateProfiles({ customers: 3000, seed: 42 })) {
-      const first = top(profile, { customerId: profile.customerId, channel });
-      if (first && FITS[profile.lifecyclePhase].includes(first.group as OfferGroup)) continue;
-      const key = `${profile.valueSegment}/${profile.lifecyclePhase}: ${first?.offerId ?? 'no offer'}`;
-      misfits.set(key, (misfits.get(key) ?? 0) + 1);
-    }
-    expect(Object.fromEntries(misfits)).toEqual({});
-  });
+  it.each(CHANNELS)(
+    'every customer of the demo population gets an offer on %s, and the top one fits the phase',
+    (channel) => {
+      const misfits = new Map<string, number>();
+      for (const profile of generateProfiles({ customers: 3000, seed: 42 })) {
+        const first = top(profile, { customerId: profile.customerId, channel });
+        if (first && FITS[profile.lifecyclePhase].includes(first.group as OfferGroup)) continue;
+        const key = `${profile.valueSegment}/${profile.lifecyclePhase}: ${first?.offerId ?? 'no offer'}`;
+        misfits.set(key, (misfits.get(key) ?? 0) + 1);
+      }
+      expect(Object.fromEntries(misfits)).toEqual({});
+    },
+  );
 
   it('compiled eligibility equals json-rules-engine on every grid profile and offer', async () => {
     const contexts: DecisionRequest[] = [

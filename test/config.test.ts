@@ -15,31 +15,59 @@ const problemsOf = (env: Record<string, string>) => {
 describe('configuration', () => {
   it('has the contract defaults', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ PORT: 8080, RULES_DIR: './rules', PROFILE_STORE: 'memory', REDIS_URL: 'redis://127.0.0.1:6379', WORKERS: 1, workers: 1, LOG_LEVEL: 'info' });
+    expect(c).toMatchObject({
+      PORT: 8080,
+      RULES_DIR: './rules',
+      PROFILE_STORE: 'memory',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      WORKERS: 1,
+      workers: 1,
+      LOG_LEVEL: 'info',
+    });
     expect(c.API_KEYS).toBeUndefined();
     expect(Object.isFrozen(c)).toBe(true);
   });
 
   it('names the variable of every invalid value', () => {
-    const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', WORKERS: '-1', PROFILE_STORE: 'disk', REDIS_URL: 'http://x' });
+    const problems = problemsOf({
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      WORKERS: '-1',
+      PROFILE_STORE: 'disk',
+      REDIS_URL: 'http://x',
+    });
     for (const name of ['PORT', 'LOG_LEVEL', 'WORKERS', 'PROFILE_STORE', 'REDIS_URL']) {
-      expect(problems.some((p) => p.startsWith(`${name}:`)), name).toBe(true);
+      expect(
+        problems.some((p) => p.startsWith(`${name}:`)),
+        name,
+      ).toBe(true);
     }
   });
 
   it('parses API keys by scope and refuses malformed pairs', () => {
     const c = loadConfig({ API_KEYS: 'decide:abcdefghijklmnop1, admin:abcdefghijklmnop2' });
-    expect([...c.API_KEYS!.entries()]).toEqual([['abcdefghijklmnop1', 'decide'], ['abcdefghijklmnop2', 'admin']]);
+    expect([...c.API_KEYS!.entries()]).toEqual([
+      ['abcdefghijklmnop1', 'decide'],
+      ['abcdefghijklmnop2', 'admin'],
+    ]);
     expect(problemsOf({ API_KEYS: 'root:abcdefghijklmnop1' })[0]).toMatch(/^API_KEYS:/);
     expect(problemsOf({ API_KEYS: 'decide:short' })[0]).toMatch(/^API_KEYS:/);
   });
 
   it('checks origins, cluster nodes and the token secret', () => {
-    expect(loadConfig({ CORS_ORIGINS: 'https://shop.example.com,http://localhost:3000' }).CORS_ORIGINS).toEqual(['https://shop.example.com', 'http://localhost:3000']);
+    expect(loadConfig({ CORS_ORIGINS: 'https://shop.example.com,http://localhost:3000' }).CORS_ORIGINS).toEqual([
+      'https://shop.example.com',
+      'http://localhost:3000',
+    ]);
     expect(problemsOf({ CORS_ORIGINS: 'shop.example.com' })[0]).toMatch(/^CORS_ORIGINS:/);
-    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' }).REDIS_CLUSTER_NODES).toEqual(['10.0.0.1:7000', '10.0.0.2:7001']);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' }).REDIS_CLUSTER_NODES).toEqual([
+      '10.0.0.1:7000',
+      '10.0.0.2:7001',
+    ]);
     expect(problemsOf({ REDIS_CLUSTER_NODES: 'nohost' })[0]).toMatch(/^REDIS_CLUSTER_NODES:/);
-    expect(problemsOf({ REDIS_CLUSTER_NODES: '10.0.0.1:70000' })[0]).toMatch(/^REDIS_CLUSTER_NODES: a port from 0 to 65535/);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: '10.0.0.1:70000' })[0]).toMatch(
+      /^REDIS_CLUSTER_NODES: a port from 0 to 65535/,
+    );
     expect(problemsOf({ CUSTOMER_TOKEN_SECRET: 'short' })[0]).toMatch(/^CUSTOMER_TOKEN_SECRET:/);
   });
 
@@ -50,16 +78,30 @@ describe('configuration', () => {
   });
 
   it('takes the redis settings, and refuses a preload file with the redis store', () => {
-    const c = loadConfig({ PROFILE_STORE: 'redis', REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7000', REDIS_DEADLINE_MS: '20' });
-    expect(c).toMatchObject({ PROFILE_STORE: 'redis', REDIS_CLUSTER_NODES: ['10.0.0.1:7000', '10.0.0.2:7000'], REDIS_DEADLINE_MS: 20, REDIS_KEY_PREFIX: 'nb:' });
-    expect(problemsOf({ PROFILE_STORE: 'redis', PROFILES_FILE: 'p.ndjson' })[0]).toMatch(/^PROFILES_FILE:.*profiles import/);
+    const c = loadConfig({
+      PROFILE_STORE: 'redis',
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7000',
+      REDIS_DEADLINE_MS: '20',
+    });
+    expect(c).toMatchObject({
+      PROFILE_STORE: 'redis',
+      REDIS_CLUSTER_NODES: ['10.0.0.1:7000', '10.0.0.2:7000'],
+      REDIS_DEADLINE_MS: 20,
+      REDIS_KEY_PREFIX: 'nb:',
+    });
+    expect(problemsOf({ PROFILE_STORE: 'redis', PROFILES_FILE: 'p.ndjson' })[0]).toMatch(
+      /^PROFILES_FILE:.*profiles import/,
+    );
     expect(problemsOf({ REDIS_DEADLINE_MS: '0' })[0]).toMatch(/^REDIS_DEADLINE_MS:/);
     expect(problemsOf({ REDIS_KEY_PREFIX: 'a{b}' })[0]).toMatch(/^REDIS_KEY_PREFIX:/);
   });
 
   it('WORKERS defaults to every core in production with Redis, to one in development and with the memory store', () => {
     const cores = availableParallelism();
-    expect(loadConfig({ NODE_ENV: 'production', PROFILE_STORE: 'redis' })).toMatchObject({ WORKERS: 0, workers: cores });
+    expect(loadConfig({ NODE_ENV: 'production', PROFILE_STORE: 'redis' })).toMatchObject({
+      WORKERS: 0,
+      workers: cores,
+    });
     expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ WORKERS: 1, workers: 1 });
     expect(loadConfig({ PROFILE_STORE: 'redis' })).toMatchObject({ WORKERS: 1, workers: 1 });
     expect(loadConfig({ NODE_ENV: 'development', PROFILE_STORE: 'redis' }).workers).toBe(1);

@@ -13,7 +13,10 @@ const instructions = dockerfile
   .split('\n')
   .map((l) => l.trim())
   .filter((l) => l && !l.startsWith('#'));
-const stages = instructions.reduce<string[][]>((acc, l) => (l.startsWith('FROM ') ? [...acc, [l]] : (acc.at(-1)?.push(l), acc)), []);
+const stages = instructions.reduce<string[][]>(
+  (acc, l) => (l.startsWith('FROM ') ? [...acc, [l]] : (acc.at(-1)?.push(l), acc)),
+  [],
+);
 
 describe('the container', () => {
   it('passes the Dockerfile linter without errors or warnings', () => {
@@ -47,7 +50,11 @@ describe('the container', () => {
     expect(health).toMatch(/\/healthz/);
     expect(run.at(-1)).toBe('CMD ["node", "dist/main.js"]');
     // every folder the service reads at run time is in the image
-    for (const dir of ['dist', 'bin', 'rules', 'web']) expect(run.some((l) => new RegExp(`^COPY .*\\./${dir}$`).test(l)), dir).toBe(true);
+    for (const dir of ['dist', 'bin', 'rules', 'web'])
+      expect(
+        run.some((l) => new RegExp(`^COPY .*\\./${dir}$`).test(l)),
+        dir,
+      ).toBe(true);
   });
 
   it('compose.yaml starts nextbest on Redis, after Redis is healthy, without a default key', () => {

@@ -36,12 +36,20 @@ describe('no input makes a 5xx', () => {
 
   it('random text with random content types', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({ maxLength: 300 }), fc.constantFrom('application/json', 'text/plain', 'application/x-ndjson', ''), async (text, type) => {
-        for (const path of ['/v1/decisions', '/v1/profiles/bulk']) {
-          const res = await t.app.request(path, { method: 'POST', body: text, headers: type ? { 'content-type': type } : {} });
-          expect(res.status, `${path} ${type} ${text}`).toBeLessThan(500);
-        }
-      }),
+      fc.asyncProperty(
+        fc.string({ maxLength: 300 }),
+        fc.constantFrom('application/json', 'text/plain', 'application/x-ndjson', ''),
+        async (text, type) => {
+          for (const path of ['/v1/decisions', '/v1/profiles/bulk']) {
+            const res = await t.app.request(path, {
+              method: 'POST',
+              body: text,
+              headers: type ? { 'content-type': type } : {},
+            });
+            expect(res.status, `${path} ${type} ${text}`).toBeLessThan(500);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -49,7 +57,11 @@ describe('no input makes a 5xx', () => {
   it('random profiles PUT', async () => {
     await fc.assert(
       fc.asyncProperty(fc.jsonValue(), async (body) => {
-        const res = await t.app.request('/v1/profiles/F-1', { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+        const res = await t.app.request('/v1/profiles/F-1', {
+          method: 'PUT',
+          body: JSON.stringify(body),
+          headers: { 'content-type': 'application/json' },
+        });
         expect(res.status).toBeLessThan(500);
       }),
       { numRuns: 300 },

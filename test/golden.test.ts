@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../src/decision/decide.js';
 import { buildFacts } from '../src/decision/facts.js';
-import { priorPropensity } from '../src/learning/model.js';
 import type { DecisionRequest } from '../src/decision/types.js';
+import { priorPropensity } from '../src/learning/model.js';
 import { Profile } from '../src/profiles/schema.js';
 import { evaluateReference } from '../src/rules/reference.js';
 import type { RuleSet } from '../src/rules/ruleset.js';
@@ -44,7 +44,9 @@ interface GoldenCase {
 const EXPECT_KEYS = new Set(['topGroupIn', 'topOffer', 'includes', 'excludes', 'excludeGroups', 'count']);
 
 const casesDir = new URL('./cases/', import.meta.url);
-const caseFiles = readdirSync(casesDir).filter((f) => f.endsWith('.json')).sort();
+const caseFiles = readdirSync(casesDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const readCase = (file: string): GoldenCase => JSON.parse(readFileSync(new URL(file, casesDir), 'utf8')) as GoldenCase;
 
 let ruleset: RuleSet;
@@ -66,22 +68,34 @@ describe('golden cases', () => {
     const eligibleGroups = new Set<string>(ranked.map((s) => s.offer.group));
     const why = `${c.name}: got [${shown.join(', ')}]`;
     const { expect: want } = c;
-    expect(Object.keys(want).filter((k) => !EXPECT_KEYS.has(k)), `${file}: unknown expectations`).toEqual([]);
-    for (const group of [...(want.topGroupIn ?? []), ...(want.excludeGroups ?? [])]) expect(OFFER_GROUPS, file).toContain(group);
+    expect(
+      Object.keys(want).filter((k) => !EXPECT_KEYS.has(k)),
+      `${file}: unknown expectations`,
+    ).toEqual([]);
+    for (const group of [...(want.topGroupIn ?? []), ...(want.excludeGroups ?? [])])
+      expect(OFFER_GROUPS, file).toContain(group);
 
     if (want.topGroupIn) expect(want.topGroupIn, why).toContain(decision.offers[0]?.group);
     if (want.topOffer) expect(shown[0], why).toBe(want.topOffer);
     for (const id of want.includes ?? []) expect(shown, why).toContain(id);
     for (const id of want.excludes ?? []) expect(eligible.has(id), `${why}; ${id} must not be eligible`).toBe(false);
-    for (const group of want.excludeGroups ?? []) expect(eligibleGroups.has(group), `${why}; no ${group} offer may be eligible`).toBe(false);
+    for (const group of want.excludeGroups ?? [])
+      expect(eligibleGroups.has(group), `${why}; no ${group} offer may be eligible`).toBe(false);
     if (want.count !== undefined) expect(shown, why).toHaveLength(want.count);
     for (const id of [want.topOffer, ...(want.includes ?? []), ...(want.excludes ?? [])]) {
-      if (id !== undefined) expect(ruleset.offers.some((o) => o.id === id), `${file} names an unknown offer "${id}"`).toBe(true);
+      if (id !== undefined)
+        expect(
+          ruleset.offers.some((o) => o.id === id),
+          `${file} names an unknown offer "${id}"`,
+        ).toBe(true);
     }
 
     expect(decision.profile.found).toBe(profile !== undefined);
     if (!profile) {
-      expect(decision.offers.every((o) => ruleset.offers.find((x) => x.id === o.offerId)?.fallback), why).toBe(true);
+      expect(
+        decision.offers.every((o) => ruleset.offers.find((x) => x.id === o.offerId)?.fallback),
+        why,
+      ).toBe(true);
       return;
     }
     // the compiled predicates must agree with json-rules-engine on every offer, whatever the channel

@@ -17,7 +17,13 @@ describe('graceful shutdown under load', () => {
 
   it('turns /readyz to 503 at once, answers what it took in, loses no event and exits 0 within 10 s', async () => {
     const prefix = testPrefix('shutdown');
-    const { child, base, output } = await startService({ PROFILE_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, SHUTDOWN_DELAY_MS: '1000', WORKERS: '1' });
+    const { child, base, output } = await startService({
+      PROFILE_STORE: 'redis',
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: prefix,
+      SHUTDOWN_DELAY_MS: '1000',
+      WORKERS: '1',
+    });
     const statuses = new Map<number, number>();
     let accepted = 0;
     let connectionErrors = 0;
@@ -28,13 +34,28 @@ describe('graceful shutdown under load', () => {
       for (let i = 0; !stop; i++) {
         const customerId = `SD-${n}-${i % 50}`;
         try {
-          const decision = await fetch(`${base}/v1/decisions`, { method: 'POST', headers: json, body: JSON.stringify({ customerId, channel: 'web' }) });
+          const decision = await fetch(`${base}/v1/decisions`, {
+            method: 'POST',
+            headers: json,
+            body: JSON.stringify({ customerId, channel: 'web' }),
+          });
           statuses.set(decision.status, (statuses.get(decision.status) ?? 0) + 1);
           const d = await decision.json();
           if (signalledAt > 0) afterSignal++;
           const offer = d.offers?.[0];
           if (!offer) continue;
-          const res = await fetch(`${base}/v1/responses`, { method: 'POST', headers: json, body: JSON.stringify({ customerId, offerId: offer.offerId, outcome: 'impression', channel: 'web', decisionId: d.decisionId, eventId: `${d.decisionId}:i` }) });
+          const res = await fetch(`${base}/v1/responses`, {
+            method: 'POST',
+            headers: json,
+            body: JSON.stringify({
+              customerId,
+              offerId: offer.offerId,
+              outcome: 'impression',
+              channel: 'web',
+              decisionId: d.decisionId,
+              eventId: `${d.decisionId}:i`,
+            }),
+          });
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           if (res.status === 202) accepted += (await res.json()).accepted;
         } catch {

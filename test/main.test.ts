@@ -8,14 +8,29 @@ import { exited, ROOT, run, startService } from './support/process.js';
 describe('the service process', () => {
   it('starts on the embedded default, decides, and drains on SIGTERM with exit 0', async () => {
     const { child, base } = await startService();
-    const res = await fetch(`${base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'C0000001', channel: 'web' }) });
+    const res = await fetch(`${base}/v1/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 'C0000001', channel: 'web' }),
+    });
     expect(res.status).toBe(200);
     expect((await res.json()).offers.length).toBeGreaterThan(0);
-    const big = await fetch(`${base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'C0000001', channel: 'web', placement: 'x'.repeat(70_000) }) });
+    const big = await fetch(`${base}/v1/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 'C0000001', channel: 'web', placement: 'x'.repeat(70_000) }),
+    });
     expect(big.status).toBe(413);
     const chunked = await fetch(`${base}/v1/decisions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, duplex: 'half',
-      body: new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode(`{"customerId":"${'x'.repeat(70_000)}"}`)); ctl.close(); } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      duplex: 'half',
+      body: new ReadableStream({
+        start(ctl) {
+          ctl.enqueue(new TextEncoder().encode(`{"customerId":"${'x'.repeat(70_000)}"}`));
+          ctl.close();
+        },
+      }),
     } as RequestInit);
     expect(chunked.status).toBe(413);
     child.kill('SIGTERM');
@@ -25,7 +40,8 @@ describe('the service process', () => {
   it('runs WORKERS=2 processes sharing the port', async () => {
     const { child, base, output } = await startService({ WORKERS: '2' });
     const deadline = Date.now() + 10_000;
-    while ((output().match(/nextbest is serving/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while ((output().match(/nextbest is serving/g) ?? []).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     const pids = new Set([...output().matchAll(/"pid":(\d+)[^\n]*nextbest is serving/g)].map((m) => m[1]));
     expect(pids.size).toBe(2);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -50,9 +66,17 @@ describe('the service process', () => {
     const gen = await run(['bin/nextbest.js', 'demo-data', '--customers', '50', '--seed', '7', '--out', file]);
     expect(gen.code).toBe(0);
     const { child, base } = await startService({ PROFILES_FILE: file });
-    const res = await fetch(`${base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'C0000050', channel: 'call-center' }) });
+    const res = await fetch(`${base}/v1/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 'C0000050', channel: 'call-center' }),
+    });
     expect((await res.json()).profile.found).toBe(true);
-    const beyond = await fetch(`${base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'C0000051', channel: 'call-center' }) });
+    const beyond = await fetch(`${base}/v1/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 'C0000051', channel: 'call-center' }),
+    });
     expect((await beyond.json()).profile.found).toBe(false);
     child.kill('SIGTERM');
     await exited(child);
@@ -65,16 +89,28 @@ describe('the service process', () => {
     const unknown = 'unknown-key-never-logged-0123456789';
     const rules = await mkdtemp(join(tmpdir(), 'nextbest-keylog-'));
     await cp(join(ROOT, 'rules'), rules, { recursive: true });
-    const { child, base, output } = await startService({ API_KEYS: `admin:${admin},decide:${decide}`, LOG_LEVEL: 'trace', RULES_DIR: rules, RULES_WATCH: 'false' });
+    const { child, base, output } = await startService({
+      API_KEYS: `admin:${admin},decide:${decide}`,
+      LOG_LEVEL: 'trace',
+      RULES_DIR: rules,
+      RULES_WATCH: 'false',
+    });
     const call = (path: string, key: string, body?: string) =>
-      fetch(`${base}${path}`, { method: body === undefined ? 'GET' : 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+      fetch(`${base}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body,
+      });
     expect((await call('/v1/decisions', decide, '{"customerId":"C0000001","channel":"web"}')).status).toBe(200);
     expect((await call('/v1/decisions', decide, '{"customerId":')).status).toBe(400);
     expect((await call('/v1/decisions', unknown, '{}')).status).toBe(401);
     expect((await call('/v1/profiles/C0000001', decide)).status).toBe(403);
     // an edit, so the reload activates a new version and is audited with who asked
     const manifest = join(rules, 'manifest.json');
-    await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(/"version": "[^"]+"/, '"version": "2099.1.0"'));
+    await writeFile(
+      manifest,
+      (await readFile(manifest, 'utf8')).replace(/"version": "[^"]+"/, '"version": "2099.1.0"'),
+    );
     expect((await call('/v1/rulesets/reload', admin, '')).status).toBe(200);
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);

@@ -5,8 +5,15 @@ import { eventually, testPrefix, testRedis } from './support/redis.js';
 
 type Node = Awaited<ReturnType<typeof testApp>>;
 const profile = (id: string, extra: Record<string, unknown> = {}) => ({
-  customerId: id, valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 4200, churnScore: 0.2, tenureDays: 800,
-  productsHeld: ['mobile'], consents: ['web', 'call-center'], ...extra,
+  customerId: id,
+  valueSegment: 'top',
+  lifecyclePhase: 'loyalty',
+  clv: 4200,
+  churnScore: 0.2,
+  tenureDays: 800,
+  productsHeld: ['mobile'],
+  consents: ['web', 'call-center'],
+  ...extra,
 });
 const json = { 'content-type': 'application/json' };
 
@@ -17,9 +24,16 @@ describe('the Redis store, shared by two nodes', () => {
   let a: Node;
   let b: Node;
   const prefix = testPrefix('store');
-  const env = () => ({ PROFILE_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, DECISION_LOG_MAXLEN: '100' });
-  const put = (n: Node, id: string, body: unknown) => n.app.request(`/v1/profiles/${id}`, { method: 'PUT', body: JSON.stringify(body), headers: json });
-  const decide = async (n: Node, customerId: string, channel = 'web') => (await n.post('/v1/decisions', { customerId, channel })).json();
+  const env = () => ({
+    PROFILE_STORE: 'redis',
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: prefix,
+    DECISION_LOG_MAXLEN: '100',
+  });
+  const put = (n: Node, id: string, body: unknown) =>
+    n.app.request(`/v1/profiles/${id}`, { method: 'PUT', body: JSON.stringify(body), headers: json });
+  const decide = async (n: Node, customerId: string, channel = 'web') =>
+    (await n.post('/v1/decisions', { customerId, channel })).json();
 
   beforeAll(async () => {
     redis = await testRedis();
@@ -39,7 +53,12 @@ describe('the Redis store, shared by two nodes', () => {
     expect(await r.exists(`${prefix}{R-1}:profile`)).toBe(1);
     const got = await b.app.request('/v1/profiles/R-1');
     expect(got.status).toBe(200);
-    expect(await got.json()).toMatchObject({ customerId: 'R-1', valueSegment: 'top', tenureDays: 800, annualRevenue: 0 });
+    expect(await got.json()).toMatchObject({
+      customerId: 'R-1',
+      valueSegment: 'top',
+      tenureDays: 800,
+      annualRevenue: 0,
+    });
     expect((await decide(b, 'R-1')).profile).toEqual({ found: true, valueSegment: 'top', lifecyclePhase: 'loyalty' });
   });
 
@@ -48,7 +67,11 @@ describe('the Redis store, shared by two nodes', () => {
     expect((await decide(b, 'R-2')).profile.lifecyclePhase).toBe('loyalty'); // b caches it
     expect((await decide(b, 'R-2')).profile.lifecyclePhase).toBe('loyalty'); // from b's cache
     await put(a, 'R-2', profile('R-2', { lifecyclePhase: 'retain', churnScore: 0.8 }));
-    const ms = await eventually('node b sees the new phase', async () => (await decide(b, 'R-2')).profile.lifecyclePhase === 'retain', 2_000);
+    const ms = await eventually(
+      'node b sees the new phase',
+      async () => (await decide(b, 'R-2')).profile.lifecyclePhase === 'retain',
+      2_000,
+    );
     expect(ms).toBeLessThan(2_000);
     const metrics = await (await b.app.request('/metrics')).text();
     expect(metrics).toMatch(/nextbest_profile_cache_invalidations_total\{source="remote"\} [1-9]/);
@@ -64,7 +87,11 @@ describe('the Redis store, shared by two nodes', () => {
 
   it('bulk NDJSON goes to Redis with line-numbered rejections', async () => {
     const body = [JSON.stringify(profile('R-4')), '{"customerId":"R-5"}', JSON.stringify(profile('R-6'))].join('\n');
-    const res = await a.app.request('/v1/profiles/bulk', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } });
+    const res = await a.app.request('/v1/profiles/bulk', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
     expect(await res.json()).toMatchObject({ imported: 2, rejectedLines: 1, rejected: [{ line: 2 }] });
     expect(await r.exists(`${prefix}{R-4}:profile`, `${prefix}{R-6}:profile`, `${prefix}{R-5}:profile`)).toBe(2);
   });
@@ -80,7 +107,14 @@ describe('the Redis store, shared by two nodes', () => {
   });
 
   it('response events go to the customer stream once per eventId', async () => {
-    const event = { customerId: 'R-1', offerId: 'service-app-download', outcome: 'impression', channel: 'web', eventId: 'ev-1', decisionId: 'd-1' };
+    const event = {
+      customerId: 'R-1',
+      offerId: 'service-app-download',
+      outcome: 'impression',
+      channel: 'web',
+      eventId: 'ev-1',
+      decisionId: 'd-1',
+    };
     expect(await (await a.post('/v1/responses', event)).json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
     const again = await b.post('/v1/responses', { events: [event, { ...event, eventId: 'ev-2', outcome: 'click' }] });
     expect(await again.json()).toEqual({ accepted: 1, duplicates: 1, buffered: 0 });
@@ -90,7 +124,13 @@ describe('the Redis store, shared by two nodes', () => {
   });
 
   it("a customer's dedup marks and history stay bounded however many events arrive", async () => {
-    const ev = (i: number) => ({ customerId: 'R-9', offerId: 'service-app-download', outcome: 'impression', channel: 'web', eventId: `b-${i}` });
+    const ev = (i: number) => ({
+      customerId: 'R-9',
+      offerId: 'service-app-download',
+      outcome: 'impression',
+      channel: 'web',
+      eventId: `b-${i}`,
+    });
     for (let from = 0; from < 2_500; from += 500) {
       const batch = Array.from({ length: 500 }, (_, i) => ev(from + i));
       expect((await (await a.post('/v1/responses', { events: batch })).json()).accepted).toBe(500);
@@ -106,28 +146,67 @@ describe('the Redis store, shared by two nodes', () => {
     await put(a, 'R-8', profile('R-8'));
     const d = await decide(a, 'R-8', 'call-center');
     const logged = async () => {
-      const entries = (await r.xrevrange(`${prefix}decisions`, '+', '-', 'COUNT', 50)).map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]]))));
+      const entries = (await r.xrevrange(`${prefix}decisions`, '+', '-', 'COUNT', 50)).map(([, f]) =>
+        Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]]))),
+      );
       return entries.find((e) => e.decisionId === d.decisionId);
     };
     await eventually('the decision is logged', async () => (await logged()) !== undefined, 2_000);
     const entry = (await logged())!;
-    expect(entry).toMatchObject({ decisionId: d.decisionId, customerId: 'R-8', channel: 'call-center', rulesetVersion: d.rulesetVersion, controlGroup: '0', degraded: '0', valueSegment: 'top' });
-    expect(JSON.parse(entry.offers!)).toEqual(d.offers.map((o: Record<string, unknown>) => ({ rank: o.rank, offerId: o.offerId, group: o.group, score: o.score, propensity: o.propensity })));
+    expect(entry).toMatchObject({
+      decisionId: d.decisionId,
+      customerId: 'R-8',
+      channel: 'call-center',
+      rulesetVersion: d.rulesetVersion,
+      controlGroup: '0',
+      degraded: '0',
+      valueSegment: 'top',
+    });
+    expect(JSON.parse(entry.offers!)).toEqual(
+      d.offers.map((o: Record<string, unknown>) => ({
+        rank: o.rank,
+        offerId: o.offerId,
+        group: o.group,
+        score: o.score,
+        propensity: o.propensity,
+      })),
+    );
     expect(Date.parse(entry.at!)).toBeGreaterThan(Date.now() - 60_000);
     // an explained decision is a preview, but the log still shows who was shown what
-    const explained = await (await a.post('/v1/decisions', { customerId: 'R-8', channel: 'web', explain: true })).json();
-    await eventually('the explained decision is logged', async () => (await r.xrevrange(`${prefix}decisions`, '+', '-', 'COUNT', 50)).some(([, f]) => f.includes(explained.decisionId)), 2_000);
+    const explained = await (
+      await a.post('/v1/decisions', { customerId: 'R-8', channel: 'web', explain: true })
+    ).json();
+    await eventually(
+      'the explained decision is logged',
+      async () =>
+        (await r.xrevrange(`${prefix}decisions`, '+', '-', 'COUNT', 50)).some(([, f]) =>
+          f.includes(explained.decisionId),
+        ),
+      2_000,
+    );
     // the cap is approximate (whole stream nodes of 100 entries are trimmed)
     for (let i = 0; i < 400; i++) await decide(a, `R-x${i}`);
-    await eventually('the log is trimmed near its cap', async () => {
-      const len = await r.xlen(`${prefix}decisions`);
-      return len >= 100 && len <= 200;
-    }, 3_000);
+    await eventually(
+      'the log is trimmed near its cap',
+      async () => {
+        const len = await r.xlen(`${prefix}decisions`);
+        return len >= 100 && len <= 200;
+      },
+      3_000,
+    );
   });
 
   it('readyz and metrics report Redis as up', async () => {
     const ready = await (await a.app.request('/readyz')).json();
-    expect(ready).toMatchObject({ status: 'ready', profileStore: 'redis', degraded: false, redis: { read: { connection: 'ready', circuit: 'closed', up: true }, write: { connection: 'ready', circuit: 'closed', up: true } } });
+    expect(ready).toMatchObject({
+      status: 'ready',
+      profileStore: 'redis',
+      degraded: false,
+      redis: {
+        read: { connection: 'ready', circuit: 'closed', up: true },
+        write: { connection: 'ready', circuit: 'closed', up: true },
+      },
+    });
     const text = await (await a.app.request('/metrics')).text();
     expect(text).toMatch(/^nextbest_redis_up\{path="read"\} 1$/m);
     expect(text).toMatch(/^nextbest_redis_up\{path="write"\} 1$/m);

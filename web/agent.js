@@ -2,7 +2,9 @@
 // Accept / Reject posted as responses, then the actions decided again.
 (function () {
   'use strict';
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
   var form = $('lookup');
   var customer = $('customer');
   var intent = $('intent');
@@ -22,8 +24,12 @@
     return h;
   }
 
-  function say(text) { status.textContent = text; }
-  function plural(n) { return n === 1 ? '1 action' : n + ' actions'; }
+  function say(text) {
+    status.textContent = text;
+  }
+  function plural(n) {
+    return n === 1 ? '1 action' : n + ' actions';
+  }
 
   function el(tag, props, children) {
     var node = document.createElement(tag);
@@ -31,15 +37,21 @@
       if (k === 'text') node.textContent = props[k];
       else node.setAttribute(k, props[k]);
     });
-    (children || []).forEach(function (c) { if (c) node.appendChild(c); });
+    (children || []).forEach(function (c) {
+      if (c) node.appendChild(c);
+    });
     return node;
   }
 
   /** The problem+json detail, or the status. */
   function failure(res) {
     return res.json().then(
-      function (p) { return (p && (p.detail || p.title)) || 'status ' + res.status; },
-      function () { return 'status ' + res.status; },
+      function (p) {
+        return (p && (p.detail || p.title)) || 'status ' + res.status;
+      },
+      function () {
+        return 'status ' + res.status;
+      },
     );
   }
 
@@ -58,7 +70,12 @@
       ['Customer', p.customerId],
       ['Value segment', SEGMENTS[p.valueSegment] || p.valueSegment],
       ['Lifecycle phase', PHASES[p.lifecyclePhase] || p.lifecyclePhase],
-      ['Lifetime value', new Intl.NumberFormat(undefined, { style: 'currency', currency: 'EUR', maximumFractionDigits: 0 }).format(p.clv)],
+      [
+        'Lifetime value',
+        new Intl.NumberFormat(undefined, { style: 'currency', currency: 'EUR', maximumFractionDigits: 0 }).format(
+          p.clv,
+        ),
+      ],
       ['Churn risk', risk[0] + ' (' + Math.round(p.churnScore * 100) + ' %)', risk[1]],
       ['NPS', p.npsScore === undefined ? 'not asked' : String(p.npsScore)],
       ['Products', (p.productsHeld || []).join(', ') || 'none'],
@@ -77,7 +94,17 @@
 
   function respond(decision, offer, outcome) {
     return post('/v1/responses', {
-      events: [{ customerId: decision.customerId, offerId: offer.offerId, outcome: outcome, channel: CHANNEL, decisionId: decision.decisionId, eventId: decision.decisionId + ':' + offer.offerId + ':' + outcome, at: new Date().toISOString() }],
+      events: [
+        {
+          customerId: decision.customerId,
+          offerId: offer.offerId,
+          outcome: outcome,
+          channel: CHANNEL,
+          decisionId: decision.decisionId,
+          eventId: decision.decisionId + ':' + offer.offerId + ':' + outcome,
+          at: new Date().toISOString(),
+        },
+      ],
     });
   }
 
@@ -92,36 +119,63 @@
       var title = t.title || offer.name;
       var buttons = el('div', { class: 'buttons' }, [
         el('button', { type: 'button', 'data-outcome': 'accept', 'aria-label': 'Accept: ' + title, text: 'Accept' }),
-        el('button', { type: 'button', class: 'secondary', 'data-outcome': 'reject', 'aria-label': 'Reject: ' + title, text: 'Reject' }),
+        el('button', {
+          type: 'button',
+          class: 'secondary',
+          'data-outcome': 'reject',
+          'aria-label': 'Reject: ' + title,
+          text: 'Reject',
+        }),
       ]);
       buttons.addEventListener('click', function (e) {
         var outcome = e.target && e.target.getAttribute('data-outcome');
         if (!outcome) return;
-        buttons.querySelectorAll('button').forEach(function (b) { b.disabled = true; });
+        buttons.querySelectorAll('button').forEach(function (b) {
+          b.disabled = true;
+        });
         respond(decision, offer, outcome)
           .then(function (res) {
-            if (!res.ok) return failure(res).then(function (why) { throw new Error(why); });
+            if (!res.ok)
+              return failure(res).then(function (why) {
+                throw new Error(why);
+              });
             say((outcome === 'accept' ? 'Accepted: ' : 'Rejected: ') + title + '. Actions updated.');
             return lookUp(true);
           })
           .catch(function (err) {
             say('Could not record the answer: ' + err.message);
-            buttons.querySelectorAll('button').forEach(function (b) { b.disabled = false; });
+            buttons.querySelectorAll('button').forEach(function (b) {
+              b.disabled = false;
+            });
           });
       });
       actions.appendChild(
-        el('li', { 'data-offer': offer.offerId, 'data-group': offer.group, 'aria-labelledby': 'action-' + offer.rank }, [
-          el('div', { class: 'group', text: offer.rank + ' · ' + offer.group }),
-          el('h3', { id: 'action-' + offer.rank, text: title }),
-          t.script ? el('blockquote', { text: t.script }) : null,
-          t.reason ? el('p', { class: 'why' }, [el('strong', { text: 'Why this: ' }), document.createTextNode(t.reason)]) : null,
-          buttons,
-        ]),
+        el(
+          'li',
+          { 'data-offer': offer.offerId, 'data-group': offer.group, 'aria-labelledby': 'action-' + offer.rank },
+          [
+            el('div', { class: 'group', text: offer.rank + ' · ' + offer.group }),
+            el('h3', { id: 'action-' + offer.rank, text: title }),
+            t.script ? el('blockquote', { text: t.script }) : null,
+            t.reason
+              ? el('p', { class: 'why' }, [el('strong', { text: 'Why this: ' }), document.createTextNode(t.reason)])
+              : null,
+            buttons,
+          ],
+        ),
       );
     });
     // the agent has the actions in front of them: that is their impression
     var events = decision.offers.map(function (o) {
-      return { customerId: decision.customerId, offerId: o.offerId, outcome: 'impression', channel: CHANNEL, decisionId: decision.decisionId, eventId: decision.decisionId + ':' + o.offerId + ':impression', at: new Date().toISOString() };
+      return {
+        customerId: decision.customerId,
+        offerId: o.offerId,
+        outcome: 'impression',
+        channel: CHANNEL,
+        decisionId: decision.decisionId,
+        eventId: decision.decisionId + ':' + o.offerId + ':impression',
+        at: new Date().toISOString(),
+      };
     });
     post('/v1/responses', { events: events }).catch(function () {});
   }
@@ -137,14 +191,27 @@
     sessionStorage.setItem('nextbest-key', key.value);
     var request = { customerId: id, channel: CHANNEL, placement: 'agent-panel', limit: 3 };
     if (intent.value) request.context = { intent: intent.value };
-    var profile = fetch('/v1/profiles/' + encodeURIComponent(id), { headers: headers() }).then(function (res) {
-      if (res.ok) return res.json().then(function (p) { return { profile: p }; });
-      if (res.status === 404) return { note: 'Not a known customer: general actions only.' };
-      if (res.status === 401 || res.status === 403) return { note: 'The profile needs an admin key.' };
-      return failure(res).then(function (why) { return { note: 'Profile unavailable: ' + why }; });
-    }, function () { return { note: 'Profile unavailable: the service did not answer.' }; });
+    var profile = fetch('/v1/profiles/' + encodeURIComponent(id), { headers: headers() }).then(
+      function (res) {
+        if (res.ok)
+          return res.json().then(function (p) {
+            return { profile: p };
+          });
+        if (res.status === 404) return { note: 'Not a known customer: general actions only.' };
+        if (res.status === 401 || res.status === 403) return { note: 'The profile needs an admin key.' };
+        return failure(res).then(function (why) {
+          return { note: 'Profile unavailable: ' + why };
+        });
+      },
+      function () {
+        return { note: 'Profile unavailable: the service did not answer.' };
+      },
+    );
     var decision = post('/v1/decisions', request).then(function (res) {
-      if (!res.ok) return failure(res).then(function (why) { throw new Error(why); });
+      if (!res.ok)
+        return failure(res).then(function (why) {
+          throw new Error(why);
+        });
       return res.json();
     });
     return Promise.all([profile, decision])
@@ -152,7 +219,15 @@
         if (turn !== lookUps) return;
         showProfile(both[0].profile, both[0].note);
         showActions(both[1]);
-        if (!keepStatus) say(plural(both[1].offers.length) + ' for ' + id + (intent.value ? ' on a ' + intent.value + ' call' : '') + (both[1].degraded ? ' (some data unavailable)' : '') + '.');
+        if (!keepStatus)
+          say(
+            plural(both[1].offers.length) +
+              ' for ' +
+              id +
+              (intent.value ? ' on a ' + intent.value + ' call' : '') +
+              (both[1].degraded ? ' (some data unavailable)' : '') +
+              '.',
+          );
       })
       .catch(function (err) {
         if (turn !== lookUps) return;
@@ -165,13 +240,19 @@
     e.preventDefault();
     lookUp(false);
   });
-  intent.addEventListener('change', function () { if (customer.value.trim()) lookUp(false); });
+  intent.addEventListener('change', function () {
+    if (customer.value.trim()) lookUp(false);
+  });
 
   fetch('/demo/customers')
-    .then(function (res) { return res.json(); })
+    .then(function (res) {
+      return res.json();
+    })
     .then(function (body) {
       (body.customers || []).forEach(function (c) {
-        $('customers').appendChild(el('option', { value: c.customerId, label: c.customerId + ' — ' + c.valueSegment + ', ' + c.lifecyclePhase }));
+        $('customers').appendChild(
+          el('option', { value: c.customerId, label: c.customerId + ' — ' + c.valueSegment + ', ' + c.lifecyclePhase }),
+        );
       });
     })
     .catch(function () {});

@@ -18,18 +18,29 @@
   }
 
   fetch('/demo/customers')
-    .then(function (res) { return res.json(); })
-    .catch(function () { return { customers: [] }; })
+    .then(function (res) {
+      return res.json();
+    })
+    .catch(function () {
+      return { customers: [] };
+    })
     .then(function (body) {
       (body.customers || []).forEach(function (c) {
         select.appendChild(option(c.customerId, c.customerId + ' — ' + c.valueSegment + ' value, ' + c.lifecyclePhase));
       });
       select.appendChild(option('GUEST-0001', 'GUEST-0001 — not a customer (fallback tips)'));
       if (wanted) {
-        if (!Array.prototype.some.call(select.options, function (o) { return o.value === wanted; })) select.appendChild(option(wanted, wanted));
+        if (
+          !Array.prototype.some.call(select.options, function (o) {
+            return o.value === wanted;
+          })
+        )
+          select.appendChild(option(wanted, wanted));
         select.value = wanted;
       }
-      select.addEventListener('change', function () { show(select.value); });
+      select.addEventListener('change', function () {
+        show(select.value);
+      });
       show(select.value);
     });
 })();

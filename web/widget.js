@@ -17,7 +17,9 @@
   'use strict';
   var script = document.currentScript;
   var scriptData = (script && script.dataset) || {};
-  var BASE = (scriptData.api || (script && script.src ? new URL(script.src, location.href).origin : location.origin)).replace(/\/+$/, '');
+  var BASE = (
+    scriptData.api || (script && script.src ? new URL(script.src, location.href).origin : location.origin)
+  ).replace(/\/+$/, '');
   var KEY = scriptData.key || '';
   var FLUSH_MS = 1000;
   var FLUSH_AT = 20;
@@ -77,7 +79,19 @@
     var token = events[0].token;
     var body = JSON.stringify(
       token
-        ? { customerToken: token, events: events.map(function (e) { return { offerId: e.offerId, outcome: e.outcome, channel: e.channel, decisionId: e.decisionId, eventId: e.eventId, at: e.at }; }) }
+        ? {
+            customerToken: token,
+            events: events.map(function (e) {
+              return {
+                offerId: e.offerId,
+                outcome: e.outcome,
+                channel: e.channel,
+                decisionId: e.decisionId,
+                eventId: e.eventId,
+                at: e.at,
+              };
+            }),
+          }
         : { events: events },
     );
     // a browser without keepalive: a beacon, which carries no key (for a service open to the page)
@@ -87,10 +101,20 @@
     }
     var tries = (attempt || 0) + 1;
     var retry = function () {
-      if (tries < ATTEMPTS && !leaving) setTimeout(function () { send(events, false, tries); }, 2000 * tries);
+      if (tries < ATTEMPTS && !leaving)
+        setTimeout(function () {
+          send(events, false, tries);
+        }, 2000 * tries);
     };
     try {
-      fetch(url, { method: 'POST', headers: headers(), body: body, keepalive: leaving === true, mode: 'cors', credentials: 'omit' }).then(function (res) {
+      fetch(url, {
+        method: 'POST',
+        headers: headers(),
+        body: body,
+        keepalive: leaving === true,
+        mode: 'cors',
+        credentials: 'omit',
+      }).then(function (res) {
         // refused for good (a bad key, an expired token, a bad event): dropped; busy or down: again later
         if (res.status === 429 || res.status >= 500) retry();
       }, retry);
@@ -115,20 +139,32 @@
   function flush(leaving) {
     if (flushTimer) clearTimeout(flushTimer);
     flushTimer = null;
-    batches(queue.splice(0, queue.length)).forEach(function (b) { send(b, leaving); });
+    batches(queue.splice(0, queue.length)).forEach(function (b) {
+      send(b, leaving);
+    });
   }
 
   function record(card, outcome) {
     var eventId = card.decisionId + ':' + card.offerId + ':' + outcome;
     if (sent[eventId]) return;
     sent[eventId] = true;
-    var e = { offerId: card.offerId, outcome: outcome, channel: card.channel, decisionId: card.decisionId, eventId: eventId, at: new Date().toISOString() };
+    var e = {
+      offerId: card.offerId,
+      outcome: outcome,
+      channel: card.channel,
+      decisionId: card.decisionId,
+      eventId: eventId,
+      at: new Date().toISOString(),
+    };
     // with a customer token the events are the token's customer's: sent beside it, without an ID
     if (card.token) e.token = card.token;
     else e.customerId = card.customerId;
     queue.push(e);
     if (queue.length >= FLUSH_AT) flush(false);
-    else if (!flushTimer) flushTimer = setTimeout(function () { flush(false); }, FLUSH_MS);
+    else if (!flushTimer)
+      flushTimer = setTimeout(function () {
+        flush(false);
+      }, FLUSH_MS);
   }
 
   var observer =
@@ -165,7 +201,13 @@
       text.textContent = t.body;
       el.appendChild(text);
     }
-    var info = { customerId: decision.customerId, token: decision.token, offerId: offer.offerId, channel: decision.channel, decisionId: decision.decisionId };
+    var info = {
+      customerId: decision.customerId,
+      token: decision.token,
+      offerId: offer.offerId,
+      channel: decision.channel,
+      decisionId: decision.decisionId,
+    };
     var href = safeUrl(t.ctaUrl);
     if (t.ctaLabel) {
       var cta = document.createElement(href ? 'a' : 'button');
@@ -187,23 +229,35 @@
 
   /** Stops watching the cards an element shows, before they are replaced. */
   function forget(el) {
-    if (observer && el.__nextbestCards) el.__nextbestCards.forEach(function (c) { observer.unobserve(c); });
+    if (observer && el.__nextbestCards)
+      el.__nextbestCards.forEach(function (c) {
+        observer.unobserve(c);
+      });
     el.__nextbestCards = null;
   }
 
   function render(el, decision) {
-    var offers = (decision.offers || []).filter(function (o) { return o && o.offerId && o.treatment; });
+    var offers = (decision.offers || []).filter(function (o) {
+      return o && o.offerId && o.treatment;
+    });
     if (offers.length === 0) return false;
     var section = document.createElement('section');
     section.className = 'nb-tips';
     section.setAttribute('aria-label', el.getAttribute('data-label') || 'Tips for you');
     section.setAttribute('data-decision', decision.decisionId);
     var prefix = 'nb-' + ++uid;
-    var cards = offers.slice(0, clampLimit(el.getAttribute('data-limit'))).map(function (o) { return card(o, decision, prefix); });
-    cards.forEach(function (c) { section.appendChild(c); });
+    var cards = offers.slice(0, clampLimit(el.getAttribute('data-limit'))).map(function (o) {
+      return card(o, decision, prefix);
+    });
+    cards.forEach(function (c) {
+      section.appendChild(c);
+    });
     forget(el);
     el.replaceChildren ? el.replaceChildren(section) : ((el.innerHTML = ''), el.appendChild(section));
-    if (observer) cards.forEach(function (c) { observer.observe(c); });
+    if (observer)
+      cards.forEach(function (c) {
+        observer.observe(c);
+      });
     el.__nextbestCards = cards;
     el.setAttribute('data-nextbest-state', 'shown');
     return true;
@@ -216,7 +270,9 @@
     if (!el.__nextbestFallback) el.__nextbestFallback = Array.prototype.slice.call(el.childNodes);
     var timeout = parseInt(el.getAttribute('data-timeout') || scriptData.timeout || '800', 10) || 800;
     var controller = typeof AbortController === 'function' ? new AbortController() : null;
-    var timer = setTimeout(function () { if (controller) controller.abort(); }, timeout);
+    var timer = setTimeout(function () {
+      if (controller) controller.abort();
+    }, timeout);
     el.setAttribute('aria-busy', 'true');
     var body = {
       channel: el.getAttribute('data-channel') || 'web',
@@ -229,8 +285,17 @@
     var started = Date.now();
     // only the latest request of an element may change it
     var turn = (el.__nextbestTurn = (el.__nextbestTurn || 0) + 1);
-    var current = function () { return el.__nextbestTurn === turn; };
-    return fetch(BASE + '/v1/decisions', { method: 'POST', headers: headers(), body: JSON.stringify(body), signal: controller ? controller.signal : undefined, mode: 'cors', credentials: 'omit' })
+    var current = function () {
+      return el.__nextbestTurn === turn;
+    };
+    return fetch(BASE + '/v1/decisions', {
+      method: 'POST',
+      headers: headers(),
+      body: JSON.stringify(body),
+      signal: controller ? controller.signal : undefined,
+      mode: 'cors',
+      credentials: 'omit',
+    })
       .then(function (res) {
         if (!res.ok) throw new Error('status ' + res.status);
         return res.json();
@@ -258,7 +323,12 @@
   function fallback(el) {
     forget(el);
     var own = el.__nextbestFallback || [];
-    el.replaceChildren ? el.replaceChildren.apply(el, own) : ((el.innerHTML = ''), own.forEach(function (n) { el.appendChild(n); }));
+    el.replaceChildren
+      ? el.replaceChildren.apply(el, own)
+      : ((el.innerHTML = ''),
+        own.forEach(function (n) {
+          el.appendChild(n);
+        }));
     el.setAttribute('data-nextbest-state', 'fallback');
   }
 
@@ -277,12 +347,19 @@
     for (var i = 0; i < els.length; i++) mount(els[i]);
   }
 
-  addEventListener('pagehide', function () { flush(true); });
+  addEventListener('pagehide', function () {
+    flush(true);
+  });
   document.addEventListener('visibilitychange', function () {
     if (document.visibilityState === 'hidden') flush(true);
   });
 
-  window.nextbest = { refresh: mount, flush: function () { flush(false); } };
+  window.nextbest = {
+    refresh: mount,
+    flush: function () {
+      flush(false);
+    },
+  };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
   else start();
 })();

@@ -54,7 +54,10 @@ export function requireScope(table: readonly KeyEntry[], needed: Needed): Middle
       throw new ApiError('unauthorized', match ? 'unknown API key' : 'send Authorization: Bearer <API key>');
     }
     if (!ALLOWED[needed].includes(entry.scope)) {
-      throw new ApiError('forbidden', `a ${entry.scope} key cannot call this route; it needs ${needed === 'admin' ? 'the admin scope' : 'the decide scope (or public, for decisions and responses)'}`);
+      throw new ApiError(
+        'forbidden',
+        `a ${entry.scope} key cannot call this route; it needs ${needed === 'admin' ? 'the admin scope' : 'the decide scope (or public, for decisions and responses)'}`,
+      );
     }
     c.set('scope', entry.scope);
     c.set('keyId', entry.id);

@@ -10,8 +10,13 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
  * and problems as the OpenAPI validators, without their middleware layers. `fast` may
  * accept the common valid case first; zod decides everything else and words the errors.
  */
-export async function readJson<S extends z.ZodType>(c: Context, schema: S, fast?: (data: unknown) => z.output<S> | undefined): Promise<z.output<S>> {
-  if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) throw new ApiError('unsupported_media_type', 'send the body as application/json');
+export async function readJson<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  fast?: (data: unknown) => z.output<S> | undefined,
+): Promise<z.output<S>> {
+  if (!JSON_TYPE.test(c.req.header('content-type') ?? ''))
+    throw new ApiError('unsupported_media_type', 'send the body as application/json');
   let data: unknown;
   try {
     data = await c.req.json();

@@ -22,7 +22,11 @@ export interface PublicAccess {
 /** A public key answers web pages: agents' channels (scripts, reasons) stay with decide keys. */
 export function checkPublicChannel(channel: unknown, access: PublicAccess, path: string): void {
   if (typeof channel === 'string' && !access.channels.includes(channel)) {
-    throw new ApiError('forbidden', `a public key may use the channels ${access.channels.join(', ')} (PUBLIC_CHANNELS), not "${channel}"`, [{ path, message: `expected one of ${access.channels.join(', ')}` }]);
+    throw new ApiError(
+      'forbidden',
+      `a public key may use the channels ${access.channels.join(', ')} (PUBLIC_CHANNELS), not "${channel}"`,
+      [{ path, message: `expected one of ${access.channels.join(', ')}` }],
+    );
   }
 }
 
@@ -32,9 +36,13 @@ export function checkPublicChannel(channel: unknown, access: PublicAccess, path:
  * Anything else is a 401 that says which check failed and nothing of the secret.
  */
 export async function customerFromToken(token: unknown, { secret, audience }: PublicAccess): Promise<string> {
-  if (secret === undefined) throw new ApiError('forbidden', 'public keys need CUSTOMER_TOKEN_SECRET to be set on the service');
+  if (secret === undefined)
+    throw new ApiError('forbidden', 'public keys need CUSTOMER_TOKEN_SECRET to be set on the service');
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-    throw new ApiError('unauthorized', 'a public key identifies the customer with customerToken: a signed JWT (HS256) from the site’s back end');
+    throw new ApiError(
+      'unauthorized',
+      'a public key identifies the customer with customerToken: a signed JWT (HS256) from the site’s back end',
+    );
   }
   let payload: Record<string, unknown>;
   try {
@@ -42,12 +50,25 @@ export async function customerFromToken(token: unknown, { secret, audience }: Pu
   } catch (err) {
     const name = (err as Error).name;
     if (name === 'JwtTokenExpired') throw new ApiError('unauthorized', 'the customerToken has expired');
-    if (name === 'JwtTokenAudience' || name === 'JwtPayloadRequiresAud') throw new ApiError('unauthorized', `the customerToken is not meant for this service: its aud must be "${audience}" (CUSTOMER_TOKEN_AUDIENCE)`);
-    throw new ApiError('unauthorized', 'the customerToken is not valid: malformed, not HS256 or not signed with this service’s secret');
+    if (name === 'JwtTokenAudience' || name === 'JwtPayloadRequiresAud')
+      throw new ApiError(
+        'unauthorized',
+        `the customerToken is not meant for this service: its aud must be "${audience}" (CUSTOMER_TOKEN_AUDIENCE)`,
+      );
+    throw new ApiError(
+      'unauthorized',
+      'the customerToken is not valid: malformed, not HS256 or not signed with this service’s secret',
+    );
   }
   const { sub, exp } = payload;
-  if (typeof exp !== 'number') throw new ApiError('unauthorized', 'the customerToken has no exp: customer tokens must expire');
-  if (exp - Date.now() / 1000 > MAX_TOKEN_LIFETIME_S) throw new ApiError('unauthorized', `the customerToken expires too far ahead: at most ${MAX_TOKEN_LIFETIME_S / 3600} hours`);
-  if (typeof sub !== 'string' || !CUSTOMER_ID_PATTERN.test(sub)) throw new ApiError('unauthorized', 'the customerToken’s sub is not a customer ID');
+  if (typeof exp !== 'number')
+    throw new ApiError('unauthorized', 'the customerToken has no exp: customer tokens must expire');
+  if (exp - Date.now() / 1000 > MAX_TOKEN_LIFETIME_S)
+    throw new ApiError(
+      'unauthorized',
+      `the customerToken expires too far ahead: at most ${MAX_TOKEN_LIFETIME_S / 3600} hours`,
+    );
+  if (typeof sub !== 'string' || !CUSTOMER_ID_PATTERN.test(sub))
+    throw new ApiError('unauthorized', 'the customerToken’s sub is not a customer ID');
   return sub;
 }

@@ -17,7 +17,10 @@ const str = JSON.stringify as (value: string | number) => string;
 function fragmentsOf(o: RankedOffer): Fragments {
   let f = fragments.get(o.treatment);
   if (f === undefined) {
-    f = { head: `,"offerId":${str(o.offerId)},"name":${str(o.name)},"group":${str(o.group)},"score":`, tail: `,"treatment":${JSON.stringify(o.treatment)}}` };
+    f = {
+      head: `,"offerId":${str(o.offerId)},"name":${str(o.name)},"group":${str(o.group)},"score":`,
+      tail: `,"treatment":${JSON.stringify(o.treatment)}}`,
+    };
     fragments.set(o.treatment, f);
   }
   return f;

@@ -1,12 +1,12 @@
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context as HonoContext } from 'hono';
-import type { Decision, DecisionRequest } from '../decision/types.js';
 import type { DecisionService } from '../decision/service.js';
-import { checkPublicChannel, customerFromToken, MAX_TOKEN_LENGTH, type PublicAccess } from './customer-token.js';
+import type { Decision, DecisionRequest } from '../decision/types.js';
+import { CustomerId } from '../profiles/schema.js';
 import { readJson } from './body.js';
+import { checkPublicChannel, customerFromToken, MAX_TOKEN_LENGTH, type PublicAccess } from './customer-token.js';
 import { decisionJson } from './decision-json.js';
 import { fastDecisionRequest } from './fast-request.js';
-import { CustomerId } from '../profiles/schema.js';
 import { Context, jsonBody, problemResponse } from './schemas.js';
 import type { AppEnv } from './types.js';
 
@@ -24,7 +24,13 @@ export const DecisionRequestSchema = z
 
 /** What a web page sends with a public key: the customer named by a signed token, no explain. */
 export const PublicDecisionRequestSchema = DecisionRequestSchema.omit({ customerId: true, explain: true })
-  .extend({ customerToken: z.string().min(1).max(MAX_TOKEN_LENGTH).describe('HS256 JWT from the site’s back end: sub = customer ID, exp at most 24 h away') })
+  .extend({
+    customerToken: z
+      .string()
+      .min(1)
+      .max(MAX_TOKEN_LENGTH)
+      .describe('HS256 JWT from the site’s back end: sub = customer ID, exp at most 24 h away'),
+  })
   .strict()
   .openapi('PublicDecisionRequest');
 
@@ -45,10 +51,16 @@ export const DecisionSchema = z
     channel: z.string(),
     placement: z.string().nullable(),
     rulesetVersion: z.string(),
-    profile: z.object({ found: z.boolean(), valueSegment: z.string().nullable(), lifecyclePhase: z.string().nullable() }),
+    profile: z.object({
+      found: z.boolean(),
+      valueSegment: z.string().nullable(),
+      lifecyclePhase: z.string().nullable(),
+    }),
     offers: z.array(RankedOffer),
     controlGroup: z.boolean().describe('the customer is in the control group (sticky, by a hash of the customer ID)'),
-    arm: z.enum(['control', 'champion', 'challenger']).describe('which arm answered: the control group, the active rule set, or the challenger rule set'),
+    arm: z
+      .enum(['control', 'champion', 'challenger'])
+      .describe('which arm answered: the control group, the active rule set, or the challenger rule set'),
     degraded: z.boolean(),
     explanation: z
       .array(
@@ -76,10 +88,14 @@ const route = createRoute({
   tags: ['decisions'],
   summary: 'Rank the next best offers for one customer on one channel',
   security: [{ apiKey: [] }],
-  description: 'A `public` key (a web page) sends `customerToken` instead of `customerId`, may use the PUBLIC_CHANNELS only, cannot ask for `explain`, and gets the answer without the profile’s segment and phase.',
+  description:
+    'A `public` key (a web page) sends `customerToken` instead of `customerId`, may use the PUBLIC_CHANNELS only, cannot ask for `explain`, and gets the answer without the profile’s segment and phase.',
   request: { body: jsonBody(z.union([DecisionRequestSchema, PublicDecisionRequestSchema])) },
   responses: {
-    200: { description: 'Ranked offers (an unknown customer gets the fallback offers)', content: { 'application/json': { schema: DecisionSchema } } },
+    200: {
+      description: 'Ranked offers (an unknown customer gets the fallback offers)',
+      content: { 'application/json': { schema: DecisionSchema } },
+    },
     400: problemResponse('Malformed request or unknown channel'),
     401: problemResponse('Missing or unknown API key, or a public key’s customer token missing, invalid or expired'),
     403: problemResponse('The key lacks the decide (or public) scope'),
@@ -98,7 +114,10 @@ async function publicRequest(c: HonoContext<AppEnv>, access: PublicAccess): Prom
 }
 
 /** The answer a web page gets: its offers, not the segment and phase the customer was put in. */
-const withoutProfile = (d: Decision): Decision => ({ ...d, profile: { found: d.profile.found, valueSegment: null, lifecyclePhase: null } });
+const withoutProfile = (d: Decision): Decision => ({
+  ...d,
+  profile: { found: d.profile.found, valueSegment: null, lifecyclePhase: null },
+});
 
 /** The hot route: documented from its schema, served by a plain handler (see readJson). */
 export function registerDecisions(app: OpenAPIHono<AppEnv>, service: DecisionService, access: PublicAccess): void {
@@ -108,7 +127,10 @@ export function registerDecisions(app: OpenAPIHono<AppEnv>, service: DecisionSer
       const decision = await service.decide(await publicRequest(c, access), c.get('requestId'));
       return c.body(decisionJson(withoutProfile(decision)), 200, JSON_HEADERS);
     }
-    const decision = await service.decide(await readJson(c, DecisionRequestSchema, fastDecisionRequest), c.get('requestId'));
+    const decision = await service.decide(
+      await readJson(c, DecisionRequestSchema, fastDecisionRequest),
+      c.get('requestId'),
+    );
     // the same JSON c.json would write (tested), built with the rule set's parts serialised once
     return c.body(decisionJson(decision), 200, JSON_HEADERS);
   });

@@ -29,7 +29,11 @@ export function registerDocs(app: OpenAPIHono<AppEnv>, version: string): void {
       description: 'Real-time next-best-action decisions. Errors are application/problem+json (RFC 9457).',
     },
   });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer', description: 'an API key from API_KEYS' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'an API key from API_KEYS',
+  });
 
   app.get('/docs', (c) => c.html(PAGE));
   const cache = new Map<string, string>();

@@ -10,7 +10,10 @@ function plainContext(context: unknown): boolean {
   for (const key in context) {
     if (++n > MAX_CONTEXT_KEYS || FORBIDDEN_KEYS.has(key) || !KEY_PATTERN.test(key)) return false;
     const v = (context as Record<string, unknown>)[key];
-    if (typeof v === 'string' ? v.length > 256 : typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return false;
+    if (
+      typeof v === 'string' ? v.length > 256 : typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))
+    )
+      return false;
   }
   return true;
 }
@@ -26,8 +29,10 @@ export function fastDecisionRequest(body: unknown): DecisionRequest | undefined 
   const { customerId, channel, placement, context, limit, explain } = body as Record<string, unknown>;
   if (typeof customerId !== 'string' || !CUSTOMER_ID_PATTERN.test(customerId)) return undefined;
   if (typeof channel !== 'string' || channel.length < 1 || channel.length > 32) return undefined;
-  if (placement !== undefined && (typeof placement !== 'string' || placement.length < 1 || placement.length > 64)) return undefined;
-  if (limit !== undefined && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 && limit <= 20)) return undefined;
+  if (placement !== undefined && (typeof placement !== 'string' || placement.length < 1 || placement.length > 64))
+    return undefined;
+  if (limit !== undefined && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 && limit <= 20))
+    return undefined;
   if (explain !== undefined && typeof explain !== 'boolean') return undefined;
   if (context !== undefined && !plainContext(context)) return undefined;
   return body as DecisionRequest;

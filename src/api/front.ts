@@ -48,5 +48,7 @@ export function registerFrontEnds(app: OpenAPIHono<AppEnv>, customers: readonly 
     app.get(path, (c) => c.body(body, 200, headers));
   }
   const list = JSON.stringify({ customers });
-  app.get('/demo/customers', (c) => c.body(list, 200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }));
+  app.get('/demo/customers', (c) =>
+    c.body(list, 200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }),
+  );
 }

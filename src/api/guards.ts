@@ -25,7 +25,13 @@ const tooLarge = (max: number) => new ApiError('payload_too_large', `the body is
  * @hono/node-server on its fast path; only chunked bodies are counted as they stream in.
  */
 export function bodyLimits(): MiddlewareHandler {
-  const streamed = (max: number) => bodyLimit({ maxSize: max, onError: () => { throw tooLarge(max); } });
+  const streamed = (max: number) =>
+    bodyLimit({
+      maxSize: max,
+      onError: () => {
+        throw tooLarge(max);
+      },
+    });
   const small = streamed(BODY_LIMIT_BYTES);
   const bulk = streamed(BULK_BODY_LIMIT_BYTES);
   return (c, next) => {

@@ -59,12 +59,18 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof HTTPException) {
     switch (err.status) {
-      case 400: return new ApiError('malformed_json', err.message || 'the body could not be parsed');
-      case 401: return new ApiError('unauthorized', err.message);
-      case 403: return new ApiError('forbidden', err.message);
-      case 404: return new ApiError('not_found', err.message);
-      case 413: return new ApiError('payload_too_large', err.message);
-      case 415: return new ApiError('unsupported_media_type', err.message || 'send application/json');
+      case 400:
+        return new ApiError('malformed_json', err.message || 'the body could not be parsed');
+      case 401:
+        return new ApiError('unauthorized', err.message);
+      case 403:
+        return new ApiError('forbidden', err.message);
+      case 404:
+        return new ApiError('not_found', err.message);
+      case 413:
+        return new ApiError('payload_too_large', err.message);
+      case 415:
+        return new ApiError('unsupported_media_type', err.message || 'send application/json');
     }
     if (err.status < 500) return new ApiError('invalid_request', err.message);
   }

@@ -1,9 +1,9 @@
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { importProfileLines } from '../profiles/ndjson.js';
 import { CustomerId, Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
-import { ApiError } from '../errors.js';
 import { CustomerIdParam, jsonBody, problemResponse } from './schemas.js';
 import type { AppEnv } from './types.js';
 
@@ -19,8 +19,14 @@ const putRoute = createRoute({
   tags: ['profiles'],
   summary: 'Create or replace a profile; the next decision sees it',
   security: [{ apiKey: [] }],
-  request: { params: CustomerIdParam, body: jsonBody(Profile.extend({ customerId: CustomerId.optional() }).openapi('ProfileInput')) },
-  responses: { 200: { description: 'Stored', content: { 'application/json': { schema: Profile } } }, ...errorResponses },
+  request: {
+    params: CustomerIdParam,
+    body: jsonBody(Profile.extend({ customerId: CustomerId.optional() }).openapi('ProfileInput')),
+  },
+  responses: {
+    200: { description: 'Stored', content: { 'application/json': { schema: Profile } } },
+    ...errorResponses,
+  },
 });
 
 const getRoute = createRoute({
@@ -30,14 +36,20 @@ const getRoute = createRoute({
   summary: 'Read a profile',
   security: [{ apiKey: [] }],
   request: { params: CustomerIdParam },
-  responses: { 200: { description: 'The profile', content: { 'application/json': { schema: Profile } } }, 404: problemResponse('No such customer'), ...errorResponses },
+  responses: {
+    200: { description: 'The profile', content: { 'application/json': { schema: Profile } } },
+    404: problemResponse('No such customer'),
+    ...errorResponses,
+  },
 });
 
 const BulkResult = z
   .object({
     imported: z.number().int(),
     rejectedLines: z.number().int().describe('lines refused; `rejected` details the first 100, at most 10 errors each'),
-    rejected: z.array(z.object({ line: z.number().int(), errors: z.array(z.object({ path: z.string(), message: z.string() })) })),
+    rejected: z.array(
+      z.object({ line: z.number().int(), errors: z.array(z.object({ path: z.string(), message: z.string() })) }),
+    ),
   })
   .openapi('BulkImportResult');
 
@@ -49,7 +61,10 @@ const bulkRoute = createRoute({
   security: [{ apiKey: [] }],
   request: { body: { required: true, content: { 'application/x-ndjson': { schema: z.string() } } } },
   responses: {
-    200: { description: 'What was imported and which lines were rejected', content: { 'application/json': { schema: BulkResult } } },
+    200: {
+      description: 'What was imported and which lines were rejected',
+      content: { 'application/json': { schema: BulkResult } },
+    },
     413: problemResponse('Body over the bulk limit'),
     415: problemResponse('Not application/x-ndjson'),
     ...errorResponses,
@@ -61,7 +76,9 @@ export function registerProfiles(app: OpenAPIHono<AppEnv>, store: ProfileStore, 
     const { customerId } = c.req.valid('param');
     const body = c.req.valid('json');
     if (body.customerId !== undefined && body.customerId !== customerId) {
-      throw new ApiError('invalid_request', 'customerId in the body differs from the path', [{ path: '/customerId', message: `expected "${customerId}"` }]);
+      throw new ApiError('invalid_request', 'customerId in the body differs from the path', [
+        { path: '/customerId', message: `expected "${customerId}"` },
+      ]);
     }
     const profile = Profile.parse({ ...body, customerId });
     await store.put(profile);
@@ -77,7 +94,8 @@ export function registerProfiles(app: OpenAPIHono<AppEnv>, store: ProfileStore, 
 
   app.openapi(bulkRoute, async (c) => {
     const type = c.req.header('content-type') ?? '';
-    if (!/^application\/(x-)?ndjson\b/i.test(type)) throw new ApiError('unsupported_media_type', 'send application/x-ndjson: one JSON profile per line');
+    if (!/^application\/(x-)?ndjson\b/i.test(type))
+      throw new ApiError('unsupported_media_type', 'send application/x-ndjson: one JSON profile per line');
     const report = await importProfileLines((await c.req.text()).split('\n'), (p) => store.putMany(p));
     const size = await store.size();
     if (size !== undefined) metrics.profilesLoaded.set(size);

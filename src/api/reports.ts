@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Kpis } from '../feedback/kpis.js';
 import { problemResponse } from './schemas.js';
 import type { AppEnv } from './types.js';
@@ -25,8 +25,12 @@ const Report = z
   .object({
     generatedAt: z.string(),
     offers: z.array(z.object({ offerId: z.string(), ...Arms })),
-    segments: z.array(z.object({ lifecyclePhase: z.string(), valueSegment: z.string(), ...Arms })).describe('per lifecycle phase × value segment; "unknown" for customers without a profile'),
-    offerSegments: z.array(z.object({ offerId: z.string(), lifecyclePhase: z.string(), valueSegment: z.string(), ...Arms })).describe('per offer × lifecycle phase × value segment'),
+    segments: z
+      .array(z.object({ lifecyclePhase: z.string(), valueSegment: z.string(), ...Arms }))
+      .describe('per lifecycle phase × value segment; "unknown" for customers without a profile'),
+    offerSegments: z
+      .array(z.object({ offerId: z.string(), lifecyclePhase: z.string(), valueSegment: z.string(), ...Arms }))
+      .describe('per offer × lifecycle phase × value segment'),
   })
   .openapi('OfferReport');
 
@@ -37,7 +41,10 @@ const route = createRoute({
   summary: 'Decisions and outcomes per offer and per lifecycle phase × value segment, control against treatment',
   security: [{ apiKey: [] }],
   responses: {
-    200: { description: 'The report (every node\'s counts with Redis; this process\'s with the memory store)', content: { 'application/json': { schema: Report } } },
+    200: {
+      description: "The report (every node's counts with Redis; this process's with the memory store)",
+      content: { 'application/json': { schema: Report } },
+    },
     401: problemResponse('Missing or unknown API key'),
     403: problemResponse('The key lacks the admin scope'),
     503: problemResponse('Redis is unavailable'),

@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AuditTrail } from '../rules/audit.js';
 import type { RuleSetManager } from '../rules/manager.js';
@@ -30,27 +30,81 @@ const Audit = z.object({
 const Listing = z
   .object({
     active: z.string().nullable(),
-    versions: z.array(z.object({ version: z.string(), hash: z.string(), loadedAt: z.string(), offers: z.number().int(), active: z.boolean() })),
+    versions: z.array(
+      z.object({
+        version: z.string(),
+        hash: z.string(),
+        loadedAt: z.string(),
+        offers: z.number().int(),
+        active: z.boolean(),
+      }),
+    ),
     lastError: z
-      .object({ at: z.string(), errors: z.array(z.object({ file: z.string(), line: z.number().int(), column: z.number().int(), path: z.string(), message: z.string() })) })
+      .object({
+        at: z.string(),
+        errors: z.array(
+          z.object({
+            file: z.string(),
+            line: z.number().int(),
+            column: z.number().int(),
+            path: z.string(),
+            message: z.string(),
+          }),
+        ),
+      })
       .nullable()
       .describe('why the last reload was refused; null once a reload succeeds'),
     audit: z.array(Audit).describe('the newest changes first (up to 100)'),
   })
   .openapi('RuleSets');
 
-const errors = { 401: problemResponse('Missing or unknown API key'), 403: problemResponse('The key lacks the admin scope') };
+const errors = {
+  401: problemResponse('Missing or unknown API key'),
+  403: problemResponse('The key lacks the admin scope'),
+};
 const security = [{ apiKey: [] }];
 
-const listRoute = createRoute({ method: 'get', path: '/v1/rulesets', tags: ['rulesets'], summary: 'The active rule-set version, the versions loaded, the last refusal and the audit trail', security, responses: { 200: { description: 'Rule-set versions', content: { 'application/json': { schema: Listing } } }, ...errors } });
+const listRoute = createRoute({
+  method: 'get',
+  path: '/v1/rulesets',
+  tags: ['rulesets'],
+  summary: 'The active rule-set version, the versions loaded, the last refusal and the audit trail',
+  security,
+  responses: {
+    200: { description: 'Rule-set versions', content: { 'application/json': { schema: Listing } } },
+    ...errors,
+  },
+});
 const reloadRoute = createRoute({
-  method: 'post', path: '/v1/rulesets/reload', tags: ['rulesets'], summary: 'Read RULES_DIR again and activate it in one step, or refuse it with every error', security,
-  responses: { 200: { description: 'Activated (or unchanged)', content: { 'application/json': { schema: Change } } }, 422: problemResponse('Invalid rule files: every error with file, line and column; the previous version keeps serving'), ...errors },
+  method: 'post',
+  path: '/v1/rulesets/reload',
+  tags: ['rulesets'],
+  summary: 'Read RULES_DIR again and activate it in one step, or refuse it with every error',
+  security,
+  responses: {
+    200: { description: 'Activated (or unchanged)', content: { 'application/json': { schema: Change } } },
+    422: problemResponse(
+      'Invalid rule files: every error with file, line and column; the previous version keeps serving',
+    ),
+    ...errors,
+  },
 });
 const activateRoute = createRoute({
-  method: 'post', path: '/v1/rulesets/{version}/activate', tags: ['rulesets'], summary: 'Serve a version loaded before (roll back, or forward again)', security,
-  request: { params: z.object({ version: z.string().openapi({ param: { name: 'version', in: 'path' }, example: '2026.11.0+14bf0a77' }) }) },
-  responses: { 200: { description: 'Activated', content: { 'application/json': { schema: Change } } }, 404: problemResponse('No such loaded version'), ...errors },
+  method: 'post',
+  path: '/v1/rulesets/{version}/activate',
+  tags: ['rulesets'],
+  summary: 'Serve a version loaded before (roll back, or forward again)',
+  security,
+  request: {
+    params: z.object({
+      version: z.string().openapi({ param: { name: 'version', in: 'path' }, example: '2026.11.0+14bf0a77' }),
+    }),
+  },
+  responses: {
+    200: { description: 'Activated', content: { 'application/json': { schema: Change } } },
+    404: problemResponse('No such loaded version'),
+    ...errors,
+  },
 });
 
 const ACTOR = /^[\x20-\x7e]{1,64}$/;
@@ -62,17 +116,39 @@ function who(c: Context<AppEnv>): string {
   return actor && ACTOR.test(actor) ? `${key}, ${actor}` : key;
 }
 
-export function registerRulesets(app: OpenAPIHono<AppEnv>, registry: RuleSetRegistry, manager: RuleSetManager, trail: AuditTrail): void {
+export function registerRulesets(
+  app: OpenAPIHono<AppEnv>,
+  registry: RuleSetRegistry,
+  manager: RuleSetManager,
+  trail: AuditTrail,
+): void {
   for (const route of [listRoute, reloadRoute, activateRoute]) app.openAPIRegistry.registerPath(route);
   app.get(listRoute.path, (c) => {
     const active = registry.active?.version ?? null;
     return c.json({
       active,
-      versions: registry.versions().map((r) => ({ version: r.version, hash: r.hash, loadedAt: r.loadedAt, offers: r.offers.length, active: r.version === active })),
-      lastError: registry.lastError && { at: registry.lastError.at, errors: registry.lastError.errors.map((e) => ({ file: e.file, line: e.line, column: e.column, path: e.path, message: e.message })) },
+      versions: registry.versions().map((r) => ({
+        version: r.version,
+        hash: r.hash,
+        loadedAt: r.loadedAt,
+        offers: r.offers.length,
+        active: r.version === active,
+      })),
+      lastError: registry.lastError && {
+        at: registry.lastError.at,
+        errors: registry.lastError.errors.map((e) => ({
+          file: e.file,
+          line: e.line,
+          column: e.column,
+          path: e.path,
+          message: e.message,
+        })),
+      },
       audit: trail.latest(),
     });
   });
   app.post(reloadRoute.path, async (c) => c.json(await manager.reload(who(c), { requestId: c.get('requestId') }), 200));
-  app.post('/v1/rulesets/:version/activate', async (c) => c.json(await manager.activate(c.req.param('version'), who(c), c.get('requestId')), 200));
+  app.post('/v1/rulesets/:version/activate', async (c) =>
+    c.json(await manager.activate(c.req.param('version'), who(c), c.get('requestId')), 200),
+  );
 }

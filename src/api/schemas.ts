@@ -20,13 +20,18 @@ export const ProblemSchema = z
     status: z.number().int(),
     detail: z.string(),
     instance: z.string().optional(),
-    requestId: z.string().describe('the request’s X-Request-Id, as answered in that header: quote it to an operator').optional(),
+    requestId: z
+      .string()
+      .describe('the request’s X-Request-Id, as answered in that header: quote it to an operator')
+      .optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .openapi('Problem');
 
 /** Every answer carries it; a caller's own X-Request-Id is kept when it is sane. */
-export const RequestIdHeader = z.string().describe('the caller’s X-Request-Id (up to 128 of A-Za-z0-9_-=), else a new UUID');
+export const RequestIdHeader = z
+  .string()
+  .describe('the caller’s X-Request-Id (up to 128 of A-Za-z0-9_-=), else a new UUID');
 
 export const problemResponse = (description: string) => ({
   description,

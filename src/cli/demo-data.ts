@@ -2,9 +2,14 @@ import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { endOfDay, formatDay } from '../offline/analytics/timestamps.js';
-import { demoTransactionLine, iterateDemoTransactions, iterateProfiles, type DemoOptions } from '../offline/demo/index.js';
+import {
+  type DemoOptions,
+  demoTransactionLine,
+  iterateDemoTransactions,
+  iterateProfiles,
+} from '../offline/demo/index.js';
 
-import { parseFlags, UsageError, withUsage, type Io } from './io.js';
+import { type Io, parseFlags, UsageError, withUsage } from './io.js';
 
 const USAGE = `usage: nextbest demo-data [--customers N] [--seed S] [--out FILE]
        nextbest demo-data --transactions [--customers N] [--seed S] [--as-of DATE] [--out FILE]
@@ -13,7 +18,6 @@ const USAGE = `usage: nextbest demo-data [--customers N] [--seed S] [--out FILE]
 `;
 const MAX_CUSTOMERS = 10_000_000;
 const LINES_PER_CHUNK = 512; // one write per chunk keeps a million lines from costing a million writes
-
 
 function parseInteger(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -39,7 +43,8 @@ function parseOptions(args: string[]): Options {
     'as-of': { type: 'string' },
   });
   if (values.out === '') throw new UsageError('demo-data: --out needs a file name');
-  if (values['as-of'] !== undefined && !values.transactions) throw new UsageError('demo-data: --as-of goes with --transactions');
+  if (values['as-of'] !== undefined && !values.transactions)
+    throw new UsageError('demo-data: --as-of goes with --transactions');
   const date = values['as-of'] ?? formatDay(Date.now());
   const asOf = endOfDay(date);
   if (Number.isNaN(asOf)) throw new UsageError(`demo-data: --as-of wants a date YYYY-MM-DD, got "${date}"`);

@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Where a command writes; tests pass buffers, the binary passes the process streams. */
 export interface Io {
@@ -10,7 +10,12 @@ export interface Io {
 export class UsageError extends Error {}
 
 /** node:util parseArgs, strict, with its complaints as usage errors naming the command. */
-export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O, allowPositionals = false) {
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(
+  command: string,
+  args: string[],
+  options: O,
+  allowPositionals = false,
+) {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals });
   } catch (err) {
@@ -22,7 +27,10 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(co
  * A command's entry: `run`, with its usage. A UsageError it throws (while parsing its options or
  * later) is written with the usage and exits 2.
  */
-export function withUsage(usage: string, run: (args: string[], io: Io) => Promise<number>): (args: string[], io: Io) => Promise<number> {
+export function withUsage(
+  usage: string,
+  run: (args: string[], io: Io) => Promise<number>,
+): (args: string[], io: Io) => Promise<number> {
   return async (args, io) => {
     try {
       return await run(args, io);

@@ -11,9 +11,16 @@
  * money in the transactions' currency) and null where a figure is undefined.
  */
 import { open } from 'node:fs/promises';
-import { endOfDay, formatDay, MAX_DURATION_YEARS, portfolio, readHistoriesFromStream, RejectedLinesError } from '../offline/analytics/index.js';
 import type { HistoryReport, LineError, Portfolio } from '../offline/analytics/index.js';
-import { parseFlags, UsageError, withUsage, type Io } from './io.js';
+import {
+  endOfDay,
+  formatDay,
+  MAX_DURATION_YEARS,
+  portfolio,
+  RejectedLinesError,
+  readHistoriesFromStream,
+} from '../offline/analytics/index.js';
+import { type Io, parseFlags, UsageError, withUsage } from './io.js';
 
 const USAGE = `usage: nextbest portfolio --transactions FILE [--as-of DATE] [--json] [--strict]
   the customer portfolio from NDJSON transactions {customerId, at, amount, product?} (FILE, or - for stdin):
@@ -71,7 +78,9 @@ export const runPortfolio = withUsage(USAGE, async (args, io) => {
   } catch (err) {
     if (err instanceof RejectedLinesError) {
       reportRejected(file, err.rejectedLines, err.rejected, io);
-      io.stderr.write(`portfolio: ${err.rejectedLines} line(s) rejected; --strict refuses the file, nothing computed\n`);
+      io.stderr.write(
+        `portfolio: ${err.rejectedLines} line(s) rejected; --strict refuses the file, nothing computed\n`,
+      );
     } else {
       io.stderr.write(`portfolio: cannot read ${file}: ${(err as Error).message}\n`);
     }
@@ -96,7 +105,11 @@ const formats = new Map<number, Intl.NumberFormat>();
 function num(value: number | null, decimals = 0): string {
   if (value === null) return '–';
   let f = formats.get(decimals);
-  if (!f) formats.set(decimals, (f = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals })));
+  if (!f)
+    formats.set(
+      decimals,
+      (f = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals })),
+    );
   return f.format(value);
 }
 const pct = (share: number | null): string => (share === null ? '–' : `${num(share * 100, 1)}%`);
@@ -112,16 +125,45 @@ export interface RenderInfo {
 export function renderPortfolio(p: Portfolio, info: RenderInfo): string {
   const { flows, total } = p;
   const revenue = p.segments.reduce((sum, s) => sum + (s.revenuePerCustomerPerYear ?? 0) * s.customers, 0);
-  const header = ['segment', 'customers', 'share', 'revenue/customer/yr', 'retention', 'duration (yrs)', 'CLV/customer', 'CLV index', 'CLV total'];
+  const header = [
+    'segment',
+    'customers',
+    'share',
+    'revenue/customer/yr',
+    'retention',
+    'duration (yrs)',
+    'CLV/customer',
+    'CLV index',
+    'CLV total',
+  ];
   const rows = p.segments.map((s) => [
-    s.segment, num(s.customers), pct(s.share), num(s.revenuePerCustomerPerYear), pct(s.retention),
-    num(s.duration, 1), num(s.clv), num(s.clvIndex, 1), num(s.clvTotal),
+    s.segment,
+    num(s.customers),
+    pct(s.share),
+    num(s.revenuePerCustomerPerYear),
+    pct(s.retention),
+    num(s.duration, 1),
+    num(s.clv),
+    num(s.clvIndex, 1),
+    num(s.clvTotal),
   ]);
-  rows.push(['total', num(total.customers), pct(total.customers === 0 ? 0 : 1), num(total.customers === 0 ? null : revenue / total.customers),
-    pct(total.retention), num(total.duration, 1), num(total.clv), '', num(total.portfolioValue)]);
+  rows.push([
+    'total',
+    num(total.customers),
+    pct(total.customers === 0 ? 0 : 1),
+    num(total.customers === 0 ? null : revenue / total.customers),
+    pct(total.retention),
+    num(total.duration, 1),
+    num(total.clv),
+    '',
+    num(total.portfolioValue),
+  ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ').trimEnd();
+    cells
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('   ')
+      .trimEnd();
   const rule = '-'.repeat(line(header).length);
   const source = info.file === '-' ? 'stdin' : info.file;
   const notes = [
@@ -144,7 +186,7 @@ export function renderPortfolio(p: Portfolio, info: RenderInfo): string {
     `  active at start  ${num(flows.activeAtStart).padStart(flowWidth)} = retained ${num(flows.retained)} + lost ${num(flows.lost)}`,
     `  active at end    ${num(flows.activeAtEnd).padStart(flowWidth)} = retained ${num(flows.retained)} + regained ${num(flows.regained)} + new ${num(flows.new)}`,
     '',
-    'money in the transactions\' currency; retention = share of last year\'s segment still active this year;',
+    "money in the transactions' currency; retention = share of last year's segment still active this year;",
     `duration = 1 / (1 − retention), at most ${MAX_DURATION_YEARS} years; CLV = revenue/customer/yr × duration; CLV index = CLV / bottom CLV`,
     '',
   ].join('\n');

@@ -3,10 +3,10 @@ import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { ConfigError, loadRedisEnv } from '../config.js';
 import { Metrics } from '../ops/metrics.js';
-import { importProfileLines, RedisProfileStore, type Profile } from '../profiles/index.js';
-import { connectRedis, describeTarget, RedisHealth, RedisKeys, whenReady, type RedisClient } from '../redis/index.js';
+import { importProfileLines, type Profile, RedisProfileStore } from '../profiles/index.js';
+import { connectRedis, describeTarget, type RedisClient, RedisHealth, RedisKeys, whenReady } from '../redis/index.js';
 import { runBuild } from './build.js';
-import { parseFlags, UsageError, withUsage, type Io } from './io.js';
+import { type Io, parseFlags, UsageError, withUsage } from './io.js';
 
 const USAGE = `usage:
   nextbest profiles import FILE [--redis URL] [--cluster HOST:PORT,...] [--json]
@@ -19,10 +19,19 @@ const CONNECT_WAIT_MS = 5_000;
 /** A batch that takes longer than this means Redis is stuck, not slow. */
 const WRITE_DEADLINE_MS = 30_000;
 
-
 function options(args: string[]) {
-  const { values, positionals } = parseFlags('profiles import', args, { redis: { type: 'string' }, cluster: { type: 'string' }, json: { type: 'boolean' } }, true);
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'profiles import: name the NDJSON file (or - for stdin)' : 'profiles import: one file at a time');
+  const { values, positionals } = parseFlags(
+    'profiles import',
+    args,
+    { redis: { type: 'string' }, cluster: { type: 'string' }, json: { type: 'boolean' } },
+    true,
+  );
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0
+        ? 'profiles import: name the NDJSON file (or - for stdin)'
+        : 'profiles import: one file at a time',
+    );
   let env;
   try {
     env = loadRedisEnv({
@@ -62,9 +71,19 @@ async function openInput(file: string): Promise<NodeJS.ReadableStream> {
   return (await open(file, 'r')).createReadStream({ encoding: 'utf8' });
 }
 
-async function importFile(file: string, input: NodeJS.ReadableStream, json: boolean, client: RedisClient, prefix: string, io: Io): Promise<number> {
+async function importFile(
+  file: string,
+  input: NodeJS.ReadableStream,
+  json: boolean,
+  client: RedisClient,
+  prefix: string,
+  io: Io,
+): Promise<number> {
   const metrics = new Metrics({ defaultMetrics: false });
-  const lane = { client, health: new RedisHealth(client, 'write', WRITE_DEADLINE_MS, metrics, pino({ level: 'silent' })) };
+  const lane = {
+    client,
+    health: new RedisHealth(client, 'write', WRITE_DEADLINE_MS, metrics, pino({ level: 'silent' })),
+  };
   const store = new RedisProfileStore(lane, lane, new RedisKeys(prefix), metrics);
   const writes = pipelined((p) => store.putMany(p));
   const started = performance.now();
@@ -75,9 +94,13 @@ async function importFile(file: string, input: NodeJS.ReadableStream, json: bool
   if (json) {
     io.stdout.write(`${JSON.stringify({ ...report, seconds: Number(seconds.toFixed(3)), profilesPerSecond: rate })}\n`);
   } else {
-    for (const r of report.rejected) for (const e of r.errors) io.stderr.write(`${file}:${r.line}: ${e.path} ${e.message}\n`);
-    if (report.rejectedLines > report.rejected.length) io.stderr.write(`… and ${report.rejectedLines - report.rejected.length} more rejected lines\n`);
-    io.stdout.write(`imported ${report.imported} profiles in ${seconds.toFixed(2)} s (${rate} profiles/s); ${report.rejectedLines} lines rejected\n`);
+    for (const r of report.rejected)
+      for (const e of r.errors) io.stderr.write(`${file}:${r.line}: ${e.path} ${e.message}\n`);
+    if (report.rejectedLines > report.rejected.length)
+      io.stderr.write(`… and ${report.rejectedLines - report.rejected.length} more rejected lines\n`);
+    io.stdout.write(
+      `imported ${report.imported} profiles in ${seconds.toFixed(2)} s (${rate} profiles/s); ${report.rejectedLines} lines rejected\n`,
+    );
   }
   return report.rejectedLines > 0 ? 1 : 0;
 }
@@ -89,7 +112,8 @@ export function runProfiles(args: string[], io: Io): Promise<number> {
 
 /** `nextbest profiles import`: streams NDJSON profiles into Redis with pipelined writes. */
 const runImport = withUsage(USAGE, async ([sub, ...rest], io) => {
-  if (sub !== 'import') throw new UsageError(sub === undefined ? 'profiles: name a subcommand' : `profiles: unknown subcommand "${sub}"`);
+  if (sub !== 'import')
+    throw new UsageError(sub === undefined ? 'profiles: name a subcommand' : `profiles: unknown subcommand "${sub}"`);
   const { file, json, env } = options(rest);
   let input;
   try {
@@ -99,10 +123,15 @@ const runImport = withUsage(USAGE, async ([sub, ...rest], io) => {
     return 1;
   }
   const where = describeTarget({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES });
-  const client = connectRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { name: 'import', commandTimeout: WRITE_DEADLINE_MS });
+  const client = connectRedis(
+    { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES },
+    { name: 'import', commandTimeout: WRITE_DEADLINE_MS },
+  );
   // the first connection error ends the wait: an import has nobody to serve meanwhile
   const failed = new Promise<string>((resolve) => client.once('error', (err: Error) => resolve(err.message)));
-  const ready = whenReady(client, CONNECT_WAIT_MS).then((ok) => (ok ? undefined : `no answer within ${CONNECT_WAIT_MS} ms`));
+  const ready = whenReady(client, CONNECT_WAIT_MS).then((ok) =>
+    ok ? undefined : `no answer within ${CONNECT_WAIT_MS} ms`,
+  );
   client.on('error', () => {});
   try {
     const unreachable = await Promise.race([ready, failed]);

@@ -1,12 +1,18 @@
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { diffRuleSets, type Change, type NamedChanges, type OfferSummary, type RuleSetDiff } from '../offline/rules-diff.js';
+import {
+  type Change,
+  diffRuleSets,
+  type NamedChanges,
+  type OfferSummary,
+  type RuleSetDiff,
+} from '../offline/rules-diff.js';
 import { ruleSchemas } from '../rules/json-schema.js';
-import { loadRuleSet, type LoadResult } from '../rules/load.js';
+import { type LoadResult, loadRuleSet } from '../rules/load.js';
 import { formatIssue } from '../rules/positions.js';
 import { versionOf } from '../rules/ruleset.js';
-import { UsageError, withUsage, type Io } from './io.js';
+import { type Io, UsageError, withUsage } from './io.js';
 
 const USAGE = `usage:
   nextbest rules validate [DIR] [--json]     check a rule set (default ./rules)
@@ -24,7 +30,10 @@ async function validate(args: string[], io: Io): Promise<number> {
     io.stdout.write(`${JSON.stringify({ valid: result.ok, version, errors, warnings: result.warnings }, null, 2)}\n`);
   } else {
     for (const issue of [...errors, ...result.warnings]) io.stdout.write(`${formatIssue(issue)}\n`);
-    if (result.ok) io.stdout.write(`${dir}: valid, version ${versionOf(result.source.manifest, result.source.hash)}, ${result.source.offers.length} offers\n`);
+    if (result.ok)
+      io.stdout.write(
+        `${dir}: valid, version ${versionOf(result.source.manifest, result.source.hash)}, ${result.source.offers.length} offers\n`,
+      );
     else io.stderr.write(`${dir}: ${errors.length} error(s)\n`);
   }
   return result.ok ? 0 : 1;
@@ -58,12 +67,17 @@ export function clipPair(oldText: string, newText: string): [string, string] {
   let prefix = 0;
   while (prefix < Math.min(oldText.length, newText.length) && oldText[prefix] === newText[prefix]) prefix++;
   let suffix = 0;
-  while (suffix < Math.min(oldText.length, newText.length) - prefix && oldText.at(-1 - suffix) === newText.at(-1 - suffix)) suffix++;
+  while (
+    suffix < Math.min(oldText.length, newText.length) - prefix &&
+    oldText.at(-1 - suffix) === newText.at(-1 - suffix)
+  )
+    suffix++;
   const start = Math.max(0, prefix - CONTEXT);
   const cut = (t: string) => {
     const end = Math.min(t.length, t.length - suffix + CONTEXT);
     const middle = t.slice(start, end);
-    const shown = middle.length > MAX_VALUE ? `${middle.slice(0, MAX_VALUE)}…` : `${middle}${end < t.length ? '…' : ''}`;
+    const shown =
+      middle.length > MAX_VALUE ? `${middle.slice(0, MAX_VALUE)}…` : `${middle}${end < t.length ? '…' : ''}`;
     return `${start > 0 ? '…' : ''}${shown}`;
   };
   return [cut(oldText), cut(newText)];
@@ -98,23 +112,39 @@ function namedLines(title: string, n: NamedChanges): string[] {
 /** The diff for a person: grouped by file, one change a line, paths aligned within a group. */
 export function formatDiff(d: RuleSetDiff, dirA: string, dirB: string): string {
   const versionWidth = Math.max(d.a.version.length, d.b.version.length);
-  const lines = [`A  ${d.a.version.padEnd(versionWidth)}  ${dirA}`, `B  ${d.b.version.padEnd(versionWidth)}  ${dirB}`, ''];
+  const lines = [
+    `A  ${d.a.version.padEnd(versionWidth)}  ${dirA}`,
+    `B  ${d.b.version.padEnd(versionWidth)}  ${dirB}`,
+    '',
+  ];
   if (d.identical) return [...lines, 'no differences', ''].join('\n');
-  if (d.differences === 0) return [...lines, 'no differences in content (the files differ only in layout or $schema)', ''].join('\n');
+  if (d.differences === 0)
+    return [...lines, 'no differences in content (the files differ only in layout or $schema)', ''].join('\n');
   const section = (title: string, body: string[]) => (body.length > 0 ? [title, ...body, ''] : []);
   const { offers, arbitration, contactPolicy: policy } = d;
-  const counts = [[offers.added, 'added'], [offers.removed, 'removed'], [offers.changed, 'changed']] as const;
+  const counts = [
+    [offers.added, 'added'],
+    [offers.removed, 'removed'],
+    [offers.changed, 'changed'],
+  ] as const;
   const all = [...offers.added, ...offers.removed, ...offers.changed];
   const idWidth = Math.max(...all.map((o) => o.id.length));
   const groupWidth = Math.max(...all.map((o) => o.group.length));
-  const summary = (sign: string) => (o: OfferSummary) => `  ${sign} ${o.id.padEnd(idWidth)}  ${o.group.padEnd(groupWidth)}  ${o.name}`;
+  const summary = (sign: string) => (o: OfferSummary) =>
+    `  ${sign} ${o.id.padEnd(idWidth)}  ${o.group.padEnd(groupWidth)}  ${o.name}`;
   lines.push(
     ...section('manifest', changeLines(d.manifest, '  ')),
-    ...section(`offers: ${counts.filter(([l]) => l.length > 0).map(([l, w]) => `${l.length} ${w}`).join(', ')}`, [
-      ...offers.added.map(summary('+')),
-      ...offers.removed.map(summary('-')),
-      ...offers.changed.flatMap((o) => [summary('~')(o), ...changeLines(o.changes, '      ')]),
-    ]),
+    ...section(
+      `offers: ${counts
+        .filter(([l]) => l.length > 0)
+        .map(([l, w]) => `${l.length} ${w}`)
+        .join(', ')}`,
+      [
+        ...offers.added.map(summary('+')),
+        ...offers.removed.map(summary('-')),
+        ...offers.changed.flatMap((o) => [summary('~')(o), ...changeLines(o.changes, '      ')]),
+      ],
+    ),
     ...section('arbitration', [
       ...namedLines('context weights', arbitration.contextWeights),
       ...namedLines('levers', arbitration.levers),
@@ -123,7 +153,9 @@ export function formatDiff(d: RuleSetDiff, dirA: string, dirB: string): string {
     ...section('contact policy', [
       ...changeLines(policy.settings, '  '),
       ...namedLines('rules', policy.rules),
-      ...(policy.order ? [`  rule order  ${clipPair(JSON.stringify(policy.order.old), JSON.stringify(policy.order.new)).join(' → ')}`] : []),
+      ...(policy.order
+        ? [`  rule order  ${clipPair(JSON.stringify(policy.order.old), JSON.stringify(policy.order.new)).join(' → ')}`]
+        : []),
     ]),
     `${d.differences} difference${d.differences === 1 ? '' : 's'}`,
     '',

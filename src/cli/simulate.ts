@@ -29,12 +29,12 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Simulation, type ChannelSimulation, type Count, type SimulationReport } from '../offline/simulate.js';
 import type { ContextValue } from '../decision/types.js';
-import { importProfileLines, type ImportReport } from '../profiles/ndjson.js';
+import { type ChannelSimulation, type Count, Simulation, type SimulationReport } from '../offline/simulate.js';
+import { type ImportReport, importProfileLines } from '../profiles/ndjson.js';
 import { FORBIDDEN_KEYS, KEY_PATTERN, LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
 import { compileRuleSet, formatIssue, loadRuleSet, type RuleSet } from '../rules/index.js';
-import { parseFlags, UsageError, withUsage, type Io } from './io.js';
+import { type Io, parseFlags, UsageError, withUsage } from './io.js';
 
 const USAGE = `usage: nextbest simulate --rules DIR --profiles FILE [--channel C] [--context KEY=VALUE ...] [--placement P] [--baseline DIR] [--json]
   runs every profile (FILE, or - for stdin) through the rule set in DIR on each channel (default: all it declares)
@@ -46,7 +46,6 @@ const REPORTED_LINES = 10;
 const FLOWS_SHOWN = 10;
 const CELLS_PER_FLOW = 3;
 const MAX_CONTEXT_KEYS = 32;
-
 
 interface Options {
   readonly rules: string;
@@ -60,7 +59,8 @@ interface Options {
 
 /** `key=value`; numbers and true/false become numbers and booleans, as a request's JSON would carry them. */
 function parsePlacement(raw: string | undefined): string | undefined {
-  if (raw !== undefined && (raw.length < 1 || raw.length > 64)) throw new UsageError('simulate: --placement wants 1 to 64 characters');
+  if (raw !== undefined && (raw.length < 1 || raw.length > 64))
+    throw new UsageError('simulate: --placement wants 1 to 64 characters');
   return raw;
 }
 
@@ -69,14 +69,17 @@ export function parseContext(pairs: readonly string[]): Record<string, ContextVa
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     const key = eq < 0 ? pair : pair.slice(0, eq);
-    if (eq < 0 || !KEY_PATTERN.test(key) || FORBIDDEN_KEYS.has(key)) throw new UsageError(`simulate: --context wants KEY=VALUE with KEY an identifier, got "${pair}"`);
+    if (eq < 0 || !KEY_PATTERN.test(key) || FORBIDDEN_KEYS.has(key))
+      throw new UsageError(`simulate: --context wants KEY=VALUE with KEY an identifier, got "${pair}"`);
     if (Object.hasOwn(context, key)) throw new UsageError(`simulate: --context ${key} given twice`);
     const raw = pair.slice(eq + 1);
     if (raw.length > 256) throw new UsageError(`simulate: --context ${key}: at most 256 characters`);
     // a number only when it reads back the same: "007" and "1e3" stay text, as a web page would send them
-    context[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && String(Number(raw)) === raw ? Number(raw) : raw;
+    context[key] =
+      raw === 'true' ? true : raw === 'false' ? false : raw !== '' && String(Number(raw)) === raw ? Number(raw) : raw;
   }
-  if (Object.keys(context).length > MAX_CONTEXT_KEYS) throw new UsageError(`simulate: at most ${MAX_CONTEXT_KEYS} --context keys`);
+  if (Object.keys(context).length > MAX_CONTEXT_KEYS)
+    throw new UsageError(`simulate: at most ${MAX_CONTEXT_KEYS} --context keys`);
   return context;
 }
 
@@ -109,7 +112,9 @@ async function ruleSetAt(dir: string, io: Io): Promise<RuleSet | undefined> {
   const loaded = await loadRuleSet(dir);
   if (loaded.ok) return compileRuleSet(loaded.source);
   for (const issue of loaded.errors) io.stderr.write(`${formatIssue({ ...issue, file: join(dir, issue.file) })}\n`);
-  io.stderr.write(`simulate: ${dir}: ${loaded.errors.length} error(s); fix them (nextbest rules validate ${dir}) and run again\n`);
+  io.stderr.write(
+    `simulate: ${dir}: ${loaded.errors.length} error(s); fix them (nextbest rules validate ${dir}) and run again\n`,
+  );
   return undefined;
 }
 
@@ -127,11 +132,19 @@ export const runSimulate = withUsage(USAGE, async (args, io) => {
   if (!rules || (options.baseline !== undefined && !baseline)) return 1;
   const undeclared = options.channels.filter((c) => !rules.manifest.channels.includes(c));
   if (undeclared.length > 0) {
-    io.stderr.write(`simulate: channel "${undeclared[0]}" is not declared by ${options.rules} (it declares ${rules.manifest.channels.join(', ')})\n${USAGE}\n`);
+    io.stderr.write(
+      `simulate: channel "${undeclared[0]}" is not declared by ${options.rules} (it declares ${rules.manifest.channels.join(', ')})\n${USAGE}\n`,
+    );
     return 2;
   }
   const channels = options.channels.length > 0 ? options.channels : rules.manifest.channels;
-  const simulation = new Simulation({ rules, baseline, channels, context: options.context, placement: options.placement });
+  const simulation = new Simulation({
+    rules,
+    baseline,
+    channels,
+    context: options.context,
+    placement: options.placement,
+  });
   const started = performance.now();
   let read: ImportReport;
   let input: NodeJS.ReadableStream | undefined;
@@ -149,9 +162,12 @@ export const runSimulate = withUsage(USAGE, async (args, io) => {
   const elapsedMs = Math.round(performance.now() - started);
   const report = simulation.report();
   const rejected = read.rejected.slice(0, REPORTED_LINES);
-  for (const r of rejected) for (const e of r.errors) io.stderr.write(`${options.profiles}:${r.line}: ${e.path} ${e.message}\n`);
-  if (read.rejectedLines > rejected.length) io.stderr.write(`… and ${read.rejectedLines - rejected.length} more rejected lines\n`);
-  if (read.rejectedLines > 0) io.stderr.write(`simulate: ${read.rejectedLines} line(s) rejected, ${read.imported} profiles simulated\n`);
+  for (const r of rejected)
+    for (const e of r.errors) io.stderr.write(`${options.profiles}:${r.line}: ${e.path} ${e.message}\n`);
+  if (read.rejectedLines > rejected.length)
+    io.stderr.write(`… and ${read.rejectedLines - rejected.length} more rejected lines\n`);
+  if (read.rejectedLines > 0)
+    io.stderr.write(`simulate: ${read.rejectedLines} line(s) rejected, ${read.imported} profiles simulated\n`);
   if (options.json) {
     const document = {
       rules: { dir: options.rules, version: report.rulesVersion },
@@ -163,7 +179,9 @@ export const runSimulate = withUsage(USAGE, async (args, io) => {
     };
     io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   } else {
-    io.stdout.write(render(report, { ...options, simulated: read.imported, rejectedLines: read.rejectedLines, elapsedMs }));
+    io.stdout.write(
+      render(report, { ...options, simulated: read.imported, rejectedLines: read.rejectedLines, elapsedMs }),
+    );
   }
   return 0;
 });
@@ -173,7 +191,8 @@ export const runSimulate = withUsage(USAGE, async (args, io) => {
 
 const NONE = '(no offer)';
 const pct = (share: number): string => `${(share * 100).toFixed(1)}%`;
-const pts = (change: number): string => `${change > 0 ? '+' : change < 0 ? '-' : ' '}${Math.abs(change * 100).toFixed(1)} pts`;
+const pts = (change: number): string =>
+  `${change > 0 ? '+' : change < 0 ? '-' : ' '}${Math.abs(change * 100).toFixed(1)} pts`;
 const label = (id: string | null): string => id ?? NONE;
 const row = (first: string, width: number, cells: readonly string[], cellWidth: number): string =>
   `  ${first.padEnd(width)}${cells.map((c) => c.padStart(cellWidth)).join('')}`.trimEnd();
@@ -185,7 +204,9 @@ interface RenderInfo extends Options {
 }
 
 function render(report: SimulationReport, info: RenderInfo): string {
-  const context = Object.entries(report.context).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+  const context = Object.entries(report.context)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
   const seconds = info.elapsedMs / 1e3;
   const lines = [
     `rules ${report.rulesVersion} (${info.rules})${report.baselineVersion ? ` against baseline ${report.baselineVersion} (${info.baseline})` : ''}`,
@@ -198,18 +219,31 @@ function render(report: SimulationReport, info: RenderInfo): string {
 
 function renderChannel(ch: ChannelSimulation): string[] {
   const mix = ch.rules;
-  const ids = [NONE, 'top offer', ...mix.topOffers.map((o) => o.offerId), ...(ch.shift?.offers.map((o) => label(o.offerId)) ?? [])];
+  const ids = [
+    NONE,
+    'top offer',
+    ...mix.topOffers.map((o) => o.offerId),
+    ...(ch.shift?.offers.map((o) => label(o.offerId)) ?? []),
+  ];
   const width = Math.max(...ids.map((s) => s.length)) + 2;
-  const out = [`channel ${ch.channel}: ${ch.customers} customers, ${mix.noOffer.customers} (${pct(mix.noOffer.share)}) with no offer`, ''];
+  const out = [
+    `channel ${ch.channel}: ${ch.customers} customers, ${mix.noOffer.customers} (${pct(mix.noOffer.share)}) with no offer`,
+    '',
+  ];
   out.push(row('top offer', width, ['customers', 'share'], 11));
   for (const o of mix.topOffers) out.push(row(o.offerId, width, [String(o.customers), pct(o.share)], 11));
   out.push(row(NONE, width, [String(mix.noOffer.customers), pct(mix.noOffer.share)], 11));
-  out.push('', '  top offer by lifecycle phase × value segment (share of the cell\'s customers)');
+  out.push('', "  top offer by lifecycle phase × value segment (share of the cell's customers)");
   for (const phase of LIFECYCLE_PHASES) {
-    const cells = VALUE_SEGMENTS.map((s) => mix.segments.find((c) => c.lifecyclePhase === phase && c.valueSegment === s)!);
+    const cells = VALUE_SEGMENTS.map(
+      (s) => mix.segments.find((c) => c.lifecyclePhase === phase && c.valueSegment === s)!,
+    );
     const phaseCustomers = cells.reduce((n, c) => n + c.customers, 0);
     if (phaseCustomers === 0) continue;
-    const shareIn = (c: { customers: number; topOffers: readonly { offerId: string; customers: number }[]; noOffer: Count }, id: string | null): number => {
+    const shareIn = (
+      c: { customers: number; topOffers: readonly { offerId: string; customers: number }[]; noOffer: Count },
+      id: string | null,
+    ): number => {
       const n = id === null ? c.noOffer.customers : (c.topOffers.find((o) => o.offerId === id)?.customers ?? 0);
       return c.customers === 0 ? Number.NaN : n / c.customers;
     };
@@ -236,23 +270,33 @@ function renderChannel(ch: ChannelSimulation): string[] {
 function renderShift(ch: ChannelSimulation, width: number): string[] {
   const shift = ch.shift!;
   const out: string[] = [];
-  if (ch.baselineDeclaresChannel === false) out.push(`  the baseline does not declare ${ch.channel}: there every customer counts as no offer`);
-  if (shift.changed.customers === 0) return [...out, '  against the baseline: no customer\'s top offer changes'];
-  out.push(`  against the baseline: ${shift.changed.customers} customers (${pct(shift.changed.share)}) get a different top offer`, '');
+  if (ch.baselineDeclaresChannel === false)
+    out.push(`  the baseline does not declare ${ch.channel}: there every customer counts as no offer`);
+  if (shift.changed.customers === 0) return [...out, "  against the baseline: no customer's top offer changes"];
+  out.push(
+    `  against the baseline: ${shift.changed.customers} customers (${pct(shift.changed.share)}) get a different top offer`,
+    '',
+  );
   out.push(row('top offer', width, ['before', 'after', 'change'], 11));
   const moved = shift.offers.filter((o) => o.before.customers !== o.after.customers);
-  for (const o of moved) out.push(row(label(o.offerId), width, [pct(o.before.share), pct(o.after.share), pts(o.shareChange)], 11));
+  for (const o of moved)
+    out.push(row(label(o.offerId), width, [pct(o.before.share), pct(o.after.share), pts(o.shareChange)], 11));
   const same = shift.offers.length - moved.length;
   if (same > 0) out.push(`  (${same} other top offer${same === 1 ? '' : 's'} unchanged)`);
   out.push('', `  largest moves (customers: from → to, where)`);
   const fromWidth = Math.max(...shift.flows.slice(0, FLOWS_SHOWN).map((f) => label(f.from).length));
   const toWidth = Math.max(...shift.flows.slice(0, FLOWS_SHOWN).map((f) => label(f.to).length));
   for (const f of shift.flows.slice(0, FLOWS_SHOWN)) {
-    const where = f.segments.slice(0, CELLS_PER_FLOW).map((c) => `${c.lifecyclePhase}/${c.valueSegment} ${c.customers}`);
+    const where = f.segments
+      .slice(0, CELLS_PER_FLOW)
+      .map((c) => `${c.lifecyclePhase}/${c.valueSegment} ${c.customers}`);
     if (f.segments.length > CELLS_PER_FLOW) where.push(`${f.segments.length - CELLS_PER_FLOW} more cells`);
-    out.push(`  ${String(f.customers).padStart(9)}  ${label(f.from).padEnd(fromWidth)} → ${label(f.to).padEnd(toWidth)}  ${where.join(', ')}`);
+    out.push(
+      `  ${String(f.customers).padStart(9)}  ${label(f.from).padEnd(fromWidth)} → ${label(f.to).padEnd(toWidth)}  ${where.join(', ')}`,
+    );
   }
   const rest = shift.flows.slice(FLOWS_SHOWN);
-  if (rest.length > 0) out.push(`  … and ${rest.length} smaller moves (${rest.reduce((n, f) => n + f.customers, 0)} customers)`);
+  if (rest.length > 0)
+    out.push(`  … and ${rest.length} smaller moves (${rest.reduce((n, f) => n + f.customers, 0)} customers)`);
   return out;
 }

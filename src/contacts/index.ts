@@ -1,5 +1,25 @@
 /** Contact history and contact state: the format and its pure operations, the ContactStore interface, its memory and Redis implementations. */
 export { MemoryContactStore } from './memory.js';
 export { RedisContactStore } from './redis.js';
-export { applyEvent, applyPresented, DAY_MS, dayOf, EMPTY_CONTACTS, parseContacts, withPresented, type ContactEvent, type ContactState, type Presented } from './state.js';
-export { DEDUP_MAX, DEDUP_TTL_MS, HISTORY_MAX, OUTCOMES, type ContactStore, type Outcome, type ResponseEvent, type WriteResult } from './store.js';
+export {
+  applyEvent,
+  applyPresented,
+  type ContactEvent,
+  type ContactState,
+  DAY_MS,
+  dayOf,
+  EMPTY_CONTACTS,
+  type Presented,
+  parseContacts,
+  withPresented,
+} from './state.js';
+export {
+  type ContactStore,
+  DEDUP_MAX,
+  DEDUP_TTL_MS,
+  HISTORY_MAX,
+  OUTCOMES,
+  type Outcome,
+  type ResponseEvent,
+  type WriteResult,
+} from './store.js';

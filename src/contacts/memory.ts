@@ -1,6 +1,21 @@
 import { LRUCache } from 'lru-cache';
-import { applyEvent, applyPresented, EMPTY_CONTACTS, parseContacts, withPresented, type ContactState, type Presented } from './state.js';
-import { DEDUP_MAX, DEDUP_TTL_MS, HISTORY_MAX, type ContactStore, type ResponseEvent, type WriteResult } from './store.js';
+import {
+  applyEvent,
+  applyPresented,
+  type ContactState,
+  EMPTY_CONTACTS,
+  type Presented,
+  parseContacts,
+  withPresented,
+} from './state.js';
+import {
+  type ContactStore,
+  DEDUP_MAX,
+  DEDUP_TTL_MS,
+  HISTORY_MAX,
+  type ResponseEvent,
+  type WriteResult,
+} from './store.js';
 
 /** Customers whose history, dedup marks and contact state one process keeps (least recently used go first). */
 const MEMORY_CUSTOMERS = 200_000;
@@ -26,7 +41,8 @@ export class MemoryContactStore implements ContactStore {
   /** The customer's state, for a write: the parsed form is dropped. */
   private state(customerId: string): CustomerState {
     let s = this.customers.get(customerId);
-    if (!s) this.customers.set(customerId, (s = { history: [], seen: new Map(), fields: new Map(), parsed: undefined }));
+    if (!s)
+      this.customers.set(customerId, (s = { history: [], seen: new Map(), fields: new Map(), parsed: undefined }));
     s.parsed = undefined;
     return s;
   }
@@ -73,7 +89,13 @@ export class MemoryContactStore implements ContactStore {
     return (s.parsed ??= parseContacts(s.fields));
   }
 
-  reserve(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): boolean {
+  reserve(
+    customerId: string,
+    version: number,
+    decisionId: string,
+    presented: readonly Presented[],
+    now: number,
+  ): boolean {
     const before = this.customers.get(customerId);
     if ((before?.fields.get('v') ?? 0) !== version) return false;
     const parsed = before?.parsed ?? (before === undefined ? EMPTY_CONTACTS : undefined);
@@ -81,7 +103,8 @@ export class MemoryContactStore implements ContactStore {
     const prunedAt = state.fields.get('p');
     applyPresented(state.fields, decisionId, presented, now, this.retentionDays());
     // the next decision reads the state this one wrote: carry the parsed form over unless a prune changed the fields
-    if (parsed !== undefined && state.fields.get('p') === prunedAt) state.parsed = withPresented(parsed, decisionId, presented, now);
+    if (parsed !== undefined && state.fields.get('p') === prunedAt)
+      state.parsed = withPresented(parsed, decisionId, presented, now);
     return true;
   }
 }

@@ -1,12 +1,36 @@
 import type { Result } from 'ioredis';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
-import { countField, dayOf, holdField, lastField, oldestDay, parseContacts, PRUNE_ALWAYS_AT_FIELDS, PRUNE_AT_FIELDS, PRUNE_EVERY_MS, type ContactState, type Presented } from './state.js';
-import { DEDUP_MAX, DEDUP_TTL_MS, HISTORY_MAX, type ContactStore, type ResponseEvent, type WriteResult } from './store.js';
+import {
+  type ContactState,
+  countField,
+  dayOf,
+  holdField,
+  lastField,
+  oldestDay,
+  PRUNE_ALWAYS_AT_FIELDS,
+  PRUNE_AT_FIELDS,
+  PRUNE_EVERY_MS,
+  type Presented,
+  parseContacts,
+} from './state.js';
+import {
+  type ContactStore,
+  DEDUP_MAX,
+  DEDUP_TTL_MS,
+  HISTORY_MAX,
+  type ResponseEvent,
+  type WriteResult,
+} from './store.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    nextbestRecordEvent(seen: string, events: string, contacts: string, ...args: (string | number)[]): Result<number, Context>;
+    nextbestRecordEvent(
+      seen: string,
+      events: string,
+      contacts: string,
+      ...args: (string | number)[]
+    ): Result<number, Context>;
     nextbestPresent(contacts: string, ...args: (string | number)[]): Result<number, Context>;
   }
 }
@@ -100,6 +124,7 @@ export class RedisContactStore implements ContactStore {
     const results = await Promise.allSettled(
       events.map((e) =>
         health.call('response write', () =>
+          // biome-ignore format: the arguments grouped as the script reads them
           client.nextbestRecordEvent(
             this.keys.seen(e.customerId), this.keys.events(e.customerId), this.keys.contacts(e.customerId),
             now, DEDUP_TTL_MS, DEDUP_MAX, HISTORY_MAX, HISTORY_TTL_SECONDS, e.eventId,
@@ -142,7 +167,9 @@ export class RedisContactStore implements ContactStore {
   /** On the decision path: the read lane's deadline. */
   async read(customerId: string): Promise<ContactState> {
     const { client, health } = this.readLane;
-    return parseContacts(Object.entries(await health.call('contacts read', () => client.hgetall(this.keys.contacts(customerId)))));
+    return parseContacts(
+      Object.entries(await health.call('contacts read', () => client.hgetall(this.keys.contacts(customerId)))),
+    );
   }
 
   /**
@@ -150,7 +177,13 @@ export class RedisContactStore implements ContactStore {
    * carries nothing bulky, with its deadline. A reservation that times out may still have been
    * applied; the decision then holds the offers back, so the error is on the side of less contact.
    */
-  async reserve(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): Promise<boolean> {
+  async reserve(
+    customerId: string,
+    version: number,
+    decisionId: string,
+    presented: readonly Presented[],
+    now: number,
+  ): Promise<boolean> {
     const { client, health } = this.readLane;
     const ops: (string | number)[] = [];
     for (const p of presented) {
@@ -158,7 +191,17 @@ export class RedisContactStore implements ContactStore {
       if (p.holdUntil !== undefined) ops.push('set', holdField(p.channel, p.offerId, decisionId), p.holdUntil);
     }
     const applied = await health.call('contacts present', () =>
-      client.nextbestPresent(this.keys.contacts(customerId), version, now, HISTORY_TTL_SECONDS, PRUNE_AT_FIELDS, oldestDay(now, this.retentionDays()), PRUNE_EVERY_MS, PRUNE_ALWAYS_AT_FIELDS, ...ops),
+      client.nextbestPresent(
+        this.keys.contacts(customerId),
+        version,
+        now,
+        HISTORY_TTL_SECONDS,
+        PRUNE_AT_FIELDS,
+        oldestDay(now, this.retentionDays()),
+        PRUNE_EVERY_MS,
+        PRUNE_ALWAYS_AT_FIELDS,
+        ...ops,
+      ),
     );
     return applied === 1;
   }

@@ -60,9 +60,11 @@ export interface Presented {
   readonly holdUntil: number | undefined;
 }
 
-export const countField = (outcome: string, channel: string, offerId: string, day: number) => `n|${outcome}|${channel}|${offerId}|${day}`;
+export const countField = (outcome: string, channel: string, offerId: string, day: number) =>
+  `n|${outcome}|${channel}|${offerId}|${day}`;
 export const lastField = (outcome: string, channel: string, offerId: string) => `t|${outcome}|${channel}|${offerId}`;
-export const holdField = (channel: string, offerId: string, decisionId: string) => `h|${channel}|${offerId}|${decisionId}`;
+export const holdField = (channel: string, offerId: string, decisionId: string) =>
+  `h|${channel}|${offerId}|${decisionId}`;
 
 /** Parses the fields (a Map, or Redis HGETALL's object); unknown or malformed fields are ignored. */
 export function parseContacts(fields: Iterable<readonly [string, string | number]>): ContactState {
@@ -78,11 +80,15 @@ export function parseContacts(fields: Iterable<readonly [string, string | number
       continue;
     }
     const p = field.split('|');
-    if (p[0] === 'n' && p.length === 5) counts.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, day: Number(p[4]), n: value });
+    if (p[0] === 'n' && p.length === 5)
+      counts.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, day: Number(p[4]), n: value });
     else if (p[0] === 't' && p.length === 4) last.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, at: value });
-    else if (p[0] === 'h' && p.length === 4) holds.push({ channel: p[1]!, offerId: p[2]!, decisionId: p[3]!, expiresAt: value });
+    else if (p[0] === 'h' && p.length === 4)
+      holds.push({ channel: p[1]!, offerId: p[2]!, decisionId: p[3]!, expiresAt: value });
   }
-  return version === 0 && counts.length === 0 && last.length === 0 && holds.length === 0 ? EMPTY_CONTACTS : { version, counts, last, holds };
+  return version === 0 && counts.length === 0 && last.length === 0 && holds.length === 0
+    ? EMPTY_CONTACTS
+    : { version, counts, last, holds };
 }
 
 /** An outcome as contact state records it. */
@@ -94,14 +100,19 @@ export interface ContactEvent {
   readonly at: number;
 }
 
-const bump = (fields: Map<string, number>, field: string, by: number) => fields.set(field, (fields.get(field) ?? 0) + by);
+const bump = (fields: Map<string, number>, field: string, by: number) =>
+  fields.set(field, (fields.get(field) ?? 0) + by);
 
 /** The oldest day bucket kept. */
 export const oldestDay = (now: number, retentionDays: number): number => dayOf(now) - retentionDays + 1;
 
 /** Drops expired holds and buckets past retention once the state has grown: every few minutes, or at once when flooded. */
 function prune(fields: Map<string, number>, now: number, retentionDays: number): void {
-  if (fields.size < PRUNE_AT_FIELDS || (now - (fields.get('p') ?? 0) < PRUNE_EVERY_MS && fields.size < PRUNE_ALWAYS_AT_FIELDS)) return;
+  if (
+    fields.size < PRUNE_AT_FIELDS ||
+    (now - (fields.get('p') ?? 0) < PRUNE_EVERY_MS && fields.size < PRUNE_ALWAYS_AT_FIELDS)
+  )
+    return;
   const oldest = oldestDay(now, retentionDays);
   for (const [field, value] of fields) {
     if (field.startsWith('h|') && value <= now) fields.delete(field);
@@ -117,13 +128,20 @@ export function applyEvent(fields: Map<string, number>, e: ContactEvent, now: nu
   const last = lastField(e.outcome, e.channel, e.offerId);
   if ((fields.get(last) ?? -Infinity) < e.at) fields.set(last, e.at);
   // the impression a decision was holding a place for has arrived
-  if (e.outcome === 'impression' && e.decisionId !== undefined) fields.delete(holdField(e.channel, e.offerId, e.decisionId));
+  if (e.outcome === 'impression' && e.decisionId !== undefined)
+    fields.delete(holdField(e.channel, e.offerId, e.decisionId));
   bump(fields, 'v', 1);
   prune(fields, now, retentionDays);
 }
 
 /** Records what a decision presents (the in-process twin of the reservation script). */
-export function applyPresented(fields: Map<string, number>, decisionId: string, presented: readonly Presented[], now: number, retentionDays: number): void {
+export function applyPresented(
+  fields: Map<string, number>,
+  decisionId: string,
+  presented: readonly Presented[],
+  now: number,
+  retentionDays: number,
+): void {
   for (const p of presented) {
     if (p.decision) bump(fields, countField('decision', p.channel, p.offerId, dayOf(now)), 1);
     if (p.holdUntil !== undefined) fields.set(holdField(p.channel, p.offerId, decisionId), p.holdUntil);
@@ -137,14 +155,21 @@ export function applyPresented(fields: Map<string, number>, decisionId: string, 
  * without parsing every field again (a decision's write is the common write). Entry order may
  * differ from a fresh parse; nothing reads contact state by order.
  */
-export function withPresented(state: ContactState, decisionId: string, presented: readonly Presented[], now: number): ContactState {
+export function withPresented(
+  state: ContactState,
+  decisionId: string,
+  presented: readonly Presented[],
+  now: number,
+): ContactState {
   const day = dayOf(now);
   let counts: CountEntry[] | undefined;
   let added: HoldEntry[] | undefined;
   for (const p of presented) {
     if (p.decision) {
       counts ??= state.counts.slice();
-      const i = counts.findIndex((c) => c.outcome === 'decision' && c.day === day && c.offerId === p.offerId && c.channel === p.channel);
+      const i = counts.findIndex(
+        (c) => c.outcome === 'decision' && c.day === day && c.offerId === p.offerId && c.channel === p.channel,
+      );
       if (i < 0) counts.push({ outcome: 'decision', channel: p.channel, offerId: p.offerId, day, n: 1 });
       else counts[i] = { ...counts[i]!, n: counts[i]!.n + 1 };
     }
@@ -157,7 +182,8 @@ export function withPresented(state: ContactState, decisionId: string, presented
   let holds = state.holds;
   if (added) {
     const fresh = added;
-    const replaced = (h: HoldEntry) => h.decisionId === decisionId && fresh.some((a) => a.offerId === h.offerId && a.channel === h.channel);
+    const replaced = (h: HoldEntry) =>
+      h.decisionId === decisionId && fresh.some((a) => a.offerId === h.offerId && a.channel === h.channel);
     holds = (holds.some(replaced) ? holds.filter((h) => !replaced(h)) : holds).concat(fresh);
   }
   return { version: state.version + 1, counts: counts ?? state.counts, last: state.last, holds };

@@ -36,7 +36,13 @@ export interface ContactStore {
   /** The customer's contact state; throws when it cannot be read. */
   read(customerId: string): ContactState | Promise<ContactState>;
   /** Adds what a decision presents, if the state is still at `version`; false when it has moved on. */
-  reserve(customerId: string, version: number, decisionId: string, presented: readonly Presented[], now: number): boolean | Promise<boolean>;
+  reserve(
+    customerId: string,
+    version: number,
+    decisionId: string,
+    presented: readonly Presented[],
+    now: number,
+  ): boolean | Promise<boolean>;
   /** Records the outcomes not seen before (history, dedup mark and state in one step); those it could not write come back in `failed`. */
   record(events: readonly ResponseEvent[]): Promise<WriteResult>;
   /** The customer's stored events, oldest first. */

@@ -66,17 +66,23 @@ export class RedisCounters implements Counters {
     if (!this.lane.health.available()) return;
     const fresh = [...this.pending];
     this.pending = new Map();
-    for (let i = 0; i < fresh.length; i += BATCH_FIELDS) this.unconfirmed.push({ id: randomUUID(), entries: fresh.slice(i, i + BATCH_FIELDS) });
+    for (let i = 0; i < fresh.length; i += BATCH_FIELDS)
+      this.unconfirmed.push({ id: randomUUID(), entries: fresh.slice(i, i + BATCH_FIELDS) });
     const { client, health } = this.lane;
     const batches = this.unconfirmed;
     for (const b of batches) this.sending.add(b);
     const results = await Promise.allSettled(
-      batches.map((b) => health.call('counters', () => client.nextbestAddCounts(this.key, `${this.key}:batch:${b.id}`, MARKER_SECONDS, ...b.entries.flat()))),
+      batches.map((b) =>
+        health.call('counters', () =>
+          client.nextbestAddCounts(this.key, `${this.key}:batch:${b.id}`, MARKER_SECONDS, ...b.entries.flat()),
+        ),
+      ),
     );
     for (const b of batches) this.sending.delete(b);
     const failed = batches.filter((_, i) => results[i]!.status === 'rejected');
     this.unconfirmed = [...failed, ...this.unconfirmed.slice(batches.length)];
-    if (failed.length > 0) this.log.debug({ key: this.key, batches: failed.length }, 'counter writes failed; tried again next round');
+    if (failed.length > 0)
+      this.log.debug({ key: this.key, batches: failed.length }, 'counter writes failed; tried again next round');
   }
 
   /** Redis's totals plus what this node has not written, or not had confirmed, yet. */

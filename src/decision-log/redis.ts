@@ -18,7 +18,14 @@ interface Pending {
 
 /** The stream entry's fields: flat strings, `offers` as JSON. */
 export function decisionLogFields(d: LoggedDecision, at: number): string[] {
-  const offers = d.offers.map((o) => ({ rank: o.rank, offerId: o.offerId, group: o.group, score: o.score, propensity: o.propensity }));
+  const offers = d.offers.map((o) => ({
+    rank: o.rank,
+    offerId: o.offerId,
+    group: o.group,
+    score: o.score,
+    propensity: o.propensity,
+  }));
+  // biome-ignore format: a field and its value on a line
   return [
     'decisionId', d.decisionId,
     'customerId', d.customerId,
@@ -63,7 +70,11 @@ export class RedisDecisionLog implements DecisionLog {
   ) {
     this.written = metrics.decisionLog.slot('written');
     this.dropped = metrics.decisionLog.slot('dropped');
-    metrics.gauge('nextbest_decision_log_pending', 'Decisions waiting to be written to the decision log', () => this.pending.length);
+    metrics.gauge(
+      'nextbest_decision_log_pending',
+      'Decisions waiting to be written to the decision log',
+      () => this.pending.length,
+    );
   }
 
   append(decision: LoggedDecision, at: number): void {
@@ -88,7 +99,8 @@ export class RedisDecisionLog implements DecisionLog {
     this.timer = undefined;
     this.writing ??= this.write().finally(() => {
       this.writing = undefined;
-      if (this.pending.length > 0 && !this.timer) this.later(this.failures === 0 ? FLUSH_MS : Math.min(FLUSH_MS * 2 ** this.failures, MAX_BACKOFF_MS));
+      if (this.pending.length > 0 && !this.timer)
+        this.later(this.failures === 0 ? FLUSH_MS : Math.min(FLUSH_MS * 2 ** this.failures, MAX_BACKOFF_MS));
     });
     return this.writing;
   }
@@ -100,7 +112,11 @@ export class RedisDecisionLog implements DecisionLog {
     while (this.pending.length > 0 && health.available()) {
       const batch = this.pending.splice(0, BATCH);
       const results = await Promise.allSettled(
-        batch.map((p) => health.call('decision log', () => client.xadd(key, 'MAXLEN', '~', cap, '*', ...decisionLogFields(p.decision, p.at)))),
+        batch.map((p) =>
+          health.call('decision log', () =>
+            client.xadd(key, 'MAXLEN', '~', cap, '*', ...decisionLogFields(p.decision, p.at)),
+          ),
+        ),
       );
       const failed = batch.filter((_, i) => results[i]!.status === 'rejected');
       this.written.n += batch.length - failed.length;
@@ -108,7 +124,10 @@ export class RedisDecisionLog implements DecisionLog {
         // a write that timed out may still have been applied: readers dedupe by decisionId
         this.pending = failed.concat(this.pending);
         this.failures++;
-        this.log.debug({ failed: failed.length, pending: this.pending.length }, 'decision log write failed; will retry');
+        this.log.debug(
+          { failed: failed.length, pending: this.pending.length },
+          'decision log write failed; will retry',
+        );
         return;
       }
       this.failures = 0;
@@ -118,6 +137,7 @@ export class RedisDecisionLog implements DecisionLog {
 
   async close(): Promise<void> {
     await this.flush();
-    if (this.pending.length > 0) this.log.error({ decisions: this.pending.length }, 'decisions not written to the decision log at shutdown');
+    if (this.pending.length > 0)
+      this.log.error({ decisions: this.pending.length }, 'decisions not written to the decision log at shutdown');
   }
 }

@@ -5,8 +5,18 @@ export interface LoggedDecision {
   readonly channel: string;
   readonly placement: string | null;
   readonly rulesetVersion: string;
-  readonly profile: { readonly found: boolean; readonly valueSegment: string | null; readonly lifecyclePhase: string | null };
-  readonly offers: readonly { readonly rank: number; readonly offerId: string; readonly group: string; readonly score: number; readonly propensity: number }[];
+  readonly profile: {
+    readonly found: boolean;
+    readonly valueSegment: string | null;
+    readonly lifecyclePhase: string | null;
+  };
+  readonly offers: readonly {
+    readonly rank: number;
+    readonly offerId: string;
+    readonly group: string;
+    readonly score: number;
+    readonly propensity: number;
+  }[];
   readonly controlGroup: boolean;
   readonly arm: string;
   readonly degraded: boolean;

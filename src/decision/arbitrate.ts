@@ -1,7 +1,7 @@
-import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
-import type { CompiledWeight, WeightSubject } from '../rules/weights.js';
-import type { Learning } from '../rules/schema.js';
 import type { PropensityModel } from '../learning/model.js';
+import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
+import type { Learning } from '../rules/schema.js';
+import type { CompiledWeight, WeightSubject } from '../rules/weights.js';
 import type { DecisionInput, ScoreParts } from './types.js';
 
 export interface Scored {
@@ -30,7 +30,8 @@ export function matchWeights(ruleset: RuleSet, input: DecisionInput): MatchedWei
   };
 }
 
-const applies = (w: CompiledWeight, offer: CompiledOffer): boolean => w.offers.has(offer.id) || w.groups.has(offer.group);
+const applies = (w: CompiledWeight, offer: CompiledOffer): boolean =>
+  w.offers.has(offer.id) || w.groups.has(offer.group);
 
 function factor(weights: readonly CompiledWeight[], offer: CompiledOffer): number {
   let f = 1;
@@ -63,7 +64,17 @@ export function arbitrate(
     const { propensity, draw: propensityDraw } = model.assess(offer, request.channel, profile, learning);
     const contextWeight = factor(matched.contextWeights, offer);
     const lever = factor(matched.levers, offer);
-    scored[i] = { offer, parts: { propensity, propensityDraw, contextWeight, value: offer.value, lever, score: roundScore(propensityDraw * contextWeight * offer.value * lever) } };
+    scored[i] = {
+      offer,
+      parts: {
+        propensity,
+        propensityDraw,
+        contextWeight,
+        value: offer.value,
+        lever,
+        score: roundScore(propensityDraw * contextWeight * offer.value * lever),
+      },
+    };
   }
   return scored.sort((a, b) => b.parts.score - a.parts.score || (a.offer.id < b.offer.id ? -1 : 1));
 }

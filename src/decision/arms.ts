@@ -1,6 +1,6 @@
 import type { RuleSetRegistry } from '../rules/registry.js';
 import type { RuleSet } from '../rules/ruleset.js';
-import { assignArm, type Arm } from './assign.js';
+import { type Arm, assignArm } from './assign.js';
 
 /** A rule set on trial: a share of the non-control customers is decided by it. */
 export interface Challenger {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { EMPTY_CONTACTS, type ContactState, type Presented } from '../contacts/state.js';
+import { type ContactState, EMPTY_CONTACTS, type Presented } from '../contacts/state.js';
+import type { PropensityModel } from '../learning/model.js';
 import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
-import { arbitrate, matchWeights, type MatchedWeights, type Scored } from './arbitrate.js';
+import { arbitrate, type MatchedWeights, matchWeights, type Scored } from './arbitrate.js';
 import type { Arm } from './assign.js';
 import { buildFacts } from './facts.js';
 import { cappedBy, PolicyView, presentedAs } from './policy.js';
-import type { PropensityModel } from '../learning/model.js';
 import type { Decision, DecisionInput, RankedOffer } from './types.js';
 
 export { roundScore } from './arbitrate.js';
@@ -59,7 +59,12 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
  * for this customer. A known customer gets the eligible offers, an unknown one the channel's
  * fallback offers; both ranked, then taken in order while contact policy allows, up to the limit.
  */
-export function decide(ruleset: RuleSet, input: DecisionInput, model: PropensityModel, options: DecideOptions = {}): Outcome {
+export function decide(
+  ruleset: RuleSet,
+  input: DecisionInput,
+  model: PropensityModel,
+  options: DecideOptions = {},
+): Outcome {
   const { request, profile } = input;
   const now = options.now ?? Date.now();
   const contacts = 'contacts' in options ? options.contacts : EMPTY_CONTACTS;
@@ -69,7 +74,8 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
   if (control?.offers === 'none') candidates = [];
   else if (profile) {
     const facts = buildFacts(profile, request);
-    const reachable = ruleset.byChannelCell.get(request.channel)?.get(profile.lifecyclePhase)?.get(profile.valueSegment) ?? [];
+    const reachable =
+      ruleset.byChannelCell.get(request.channel)?.get(profile.lifecyclePhase)?.get(profile.valueSegment) ?? [];
     candidates = reachable.filter((o) => o.eligible(facts));
   } else {
     candidates = ruleset.fallbackByChannel.get(request.channel) ?? [];
@@ -85,7 +91,11 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
   for (let i = 0; i < ranked.length && offers.length < limit; i++) {
     const { offer, parts } = ranked[i]!;
     const adds = presentedAs(ruleset.policy, offer, request.channel, now);
-    const rule = policy.suppressedBy(offer, presented) ?? (adds && options.holdCapped ? `${cappedBy(ruleset.policy, offer, request.channel)} (could not be reserved)` : null);
+    const rule =
+      policy.suppressedBy(offer, presented) ??
+      (adds && options.holdCapped
+        ? `${cappedBy(ruleset.policy, offer, request.channel)} (could not be reserved)`
+        : null);
     if (rule !== null) {
       suppressed.set(offer.id, rule);
       continue;
@@ -122,7 +132,11 @@ export function decide(ruleset: RuleSet, input: DecisionInput, model: Propensity
       controlGroup: arm === 'control',
       arm,
       // the history could not be read and the policy had to guess
-      degraded: input.degraded || policy.guessed || options.holdCapped === true || (contacts === undefined && presented.length > 0),
+      degraded:
+        input.degraded ||
+        policy.guessed ||
+        options.holdCapped === true ||
+        (contacts === undefined && presented.length > 0),
     },
   };
 }

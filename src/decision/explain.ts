@@ -1,8 +1,8 @@
 import type { ContactState } from '../contacts/state.js';
-import { evaluateReference, type ConditionTrace } from '../rules/reference.js';
+import { type ConditionTrace, evaluateReference } from '../rules/reference.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import { appliedNames } from './arbitrate.js';
-import { offersFor, type Outcome } from './decide.js';
+import { type Outcome, offersFor } from './decide.js';
 import { buildFacts } from './facts.js';
 import { PolicyView } from './policy.js';
 import type { DecisionInput, ExplainedScoreParts } from './types.js';
@@ -25,7 +25,13 @@ export interface OfferExplanation {
  * by json-rules-engine itself (the reference), with the fact value it saw and the result.
  * Nothing is written: an explanation changes no contact state, counters or learning.
  */
-export async function explain(ruleset: RuleSet, input: DecisionInput, outcome: Outcome, contacts: ContactState | undefined, now: number): Promise<OfferExplanation[]> {
+export async function explain(
+  ruleset: RuleSet,
+  input: DecisionInput,
+  outcome: Outcome,
+  contacts: ContactState | undefined,
+  now: number,
+): Promise<OfferExplanation[]> {
   const { request, profile } = input;
   const scoredById = new Map(outcome.ranked.map((s) => [s.offer.id, s] as const));
   const rankOf = new Map(outcome.decision.offers.map((o) => [o.offerId, o.rank] as const));
@@ -42,7 +48,8 @@ export async function explain(ruleset: RuleSet, input: DecisionInput, outcome: O
       if (scored && rank === null) {
         // past the limit the engine stopped looking: say what would have held it back
         held = outcome.suppressed.get(offer.id) ?? policy.suppressedBy(offer, outcome.presented);
-        if (held === null && full && channelCap !== undefined && outcome.limit === channelCap) held = `contact-policy: channels.${request.channel}.maxOffers = ${channelCap}`;
+        if (held === null && full && channelCap !== undefined && outcome.limit === channelCap)
+          held = `contact-policy: channels.${request.channel}.maxOffers = ${channelCap}`;
       }
       const base = {
         offerId: offer.id,
@@ -52,12 +59,22 @@ export async function explain(ruleset: RuleSet, input: DecisionInput, outcome: O
         rank,
         suppressedBy: held,
         scoreParts: scored
-          ? { ...scored.parts, contextWeightsApplied: appliedNames(outcome.weights.contextWeights, offer), leversApplied: appliedNames(outcome.weights.levers, offer) }
+          ? {
+              ...scored.parts,
+              contextWeightsApplied: appliedNames(outcome.weights.contextWeights, offer),
+              leversApplied: appliedNames(outcome.weights.levers, offer),
+            }
           : null,
       };
       if (controlNone) return { ...base, conditions: null, note: 'control group: no offers' };
       if (!facts) {
-        return { ...base, conditions: null, note: offer.fallback ? 'unknown customer: fallback offer' : 'unknown customer: only fallback offers are considered' };
+        return {
+          ...base,
+          conditions: null,
+          note: offer.fallback
+            ? 'unknown customer: fallback offer'
+            : 'unknown customer: only fallback offers are considered',
+        };
       }
       const reference = await evaluateReference(offer.source.eligibility, facts);
       return { ...base, conditions: reference.conditions };

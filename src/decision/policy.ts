@@ -1,4 +1,4 @@
-import { DAY_MS, dayOf, type ContactState, type Presented } from '../contacts/state.js';
+import { type ContactState, DAY_MS, dayOf, type Presented } from '../contacts/state.js';
 import type { CompiledPolicy, CompiledPolicyRule } from '../rules/policy.js';
 import type { CompiledOffer } from '../rules/ruleset.js';
 
@@ -6,7 +6,12 @@ type Cap = CompiledPolicyRule & { type: 'frequencyCap' };
 type After = CompiledPolicyRule & { type: 'suppressAfter' };
 
 /** The key contacts are grouped by under a rule's scope, for a contact or for the offer decided. */
-function scopeKey(rule: CompiledPolicyRule, policy: CompiledPolicy, offerId: string, channel: string): string | undefined {
+function scopeKey(
+  rule: CompiledPolicyRule,
+  policy: CompiledPolicy,
+  offerId: string,
+  channel: string,
+): string | undefined {
   switch (rule.scope) {
     case 'offer':
       return offerId;
@@ -51,7 +56,8 @@ export class PolicyView {
     };
     const since = dayOf(this.now) - rule.windowDays + 1;
     for (const c of this.state!.counts) if (c.outcome === rule.counts && c.day >= since) add(c.offerId, c.channel, c.n);
-    if (rule.counts === 'impression') for (const h of this.state!.holds) if (h.expiresAt > this.now) add(h.offerId, h.channel, 1);
+    if (rule.counts === 'impression')
+      for (const h of this.state!.holds) if (h.expiresAt > this.now) add(h.offerId, h.channel, 1);
     this.capTotals.set(rule, totals);
     return totals;
   }
@@ -105,7 +111,14 @@ export class PolicyView {
 }
 
 /** One offer's suppression, for callers outside a decision. */
-export function suppressedBy(policy: CompiledPolicy, offer: CompiledOffer, channel: string, state: ContactState | undefined, pending: readonly Presented[], now: number): string | null {
+export function suppressedBy(
+  policy: CompiledPolicy,
+  offer: CompiledOffer,
+  channel: string,
+  state: ContactState | undefined,
+  pending: readonly Presented[],
+  now: number,
+): string | null {
   return new PolicyView(policy, state, channel, now).suppressedBy(offer, pending);
 }
 
@@ -115,8 +128,18 @@ export function cappedBy(policy: CompiledPolicy, offer: CompiledOffer, channel: 
 }
 
 /** What presenting this offer adds to contact state, or undefined when no cap counts it. */
-export function presentedAs(policy: CompiledPolicy, offer: CompiledOffer, channel: string, now: number): Presented | undefined {
+export function presentedAs(
+  policy: CompiledPolicy,
+  offer: CompiledOffer,
+  channel: string,
+  now: number,
+): Presented | undefined {
   const as = policy.countedAs.get(channel)?.get(offer.id);
   if (as === undefined) return undefined;
-  return { offerId: offer.id, channel, decision: as.decision, holdUntil: as.impression ? now + policy.holdMs : undefined };
+  return {
+    offerId: offer.id,
+    channel,
+    decision: as.decision,
+    holdUntil: as.impression ? now + policy.holdMs : undefined,
+  };
 }

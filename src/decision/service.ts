@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import { ApiError } from '../errors.js';
-import { EMPTY_CONTACTS, type ContactState } from '../contacts/state.js';
+import { type ContactState, EMPTY_CONTACTS } from '../contacts/state.js';
 import type { ContactStore } from '../contacts/store.js';
-import { noDecisionLog, type DecisionLog } from '../decision-log/store.js';
+import { type DecisionLog, noDecisionLog } from '../decision-log/store.js';
+import { ApiError } from '../errors.js';
+import type { PropensityModel } from '../learning/model.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
@@ -12,7 +13,6 @@ import { Arms } from './arms.js';
 import type { Arm } from './assign.js';
 import { decide, type Outcome } from './decide.js';
 import { explain, type OfferExplanation } from './explain.js';
-import type { PropensityModel } from '../learning/model.js';
 import type { Decision, DecisionInput, DecisionRequest } from './types.js';
 
 export type DecisionResponse = Decision & { readonly explanation?: OfferExplanation[] };
@@ -65,9 +65,11 @@ export class DecisionService {
     const champion = this.rules.active;
     if (!champion) throw new ApiError('not_ready', 'no rule set is active yet');
     if (!champion.byChannel.has(request.channel)) {
-      throw new ApiError('unknown_channel', `channel "${request.channel}" is not one of: ${champion.manifest.channels.join(', ')}`, [
-        { path: '/channel', message: `expected one of ${champion.manifest.channels.join(', ')}` },
-      ]);
+      throw new ApiError(
+        'unknown_channel',
+        `channel "${request.channel}" is not one of: ${champion.manifest.channels.join(', ')}`,
+        [{ path: '/channel', message: `expected one of ${champion.manifest.channels.join(', ')}` }],
+      );
     }
     const challenger = this.arms.challenger?.ruleset;
     let arm = this.arms.of(request.customerId, champion);
@@ -99,7 +101,10 @@ export class DecisionService {
         // the store failed: answer with fallback offers rather than an error. Not logged per
         // request (an outage would flood the log): the store logs its state changes and counts failures
         degraded = true;
-        this.log.debug({ err: (err as Error).message, store: this.profiles.kind, requestId }, 'profile look-up failed; answering with fallback offers');
+        this.log.debug(
+          { err: (err as Error).message, store: this.profiles.kind, requestId },
+          'profile look-up failed; answering with fallback offers',
+        );
       }
     }
     if (contactsLater) contacts = await contactsLater;
@@ -123,7 +128,15 @@ export class DecisionService {
    * keeps failing, or the state cannot be written, the answer is decided again on the last
    * state read with every offer a cap counts held back (fail closed), and is degraded.
    */
-  private async reserve(ruleset: RuleSet, input: DecisionInput, first: Outcome, read: ContactState | undefined, arm: Arm, now: number, started: number): Promise<Outcome> {
+  private async reserve(
+    ruleset: RuleSet,
+    input: DecisionInput,
+    first: Outcome,
+    read: ContactState | undefined,
+    arm: Arm,
+    now: number,
+    started: number,
+  ): Promise<Outcome> {
     // without the history the rules' whenHistoryUnavailable has decided; there is no version to write against
     if (read === undefined) return { ...first, presented: [] };
     let outcome = first;
@@ -131,7 +144,13 @@ export class DecisionService {
     for (let attempt = 0; outcome.presented.length > 0; attempt++) {
       let applied: boolean;
       try {
-        const result = this.contacts.reserve(input.request.customerId, contacts.version, outcome.decision.decisionId, outcome.presented, now);
+        const result = this.contacts.reserve(
+          input.request.customerId,
+          contacts.version,
+          outcome.decision.decisionId,
+          outcome.presented,
+          now,
+        );
         applied = result instanceof Promise ? await result : result;
       } catch {
         break;
@@ -147,11 +166,23 @@ export class DecisionService {
       outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
     }
     if (outcome.presented.length === 0) return outcome;
-    return decide(ruleset, { ...input, degraded: true }, this.model, { contacts, now, arm, random: this.random, holdCapped: true });
+    return decide(ruleset, { ...input, degraded: true }, this.model, {
+      contacts,
+      now,
+      arm,
+      random: this.random,
+      holdCapped: true,
+    });
   }
 
   private record(decision: Decision, seconds: number): void {
-    const outcome = decision.degraded ? 'degraded' : !decision.profile.found ? 'fallback' : decision.offers.length ? 'offers' : 'no_offers';
+    const outcome = decision.degraded
+      ? 'degraded'
+      : !decision.profile.found
+        ? 'fallback'
+        : decision.offers.length
+          ? 'offers'
+          : 'no_offers';
     const m = this.metrics;
     m.decisionDuration.observe(seconds);
     m.decisions.slot(decision.channel, outcome).n++;

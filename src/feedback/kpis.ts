@@ -1,8 +1,8 @@
+import type { Counters } from '../counters/store.js';
 import type { Arm } from '../decision/assign.js';
 import type { Decision } from '../decision/types.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Profile } from '../profiles/schema.js';
-import type { Counters } from '../counters/store.js';
 
 export const KPI_OUTCOMES = ['decision', 'impression', 'click', 'accept', 'reject'] as const;
 export type KpiOutcome = (typeof KPI_OUTCOMES)[number];
@@ -35,7 +35,11 @@ export interface KpiReport {
   readonly generatedAt: string;
   readonly offers: ({ readonly offerId: string } & ArmTallies)[];
   readonly segments: ({ readonly lifecyclePhase: string; readonly valueSegment: string } & ArmTallies)[];
-  readonly offerSegments: ({ readonly offerId: string; readonly lifecyclePhase: string; readonly valueSegment: string } & ArmTallies)[];
+  readonly offerSegments: ({
+    readonly offerId: string;
+    readonly lifecyclePhase: string;
+    readonly valueSegment: string;
+  } & ArmTallies)[];
 }
 
 type Raw = Record<KpiOutcome, number>;
@@ -53,7 +57,13 @@ function tallies(r: Raw): Tallies {
 }
 
 function sum(a: Raw, b: Raw): Raw {
-  return { decision: a.decision + b.decision, impression: a.impression + b.impression, click: a.click + b.click, accept: a.accept + b.accept, reject: a.reject + b.reject };
+  return {
+    decision: a.decision + b.decision,
+    impression: a.impression + b.impression,
+    click: a.click + b.click,
+    accept: a.accept + b.accept,
+    reject: a.reject + b.reject,
+  };
 }
 
 /** Raw counts by arm, grown on demand. */
@@ -70,7 +80,12 @@ class ArmRows {
 
   static arms(byArm: ReadonlyMap<Arm, Raw>): ArmTallies {
     const of = (arm: Arm) => byArm.get(arm) ?? zero();
-    return { control: tallies(of('control')), treatment: tallies(sum(of('champion'), of('challenger'))), champion: tallies(of('champion')), challenger: tallies(of('challenger')) };
+    return {
+      control: tallies(of('control')),
+      treatment: tallies(sum(of('champion'), of('challenger'))),
+      champion: tallies(of('champion')),
+      challenger: tallies(of('challenger')),
+    };
   }
 }
 
@@ -105,13 +120,21 @@ export class Kpis {
     const slots = {} as Record<KpiOutcome, { n: number }>;
     for (const outcome of KPI_OUTCOMES) {
       fields[outcome] = `${offerId}|${phase}|${segment}|${arm}|${outcome}`;
-      slots[outcome] = offerId !== ALL ? this.metrics.offerOutcomes.slot(offerId, outcome, group) : this.metrics.segmentOutcomes.slot(named(phase), named(segment), outcome, group);
+      slots[outcome] =
+        offerId !== ALL
+          ? this.metrics.offerOutcomes.slot(offerId, outcome, group)
+          : this.metrics.segmentOutcomes.slot(named(phase), named(segment), outcome, group);
     }
     byOffer.set(offerId, (cell = { fields, slots }));
     return cell;
   }
 
-  private add(offerId: string, profile: Pick<Decision['profile'], 'valueSegment' | 'lifecyclePhase'> | undefined, arm: Arm, outcome: KpiOutcome): void {
+  private add(
+    offerId: string,
+    profile: Pick<Decision['profile'], 'valueSegment' | 'lifecyclePhase'> | undefined,
+    arm: Arm,
+    outcome: KpiOutcome,
+  ): void {
     const cell = this.cell(offerId, profile?.lifecyclePhase ?? UNKNOWN, profile?.valueSegment ?? UNKNOWN, arm);
     this.counters.add(cell.fields[outcome]);
     cell.slots[outcome].n++;
@@ -122,7 +145,12 @@ export class Kpis {
     for (const o of d.offers) this.add(o.offerId, d.profile, d.arm, 'decision');
   }
 
-  outcome(offerId: string, profile: Pick<Profile, 'valueSegment' | 'lifecyclePhase'> | undefined, arm: Arm, outcome: Exclude<KpiOutcome, 'decision'>): void {
+  outcome(
+    offerId: string,
+    profile: Pick<Profile, 'valueSegment' | 'lifecyclePhase'> | undefined,
+    arm: Arm,
+    outcome: Exclude<KpiOutcome, 'decision'>,
+  ): void {
     this.add(ALL, profile, arm, outcome);
     this.add(offerId, profile, arm, outcome);
   }

@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
+import type { ResponseEvent } from '../contacts/store.js';
 import type { Counters } from '../counters/store.js';
-import type { Counts } from '../learning/posterior.js';
-import { cellKey, positiveOutcome, type LearningState } from '../learning/state.js';
 import type { Arms } from '../decision/arms.js';
 import type { Decision } from '../decision/types.js';
+import type { Counts } from '../learning/posterior.js';
+import { cellKey, type LearningState, positiveOutcome } from '../learning/state.js';
 import type { Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
 import type { Kpis } from './kpis.js';
-import type { ResponseEvent } from '../contacts/store.js';
 
 /** Learning counts in shared counters: `<cell>|t` trials (impressions), `<cell>|s` successes. */
 export function cellsFromTotals(totals: ReadonlyMap<string, number>): Map<string, Counts> {

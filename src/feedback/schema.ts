@@ -14,11 +14,19 @@ const Token = z.string().regex(CUSTOMER_ID_PATTERN, '1-128 characters of A-Za-z0
 export const ResponseEventSchema = z
   .object({
     customerId: CustomerId,
-    offerId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an offer ID: lower-case letters, digits and dashes').openapi({ example: 'save-discount-12m' }),
+    offerId: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an offer ID: lower-case letters, digits and dashes')
+      .openapi({ example: 'save-discount-12m' }),
     outcome: z.enum(OUTCOMES),
-    channel: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name such as "web"').openapi({ example: 'web' }),
+    channel: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name such as "web"')
+      .openapi({ example: 'web' }),
     decisionId: Token.optional().describe('the decision that showed the offer'),
-    eventId: Token.optional().describe('idempotency key, unique per customer: an event sent twice with the same eventId is counted once; assigned by the server when absent'),
+    eventId: Token.optional().describe(
+      'idempotency key, unique per customer: an event sent twice with the same eventId is counted once; assigned by the server when absent',
+    ),
     at: z.iso
       .datetime({ offset: true })
       .refine((at) => !(Date.parse(at) > Date.now() + MAX_FUTURE_MS), 'more than 5 minutes in the future')

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { ContactStore, ResponseEvent, WriteResult } from '../contacts/store.js';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { ContactStore, ResponseEvent, WriteResult } from '../contacts/store.js';
 import type { RecordResult, ResponseEventInput } from './schema.js';
 
 export interface ResponseReceipt {
@@ -50,7 +50,11 @@ export class ResponseService {
   ) {
     this.closeWaitMs = options.closeWaitMs ?? 5_000;
     this.onStored = options.onStored ?? (() => {});
-    metrics.gauge('nextbest_response_buffer_events', 'Response events waiting in memory for the store', () => this.buffered);
+    metrics.gauge(
+      'nextbest_response_buffer_events',
+      'Response events waiting in memory for the store',
+      () => this.buffered,
+    );
   }
 
   get buffered(): number {
@@ -60,17 +64,20 @@ export class ResponseService {
   /** `requestId` names the request in the log lines about it. */
   async record(inputs: readonly ResponseEventInput[], requestId?: string): Promise<ResponseReceipt> {
     const now = Date.now();
-    const events = inputs.map((e): ResponseEvent => ({
-      eventId: e.eventId ?? randomUUID(),
-      customerId: e.customerId,
-      offerId: e.offerId,
-      outcome: e.outcome,
-      channel: e.channel,
-      decisionId: e.decisionId,
-      at: e.at === undefined ? now : Date.parse(e.at),
-    }));
+    const events = inputs.map(
+      (e): ResponseEvent => ({
+        eventId: e.eventId ?? randomUUID(),
+        customerId: e.customerId,
+        offerId: e.offerId,
+        outcome: e.outcome,
+        channel: e.channel,
+        decisionId: e.decisionId,
+        at: e.at === undefined ? now : Date.parse(e.at),
+      }),
+    );
     // while some wait, later events queue behind them; each carries its own time either way
-    if (this.buffered > 0 || !this.store.available()) return this.enqueue(events, events.length, { accepted: 0, duplicates: 0 });
+    if (this.buffered > 0 || !this.store.available())
+      return this.enqueue(events, events.length, { accepted: 0, duplicates: 0 });
     const result = await this.write(events, requestId);
     if (result.failed.length === 0) return { accepted: result.accepted, duplicates: result.duplicates, buffered: 0 };
     this.log.warn({ events: result.failed.length, requestId }, 'response events could not be stored; buffering');
@@ -92,7 +99,13 @@ export class ResponseService {
     const stored = new Set(result.stored);
     const failed = new Set(result.failed);
     const ours = events.filter((e) => this.attempted.has(e) && !stored.has(e) && !failed.has(e));
-    if (ours.length > 0) result = { ...result, accepted: result.accepted + ours.length, duplicates: result.duplicates - ours.length, stored: [...result.stored, ...ours] };
+    if (ours.length > 0)
+      result = {
+        ...result,
+        accepted: result.accepted + ours.length,
+        duplicates: result.duplicates - ours.length,
+        stored: [...result.stored, ...ours],
+      };
     for (const e of result.failed) this.attempted.add(e);
     if (result.stored.length > 0) {
       try {
@@ -111,7 +124,10 @@ export class ResponseService {
     if (this.buffered + events.length > this.capacity) {
       this.count('refused', events.length);
       const recorded = done.accepted + done.duplicates;
-      const full = this.capacity === 0 ? 'the response store is unavailable' : `the response store is unavailable and the buffer is full (${this.buffered} of ${this.capacity} events)`;
+      const full =
+        this.capacity === 0
+          ? 'the response store is unavailable'
+          : `the response store is unavailable and the buffer is full (${this.buffered} of ${this.capacity} events)`;
       const what =
         recorded === 0
           ? 'nothing was recorded; retry later'
@@ -164,7 +180,8 @@ export class ResponseService {
       this.inFlight = 0;
       this.queue = failed.concat(this.queue);
     }
-    if (failed.length === 0 && taken.length > 0 && this.queue.length === 0) this.log.info({ events: taken.length }, 'buffered response events written');
+    if (failed.length === 0 && taken.length > 0 && this.queue.length === 0)
+      this.log.info({ events: taken.length }, 'buffered response events written');
   }
 
   /** At shutdown: keeps trying for a few seconds; returns how many events could not be written. */
@@ -178,7 +195,8 @@ export class ResponseService {
       await new Promise((resolve) => setTimeout(resolve, 100));
       await this.flush();
     }
-    if (this.buffered > 0) this.log.error({ events: this.buffered }, 'response events still buffered at shutdown are lost');
+    if (this.buffered > 0)
+      this.log.error({ events: this.buffered }, 'response events still buffered at shutdown are lost');
     return this.buffered;
   }
 }

@@ -1,5 +1,11 @@
-export interface Counts { readonly trials: number; readonly successes: number }
-export interface Posterior { readonly alpha: number; readonly beta: number }
+export interface Counts {
+  readonly trials: number;
+  readonly successes: number;
+}
+export interface Posterior {
+  readonly alpha: number;
+  readonly beta: number;
+}
 
 const MIN_PRIOR = 0.001;
 const MAX_PRIOR = 0.999;

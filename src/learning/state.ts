@@ -3,13 +3,17 @@ import type { Learning } from '../rules/schema.js';
 import type { Counts } from './posterior.js';
 
 /** What is learned, cell by cell: offer × channel × value segment × lifecycle phase ("_" when unknown). */
-export const cellKey = (offerId: string, channel: string, profile: Pick<Profile, 'valueSegment' | 'lifecyclePhase'> | undefined): string =>
-  `${offerId}|${channel}|${profile?.valueSegment ?? '_'}|${profile?.lifecyclePhase ?? '_'}`;
+export const cellKey = (
+  offerId: string,
+  channel: string,
+  profile: Pick<Profile, 'valueSegment' | 'lifecyclePhase'> | undefined,
+): string => `${offerId}|${channel}|${profile?.valueSegment ?? '_'}|${profile?.lifecyclePhase ?? '_'}`;
 
 export const NO_COUNTS: Counts = Object.freeze({ trials: 0, successes: 0 });
 
 /** The outcome that counts as a success on a channel. */
-export const positiveOutcome = (learning: Learning, channel: string): string => learning.positive[channel] ?? (channel === 'web' ? 'click' : 'accept');
+export const positiveOutcome = (learning: Learning, channel: string): string =>
+  learning.positive[channel] ?? (channel === 'web' ? 'click' : 'accept');
 
 type Cells = Map<string, { trials: number; successes: number }>;
 

@@ -1,3 +1,3 @@
 /** Mathematics shared by the server and the offline tools: the seeded generator and its distributions, numerics. */
-export { logGamma, minimize, sigmoid, softplus, tanhSinh, type Minimum } from './numerics.js';
-export { mixSeed, sampleBeta, sampleGamma, seededRng, standardNormal, type Rng } from './random.js';
+export { logGamma, type Minimum, minimize, sigmoid, softplus, tanhSinh } from './numerics.js';
+export { mixSeed, type Rng, sampleBeta, sampleGamma, seededRng, standardNormal } from './random.js';

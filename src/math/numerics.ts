@@ -43,15 +43,26 @@ export function tanhSinh(f: (u: number) => number, uMax: number): number {
   return estimate;
 }
 
-export interface Minimum { readonly x: number[]; readonly value: number; readonly iterations: number; readonly converged: boolean }
+export interface Minimum {
+  readonly x: number[];
+  readonly value: number;
+  readonly iterations: number;
+  readonly converged: boolean;
+}
 
 /** One Nelder–Mead run (reflection 1, expansion 2, contraction ½, shrink ½) from an axis-aligned simplex of side `step`. */
-function nelderMead(f: (x: readonly number[]) => number, start: readonly number[], step: number, maxIterations: number): Minimum {
+function nelderMead(
+  f: (x: readonly number[]) => number,
+  start: readonly number[],
+  step: number,
+  maxIterations: number,
+): Minimum {
   const n = start.length;
   const points = [start.slice()];
   for (let i = 0; i < n; i++) points.push(start.map((v, j) => (j === i ? v + step : v)));
   const values = points.map(f);
-  const along = (from: readonly number[], to: readonly number[], t: number): number[] => from.map((v, j) => v + t * (to[j]! - v));
+  const along = (from: readonly number[], to: readonly number[], t: number): number[] =>
+    from.map((v, j) => v + t * (to[j]! - v));
   let iterations = 0;
   for (;;) {
     const order = values.map((_, i) => i).sort((i, j) => values[i]! - values[j]!);
@@ -62,7 +73,8 @@ function nelderMead(f: (x: readonly number[]) => number, start: readonly number[
     const best = values[0]!;
     const worst = values[n]!;
     const spread = Math.max(...points.slice(1).map((p) => Math.max(...p.map((v, j) => Math.abs(v - points[0]![j]!)))));
-    if (worst - best <= 1e-12 * (1 + Math.abs(best)) && spread <= 1e-7) return { x: points[0]!, value: best, iterations, converged: true };
+    if (worst - best <= 1e-12 * (1 + Math.abs(best)) && spread <= 1e-7)
+      return { x: points[0]!, value: best, iterations, converged: true };
     if (iterations >= maxIterations) return { x: points[0]!, value: best, iterations, converged: false };
     iterations++;
     const centroid = start.map((_, j) => points.slice(0, n).reduce((s, p) => s + p[j]!, 0) / n);
@@ -92,7 +104,11 @@ function nelderMead(f: (x: readonly number[]) => number, start: readonly number[
 }
 
 /** Nelder–Mead restarted from its own answer until a restart no longer improves it: guards against a collapsed simplex. */
-export function minimize(f: (x: readonly number[]) => number, start: readonly number[], maxIterations: number): Minimum {
+export function minimize(
+  f: (x: readonly number[]) => number,
+  start: readonly number[],
+  maxIterations: number,
+): Minimum {
   let m = nelderMead(f, start, 1, maxIterations);
   let iterations = m.iterations;
   for (let restart = 0; restart < 5 && m.converged; restart++) {

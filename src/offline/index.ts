@@ -1,5 +1,12 @@
 /** The tools around the server, run by the command line: customer-value analytics, the seeded demo data, a rule set previewed on a population, two rule sets compared. */
 export * from './analytics/index.js';
 export * from './demo/index.js';
-export { diffJson, diffRuleSets, type Change, type NamedChanges, type OfferSummary, type RuleSetDiff } from './rules-diff.js';
-export { Simulation, type ChannelSimulation, type Count, type SimulationReport } from './simulate.js';
+export {
+  type Change,
+  diffJson,
+  diffRuleSets,
+  type NamedChanges,
+  type OfferSummary,
+  type RuleSetDiff,
+} from './rules-diff.js';
+export { type ChannelSimulation, type Count, Simulation, type SimulationReport } from './simulate.js';

@@ -26,8 +26,8 @@
  */
 import type { RuleSetSource } from '../rules/load.js';
 import { versionOf } from '../rules/ruleset.js';
+import { field, isObject, type Json, sameJson } from '../rules/same-json.js';
 import type { Condition, Offer, OfferGroup } from '../rules/schema.js';
-import { field, isObject, sameJson, type Json } from '../rules/same-json.js';
 
 export type ChangeOp = 'added' | 'removed' | 'changed';
 export interface Change {
@@ -36,7 +36,11 @@ export interface Change {
   readonly old?: unknown;
   readonly new?: unknown;
 }
-export interface OfferSummary { readonly id: string; readonly name: string; readonly group: OfferGroup }
+export interface OfferSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly group: OfferGroup;
+}
 export interface NamedChanges {
   readonly added: readonly { readonly name: string; readonly entry: unknown }[];
   readonly removed: readonly { readonly name: string; readonly entry: unknown }[];
@@ -53,7 +57,11 @@ export interface RuleSetDiff {
     readonly removed: readonly OfferSummary[];
     readonly changed: readonly (OfferSummary & { readonly changes: readonly Change[] })[];
   };
-  readonly arbitration: { readonly contextWeights: NamedChanges; readonly levers: NamedChanges; readonly learning: readonly Change[] };
+  readonly arbitration: {
+    readonly contextWeights: NamedChanges;
+    readonly levers: NamedChanges;
+    readonly learning: readonly Change[];
+  };
   readonly contactPolicy: {
     readonly settings: readonly Change[];
     readonly rules: NamedChanges;
@@ -108,7 +116,10 @@ function diffArray(a: Items, b: Items, path: string, out: Change[], rules: Array
   }
 }
 
-const GENERIC: ArrayRules = { pairs: (x, y) => isObject(x) && isObject(y), inside: (x, y, p, out) => diffInto(x, y, p, out) };
+const GENERIC: ArrayRules = {
+  pairs: (x, y) => isObject(x) && isObject(y),
+  inside: (x, y, p, out) => diffInto(x, y, p, out),
+};
 
 /** Field-by-field differences of two JSON values, appended to `out`. */
 function diffInto(a: Json, b: Json, path: string, out: Change[]): void {
@@ -120,7 +131,8 @@ function diffInto(a: Json, b: Json, path: string, out: Change[]): void {
       else diffInto(a[key], b[key], at(path, key), out);
     }
     for (const key of Object.keys(b)) {
-      if (key !== '$schema' && b[key] !== undefined && field(a, key) === undefined) out.push({ path: at(path, key), op: 'added', new: b[key] });
+      if (key !== '$schema' && b[key] !== undefined && field(a, key) === undefined)
+        out.push({ path: at(path, key), op: 'added', new: b[key] });
     }
   } else if (Array.isArray(a) && Array.isArray(b) && [...a, ...b].some((x) => typeof x === 'object' && x !== null)) {
     diffArray(a, b, path, out, GENERIC);
@@ -135,11 +147,16 @@ export function diffJson(a: Json, b: Json, path = ''): Change[] {
   return out;
 }
 
-const conditionKind = (c: Json) => (isObject(c) ? (['all', 'any', 'not'].find((k) => Object.hasOwn(c, k)) ?? 'leaf') : 'leaf');
+const conditionKind = (c: Json) =>
+  isObject(c) ? (['all', 'any', 'not'].find((k) => Object.hasOwn(c, k)) ?? 'leaf') : 'leaf';
 /** a leaf is "the same condition edited" when it tests the same fact at the same path */
-const conditionKey = (c: Json) => (isObject(c) && conditionKind(c) === 'leaf' ? `${String(c.fact)}|${String(c.path ?? '')}` : conditionKind(c));
+const conditionKey = (c: Json) =>
+  isObject(c) && conditionKind(c) === 'leaf' ? `${String(c.fact)}|${String(c.path ?? '')}` : conditionKind(c);
 
-const CONDITIONS: ArrayRules = { pairs: (x, y) => conditionKey(x) === conditionKey(y), inside: (x, y, p, out) => diffCondition(x, y, p, out) };
+const CONDITIONS: ArrayRules = {
+  pairs: (x, y) => conditionKey(x) === conditionKey(y),
+  inside: (x, y, p, out) => diffCondition(x, y, p, out),
+};
 
 function diffCondition(a: Json, b: Json, path: string, out: Change[]): void {
   if (sameJson(a, b)) return;
@@ -171,11 +188,13 @@ function diffOffer(a: Offer, b: Offer): Change[] {
 /** Keys a list of named entries by name, a repeated name by its occurrence. */
 function byName<T extends { name: string }>(list: readonly T[]): Map<string, T> {
   const seen = new Map<string, number>();
-  return new Map(list.map((e) => {
-    const n = (seen.get(e.name) ?? 0) + 1;
-    seen.set(e.name, n);
-    return [n === 1 ? e.name : `${e.name} (${n})`, e] as const;
-  }));
+  return new Map(
+    list.map((e) => {
+      const n = (seen.get(e.name) ?? 0) + 1;
+      seen.set(e.name, n);
+      return [n === 1 ? e.name : `${e.name} (${n})`, e] as const;
+    }),
+  );
 }
 
 export function diffNamed<T extends { name: string }>(a: readonly T[], b: readonly T[]): NamedChanges {
@@ -193,7 +212,8 @@ export function diffNamed<T extends { name: string }>(a: readonly T[], b: readon
 }
 
 const summary = (o: Offer): OfferSummary => ({ id: o.id, name: o.name, group: o.group });
-const countNamed = (n: NamedChanges) => n.added.length + n.removed.length + n.changed.reduce((s, c) => s + c.changes.length, 0);
+const countNamed = (n: NamedChanges) =>
+  n.added.length + n.removed.length + n.changed.reduce((s, c) => s + c.changes.length, 0);
 
 export function diffRuleSets(a: RuleSetSource, b: RuleSetSource): RuleSetDiff {
   const offersA = new Map(a.offers.map((o) => [o.id, o]));
@@ -214,23 +234,46 @@ export function diffRuleSets(a: RuleSetSource, b: RuleSetSource): RuleSetDiff {
     a: { version: versionOf(a.manifest, a.hash), hash: a.hash },
     b: { version: versionOf(b.manifest, b.hash), hash: b.hash },
     manifest: diffJson(a.manifest, b.manifest),
-    offers: { added: ids(offersB, offersA).map((id) => summary(offersB.get(id)!)), removed: ids(offersA, offersB).map((id) => summary(offersA.get(id)!)), changed },
+    offers: {
+      added: ids(offersB, offersA).map((id) => summary(offersB.get(id)!)),
+      removed: ids(offersA, offersB).map((id) => summary(offersA.get(id)!)),
+      changed,
+    },
     arbitration: {
       contextWeights: diffNamed(a.arbitration.contextWeights, b.arbitration.contextWeights),
       levers: diffNamed(a.arbitration.levers, b.arbitration.levers),
       learning: diffJson(a.arbitration.learning, b.arbitration.learning, '/learning'),
     },
     contactPolicy: {
-      settings: diffJson({ channels: policyA.channels, holdMinutes: policyA.holdMinutes }, { channels: policyB.channels, holdMinutes: policyB.holdMinutes }),
+      settings: diffJson(
+        { channels: policyA.channels, holdMinutes: policyA.holdMinutes },
+        { channels: policyB.channels, holdMinutes: policyB.holdMinutes },
+      ),
       rules: diffNamed(policyA.rules, policyB.rules),
       // rules are checked in order: the first that applies names the suppression
       order: sameJson(keptA, keptB) ? null : { old: keptA, new: keptB },
     },
   };
   const { manifest, offers, arbitration, contactPolicy } = parts;
-  const differences = manifest.length + offers.added.length + offers.removed.length
-    + offers.changed.reduce((s, c) => s + c.changes.length, 0) + countNamed(arbitration.contextWeights)
-    + countNamed(arbitration.levers) + arbitration.learning.length + contactPolicy.settings.length
-    + countNamed(contactPolicy.rules) + (contactPolicy.order ? 1 : 0);
-  return { a: parts.a, b: parts.b, identical: a.hash === b.hash, differences, manifest, offers, arbitration, contactPolicy };
+  const differences =
+    manifest.length +
+    offers.added.length +
+    offers.removed.length +
+    offers.changed.reduce((s, c) => s + c.changes.length, 0) +
+    countNamed(arbitration.contextWeights) +
+    countNamed(arbitration.levers) +
+    arbitration.learning.length +
+    contactPolicy.settings.length +
+    countNamed(contactPolicy.rules) +
+    (contactPolicy.order ? 1 : 0);
+  return {
+    a: parts.a,
+    b: parts.b,
+    identical: a.hash === b.hash,
+    differences,
+    manifest,
+    offers,
+    arbitration,
+    contactPolicy,
+  };
 }

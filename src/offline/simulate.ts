@@ -1,9 +1,15 @@
-import { LIFECYCLE_PHASES, VALUE_SEGMENTS, type LifecyclePhase, type Profile, type ValueSegment } from '../profiles/schema.js';
-import type { RuleSet } from '../rules/ruleset.js';
 import { EMPTY_CONTACTS } from '../contacts/state.js';
 import { decide } from '../decision/decide.js';
-import { priorPropensity } from '../learning/model.js';
 import type { ContextValue } from '../decision/types.js';
+import { priorPropensity } from '../learning/model.js';
+import {
+  LIFECYCLE_PHASES,
+  type LifecyclePhase,
+  type Profile,
+  VALUE_SEGMENTS,
+  type ValueSegment,
+} from '../profiles/schema.js';
+import type { RuleSet } from '../rules/ruleset.js';
 
 /**
  * A preview of what a rule set would answer for a population: per channel, the share of
@@ -120,14 +126,25 @@ const share = (n: number, of: number): number => (of === 0 ? 0 : n / of);
 const bump = <K>(map: Map<K, number>, key: K, by = 1): void => void map.set(key, (map.get(key) ?? 0) + by);
 const PHASE_INDEX = new Map(LIFECYCLE_PHASES.map((p, i) => [p, i]));
 const SEGMENT_INDEX = new Map(VALUE_SEGMENTS.map((s, i) => [s, i]));
-const cellOf = (i: number): Cell => ({ lifecyclePhase: LIFECYCLE_PHASES[Math.floor(i / VALUE_SEGMENTS.length)]!, valueSegment: VALUE_SEGMENTS[i % VALUE_SEGMENTS.length]! });
-const byCustomers = <T extends { customers: number }>(key: (t: T) => string) => (a: T, b: T) => b.customers - a.customers || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+const cellOf = (i: number): Cell => ({
+  lifecyclePhase: LIFECYCLE_PHASES[Math.floor(i / VALUE_SEGMENTS.length)]!,
+  valueSegment: VALUE_SEGMENTS[i % VALUE_SEGMENTS.length]!,
+});
+const byCustomers =
+  <T extends { customers: number }>(key: (t: T) => string) =>
+  (a: T, b: T) =>
+    b.customers - a.customers || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 
 function mixOf(counts: ReadonlyMap<Top, number>, customers: number): Mix {
   const topOffers: OfferCount[] = [];
-  for (const [offerId, n] of counts) if (offerId !== null) topOffers.push({ offerId, customers: n, share: share(n, customers) });
+  for (const [offerId, n] of counts)
+    if (offerId !== null) topOffers.push({ offerId, customers: n, share: share(n, customers) });
   const none = counts.get(null) ?? 0;
-  return { customers, noOffer: { customers: none, share: share(none, customers) }, topOffers: topOffers.sort(byCustomers((o) => o.offerId)) };
+  return {
+    customers,
+    noOffer: { customers: none, share: share(none, customers) },
+    topOffers: topOffers.sort(byCustomers((o) => o.offerId)),
+  };
 }
 
 function merged(cells: readonly CellTally[], side: 'after' | 'before'): Map<Top, number> {
@@ -148,20 +165,34 @@ export class Simulation {
     this.tallies = settings.channels.map((channel) => ({
       channel,
       baselineDeclares: settings.baseline?.manifest.channels.includes(channel) ?? false,
-      cells: Array.from({ length: LIFECYCLE_PHASES.length * VALUE_SEGMENTS.length }, () => ({ customers: 0, after: new Map(), before: new Map() })),
+      cells: Array.from({ length: LIFECYCLE_PHASES.length * VALUE_SEGMENTS.length }, () => ({
+        customers: 0,
+        after: new Map(),
+        before: new Map(),
+      })),
       flows: new Map(),
     }));
   }
 
   /** The first offer this rule set would present to this customer on this channel, or null. */
   private top(ruleset: RuleSet, profile: Profile, channel: string): Top {
-    const request = { customerId: profile.customerId, channel, context: this.context, placement: this.settings.placement };
-    const { decision } = decide(ruleset, { request, profile, degraded: false }, priorPropensity, { contacts: EMPTY_CONTACTS, arm: 'champion', now: this.now });
+    const request = {
+      customerId: profile.customerId,
+      channel,
+      context: this.context,
+      placement: this.settings.placement,
+    };
+    const { decision } = decide(ruleset, { request, profile, degraded: false }, priorPropensity, {
+      contacts: EMPTY_CONTACTS,
+      arm: 'champion',
+      now: this.now,
+    });
     return decision.offers[0]?.offerId ?? null;
   }
 
   add(profile: Profile): void {
-    const cellIndex = PHASE_INDEX.get(profile.lifecyclePhase)! * VALUE_SEGMENTS.length + SEGMENT_INDEX.get(profile.valueSegment)!;
+    const cellIndex =
+      PHASE_INDEX.get(profile.lifecyclePhase)! * VALUE_SEGMENTS.length + SEGMENT_INDEX.get(profile.valueSegment)!;
     const { rules, baseline } = this.settings;
     for (const tally of this.tallies) {
       const cell = tally.cells[cellIndex]!;
@@ -201,9 +232,17 @@ function channelMix(tally: ChannelTally, side: 'after' | 'before', customers: nu
 function channelReport(tally: ChannelTally, withBaseline: boolean): ChannelSimulation {
   const customers = tally.cells.reduce((n, c) => n + c.customers, 0);
   const rules = channelMix(tally, 'after', customers);
-  if (!withBaseline) return { channel: tally.channel, customers, rules, baseline: null, baselineDeclaresChannel: null, shift: null };
+  if (!withBaseline)
+    return { channel: tally.channel, customers, rules, baseline: null, baselineDeclaresChannel: null, shift: null };
   const baseline = channelMix(tally, 'before', customers);
-  return { channel: tally.channel, customers, rules, baseline, baselineDeclaresChannel: tally.baselineDeclares, shift: shiftOf(tally, customers) };
+  return {
+    channel: tally.channel,
+    customers,
+    rules,
+    baseline,
+    baselineDeclaresChannel: tally.baselineDeclares,
+    shift: shiftOf(tally, customers),
+  };
 }
 
 function shiftOf(tally: ChannelTally, customers: number): Shift {
@@ -212,13 +251,25 @@ function shiftOf(tally: ChannelTally, customers: number): Shift {
   const offers: OfferShift[] = [...new Set([...before.keys(), ...after.keys()])].map((offerId) => {
     const b = before.get(offerId) ?? 0;
     const a = after.get(offerId) ?? 0;
-    return { offerId, before: { customers: b, share: share(b, customers) }, after: { customers: a, share: share(a, customers) }, shareChange: share(a - b, customers) };
+    return {
+      offerId,
+      before: { customers: b, share: share(b, customers) },
+      after: { customers: a, share: share(a, customers) },
+      shareChange: share(a - b, customers),
+    };
   });
   const label = (id: Top): string => id ?? '';
-  offers.sort((x, y) => Math.abs(y.shareChange) - Math.abs(x.shareChange) || y.after.customers - x.after.customers || (label(x.offerId) < label(y.offerId) ? -1 : 1));
+  offers.sort(
+    (x, y) =>
+      Math.abs(y.shareChange) - Math.abs(x.shareChange) ||
+      y.after.customers - x.after.customers ||
+      (label(x.offerId) < label(y.offerId) ? -1 : 1),
+  );
   const flows: Flow[] = [...tally.flows.values()].map(({ from, to, cells }) => {
     const n = [...cells.values()].reduce((s, c) => s + c, 0);
-    const segments = [...cells].sort(([i, x], [j, y]) => y - x || i - j).map(([i, c]) => ({ ...cellOf(i), customers: c }));
+    const segments = [...cells]
+      .sort(([i, x], [j, y]) => y - x || i - j)
+      .map(([i, c]) => ({ ...cellOf(i), customers: c }));
     return { from, to, customers: n, share: share(n, customers), segments };
   });
   flows.sort(byCustomers((f) => `${label(f.from)}\n${label(f.to)}`));

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 
 interface ExportedValue {
   readonly metricName: string;
@@ -17,10 +17,18 @@ export class TalliedCounter<L extends string> {
   private readonly slots = new Map<string, unknown>();
   private readonly all: Slot<L>[] = [];
 
-  constructor(registry: Registry, name: string, help: string, private readonly labelNames: readonly L[]) {
+  constructor(
+    registry: Registry,
+    name: string,
+    help: string,
+    private readonly labelNames: readonly L[],
+  ) {
     const slots = this.all;
     new Counter({
-      name, help, labelNames, registers: [registry],
+      name,
+      help,
+      labelNames,
+      registers: [registry],
       collect() {
         this.reset();
         for (const s of slots) if (s.n > 0) this.inc(s.labels, s.n);
@@ -59,7 +67,12 @@ export class TalliedHistogram {
   /** after reset() and before the next observation no series is exported, as prom-client does */
   private cleared = false;
 
-  constructor(registry: Registry, readonly name: string, readonly help: string, private readonly bounds: readonly number[]) {
+  constructor(
+    registry: Registry,
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+  ) {
     this.counts = new Float64Array(bounds.length);
     registry.registerMetric(this as unknown as Metric);
   }
@@ -103,20 +116,78 @@ export class TalliedHistogram {
 /** Every metric the service exports; one registry per app so tests can build several. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly decisionDuration = new TalliedHistogram(this.registry, 'nextbest_decision_duration_seconds', 'Server-side time to make a decision, from validated request to answer', [
-    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-  ]);
-  readonly decisions = new TalliedCounter(this.registry, 'nextbest_decisions_total', 'Decisions by channel and outcome (offers, no_offers, fallback, degraded)', ['channel', 'outcome'] as const);
-  readonly offersServed = new TalliedCounter(this.registry, 'nextbest_offers_served_total', 'Offers returned in decisions, by offer and group', ['offer', 'group'] as const);
-  readonly profileCache = new TalliedCounter(this.registry, 'nextbest_profile_cache_requests_total', 'Profile look-ups by cache result (hit, stale, miss)', ['result'] as const);
-  readonly cacheInvalidations = new TalliedCounter(this.registry, 'nextbest_profile_cache_invalidations_total', 'Cached profiles dropped because they were written, by source (remote: written on another node; reconnect: all marked for revalidation after missed messages)', ['source'] as const);
-  readonly responseEvents = new TalliedCounter(this.registry, 'nextbest_response_events_total', 'Response events by result (stored, duplicate, buffered, refused)', ['result'] as const);
-  readonly redisErrors = new TalliedCounter(this.registry, 'nextbest_redis_errors_total', 'Failed Redis calls by path (read, write) and kind (timeout, unavailable, circuit_open, invalid_data, error)', ['path', 'kind'] as const);
-  readonly decisionLog = new TalliedCounter(this.registry, 'nextbest_decision_log_entries_total', 'Decision log entries by result (written, dropped)', ['result'] as const);
-  readonly offerOutcomes = new TalliedCounter(this.registry, 'nextbest_offer_outcomes_total', 'Offers presented (decision) and their outcomes, by offer, outcome and arm (control, treatment)', ['offer', 'outcome', 'arm'] as const);
-  readonly segmentOutcomes = new TalliedCounter(this.registry, 'nextbest_segment_outcomes_total', 'Decisions and outcomes by lifecycle phase, value segment, outcome and arm (control, treatment)', ['lifecycle_phase', 'value_segment', 'outcome', 'arm'] as const);
-  readonly rulesetChanges = new TalliedCounter(this.registry, 'nextbest_ruleset_changes_total', 'Rule-set activations, refusals and rollbacks, by result (activated, rolled_back, refused)', ['result'] as const);
-  readonly problems = new TalliedCounter(this.registry, 'nextbest_http_problems_total', 'Error responses by problem code', ['code'] as const);
+  readonly decisionDuration = new TalliedHistogram(
+    this.registry,
+    'nextbest_decision_duration_seconds',
+    'Server-side time to make a decision, from validated request to answer',
+    [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+  );
+  readonly decisions = new TalliedCounter(
+    this.registry,
+    'nextbest_decisions_total',
+    'Decisions by channel and outcome (offers, no_offers, fallback, degraded)',
+    ['channel', 'outcome'] as const,
+  );
+  readonly offersServed = new TalliedCounter(
+    this.registry,
+    'nextbest_offers_served_total',
+    'Offers returned in decisions, by offer and group',
+    ['offer', 'group'] as const,
+  );
+  readonly profileCache = new TalliedCounter(
+    this.registry,
+    'nextbest_profile_cache_requests_total',
+    'Profile look-ups by cache result (hit, stale, miss)',
+    ['result'] as const,
+  );
+  readonly cacheInvalidations = new TalliedCounter(
+    this.registry,
+    'nextbest_profile_cache_invalidations_total',
+    'Cached profiles dropped because they were written, by source (remote: written on another node; reconnect: all marked for revalidation after missed messages)',
+    ['source'] as const,
+  );
+  readonly responseEvents = new TalliedCounter(
+    this.registry,
+    'nextbest_response_events_total',
+    'Response events by result (stored, duplicate, buffered, refused)',
+    ['result'] as const,
+  );
+  readonly redisErrors = new TalliedCounter(
+    this.registry,
+    'nextbest_redis_errors_total',
+    'Failed Redis calls by path (read, write) and kind (timeout, unavailable, circuit_open, invalid_data, error)',
+    ['path', 'kind'] as const,
+  );
+  readonly decisionLog = new TalliedCounter(
+    this.registry,
+    'nextbest_decision_log_entries_total',
+    'Decision log entries by result (written, dropped)',
+    ['result'] as const,
+  );
+  readonly offerOutcomes = new TalliedCounter(
+    this.registry,
+    'nextbest_offer_outcomes_total',
+    'Offers presented (decision) and their outcomes, by offer, outcome and arm (control, treatment)',
+    ['offer', 'outcome', 'arm'] as const,
+  );
+  readonly segmentOutcomes = new TalliedCounter(
+    this.registry,
+    'nextbest_segment_outcomes_total',
+    'Decisions and outcomes by lifecycle phase, value segment, outcome and arm (control, treatment)',
+    ['lifecycle_phase', 'value_segment', 'outcome', 'arm'] as const,
+  );
+  readonly rulesetChanges = new TalliedCounter(
+    this.registry,
+    'nextbest_ruleset_changes_total',
+    'Rule-set activations, refusals and rollbacks, by result (activated, rolled_back, refused)',
+    ['result'] as const,
+  );
+  readonly problems = new TalliedCounter(
+    this.registry,
+    'nextbest_http_problems_total',
+    'Error responses by problem code',
+    ['code'] as const,
+  );
   readonly rulesetInfo = new Gauge({
     name: 'nextbest_ruleset_active_info',
     help: 'The active rule-set version (value 1)',
@@ -132,17 +203,31 @@ export class Metrics {
   private readonly cacheHits = this.profileCache.slot('hit');
   private readonly cacheStale = this.profileCache.slot('stale');
   private readonly cacheMisses = this.profileCache.slot('miss');
-  readonly cacheCounter = { hit: () => void this.cacheHits.n++, stale: () => void this.cacheStale.n++, miss: () => void this.cacheMisses.n++ };
+  readonly cacheCounter = {
+    hit: () => void this.cacheHits.n++,
+    stale: () => void this.cacheStale.n++,
+    miss: () => void this.cacheMisses.n++,
+  };
 
   /** A gauge read at scrape time from a live value (a queue length, a connection state). */
   gauge(name: string, help: string, read: () => number): void {
-    new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 
   /** The same, one series per value of one label. */
   labelledGauge(name: string, help: string, label: string, read: () => Iterable<readonly [string, number]>): void {
     new Gauge({
-      name, help, labelNames: [label], registers: [this.registry],
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
       collect() {
         for (const [value, n] of read()) this.set({ [label]: value }, n);
       },
@@ -151,6 +236,7 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // event-loop delay sampled every millisecond (prom-client's default is 10): its lag figures include the interval
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'nextbest_', eventLoopMonitoringPrecision: 1 });
+    if (options.defaultMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: 'nextbest_', eventLoopMonitoringPrecision: 1 });
   }
 }

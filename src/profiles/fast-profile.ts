@@ -1,6 +1,26 @@
-import { CUSTOMER_ID_PATTERN, FORBIDDEN_KEYS, KEY_PATTERN, LIFECYCLE_PHASES, MAX_PROFILE_ATTRIBUTES, VALUE_SEGMENTS, type Profile } from './schema.js';
+import {
+  CUSTOMER_ID_PATTERN,
+  FORBIDDEN_KEYS,
+  KEY_PATTERN,
+  LIFECYCLE_PHASES,
+  MAX_PROFILE_ATTRIBUTES,
+  type Profile,
+  VALUE_SEGMENTS,
+} from './schema.js';
 
-const KEYS: ReadonlySet<string> = new Set(['customerId', 'valueSegment', 'lifecyclePhase', 'clv', 'churnScore', 'npsScore', 'tenureDays', 'annualRevenue', 'productsHeld', 'consents', 'attributes']);
+const KEYS: ReadonlySet<string> = new Set([
+  'customerId',
+  'valueSegment',
+  'lifecyclePhase',
+  'clv',
+  'churnScore',
+  'npsScore',
+  'tenureDays',
+  'annualRevenue',
+  'productsHeld',
+  'consents',
+  'attributes',
+]);
 const SEGMENTS: ReadonlySet<unknown> = new Set(VALUE_SEGMENTS);
 const PHASES: ReadonlySet<unknown> = new Set(LIFECYCLE_PHASES);
 

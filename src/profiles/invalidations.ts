@@ -15,7 +15,13 @@ export interface InvalidationTarget {
  * lost, so after a reconnect (or a Cluster node leaving) every cached profile is refreshed on
  * its next use; it keeps serving until the fresh copy arrives.
  */
-export function listenForInvalidations(subscriber: RedisClient, keys: RedisKeys, cache: InvalidationTarget, metrics: Metrics, log: Logger): void {
+export function listenForInvalidations(
+  subscriber: RedisClient,
+  keys: RedisKeys,
+  cache: InvalidationTarget,
+  metrics: Metrics,
+  log: Logger,
+): void {
   const remote = metrics.cacheInvalidations.slot('remote');
   const reconnect = metrics.cacheInvalidations.slot('reconnect');
   let connected = subscriber.status === 'ready';
@@ -33,5 +39,7 @@ export function listenForInvalidations(subscriber: RedisClient, keys: RedisKeys,
     connected = true;
   });
   subscriber.on('-node', missedSome);
-  subscriber.subscribe(keys.invalidations).catch((err: Error) => log.warn({ err: err.message }, 'cannot subscribe to profile invalidations'));
+  subscriber
+    .subscribe(keys.invalidations)
+    .catch((err: Error) => log.warn({ err: err.message }, 'cannot subscribe to profile invalidations'));
 }

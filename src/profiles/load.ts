@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { importProfileLines, type ImportReport } from './ndjson.js';
+import { type ImportReport, importProfileLines } from './ndjson.js';
 import type { ProfileStore } from './store.js';
 
 /** Streams an NDJSON profile file into a store; the report is bounded like the bulk route's. */

@@ -11,7 +11,8 @@ export interface ParsedLines {
   readonly rejected: LineError[];
 }
 
-const pointer = (path: readonly PropertyKey[]) => '/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+const pointer = (path: readonly PropertyKey[]) =>
+  '/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 /** A line's report is bounded: a wildly wrong line cannot make the answer huge. */
 export const MAX_ERRORS_PER_LINE = 10;
 
@@ -37,7 +38,13 @@ export function parseProfileLines(lines: readonly string[], firstLine = 1): Pars
     }
     const parsed = Profile.safeParse(data);
     if (parsed.success) profiles.push(parsed.data);
-    else rejected.push({ line, errors: parsed.error.issues.slice(0, MAX_ERRORS_PER_LINE).map((e) => ({ path: pointer(e.path), message: e.message })) });
+    else
+      rejected.push({
+        line,
+        errors: parsed.error.issues
+          .slice(0, MAX_ERRORS_PER_LINE)
+          .map((e) => ({ path: pointer(e.path), message: e.message })),
+      });
   }
   return { profiles, rejected };
 }
@@ -56,7 +63,10 @@ export interface ImportReport {
  * Validates and stores NDJSON lines in batches, from an array or a stream, yielding between
  * batches so other requests keep flowing; the report stays bounded.
  */
-export async function importProfileLines(lines: Iterable<string> | AsyncIterable<string>, putMany: (p: Profile[]) => Promise<void>): Promise<ImportReport> {
+export async function importProfileLines(
+  lines: Iterable<string> | AsyncIterable<string>,
+  putMany: (p: Profile[]) => Promise<void>,
+): Promise<ImportReport> {
   let imported = 0;
   let rejectedLines = 0;
   const rejected: LineError[] = [];

@@ -1,10 +1,10 @@
 import { Cluster } from 'ioredis';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import { Profile } from './schema.js';
-import type { ProfileStore } from './store.js';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
+import { Profile } from './schema.js';
+import type { ProfileStore } from './store.js';
 
 /** Most customer IDs in one invalidation message. */
 const IDS_PER_MESSAGE = 1_000;
@@ -38,14 +38,17 @@ export class RedisProfileStore implements ProfileStore {
     }
     if (!parsed?.success || parsed.data.customerId !== customerId) {
       this.metrics.redisErrors.slot('read', 'invalid_data').n++;
-      const why = parsed?.success === false ? parsed.error.issues[0]?.message : parsed ? 'another customerId' : 'not JSON';
+      const why =
+        parsed?.success === false ? parsed.error.issues[0]?.message : parsed ? 'another customerId' : 'not JSON';
       throw new ApiError('unavailable', `the profile stored for "${customerId}" is invalid (${why}); write it again`);
     }
     return Object.freeze(parsed.data);
   }
 
   async put(profile: Profile): Promise<void> {
-    await this.write.health.call('profile write', () => this.write.client.set(this.keys.profile(profile.customerId), JSON.stringify(profile)));
+    await this.write.health.call('profile write', () =>
+      this.write.client.set(this.keys.profile(profile.customerId), JSON.stringify(profile)),
+    );
     await this.announce([profile.customerId]);
   }
 
@@ -58,7 +61,8 @@ export class RedisProfileStore implements ProfileStore {
   /** One MSET on a single node; on a Cluster, SETs that auto-pipelining groups per node (keys of many slots). */
   private writeAll(profiles: readonly Profile[]): Promise<unknown> {
     const writer = this.write.client;
-    if (writer instanceof Cluster) return Promise.all(profiles.map((p) => writer.set(this.keys.profile(p.customerId), JSON.stringify(p))));
+    if (writer instanceof Cluster)
+      return Promise.all(profiles.map((p) => writer.set(this.keys.profile(p.customerId), JSON.stringify(p))));
     const args: string[] = [];
     for (const p of profiles) args.push(this.keys.profile(p.customerId), JSON.stringify(p));
     return writer.mset(args);

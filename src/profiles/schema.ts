@@ -31,7 +31,10 @@ export const SafeKey = z
 
 export const Attributes = z
   .record(SafeKey, Scalar)
-  .refine((value) => Object.keys(value).length <= MAX_PROFILE_ATTRIBUTES, `at most ${MAX_PROFILE_ATTRIBUTES} attributes`);
+  .refine(
+    (value) => Object.keys(value).length <= MAX_PROFILE_ATTRIBUTES,
+    `at most ${MAX_PROFILE_ATTRIBUTES} attributes`,
+  );
 
 export const Profile = z
   .object({

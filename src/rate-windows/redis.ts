@@ -70,7 +70,11 @@ export class RedisWindowCounts implements WindowCounts {
     const key = this.keys.rateWindow(keyId, window);
     const total = this.lane.health.call('rate limit', async () => {
       if (n === 0) return Number((await this.lane.client.get(key)) ?? 0);
-      const [[, sum]] = (await this.lane.client.multi().incrby(key, n).pexpire(key, this.windowMs * 2).exec()) as [[Error | null, number]];
+      const [[, sum]] = (await this.lane.client
+        .multi()
+        .incrby(key, n)
+        .pexpire(key, this.windowMs * 2)
+        .exec()) as [[Error | null, number]];
       return Number(sum);
     });
     return total.then(

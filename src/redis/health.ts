@@ -1,4 +1,4 @@
-import { BrokenCircuitError, circuitBreaker, CircuitState, handleAll, SamplingBreaker } from 'cockatiel';
+import { BrokenCircuitError, CircuitState, circuitBreaker, handleAll, SamplingBreaker } from 'cockatiel';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -44,7 +44,12 @@ function kindOf(err: unknown): ErrorKind {
   if (err instanceof DeadlineError) return 'timeout';
   const message = err instanceof Error ? err.message : String(err);
   if (/timed out/i.test(message)) return 'timeout';
-  if (/enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|CLUSTERDOWN|Failed to refresh slots|None of startup nodes|MaxRetriesPerRequest|writeable|Too many Cluster redirections|^(MOVED|ASK|TRYAGAIN) /i.test(message)) return 'unavailable';
+  if (
+    /enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|CLUSTERDOWN|Failed to refresh slots|None of startup nodes|MaxRetriesPerRequest|writeable|Too many Cluster redirections|^(MOVED|ASK|TRYAGAIN) /i.test(
+      message,
+    )
+  )
+    return 'unavailable';
   return 'error';
 }
 
@@ -85,7 +90,11 @@ export class RedisHealth {
     });
     // on the way from ready to lost only: a reconnect that fails again says nothing new
     client.on('close', () => {
-      if (ready) log.warn({ path }, 'Redis connection lost: decisions use the profile cache and fallback offers; writes wait or are refused');
+      if (ready)
+        log.warn(
+          { path },
+          'Redis connection lost: decisions use the profile cache and fallback offers; writes wait or are refused',
+        );
       ready = false;
     });
     // each reconnect that fails reports again: say a reason once (a wrong password, a refused port), then quietly
@@ -96,7 +105,9 @@ export class RedisHealth {
       log[quiet ? 'debug' : 'warn']({ path, err: err.message }, 'Redis client error');
     });
     client.on('ready', () => (lastError = ''));
-    this.breaker.onStateChange((state) => log.warn({ path, circuit: CIRCUITS[state] }, 'Redis circuit breaker changed state'));
+    this.breaker.onStateChange((state) =>
+      log.warn({ path, circuit: CIRCUITS[state] }, 'Redis circuit breaker changed state'),
+    );
   }
 
   status(): RedisStatus {
@@ -113,7 +124,9 @@ export class RedisHealth {
   async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (this.client.status !== 'ready') throw this.failure(what, new Error('Connection is closed'));
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError()), this.deadlineMs)));
+    const deadline = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new DeadlineError()), this.deadlineMs)),
+    );
     try {
       return await Promise.race([this.breaker.execute(fn), deadline]);
     } catch (err) {

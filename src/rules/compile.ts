@@ -9,7 +9,8 @@ export type Predicate = (facts: Facts) => boolean;
  * a fact that fails the operator's type check makes the condition false.
  */
 // parseFloat(v).toString() !== 'NaN' in json-rules-engine, without the string (and, for numbers, the parse)
-const isNumeric = (v: unknown): boolean => (typeof v === 'number' ? v === v : !Number.isNaN(Number.parseFloat(v as string)));
+const isNumeric = (v: unknown): boolean =>
+  typeof v === 'number' ? v === v : !Number.isNaN(Number.parseFloat(v as string));
 type Op = (fact: any, value: any) => boolean;
 const OPERATOR_FNS: Readonly<Record<OperatorName, Op>> = {
   equal: (a, b) => a === b,
@@ -37,7 +38,12 @@ export function pathResolver(path: string | undefined): (value: unknown) => unkn
   const parts = path.split('.').slice(1);
   if (parts.length === 1) {
     const key = parts[0]!;
-    return (value) => (value === null || typeof value !== 'object' ? value : Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined);
+    return (value) =>
+      value === null || typeof value !== 'object'
+        ? value
+        : Object.hasOwn(value, key)
+          ? (value as Record<string, unknown>)[key]
+          : undefined;
   }
   return (value) => {
     if (value === null || typeof value !== 'object') return value;
@@ -54,13 +60,26 @@ export function pathResolver(path: string | undefined): (value: unknown) => unkn
 /** A leaf reading a fact without a path: the common case, specialised per operator. */
 function compileDirectLeaf(fact: FactName, operator: OperatorName, value: any): Predicate | undefined {
   switch (operator) {
-    case 'equal': return (f) => f[fact] === value;
-    case 'notEqual': return (f) => f[fact] !== value;
-    case 'in': return (f) => value.indexOf(f[fact]) > -1;
-    case 'notIn': return (f) => value.indexOf(f[fact]) === -1;
-    case 'contains': return (f) => { const a = f[fact]; return Array.isArray(a) && a.indexOf(value) > -1; };
-    case 'doesNotContain': return (f) => { const a = f[fact]; return Array.isArray(a) && a.indexOf(value) === -1; };
-    default: return undefined;
+    case 'equal':
+      return (f) => f[fact] === value;
+    case 'notEqual':
+      return (f) => f[fact] !== value;
+    case 'in':
+      return (f) => value.indexOf(f[fact]) > -1;
+    case 'notIn':
+      return (f) => value.indexOf(f[fact]) === -1;
+    case 'contains':
+      return (f) => {
+        const a = f[fact];
+        return Array.isArray(a) && a.indexOf(value) > -1;
+      };
+    case 'doesNotContain':
+      return (f) => {
+        const a = f[fact];
+        return Array.isArray(a) && a.indexOf(value) === -1;
+      };
+    default:
+      return undefined;
   }
 }
 

@@ -1,6 +1,6 @@
 import { LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
 import { evaluateOperator } from './compile.js';
-import type { SourceFile, RuleIssue } from './positions.js';
+import type { RuleIssue, SourceFile } from './positions.js';
 import type { Condition, ContactPolicy, LeafCondition, Manifest, Offer, PolicyRule, TopCondition } from './schema.js';
 
 /**
@@ -19,7 +19,13 @@ export interface Conflict {
 /** What is known of the values a fact (with its path) can take, from the profile schema and the offer. */
 type Domain =
   | { readonly type: 'enum'; readonly values: readonly unknown[]; readonly text: string }
-  | { readonly type: 'number'; readonly min?: number; readonly max?: number; readonly integer?: boolean; readonly optional?: boolean }
+  | {
+      readonly type: 'number';
+      readonly min?: number;
+      readonly max?: number;
+      readonly integer?: boolean;
+      readonly optional?: boolean;
+    }
   | { readonly type: 'string' | 'stringArray' | 'object' | 'unknown' };
 
 const UNKNOWN: Domain = { type: 'unknown' };
@@ -33,52 +39,90 @@ const NUMBER_FACTS: Readonly<Record<string, Domain>> = {
 };
 const quote = (v: unknown) => JSON.stringify(v);
 /** "a, b and c" */
-const joinWords = (parts: readonly string[], last = 'and') => (parts.length < 2 ? parts.join('') : `${parts.slice(0, -1).join(', ')} ${last} ${parts.at(-1)}`);
+const joinWords = (parts: readonly string[], last = 'and') =>
+  parts.length < 2 ? parts.join('') : `${parts.slice(0, -1).join(', ')} ${last} ${parts.at(-1)}`;
 const list = (vs: readonly unknown[], last = 'and') => joinWords(vs.map(quote), last);
 const comparesNumbers = (op: string) => op.endsWith('Than') || op.endsWith('Inclusive');
 
 function domainOf(leaf: LeafCondition, channels: readonly string[]): Domain {
   // a path on a fact that is not an object resolves to the fact itself, so only objects and lists change
   switch (leaf.fact) {
-    case 'lifecyclePhase': return { type: 'enum', values: LIFECYCLE_PHASES, text: `it is always one of ${list(LIFECYCLE_PHASES, 'or')}` };
-    case 'valueSegment': return { type: 'enum', values: VALUE_SEGMENTS, text: `it is always one of ${list(VALUE_SEGMENTS, 'or')}` };
-    case 'channel': return { type: 'enum', values: channels, text: channels.length ? `the offer has treatments only for ${list(channels)}` : 'the offer has no treatment' };
-    case 'channelConsent': return { type: 'enum', values: [true, false], text: 'it is always true or false' };
-    case 'customerId': case 'placement': return { type: 'string' };
-    case 'productsHeld': case 'consents': return leaf.path === undefined ? { type: 'stringArray' } : UNKNOWN;
-    case 'attributes': case 'context': return leaf.path === undefined ? { type: 'object' } : UNKNOWN;
-    default: return NUMBER_FACTS[leaf.fact] ?? UNKNOWN;
+    case 'lifecyclePhase':
+      return { type: 'enum', values: LIFECYCLE_PHASES, text: `it is always one of ${list(LIFECYCLE_PHASES, 'or')}` };
+    case 'valueSegment':
+      return { type: 'enum', values: VALUE_SEGMENTS, text: `it is always one of ${list(VALUE_SEGMENTS, 'or')}` };
+    case 'channel':
+      return {
+        type: 'enum',
+        values: channels,
+        text: channels.length ? `the offer has treatments only for ${list(channels)}` : 'the offer has no treatment',
+      };
+    case 'channelConsent':
+      return { type: 'enum', values: [true, false], text: 'it is always true or false' };
+    case 'customerId':
+    case 'placement':
+      return { type: 'string' };
+    case 'productsHeld':
+    case 'consents':
+      return leaf.path === undefined ? { type: 'stringArray' } : UNKNOWN;
+    case 'attributes':
+    case 'context':
+      return leaf.path === undefined ? { type: 'object' } : UNKNOWN;
+    default:
+      return NUMBER_FACTS[leaf.fact] ?? UNKNOWN;
   }
 }
 
 function domainText(d: Domain): string {
   switch (d.type) {
-    case 'enum': return d.text;
+    case 'enum':
+      return d.text;
     case 'number': {
-      const range = d.min !== undefined && d.max !== undefined ? ` from ${d.min} to ${d.max}` : d.min !== undefined ? ` of at least ${d.min}` : '';
+      const range =
+        d.min !== undefined && d.max !== undefined
+          ? ` from ${d.min} to ${d.max}`
+          : d.min !== undefined
+            ? ` of at least ${d.min}`
+            : '';
       return `it is ${d.integer ? 'a whole number' : 'a number'}${range}${d.optional ? ', or absent' : ''}`;
     }
-    case 'string': return 'it is a string';
-    case 'stringArray': return 'it is a list of strings';
-    case 'object': return 'it is an object (read one of its values with "path")';
-    case 'unknown': return 'no value does';
+    case 'string':
+      return 'it is a string';
+    case 'stringArray':
+      return 'it is a list of strings';
+    case 'object':
+      return 'it is an object (read one of its values with "path")';
+    case 'unknown':
+      return 'no value does';
   }
 }
 
 /** Can a primitive from the rule equal (===) a value of this domain? */
 function fits(v: unknown, d: Domain): boolean {
   switch (d.type) {
-    case 'enum': return d.values.includes(v);
-    case 'number': return typeof v === 'number' && v >= (d.min ?? -Infinity) && v <= (d.max ?? Infinity) && (!d.integer || Number.isInteger(v));
-    case 'string': return typeof v === 'string';
-    case 'stringArray': case 'object': return false;
-    case 'unknown': return true;
+    case 'enum':
+      return d.values.includes(v);
+    case 'number':
+      return (
+        typeof v === 'number' &&
+        v >= (d.min ?? -Infinity) &&
+        v <= (d.max ?? Infinity) &&
+        (!d.integer || Number.isInteger(v))
+      );
+    case 'string':
+      return typeof v === 'string';
+    case 'stringArray':
+    case 'object':
+      return false;
+    case 'unknown':
+      return true;
   }
 }
 
 /** Can the leaf alone hold for some value of an infinite domain (equal and in are handled apart)? */
 function possible(leaf: LeafCondition, d: Domain): boolean {
-  if (leaf.operator === 'contains') return d.type === 'unknown' || (d.type === 'stringArray' && typeof leaf.value === 'string');
+  if (leaf.operator === 'contains')
+    return d.type === 'unknown' || (d.type === 'stringArray' && typeof leaf.value === 'string');
   if (leaf.operator === 'doesNotContain') return d.type === 'unknown' || d.type === 'stringArray';
   // a numeric comparison needs a value that parses as a number: never an object (nor a boolean)
   return !comparesNumbers(leaf.operator) || d.type !== 'object';
@@ -112,7 +156,8 @@ function numericRange(leaves: readonly LeafCondition[], d: Domain): false | numb
 /** Can every leaf (all on one fact and path) hold at once for some value of the domain? */
 function canHold(leaves: readonly LeafCondition[], d: Domain): boolean {
   const pin = leaves.find((l) => l.operator === 'equal' || l.operator === 'in');
-  const exact = (values: readonly unknown[]) => values.some((v) => leaves.every((l) => evaluateOperator(l.operator, v, l.value)));
+  const exact = (values: readonly unknown[]) =>
+    values.some((v) => leaves.every((l) => evaluateOperator(l.operator, v, l.value)));
   // the fact is then one of finitely many known values: evaluate every leaf on each
   if (d.type === 'enum') return exact(d.values);
   if (pin) return exact((pin.operator === 'in' ? (pin.value as unknown[]) : [pin.value]).filter((v) => fits(v, d)));
@@ -146,28 +191,43 @@ function tree(c: Condition | TopCondition, at: readonly Key[], counter: { n: num
 function phrase(l: LeafCondition): [verb: string, object: string] {
   const v = l.value;
   switch (l.operator) {
-    case 'equal': return ['equal', quote(v)];
-    case 'notEqual': return ['not equal', quote(v)];
-    case 'in': return ['be', `one of [${(v as unknown[]).map(quote).join(', ')}]`];
-    case 'notIn': return ['not be', `one of [${(v as unknown[]).map(quote).join(', ')}]`];
-    case 'contains': return ['contain', quote(v)];
-    case 'doesNotContain': return ['not contain', quote(v)];
-    case 'lessThan': return ['be', `less than ${v}`];
-    case 'lessThanInclusive': return ['be', `at most ${v}`];
-    case 'greaterThan': return ['be', `greater than ${v}`];
-    case 'greaterThanInclusive': return ['be', `at least ${v}`];
+    case 'equal':
+      return ['equal', quote(v)];
+    case 'notEqual':
+      return ['not equal', quote(v)];
+    case 'in':
+      return ['be', `one of [${(v as unknown[]).map(quote).join(', ')}]`];
+    case 'notIn':
+      return ['not be', `one of [${(v as unknown[]).map(quote).join(', ')}]`];
+    case 'contains':
+      return ['contain', quote(v)];
+    case 'doesNotContain':
+      return ['not contain', quote(v)];
+    case 'lessThan':
+      return ['be', `less than ${v}`];
+    case 'lessThanInclusive':
+      return ['be', `at most ${v}`];
+    case 'greaterThan':
+      return ['be', `greater than ${v}`];
+    case 'greaterThanInclusive':
+      return ['be', `at least ${v}`];
   }
 }
 
 /** "must equal "new" and "loyalty"", "must be greater than 5 and less than 3" */
 function phrases(leaves: readonly LeafCondition[]): string {
-  return joinWords(leaves.map(phrase).map(([verb, object], i, all) => (i > 0 && all[i - 1]![0] === verb ? object : `${verb} ${object}`)));
+  return joinWords(
+    leaves
+      .map(phrase)
+      .map(([verb, object], i, all) => (i > 0 && all[i - 1]![0] === verb ? object : `${verb} ${object}`)),
+  );
 }
 
 function explain(core: readonly LeafCondition[], d: Domain): string {
   const first = core[0]!;
   const subject = first.path === undefined ? first.fact : `${first.fact} ${first.path}`;
-  if (core.length === 1 && (first.operator === 'in' && (first.value as unknown[]).length === 0)) return `${subject} must be one of an empty list`;
+  if (core.length === 1 && first.operator === 'in' && (first.value as unknown[]).length === 0)
+    return `${subject} must be one of an empty list`;
   if (core.length === 1) return `${subject} must ${phrases(core)}, but ${domainText(d)}`;
   const domainMatters = canHold(core, UNKNOWN);
   return `${subject} must ${phrases(core)} at once${domainMatters ? `, and ${domainText(d)}` : ''}`;
@@ -183,7 +243,13 @@ function firstClash(leaves: readonly Leaf[], channels: readonly string[]): Confl
   let found: { last: Leaf; core: LeafCondition[]; d: Domain } | undefined;
   for (const same of byKey.values()) {
     const d = domainOf(same[0]!.leaf, channels);
-    const k = same.findIndex((_, i) => !canHold(same.slice(0, i + 1).map((l) => l.leaf), d));
+    const k = same.findIndex(
+      (_, i) =>
+        !canHold(
+          same.slice(0, i + 1).map((l) => l.leaf),
+          d,
+        ),
+    );
     if (k < 0 || (found && found.last.order <= same[k]!.order)) continue;
     // the smallest set of earlier leaves that still clashes with the last one
     let core = same.slice(0, k + 1).map((l) => l.leaf);
@@ -211,7 +277,10 @@ function clash(node: Node, context: readonly Leaf[], channels: readonly string[]
     const branches = node.children.map((c) => clash(c, context, channels));
     if (branches.some((b) => b === undefined)) return undefined;
     if (branches.length === 1) return branches[0];
-    return { at: node.at, reason: `none of the ${branches.length} "any" conditions can hold (${branches.map((b) => b!.reason).join('; ')})` };
+    return {
+      at: node.at,
+      reason: `none of the ${branches.length} "any" conditions can hold (${branches.map((b) => b!.reason).join('; ')})`,
+    };
   }
   const leaves = [...context];
   const anys: Node[] = [];
@@ -229,7 +298,11 @@ function clash(node: Node, context: readonly Leaf[], channels: readonly string[]
  * Why no profile and request on one of `channels` can satisfy the condition, or undefined when
  * some may (or it cannot tell). Within an all, leaves on the same fact and path are checked together.
  */
-export function neverHolds(condition: Condition | TopCondition, channels: readonly string[], at: readonly Key[] = []): Conflict | undefined {
+export function neverHolds(
+  condition: Condition | TopCondition,
+  channels: readonly string[],
+  at: readonly Key[] = [],
+): Conflict | undefined {
   return clash(tree(condition, at, { n: 0 }), [], channels);
 }
 
@@ -244,10 +317,12 @@ export function canonicalCondition(c: Condition | TopCondition): string {
 
 function governsSome(rule: PolicyRule, offers: readonly Offer[]): boolean {
   const channels = rule.channel === undefined ? undefined : [rule.channel].flat();
-  return offers.some((o) =>
-    (!rule.offers || rule.offers.includes(o.id)) &&
-    (!rule.groups || rule.groups.includes(o.group)) &&
-    (!channels || channels.some((c) => Object.hasOwn(o.treatments, c))));
+  return offers.some(
+    (o) =>
+      (!rule.offers || rule.offers.includes(o.id)) &&
+      (!rule.groups || rule.groups.includes(o.group)) &&
+      (!channels || channels.some((c) => Object.hasOwn(o.treatments, c))),
+  );
 }
 
 function policyFilters(rule: PolicyRule): string {
@@ -277,25 +352,46 @@ export function lintRuleSet(rs: LintInput, files: LintFiles): RuleIssue[] {
     const src = files.offers.get(offer.id)!;
     const channels = Object.keys(offer.treatments);
     const never = neverHolds(offer.eligibility, channels, ['eligibility']);
-    if (never) warnings.push(src.issue(never.at, `offer "${offer.id}" can never be eligible: ${never.reason}`, 'warning'));
+    if (never)
+      warnings.push(src.issue(never.at, `offer "${offer.id}" can never be eligible: ${never.reason}`, 'warning'));
     for (const channel of rs.manifest.channels) {
       // an eligibility that rules the channel out says the offer is not meant for it
       if (channels.includes(channel) || neverHolds(offer.eligibility, [channel])) continue;
-      warnings.push(src.issue(['treatments'], `offer "${offer.id}" has no treatment for channel "${channel}", so it is never shown there`, 'warning', 'key'));
+      warnings.push(
+        src.issue(
+          ['treatments'],
+          `offer "${offer.id}" has no treatment for channel "${channel}", so it is never shown there`,
+          'warning',
+          'key',
+        ),
+      );
     }
     const canonical = canonicalCondition(offer.eligibility);
     for (const earlier of seen) {
       const shared = channels.filter((c) => Object.hasOwn(earlier.offer.treatments, c));
       if (earlier.canonical !== canonical || shared.length === 0) continue;
       const on = `channel${shared.length > 1 ? 's' : ''} ${list(shared)}`;
-      warnings.push(src.issue(['eligibility'], `offer "${offer.id}" has the same eligibility as offer "${earlier.offer.id}" on ${on}`, 'warning', 'key'));
+      warnings.push(
+        src.issue(
+          ['eligibility'],
+          `offer "${offer.id}" has the same eligibility as offer "${earlier.offer.id}" on ${on}`,
+          'warning',
+          'key',
+        ),
+      );
       break;
     }
     seen.push({ offer, canonical });
   }
   rs.contactPolicy.rules.forEach((rule, i) => {
     if (governsSome(rule, rs.offers)) return;
-    warnings.push(files.contactPolicy.issue(['rules', i], `policy rule "${rule.name}" governs no offer: there is no offer ${policyFilters(rule)}`, 'warning'));
+    warnings.push(
+      files.contactPolicy.issue(
+        ['rules', i],
+        `policy rule "${rule.name}" governs no offer: there is no offer ${policyFilters(rule)}`,
+        'warning',
+      ),
+    );
   });
   return warnings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
 }

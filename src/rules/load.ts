@@ -3,9 +3,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { FORBIDDEN_KEYS } from '../profiles/schema.js';
-import { lintRuleSet } from './lint.js';
 import { preciseIssues } from './issues.js';
-import { SourceFile, type RuleIssue } from './positions.js';
+import { lintRuleSet } from './lint.js';
+import { type RuleIssue, SourceFile } from './positions.js';
 import { Arbitration, ContactPolicy, Manifest, Offer } from './schema.js';
 
 /** An offer file's name: JSON, and not an editor's or a system's dot-file. */
@@ -32,12 +32,16 @@ export type LoadResult =
   | { readonly ok: true; readonly source: RuleSetSource; readonly warnings: readonly RuleIssue[] }
   | { readonly ok: false; readonly errors: readonly RuleIssue[]; readonly warnings: readonly RuleIssue[] };
 
-interface RawFile { readonly name: string; readonly text: string }
+interface RawFile {
+  readonly name: string;
+  readonly text: string;
+}
 
 async function readRaw(dir: string): Promise<{ files: RawFile[]; errors: RuleIssue[] }> {
   const errors: RuleIssue[] = [];
   const files: RawFile[] = [];
-  const missing = (file: string, message: string) => errors.push({ file, path: '/', line: 1, column: 1, message, severity: 'error' });
+  const missing = (file: string, message: string) =>
+    errors.push({ file, path: '/', line: 1, column: 1, message, severity: 'error' });
   for (const name of [RULE_FILES.manifest, RULE_FILES.arbitration, RULE_FILES.contactPolicy]) {
     try {
       files.push({ name, text: await readFile(join(dir, name), 'utf8') });
@@ -80,7 +84,8 @@ function check<S extends z.ZodTypeAny>(src: SourceFile, schema: S, errors: RuleI
   for (const { path, issue, message } of preciseIssues(parsed.error.issues, src.data)) {
     const where = path.length ? path.join('.') : 'file';
     // an unknown key is shown where the key stands, everything else at the value
-    if (issue.code === 'unrecognized_keys') errors.push(src.issue([...path, issue.keys[0]!], `${where}: ${message}`, 'error', 'key'));
+    if (issue.code === 'unrecognized_keys')
+      errors.push(src.issue([...path, issue.keys[0]!], `${where}: ${message}`, 'error', 'key'));
     else errors.push(src.issue(path, `${where}: ${message}`));
   }
   return undefined;
@@ -112,17 +117,31 @@ export async function loadRuleSet(dir: string): Promise<LoadResult> {
     const offer = check(src, Offer, errors);
     if (!offer) continue;
     const expected = name.slice(RULE_FILES.offers.length + 1, -'.json'.length);
-    if (offer.id !== expected) errors.push(src.issue(['id'], `id "${offer.id}" must match the file name "${expected}.json"`));
+    if (offer.id !== expected)
+      errors.push(src.issue(['id'], `id "${offer.id}" must match the file name "${expected}.json"`));
     offers.push(offer);
     offerFiles.set(offer.id, src);
   }
   if (offerFiles.size === 0 && !errors.some((e) => e.file === RULE_FILES.offers)) {
-    errors.push({ file: RULE_FILES.offers, path: '/', line: 1, column: 1, message: 'the rule set has no offers', severity: 'error' });
+    errors.push({
+      file: RULE_FILES.offers,
+      path: '/',
+      line: 1,
+      column: 1,
+      message: 'the rule set has no offers',
+      severity: 'error',
+    });
   }
   if (manifest && arbitration && contactPolicy && errors.length === 0) {
     crossCheck({ manifest, arbitration, contactPolicy, offers }, parsed, offerFiles, errors);
     // lint only what is valid: warnings about a broken rule set would be noise
-    if (errors.length === 0) warnings.push(...lintRuleSet({ manifest, contactPolicy, offers }, { offers: offerFiles, contactPolicy: parsed.get(RULE_FILES.contactPolicy)! }));
+    if (errors.length === 0)
+      warnings.push(
+        ...lintRuleSet(
+          { manifest, contactPolicy, offers },
+          { offers: offerFiles, contactPolicy: parsed.get(RULE_FILES.contactPolicy)! },
+        ),
+      );
   }
   if (errors.length > 0 || !manifest || !arbitration || !contactPolicy) return { ok: false, errors, warnings };
   return { ok: true, source: { manifest, arbitration, contactPolicy, offers, hash: hash.digest('hex') }, warnings };
@@ -140,19 +159,28 @@ function crossCheck(
   for (const offer of rs.offers) {
     const src = offerFiles.get(offer.id)!;
     for (const channel of Object.keys(offer.treatments)) {
-      if (!channels.has(channel)) errors.push(src.issue(['treatments', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
+      if (!channels.has(channel))
+        errors.push(
+          src.issue(['treatments', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`),
+        );
     }
   }
   const policy = parsed.get(RULE_FILES.contactPolicy)!;
   for (const channel of Object.keys(rs.contactPolicy.channels)) {
-    if (!channels.has(channel)) errors.push(policy.issue(['channels', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
+    if (!channels.has(channel))
+      errors.push(
+        policy.issue(['channels', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`),
+      );
   }
   rs.contactPolicy.rules.forEach((rule, i) => {
     (rule.offers ?? []).forEach((id, j) => {
       if (!offerIds.has(id)) errors.push(policy.issue(['rules', i, 'offers', j], `unknown offer "${id}"`));
     });
     for (const channel of rule.channel === undefined ? [] : [rule.channel].flat()) {
-      if (!channels.has(channel)) errors.push(policy.issue(['rules', i, 'channel'], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
+      if (!channels.has(channel))
+        errors.push(
+          policy.issue(['rules', i, 'channel'], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`),
+        );
     }
   });
   const arb = parsed.get(RULE_FILES.arbitration)!;
@@ -163,12 +191,18 @@ function crossCheck(
       }
       const when = entry.when?.channel;
       for (const channel of when === undefined ? [] : [when].flat()) {
-        if (!channels.has(channel)) errors.push(arb.issue([list, i, 'when', 'channel'], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
+        if (!channels.has(channel))
+          errors.push(
+            arb.issue([list, i, 'when', 'channel'], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`),
+          );
       }
     });
   }
   for (const channel of Object.keys(rs.arbitration.learning.positive)) {
-    if (!channels.has(channel)) errors.push(arb.issue(['learning', 'positive', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`));
+    if (!channels.has(channel))
+      errors.push(
+        arb.issue(['learning', 'positive', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`),
+      );
   }
   const manifest = parsed.get(RULE_FILES.manifest)!;
   for (const channel of channels) {

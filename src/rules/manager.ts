@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -8,8 +8,8 @@ import type { AuditEntry, AuditSink, AuditTrail } from './audit.js';
 import { isRuleFileName, loadRuleSet, RULE_FILES, type RuleSetSource } from './load.js';
 import { formatIssue, type RuleIssue } from './positions.js';
 import type { RuleSetRegistry } from './registry.js';
-import { sameJson } from './same-json.js';
 import { compileRuleSet } from './ruleset.js';
+import { sameJson } from './same-json.js';
 
 export interface ChangeResult {
   readonly changed: boolean;
@@ -39,7 +39,8 @@ export function summarize(before: RuleSetSource | undefined, after: RuleSetSourc
   const added = after.offers.filter((o) => !old.has(o.id)).map((o) => o.id);
   const removed = before.offers.filter((o) => !now.has(o.id)).map((o) => o.id);
   const changed = after.offers.filter((o) => old.has(o.id) && !sameJson(old.get(o.id), o)).map((o) => o.id);
-  const list = (sign: string, ids: string[]) => (ids.length ? `${sign}${ids.length} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})` : `${sign}0`);
+  const list = (sign: string, ids: string[]) =>
+    ids.length ? `${sign}${ids.length} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})` : `${sign}0`;
   const parts = [`offers ${list('+', added)} ${list('-', removed)} ${list('~', changed)}`];
   if (!sameJson(before.manifest, after.manifest)) parts.push('manifest changed');
   if (!sameJson(before.arbitration, after.arbitration)) parts.push('arbitration changed');
@@ -78,7 +79,10 @@ export class RuleSetManager {
     const full = { at: new Date().toISOString(), ...entry };
     this.trail.add(full);
     this.metrics.rulesetChanges.slot(entry.result).n++;
-    this.log[entry.result === 'refused' ? 'warn' : 'info']({ audit: full }, `rule set ${entry.action}: ${entry.result} ${entry.version}`);
+    this.log[entry.result === 'refused' ? 'warn' : 'info'](
+      { audit: full },
+      `rule set ${entry.action}: ${entry.result} ${entry.version}`,
+    );
     try {
       this.sink(full);
     } catch (err) {
@@ -96,7 +100,15 @@ export class RuleSetManager {
     const active = this.registry.active;
     if (!active) return;
     this.folderHash = active.hash;
-    this.audit({ who: 'start', action: 'reload', result: 'activated', version: active.version, previous: null, hash: active.hash, summary: summarize(undefined, active.source) });
+    this.audit({
+      who: 'start',
+      action: 'reload',
+      result: 'activated',
+      version: active.version,
+      previous: null,
+      hash: active.hash,
+      summary: summarize(undefined, active.source),
+    });
   }
 
   private queue<T>(work: () => Promise<T> | T): Promise<T> {
@@ -110,13 +122,24 @@ export class RuleSetManager {
    * rollback; from the watcher (`onlyIfChanged`) nothing happens unless the folder's content
    * changed since it was last read, so touching a file does not undo a rollback.
    */
-  reload(who: string, options: { onlyIfChanged?: boolean; requestId?: string | undefined } = {}): Promise<ChangeResult> {
+  reload(
+    who: string,
+    options: { onlyIfChanged?: boolean; requestId?: string | undefined } = {},
+  ): Promise<ChangeResult> {
     return this.queue(() => this.reloadNow({ who, requestId: options.requestId }, options.onlyIfChanged === true));
   }
 
   private refuse(by: Origin, previous: string | null, errors: readonly RuleIssue[]): never {
     this.registry.refuse(errors);
-    this.audit({ ...by, action: 'reload', result: 'refused', version: previous ?? '', previous, hash: null, summary: `${errors.length} error(s): ${errors.slice(0, 3).map(formatIssue).join('; ')}` });
+    this.audit({
+      ...by,
+      action: 'reload',
+      result: 'refused',
+      version: previous ?? '',
+      previous,
+      hash: null,
+      summary: `${errors.length} error(s): ${errors.slice(0, 3).map(formatIssue).join('; ')}`,
+    });
     throw new ApiError(
       'invalid_ruleset',
       `the rule set in ${this.dir} has ${errors.length} error(s); version ${previous} keeps serving`,
@@ -130,10 +153,20 @@ export class RuleSetManager {
     const before = this.registry.active;
     const previous = before?.version ?? null;
     if ('failure' in loaded) {
-      this.refuse(by, previous, [{ file: '.', path: '/', line: 1, column: 1, message: `cannot be read: ${loaded.failure.message}`, severity: 'error' }]);
+      this.refuse(by, previous, [
+        {
+          file: '.',
+          path: '/',
+          line: 1,
+          column: 1,
+          message: `cannot be read: ${loaded.failure.message}`,
+          severity: 'error',
+        },
+      ]);
     }
     if (!loaded.ok) {
-      if (onlyIfChanged && this.registry.lastError && sameJson(this.registry.lastError.errors, loaded.errors)) return { changed: false, version: previous ?? '', previous, summary: 'still refused' };
+      if (onlyIfChanged && this.registry.lastError && sameJson(this.registry.lastError.errors, loaded.errors))
+        return { changed: false, version: previous ?? '', previous, summary: 'still refused' };
       this.refuse(by, previous, loaded.errors);
     }
     if (onlyIfChanged && loaded.source.hash === this.folderHash) {
@@ -142,18 +175,36 @@ export class RuleSetManager {
     this.folderHash = loaded.source.hash;
     this.registry.lastError = null;
     for (const w of loaded.warnings) this.log.warn({ requestId: by.requestId }, formatIssue(w));
-    if (before && loaded.source.hash === before.hash) return { changed: false, version: before.version, previous, summary: 'no change' };
+    if (before && loaded.source.hash === before.hash)
+      return { changed: false, version: before.version, previous, summary: 'no change' };
     let ruleset;
     try {
       // compiled in full before the one assignment that serves it
       ruleset = compileRuleSet(loaded.source);
     } catch (err) {
-      this.refuse(by, previous, [{ file: '.', path: '/', line: 1, column: 1, message: `cannot be compiled: ${(err as Error).message}`, severity: 'error' }]);
+      this.refuse(by, previous, [
+        {
+          file: '.',
+          path: '/',
+          line: 1,
+          column: 1,
+          message: `cannot be compiled: ${(err as Error).message}`,
+          severity: 'error',
+        },
+      ]);
     }
     const summary = summarize(before?.source, loaded.source);
     this.registry.activate(ruleset);
     this.show(ruleset.version);
-    this.audit({ ...by, action: 'reload', result: 'activated', version: ruleset.version, previous, hash: ruleset.hash, summary });
+    this.audit({
+      ...by,
+      action: 'reload',
+      result: 'activated',
+      version: ruleset.version,
+      previous,
+      hash: ruleset.hash,
+      summary,
+    });
     return { changed: true, version: ruleset.version, previous, summary };
   }
 
@@ -161,14 +212,24 @@ export class RuleSetManager {
   activate(version: string, who: string, requestId?: string): Promise<ChangeResult> {
     return this.queue(() => {
       const target = this.registry.get(version);
-      if (!target) throw new ApiError('not_found', `no loaded rule-set version "${version}"; GET /v1/rulesets lists them`);
+      if (!target)
+        throw new ApiError('not_found', `no loaded rule-set version "${version}"; GET /v1/rulesets lists them`);
       const before = this.registry.active;
       const previous = before?.version ?? null;
       if (before?.version === version) return { changed: false, version, previous, summary: 'already active' };
       const summary = summarize(before?.source, target.source);
       this.registry.activate(target);
       this.show(version);
-      this.audit({ who, requestId, action: 'activate', result: 'rolled_back', version, previous, hash: target.hash, summary });
+      this.audit({
+        who,
+        requestId,
+        action: 'activate',
+        result: 'rolled_back',
+        version,
+        previous,
+        hash: target.hash,
+        summary,
+      });
       return { changed: true, version, previous, summary };
     });
   }
@@ -180,7 +241,8 @@ export class RuleSetManager {
       const s = await stat(path).catch(() => undefined);
       parts.push(`${path}:${s ? `${s.size}:${s.mtimeMs}` : '-'}`);
     };
-    for (const name of [RULE_FILES.manifest, RULE_FILES.arbitration, RULE_FILES.contactPolicy]) await add(join(this.dir, name));
+    for (const name of [RULE_FILES.manifest, RULE_FILES.arbitration, RULE_FILES.contactPolicy])
+      await add(join(this.dir, name));
     const offers = await readdir(join(this.dir, RULE_FILES.offers)).catch(() => [] as string[]);
     for (const name of offers.filter(isRuleFileName).sort()) await add(join(this.dir, RULE_FILES.offers, name));
     return parts.join('\n');
@@ -208,13 +270,20 @@ export class RuleSetManager {
    */
   async watch(): Promise<void> {
     this.seen = await this.signature();
-    const top = new Set<string>([RULE_FILES.manifest, RULE_FILES.arbitration, RULE_FILES.contactPolicy, RULE_FILES.offers]);
+    const top = new Set<string>([
+      RULE_FILES.manifest,
+      RULE_FILES.arbitration,
+      RULE_FILES.contactPolicy,
+      RULE_FILES.offers,
+    ]);
     const on = (path: string, relevant: (name: string) => boolean) => {
       try {
         const w = watch(path, { persistent: false }, (_event, name) => {
           if (name === null || relevant(String(name))) this.changed();
         });
-        w.on('error', (err) => this.log.warn({ err: err.message }, 'watching the rules folder failed; polling goes on'));
+        w.on('error', (err) =>
+          this.log.warn({ err: err.message }, 'watching the rules folder failed; polling goes on'),
+        );
         this.watchers.push(w);
       } catch (err) {
         this.log.warn({ err: (err as Error).message, path }, 'cannot watch the rules folder; polling it');

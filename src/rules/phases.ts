@@ -1,4 +1,4 @@
-import { LIFECYCLE_PHASES, VALUE_SEGMENTS, type LifecyclePhase, type ValueSegment } from '../profiles/schema.js';
+import { LIFECYCLE_PHASES, type LifecyclePhase, VALUE_SEGMENTS, type ValueSegment } from '../profiles/schema.js';
 import type { Condition, TopCondition } from './schema.js';
 
 /** The profile fields offers are indexed by. */
@@ -10,7 +10,10 @@ export type IndexedFact = 'lifecyclePhase' | 'valueSegment';
  * undefined when it cannot tell. Lets the hot path evaluate only the offers a customer's
  * phase and segment can reach.
  */
-export function reachableValues(condition: Condition | TopCondition, fact: IndexedFact): ReadonlySet<string> | undefined {
+export function reachableValues(
+  condition: Condition | TopCondition,
+  fact: IndexedFact,
+): ReadonlySet<string> | undefined {
   if ('all' in condition) {
     let phases: Set<string> | undefined;
     for (const c of condition.all) {
@@ -30,7 +33,8 @@ export function reachableValues(condition: Condition | TopCondition, fact: Index
   }
   if ('not' in condition || condition.fact !== fact || condition.path !== undefined) return undefined;
   if (condition.operator === 'equal' && typeof condition.value === 'string') return new Set([condition.value]);
-  if (condition.operator === 'in' && Array.isArray(condition.value)) return new Set(condition.value.filter((v): v is string => typeof v === 'string'));
+  if (condition.operator === 'in' && Array.isArray(condition.value))
+    return new Set(condition.value.filter((v): v is string => typeof v === 'string'));
   return undefined;
 }
 
@@ -45,12 +49,18 @@ export function indexByCell<T>(
 ): ReadonlyMap<LifecyclePhase, ReadonlyMap<ValueSegment, readonly T[]>> {
   const byPhase = indexByPhase(offers, phasesOf);
   return new Map(
-    LIFECYCLE_PHASES.map((p) => [p, new Map(VALUE_SEGMENTS.map((s) => [s, byPhase.get(p)!.filter((o) => segmentsOf(o)?.has(s) ?? true)]))]),
+    LIFECYCLE_PHASES.map((p) => [
+      p,
+      new Map(VALUE_SEGMENTS.map((s) => [s, byPhase.get(p)!.filter((o) => segmentsOf(o)?.has(s) ?? true)])),
+    ]),
   );
 }
 
 /** For each phase, the offers (in their order) whose eligibility can hold in it. */
-export function indexByPhase<T>(offers: readonly T[], phasesOf: (offer: T) => ReadonlySet<string> | undefined): ReadonlyMap<LifecyclePhase, readonly T[]> {
+export function indexByPhase<T>(
+  offers: readonly T[],
+  phasesOf: (offer: T) => ReadonlySet<string> | undefined,
+): ReadonlyMap<LifecyclePhase, readonly T[]> {
   const index = new Map<LifecyclePhase, T[]>(LIFECYCLE_PHASES.map((p) => [p, []]));
   for (const offer of offers) {
     const phases = phasesOf(offer);

@@ -10,7 +10,12 @@ interface RuleBase {
 }
 
 export type CompiledPolicyRule =
-  | (RuleBase & { readonly type: 'frequencyCap'; readonly counts: 'impression' | 'decision'; readonly max: number; readonly windowDays: number })
+  | (RuleBase & {
+      readonly type: 'frequencyCap';
+      readonly counts: 'impression' | 'decision';
+      readonly max: number;
+      readonly windowDays: number;
+    })
   | (RuleBase & { readonly type: 'suppressAfter'; readonly outcome: string; readonly days: number });
 
 /** What a presented offer must add to contact state so that the caps counting it hold. */
@@ -40,7 +45,12 @@ interface OfferRef {
 const setOf = (v: string | string[] | undefined) => (v === undefined ? undefined : new Set([v].flat()));
 
 function compileRule(r: PolicyRule): CompiledPolicyRule {
-  const base = { name: r.name, scope: r.scope, channels: setOf(r.channel), failClosed: r.whenHistoryUnavailable === 'suppress' };
+  const base = {
+    name: r.name,
+    scope: r.scope,
+    channels: setOf(r.channel),
+    failClosed: r.whenHistoryUnavailable === 'suppress',
+  };
   return r.type === 'frequencyCap'
     ? { ...base, type: r.type, counts: r.counts, max: r.max, windowDays: r.windowDays }
     : { ...base, type: r.type, outcome: r.outcome, days: r.days };
@@ -72,7 +82,11 @@ function countsToward(r: PolicyRule, offer: OfferRef, channel: string, offers: r
   }
 }
 
-export function compilePolicy(policy: ContactPolicy, offers: readonly OfferRef[], channels: readonly string[]): CompiledPolicy {
+export function compilePolicy(
+  policy: ContactPolicy,
+  offers: readonly OfferRef[],
+  channels: readonly string[],
+): CompiledPolicy {
   const rules = policy.rules.map(compileRule);
   const rulesFor = new Map<string, Map<string, CompiledPolicyRule[]>>();
   const countedAs = new Map<string, Map<string, CountedAs>>();

@@ -55,7 +55,13 @@ export class SourceFile {
     const text = raw.replace(/^\uFEFF/, ''); // some editors save a byte-order mark
     const deep = tooDeep(text);
     if (deep !== undefined) {
-      return { file, path: '', ...lineColumn(text, deep), message: `nested more than ${MAX_DEPTH} levels deep: split the condition up`, severity: 'error' };
+      return {
+        file,
+        path: '',
+        ...lineColumn(text, deep),
+        message: `nested more than ${MAX_DEPTH} levels deep: split the condition up`,
+        severity: 'error',
+      };
     }
     try {
       const { data, pointers } = parseWithPointers(text);
@@ -65,8 +71,11 @@ export class SourceFile {
       const at = /position (\d+)/.exec(message);
       const offset = at ? Number(at[1]) : text.length;
       return {
-        file, path: '', ...lineColumn(text, offset),
-        message: `invalid JSON: ${message.replace(/ in JSON at position \d+/, '')}`, severity: 'error',
+        file,
+        path: '',
+        ...lineColumn(text, offset),
+        message: `invalid JSON: ${message.replace(/ in JSON at position \d+/, '')}`,
+        severity: 'error',
       };
     }
   }
@@ -76,7 +85,12 @@ export class SourceFile {
   }
 
   /** The issue at the deepest existing prefix of `path` (a missing key points at its parent). */
-  issue(path: readonly PropertyKey[], message: string, severity: RuleIssue['severity'] = 'error', where: 'key' | 'value' = 'value'): RuleIssue {
+  issue(
+    path: readonly PropertyKey[],
+    message: string,
+    severity: RuleIssue['severity'] = 'error',
+    where: 'key' | 'value' = 'value',
+  ): RuleIssue {
     const parts = path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1'));
     for (let n = parts.length; n >= 0; n--) {
       const pointer = n === 0 ? '' : '/' + parts.slice(0, n).join('/');

@@ -1,5 +1,5 @@
 import { Engine } from 'json-rules-engine';
-import { pathResolver, type Facts } from './compile.js';
+import { type Facts, pathResolver } from './compile.js';
 import type { TopCondition } from './schema.js';
 
 export interface ConditionTrace {
@@ -20,16 +20,26 @@ export interface ReferenceResult {
 }
 
 interface EngineCondition {
-  fact?: string; path?: string; operator?: string; value?: unknown;
-  factResult?: unknown; result?: boolean;
-  all?: EngineCondition[]; any?: EngineCondition[]; not?: EngineCondition;
+  fact?: string;
+  path?: string;
+  operator?: string;
+  value?: unknown;
+  factResult?: unknown;
+  result?: boolean;
+  all?: EngineCondition[];
+  any?: EngineCondition[];
+  not?: EngineCondition;
 }
 
 function trace(c: EngineCondition): ConditionTrace {
   if (c.all) return { all: c.all.map(trace) };
   if (c.any) return { any: c.any.map(trace) };
   if (c.not) return { not: trace(c.not) };
-  const out: { -readonly [K in keyof ConditionTrace]: ConditionTrace[K] } = { fact: c.fact, operator: c.operator, value: c.value };
+  const out: { -readonly [K in keyof ConditionTrace]: ConditionTrace[K] } = {
+    fact: c.fact,
+    operator: c.operator,
+    value: c.value,
+  };
   if (c.path !== undefined) out.path = c.path;
   // json-rules-engine stops at the first deciding condition: the rest were never evaluated
   if (c.result !== undefined) {
@@ -44,7 +54,11 @@ function trace(c: EngineCondition): ConditionTrace {
  * `explain` and as the oracle the compiled predicates are tested against. A fresh engine
  * per call, because a running engine's state is shared between concurrent runs.
  */
-export async function evaluateReference(conditions: TopCondition, facts: Facts, paths: 'service' | 'jsonpath' = 'service'): Promise<ReferenceResult> {
+export async function evaluateReference(
+  conditions: TopCondition,
+  facts: Facts,
+  paths: 'service' | 'jsonpath' = 'service',
+): Promise<ReferenceResult> {
   // The service resolves a condition's `path` with its own plain dotted-path reader, never a
   // JSONPath engine on marketer input; the tests run the library's JSONPath as the oracle
   // that reader is held to.

@@ -30,7 +30,8 @@ export class RuleSetRegistry {
     this.known = undefined;
     for (const [version] of this.loaded) {
       if (this.loaded.size <= KEEP_VERSIONS + this.pinned.size) break;
-      if (version !== this.current?.version && version !== ruleset.version && !this.pinned.has(version)) this.loaded.delete(version);
+      if (version !== this.current?.version && version !== ruleset.version && !this.pinned.has(version))
+        this.loaded.delete(version);
     }
   }
 
@@ -56,12 +57,19 @@ export class RuleSetRegistry {
   private known: { offers: ReadonlySet<string>; channels: ReadonlySet<string>; retentionDays: number } | undefined;
 
   /** Offers and channels of every loaded version: what response events may name. */
-  knows(): { readonly offers: ReadonlySet<string>; readonly channels: ReadonlySet<string>; readonly retentionDays: number } {
+  knows(): {
+    readonly offers: ReadonlySet<string>;
+    readonly channels: ReadonlySet<string>;
+    readonly retentionDays: number;
+  } {
     const all = [...this.loaded.values()];
     this.known ??= {
       offers: new Set(all.flatMap((r) => r.offers.map((o) => o.id))),
       channels: new Set(all.flatMap((r) => r.manifest.channels)),
-      retentionDays: Math.max(1, ...all.flatMap((r) => r.policy.rules.map((rule) => (rule.type === 'frequencyCap' ? rule.windowDays : 1)))),
+      retentionDays: Math.max(
+        1,
+        ...all.flatMap((r) => r.policy.rules.map((rule) => (rule.type === 'frequencyCap' ? rule.windowDays : 1))),
+      ),
     };
     return this.known;
   }

@@ -1,10 +1,10 @@
 import type { LifecyclePhase, ValueSegment } from '../profiles/schema.js';
 import { compileCondition, type Predicate } from './compile.js';
-import { indexByCell, indexByPhase, reachablePhases, reachableSegments } from './phases.js';
 import type { RuleSetSource } from './load.js';
+import { indexByCell, indexByPhase, reachablePhases, reachableSegments } from './phases.js';
+import { type CompiledPolicy, compilePolicy } from './policy.js';
 import type { Manifest, Offer, OfferGroup, Treatment } from './schema.js';
-import { compilePolicy, type CompiledPolicy } from './policy.js';
-import { compileArbitration, type CompiledArbitration } from './weights.js';
+import { type CompiledArbitration, compileArbitration } from './weights.js';
 
 export interface CompiledOffer {
   readonly id: string;
@@ -32,7 +32,10 @@ export interface RuleSet {
   /** per channel and lifecycle phase: the offers whose eligibility can hold for that phase */
   readonly byChannelPhase: ReadonlyMap<string, ReadonlyMap<LifecyclePhase, readonly CompiledOffer[]>>;
   /** per channel, lifecycle phase and value segment: the offers whose eligibility can hold for both (what a decision evaluates) */
-  readonly byChannelCell: ReadonlyMap<string, ReadonlyMap<LifecyclePhase, ReadonlyMap<ValueSegment, readonly CompiledOffer[]>>>;
+  readonly byChannelCell: ReadonlyMap<
+    string,
+    ReadonlyMap<LifecyclePhase, ReadonlyMap<ValueSegment, readonly CompiledOffer[]>>
+  >;
   readonly fallbackByChannel: ReadonlyMap<string, readonly CompiledOffer[]>;
   readonly arbitration: CompiledArbitration;
   readonly maxOffers: ReadonlyMap<string, number>;
@@ -68,12 +71,31 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
   const byChannel = new Map<string, CompiledOffer[]>();
   const fallbackByChannel = new Map<string, CompiledOffer[]>();
   const byChannelPhase = new Map<string, ReadonlyMap<LifecyclePhase, readonly CompiledOffer[]>>();
-  const byChannelCell = new Map<string, ReadonlyMap<LifecyclePhase, ReadonlyMap<ValueSegment, readonly CompiledOffer[]>>>();
+  const byChannelCell = new Map<
+    string,
+    ReadonlyMap<LifecyclePhase, ReadonlyMap<ValueSegment, readonly CompiledOffer[]>>
+  >();
   for (const channel of source.manifest.channels) {
-    byChannel.set(channel, offers.filter((o) => Object.hasOwn(o.treatments, channel)));
-    byChannelPhase.set(channel, indexByPhase(byChannel.get(channel)!, (o) => o.phases));
-    byChannelCell.set(channel, indexByCell(byChannel.get(channel)!, (o) => o.phases, (o) => o.segments));
-    fallbackByChannel.set(channel, offers.filter((o) => o.fallback && Object.hasOwn(o.treatments, channel)));
+    byChannel.set(
+      channel,
+      offers.filter((o) => Object.hasOwn(o.treatments, channel)),
+    );
+    byChannelPhase.set(
+      channel,
+      indexByPhase(byChannel.get(channel)!, (o) => o.phases),
+    );
+    byChannelCell.set(
+      channel,
+      indexByCell(
+        byChannel.get(channel)!,
+        (o) => o.phases,
+        (o) => o.segments,
+      ),
+    );
+    fallbackByChannel.set(
+      channel,
+      offers.filter((o) => o.fallback && Object.hasOwn(o.treatments, channel)),
+    );
   }
   const maxOffers = new Map(Object.entries(source.contactPolicy.channels).map(([c, p]) => [c, p.maxOffers] as const));
   return Object.freeze({
@@ -88,7 +110,11 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
     fallbackByChannel,
     arbitration: compileArbitration(source.arbitration),
     maxOffers,
-    policy: compilePolicy(source.contactPolicy, offers.map((o) => ({ id: o.id, group: o.group, channels: Object.keys(o.treatments) })), source.manifest.channels),
+    policy: compilePolicy(
+      source.contactPolicy,
+      offers.map((o) => ({ id: o.id, group: o.group, channels: Object.keys(o.treatments) })),
+      source.manifest.channels,
+    ),
     source,
   });
 }

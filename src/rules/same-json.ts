@@ -1,7 +1,8 @@
 /** A parsed JSON value: what rule files and their parts are compared as. */
 export type Json = unknown;
 
-export const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: Json): v is Record<string, Json> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A field of a parsed file, never one inherited from Object.prototype ("toString" is a valid context key). */
 export const field = (o: Record<string, Json>, key: string): Json => (Object.hasOwn(o, key) ? o[key] : undefined);
@@ -17,4 +18,3 @@ export function sameJson(a: Json, b: Json): boolean {
   const kb = Object.keys(b).filter((k) => b[k] !== undefined);
   return ka.length === kb.length && ka.every((k) => field(b, k) !== undefined && sameJson(a[k], b[k]));
 }
-

@@ -32,11 +32,24 @@ export type FactName = keyof typeof FACTS;
 export const FACT_NAMES = Object.keys(FACTS) as FactName[];
 
 export const OPERATORS = [
-  'equal', 'notEqual', 'in', 'notIn', 'contains', 'doesNotContain',
-  'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive',
+  'equal',
+  'notEqual',
+  'in',
+  'notIn',
+  'contains',
+  'doesNotContain',
+  'lessThan',
+  'lessThanInclusive',
+  'greaterThan',
+  'greaterThanInclusive',
 ] as const;
 export type OperatorName = (typeof OPERATORS)[number];
-const NUMERIC_OPERATORS: ReadonlySet<string> = new Set(['lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive']);
+const NUMERIC_OPERATORS: ReadonlySet<string> = new Set([
+  'lessThan',
+  'lessThanInclusive',
+  'greaterThan',
+  'greaterThanInclusive',
+]);
 
 const Id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
 const Name = z.string().min(1).max(120);
@@ -63,7 +76,11 @@ export const LeafCondition = z
     if ((c.operator === 'in' || c.operator === 'notIn') && !list) {
       ctx.addIssue({ code: 'custom', path: ['value'], message: `"${c.operator}" needs an array value` });
     } else if (c.operator !== 'in' && c.operator !== 'notIn' && list) {
-      ctx.addIssue({ code: 'custom', path: ['value'], message: `"${c.operator}" compares with a single value, not an array` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: `"${c.operator}" compares with a single value, not an array`,
+      });
     } else if (NUMERIC_OPERATORS.has(c.operator) && typeof c.value !== 'number') {
       ctx.addIssue({ code: 'custom', path: ['value'], message: `"${c.operator}" needs a number value` });
     }
@@ -83,7 +100,10 @@ export const Condition: z.ZodType<Condition> = z.lazy(() =>
     .meta({
       id: 'Condition',
       description: 'a json-rules-engine condition: {fact, operator, value, path?} or all / any / not of conditions',
-      examples: [{ fact: 'lifecyclePhase', operator: 'equal', value: 'loyalty' }, { fact: 'context', path: '$.intent', operator: 'equal', value: 'cancel' }],
+      examples: [
+        { fact: 'lifecyclePhase', operator: 'equal', value: 'loyalty' },
+        { fact: 'context', path: '$.intent', operator: 'equal', value: 'cancel' },
+      ],
     }),
 );
 
@@ -94,7 +114,10 @@ export const TopCondition: z.ZodType<TopCondition> = z.union([
   z.object({ not: Condition }).strict(),
 ]);
 
-const Url = z.string().max(2048).regex(/^(https?:\/\/|\/)/, 'an absolute http(s) URL or a path starting with /');
+const Url = z
+  .string()
+  .max(2048)
+  .regex(/^(https?:\/\/|\/)/, 'an absolute http(s) URL or a path starting with /');
 
 export const WebTreatment = z
   .object({
@@ -140,11 +163,19 @@ export const Offer = z
   .superRefine((offer, ctx) => {
     for (const channel of Object.keys(offer.treatments)) {
       if (offer.propensity[channel] === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['propensity'], message: `no propensity for channel "${channel}" that has a treatment` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['propensity'],
+          message: `no propensity for channel "${channel}" that has a treatment`,
+        });
       }
     }
     if (Object.keys(offer.treatments).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['treatments'], message: 'an offer needs a treatment for at least one channel' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['treatments'],
+        message: 'an offer needs a treatment for at least one channel',
+      });
     }
   });
 export type Offer = z.output<typeof Offer>;
@@ -186,12 +217,21 @@ export const Learning = z
     exploration: z
       .enum(EXPLORATIONS)
       .default('thompson')
-      .describe('thompson: rank by a draw from each offer\'s posterior, so new and little-shown offers get their chance; none: rank by the posterior mean'),
-    priorStrength: z.number().min(1).max(100_000).default(20).describe('how many impressions the offer\'s prior propensity weighs, before outcomes are learned'),
+      .describe(
+        "thompson: rank by a draw from each offer's posterior, so new and little-shown offers get their chance; none: rank by the posterior mean",
+      ),
+    priorStrength: z
+      .number()
+      .min(1)
+      .max(100_000)
+      .default(20)
+      .describe("how many impressions the offer's prior propensity weighs, before outcomes are learned"),
     positive: z
       .record(z.string(), z.enum(POSITIVE_OUTCOMES))
       .default({})
-      .describe('per channel, the outcome that counts as a success: click or accept (default: click on web, accept elsewhere)'),
+      .describe(
+        'per channel, the outcome that counts as a success: click or accept (default: click on web, accept elsewhere)',
+      ),
   })
   .strict();
 export type Learning = z.output<typeof Learning>;
@@ -199,9 +239,14 @@ export type Learning = z.output<typeof Learning>;
 export const Arbitration = z
   .object({
     $schema: z.string().optional(),
-    contextWeights: z.array(WeightEntry(ContextMatch)).default([]).describe('multipliers by channel, placement and request context'),
+    contextWeights: z
+      .array(WeightEntry(ContextMatch))
+      .default([])
+      .describe('multipliers by channel, placement and request context'),
     levers: z.array(WeightEntry(ProfileMatch)).default([]).describe('business levers by segment, phase or channel'),
-    learning: Learning.default({ exploration: 'thompson', priorStrength: 20, positive: {} }).describe('learned propensities: a Beta posterior per offer, channel, value segment and lifecycle phase'),
+    learning: Learning.default({ exploration: 'thompson', priorStrength: 20, positive: {} }).describe(
+      'learned propensities: a Beta posterior per offer, channel, value segment and lifecycle phase',
+    ),
   })
   .strict();
 export type Arbitration = z.output<typeof Arbitration>;
@@ -216,11 +261,15 @@ const PolicyFilter = {
   name: Name.describe('shown in explain as suppressedBy'),
   offers: z.array(Id).min(1).optional().describe('the rule applies to these offers only'),
   groups: z.array(z.enum(OFFER_GROUPS)).min(1).optional().describe('the rule applies to offers of these groups only'),
-  channel: OneOrMany(z.string()).optional().describe('the rule applies to decisions on these channels and counts only contacts on them'),
+  channel: OneOrMany(z.string())
+    .optional()
+    .describe('the rule applies to decisions on these channels and counts only contacts on them'),
   scope: z
     .enum(CONTACT_SCOPES)
     .default('offer')
-    .describe('which contacts count for an offer: the same offer, any offer of its group, any offer on the decision\'s channel, or all'),
+    .describe(
+      "which contacts count for an offer: the same offer, any offer of its group, any offer on the decision's channel, or all",
+    ),
 };
 const WhenHistoryUnavailable = z.enum(['suppress', 'allow']);
 
@@ -228,10 +277,21 @@ export const FrequencyCap = z
   .object({
     type: z.literal('frequencyCap'),
     ...PolicyFilter,
-    counts: z.enum(COUNTED).describe('impression: impressions reported to /v1/responses (and offers shown but not yet reported); decision: every decision that presents it'),
-    max: z.number().int().min(1).max(10_000).describe('at most this many contacts in the window; the next is suppressed'),
+    counts: z
+      .enum(COUNTED)
+      .describe(
+        'impression: impressions reported to /v1/responses (and offers shown but not yet reported); decision: every decision that presents it',
+      ),
+    max: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .describe('at most this many contacts in the window; the next is suppressed'),
     windowDays: z.number().int().min(1).max(400).describe('the window: this many calendar days (UTC), today included'),
-    whenHistoryUnavailable: WhenHistoryUnavailable.default('suppress').describe('when the contact history cannot be read: suppress the offers the cap governs (fail closed, the default) or allow them'),
+    whenHistoryUnavailable: WhenHistoryUnavailable.default('suppress').describe(
+      'when the contact history cannot be read: suppress the offers the cap governs (fail closed, the default) or allow them',
+    ),
   })
   .strict();
 
@@ -241,7 +301,9 @@ export const SuppressAfter = z
     ...PolicyFilter,
     outcome: z.enum(SUPPRESSING_OUTCOMES).describe('reject: cool down after a no; accept: stop, the customer took it'),
     days: z.number().positive().max(3650).describe('suppressed for this many days after the outcome'),
-    whenHistoryUnavailable: WhenHistoryUnavailable.default('allow').describe('when the contact history cannot be read: allow the offers (the default) or suppress them'),
+    whenHistoryUnavailable: WhenHistoryUnavailable.default('allow').describe(
+      'when the contact history cannot be read: allow the offers (the default) or suppress them',
+    ),
   })
   .strict();
 
@@ -255,14 +317,29 @@ export const ContactPolicy = z
       .record(z.string(), z.object({ maxOffers: z.number().int().min(1).max(20) }).strict())
       .default({})
       .describe('per channel: how many offers one answer may show at most'),
-    holdMinutes: z.number().int().min(1).max(1440).default(30).describe('how long an offer shown but not yet reported as an impression counts toward impression caps'),
-    rules: z.array(PolicyRule).max(200).default([]).describe('frequency caps and suppressions, checked in order; the first that applies names the suppression'),
+    holdMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1440)
+      .default(30)
+      .describe('how long an offer shown but not yet reported as an impression counts toward impression caps'),
+    rules: z
+      .array(PolicyRule)
+      .max(200)
+      .default([])
+      .describe('frequency caps and suppressions, checked in order; the first that applies names the suppression'),
   })
   .strict()
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
     policy.rules.forEach((r, i) => {
-      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `another rule is already named "${r.name}"` });
+      if (seen.has(r.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'name'],
+          message: `another rule is already named "${r.name}"`,
+        });
       seen.add(r.name);
     });
   });
@@ -273,13 +350,32 @@ export const Manifest = z
     $schema: z.string().optional(),
     version: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'letters, digits, dots, dashes and underscores'),
     name: Name.optional(),
-    channels: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).refine((c) => !FORBIDDEN_KEYS.has(c), 'a forbidden channel name')).min(1).describe('channels this rule set answers for'),
+    channels: z
+      .array(
+        z
+          .string()
+          .regex(/^[a-z][a-z0-9-]{0,31}$/)
+          .refine((c) => !FORBIDDEN_KEYS.has(c), 'a forbidden channel name'),
+      )
+      .min(1)
+      .describe('channels this rule set answers for'),
     defaultLimit: z.number().int().min(1).max(20).default(3),
     controlGroup: z
       .object({
-        share: z.number().min(0).max(0.5).describe('share of customers in the control group, by a sticky hash of the customer ID'),
-        offers: z.enum(['none', 'random']).default('none').describe('none: the control group gets no offers; random: eligible offers in random order'),
-        experiment: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).default('control').describe('salt of the split: a new name draws a new control group'),
+        share: z
+          .number()
+          .min(0)
+          .max(0.5)
+          .describe('share of customers in the control group, by a sticky hash of the customer ID'),
+        offers: z
+          .enum(['none', 'random'])
+          .default('none')
+          .describe('none: the control group gets no offers; random: eligible offers in random order'),
+        experiment: z
+          .string()
+          .regex(/^[A-Za-z0-9._:-]{1,64}$/)
+          .default('control')
+          .describe('salt of the split: a new name draws a new control group'),
       })
       .strict()
       .optional()

@@ -11,7 +11,8 @@ const PUBLIC = 'public-key-0123456789';
 const KEYS: Record<Scope, string> = { public: PUBLIC, decide: DECIDE, admin: ADMIN };
 const SECRET = 'customer-token-secret-0123456789-abcdef';
 const now = () => Math.floor(Date.now() / 1000);
-const token = (sub: string, claims: Record<string, unknown> = {}, secret = SECRET) => sign({ sub, exp: now() + 600, ...claims }, secret, 'HS256');
+const token = (sub: string, claims: Record<string, unknown> = {}, secret = SECRET) =>
+  sign({ sub, exp: now() + 600, ...claims }, secret, 'HS256');
 
 const profile = { customerId: 'C0000001', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1000, churnScore: 0.1 };
 const event = { customerId: 'C0000001', offerId: 'service-app-download', outcome: 'impression', channel: 'web' };
@@ -20,15 +21,29 @@ describe('security: API keys, customer tokens and CORS', () => {
   let t: App;
   let customerToken: string;
   beforeAll(async () => {
-    t = await testApp({ API_KEYS: `decide:${DECIDE},admin:${ADMIN},public:${PUBLIC}`, CORS_ORIGINS: 'https://shop.example.com', CUSTOMER_TOKEN_SECRET: SECRET });
+    t = await testApp({
+      API_KEYS: `decide:${DECIDE},admin:${ADMIN},public:${PUBLIC}`,
+      CORS_ORIGINS: 'https://shop.example.com',
+      CUSTOMER_TOKEN_SECRET: SECRET,
+    });
     customerToken = await token('C0000001');
   });
   const as = (key: string) => ({ authorization: `Bearer ${key}` });
 
   it('every route: 401 without a known key, 403 for a scope that may not call it, through for one that may', async () => {
     const routes: RouteSpec[] = [
-      { method: 'POST', path: '/v1/decisions', allowed: ['public', 'decide', 'admin'], body: (s) => (s === 'public' ? { customerToken, channel: 'web' } : { customerId: 'C0000001', channel: 'web' }) },
-      { method: 'POST', path: '/v1/responses', allowed: ['public', 'decide', 'admin'], body: (s) => (s === 'public' ? { customerToken, events: [{ ...event, customerId: undefined }] } : event) },
+      {
+        method: 'POST',
+        path: '/v1/decisions',
+        allowed: ['public', 'decide', 'admin'],
+        body: (s) => (s === 'public' ? { customerToken, channel: 'web' } : { customerId: 'C0000001', channel: 'web' }),
+      },
+      {
+        method: 'POST',
+        path: '/v1/responses',
+        allowed: ['public', 'decide', 'admin'],
+        body: (s) => (s === 'public' ? { customerToken, events: [{ ...event, customerId: undefined }] } : event),
+      },
       { method: 'GET', path: '/v1/profiles/C0000001', allowed: ['admin'] },
       { method: 'PUT', path: '/v1/profiles/C0000001', allowed: ['admin'], body: () => profile },
       { method: 'POST', path: '/v1/profiles/bulk', allowed: ['admin'] },
@@ -48,7 +63,10 @@ describe('security: API keys, customer tokens and CORS', () => {
     expect(body.profile).toEqual({ found: true, valueSegment: null, lifecyclePhase: null });
     expect(body.offers.length).toBeGreaterThan(0);
     // a decide key gets the same customer's segment and phase
-    expect((await (await t.post('/v1/decisions', { customerId: 'C0000001', channel: 'web' }, as(DECIDE))).json()).profile.valueSegment).not.toBeNull();
+    expect(
+      (await (await t.post('/v1/decisions', { customerId: 'C0000001', channel: 'web' }, as(DECIDE))).json()).profile
+        .valueSegment,
+    ).not.toBeNull();
   });
 
   it('a public key cannot name a customer, ask for an explanation, or use a bad token', async () => {
@@ -62,12 +80,32 @@ describe('security: API keys, customer tokens and CORS', () => {
     await expectProblem({ customerToken, channel: 'web', explain: true }, 400, /./);
     await expectProblem({ channel: 'web' }, 400, /./);
     await expectProblem({ customerToken: 'not.a.jwt', channel: 'web' }, 401, /not valid/);
-    await expectProblem({ customerToken: await token('C0000002', {}, 'another-secret-0123456789-0123456789'), channel: 'web' }, 401, /not valid/);
-    await expectProblem({ customerToken: await token('C0000002', { exp: now() - 10 }), channel: 'web' }, 401, /expired/);
-    await expectProblem({ customerToken: await sign({ sub: 'C0000002' }, SECRET, 'HS256'), channel: 'web' }, 401, /no exp/);
-    await expectProblem({ customerToken: await token('C0000002', { exp: now() + 3 * 86_400 }), channel: 'web' }, 401, /too far ahead/);
+    await expectProblem(
+      { customerToken: await token('C0000002', {}, 'another-secret-0123456789-0123456789'), channel: 'web' },
+      401,
+      /not valid/,
+    );
+    await expectProblem(
+      { customerToken: await token('C0000002', { exp: now() - 10 }), channel: 'web' },
+      401,
+      /expired/,
+    );
+    await expectProblem(
+      { customerToken: await sign({ sub: 'C0000002' }, SECRET, 'HS256'), channel: 'web' },
+      401,
+      /no exp/,
+    );
+    await expectProblem(
+      { customerToken: await token('C0000002', { exp: now() + 3 * 86_400 }), channel: 'web' },
+      401,
+      /too far ahead/,
+    );
     await expectProblem({ customerToken: await token('../../etc'), channel: 'web' }, 401, /sub/);
-    await expectProblem({ customerToken: await sign({ sub: 'C0000002', exp: now() + 60 }, SECRET, 'HS512'), channel: 'web' }, 401, /not valid/);
+    await expectProblem(
+      { customerToken: await sign({ sub: 'C0000002', exp: now() + 60 }, SECRET, 'HS512'), channel: 'web' },
+      401,
+      /not valid/,
+    );
     // an unsigned token ("alg": "none") is never accepted
     const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'C0000002', exp: now() + 60 })).toString('base64url')}.`;
     await expectProblem({ customerToken: unsigned, channel: 'web' }, 401, /not valid/);
@@ -75,7 +113,11 @@ describe('security: API keys, customer tokens and CORS', () => {
 
   it('a public key records impressions and clicks of its token’s customer on a decision, each once', async () => {
     const click = { offerId: 'service-app-download', outcome: 'click', channel: 'web', decisionId: 'dec-1' };
-    const batch = await t.post('/v1/responses', { customerToken, events: [{ ...click, eventId: 'chosen-by-page', at: '2026-01-01T00:00:00Z' }] }, as(PUBLIC));
+    const batch = await t.post(
+      '/v1/responses',
+      { customerToken, events: [{ ...click, eventId: 'chosen-by-page', at: '2026-01-01T00:00:00Z' }] },
+      as(PUBLIC),
+    );
     expect(batch.status).toBe(202);
     expect(await batch.json()).toMatchObject({ accepted: 1 });
     // the eventId is the decision's, offer's and outcome's, whatever the page sends: a second click is a duplicate
@@ -97,14 +139,23 @@ describe('security: API keys, customer tokens and CORS', () => {
     const res = await t.post('/v1/decisions', { customerToken, channel: 'call-center' }, as(PUBLIC));
     expect(res.status).toBe(403);
     expect((await res.json()).detail).toMatch(/PUBLIC_CHANNELS/);
-    const other = await testApp({ API_KEYS: `public:${PUBLIC}`, CUSTOMER_TOKEN_SECRET: SECRET, PUBLIC_CHANNELS: 'web,call-center' });
+    const other = await testApp({
+      API_KEYS: `public:${PUBLIC}`,
+      CUSTOMER_TOKEN_SECRET: SECRET,
+      PUBLIC_CHANNELS: 'web,call-center',
+    });
     expect((await other.post('/v1/decisions', { customerToken, channel: 'call-center' }, as(PUBLIC))).status).toBe(200);
     await other.services.close();
   });
 
   it('with CUSTOMER_TOKEN_AUDIENCE, takes only tokens signed for this service', async () => {
-    const aud = await testApp({ API_KEYS: `public:${PUBLIC}`, CUSTOMER_TOKEN_SECRET: SECRET, CUSTOMER_TOKEN_AUDIENCE: 'nextbest' });
-    const decide = async (claims: Record<string, unknown>) => aud.post('/v1/decisions', { customerToken: await token('C0000001', claims), channel: 'web' }, as(PUBLIC));
+    const aud = await testApp({
+      API_KEYS: `public:${PUBLIC}`,
+      CUSTOMER_TOKEN_SECRET: SECRET,
+      CUSTOMER_TOKEN_AUDIENCE: 'nextbest',
+    });
+    const decide = async (claims: Record<string, unknown>) =>
+      aud.post('/v1/decisions', { customerToken: await token('C0000001', claims), channel: 'web' }, as(PUBLIC));
     expect((await decide({ aud: 'nextbest' })).status).toBe(200);
     for (const claims of [{}, { aud: 'the-site-session' }]) {
       const res = await decide(claims);
@@ -119,26 +170,45 @@ describe('security: API keys, customer tokens and CORS', () => {
   });
 
   it('leaves operations endpoints open by default', async () => {
-    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']) expect((await t.app.request(path)).status, path).toBe(200);
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs'])
+      expect((await t.app.request(path)).status, path).toBe(200);
   });
 
   it('puts /metrics and /docs behind the admin key with OPS_AUTH=admin; probes stay open', async () => {
     const locked = await testApp({ API_KEYS: `decide:${DECIDE},admin:${ADMIN}`, OPS_AUTH: 'admin' });
-    await expectAuthMatrix(locked, { decide: DECIDE, admin: ADMIN } as Record<Scope, string>, ['/metrics', '/openapi.json', '/docs', '/docs/swagger-ui.css'].map((path) => ({ method: 'GET' as const, path, allowed: ['admin'] as Scope[] })));
-    for (const path of ['/healthz', '/readyz', '/widget.js', '/demo/agent']) expect((await locked.app.request(path)).status, path).toBe(200);
+    await expectAuthMatrix(
+      locked,
+      { decide: DECIDE, admin: ADMIN } as Record<Scope, string>,
+      ['/metrics', '/openapi.json', '/docs', '/docs/swagger-ui.css'].map((path) => ({
+        method: 'GET' as const,
+        path,
+        allowed: ['admin'] as Scope[],
+      })),
+    );
+    for (const path of ['/healthz', '/readyz', '/widget.js', '/demo/agent'])
+      expect((await locked.app.request(path)).status, path).toBe(200);
     await expect(testApp({ API_KEYS: `decide:${DECIDE}`, OPS_AUTH: 'admin' })).rejects.toThrow(/OPS_AUTH/);
     await locked.services.close();
   });
 
   it('answers CORS preflight for allowed origins only, on the two browser routes only', async () => {
     const preflight = (origin: string, path = '/v1/decisions') =>
-      t.app.request(path, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+      t.app.request(path, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type, authorization',
+        },
+      });
     for (const path of ['/v1/decisions', '/v1/responses']) {
       const ok = await preflight('https://shop.example.com', path);
       expect(ok.headers.get('access-control-allow-origin')).toBe('https://shop.example.com');
       expect(ok.headers.get('access-control-allow-credentials')).toBeNull();
     }
     expect((await preflight('https://evil.example.net')).headers.get('access-control-allow-origin')).toBeNull();
-    expect((await preflight('https://shop.example.com', '/v1/profiles/C0000001')).headers.get('access-control-allow-origin')).toBeNull();
+    expect(
+      (await preflight('https://shop.example.com', '/v1/profiles/C0000001')).headers.get('access-control-allow-origin'),
+    ).toBeNull();
   });
 });

@@ -51,18 +51,27 @@ describe('POST /v1/decisions', () => {
       const one = await (await t.post('/v1/decisions', { customerId: 'C0000003', channel: 'web', limit: 1 })).json();
       expect(one.offers).toHaveLength(1);
       const cap = t.services.rules.active!.maxOffers.get('call-center')!;
-      const many = await (await t.post('/v1/decisions', { customerId: 'nobody', channel: 'call-center', limit: 20 })).json();
+      const many = await (
+        await t.post('/v1/decisions', { customerId: 'nobody', channel: 'call-center', limit: 20 })
+      ).json();
       expect(many.offers.length).toBeLessThanOrEqual(cap);
     });
 
     it('explains every offer of the channel with conditions and score parts', async () => {
-      const res = await t.post('/v1/decisions', { customerId: 'C0000004', channel: 'call-center', context: { intent: 'cancel' }, explain: true });
+      const res = await t.post('/v1/decisions', {
+        customerId: 'C0000004',
+        channel: 'call-center',
+        context: { intent: 'cancel' },
+        explain: true,
+      });
       const body = await res.json();
       const channelOffers = t.services.rules.active!.byChannel.get('call-center')!;
       expect(body.explanation).toHaveLength(channelOffers.length);
       const top = body.explanation.find((e: { offerId: string }) => e.offerId === body.offers[0].offerId);
       expect(top).toMatchObject({ eligible: true, selected: true, rank: 1 });
-      expect(top.scoreParts.score).toBeCloseTo(top.scoreParts.propensityDraw * top.scoreParts.contextWeight * top.scoreParts.value * top.scoreParts.lever);
+      expect(top.scoreParts.score).toBeCloseTo(
+        top.scoreParts.propensityDraw * top.scoreParts.contextWeight * top.scoreParts.value * top.scoreParts.lever,
+      );
       const excluded = body.explanation.find((e: { eligible: boolean }) => !e.eligible);
       expect(excluded.scoreParts).toBeNull();
       expect(JSON.stringify(excluded.conditions)).toContain('"result":false');
@@ -70,8 +79,20 @@ describe('POST /v1/decisions', () => {
     });
 
     it('serves a new profile on the next decision', async () => {
-      const profile = { valueSegment: 'super', lifecyclePhase: 'new', clv: 9000, churnScore: 0.1, tenureDays: 5, productsHeld: ['mobile'], consents: ['web', 'call-center'] };
-      const put = await t.app.request('/v1/profiles/fresh-1', { method: 'PUT', body: JSON.stringify(profile), headers: { 'content-type': 'application/json' } });
+      const profile = {
+        valueSegment: 'super',
+        lifecyclePhase: 'new',
+        clv: 9000,
+        churnScore: 0.1,
+        tenureDays: 5,
+        productsHeld: ['mobile'],
+        consents: ['web', 'call-center'],
+      };
+      const put = await t.app.request('/v1/profiles/fresh-1', {
+        method: 'PUT',
+        body: JSON.stringify(profile),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(put.status).toBe(200);
       const body = await (await t.post('/v1/decisions', { customerId: 'fresh-1', channel: 'web' })).json();
       expect(body.profile).toEqual({ found: true, valueSegment: 'super', lifecyclePhase: 'new' });
@@ -86,7 +107,12 @@ describe('POST /v1/decisions', () => {
       ['unknown channel', { customerId: 'C0000001', channel: 'fax' }, 400, 'unknown_channel'],
       ['limit 0', { customerId: 'C0000001', channel: 'web', limit: 0 }, 400, 'invalid_request'],
       ['limit 21', { customerId: 'C0000001', channel: 'web', limit: 21 }, 400, 'invalid_request'],
-      ['context with an object', { customerId: 'C0000001', channel: 'web', context: { a: { b: 1 } } }, 400, 'invalid_request'],
+      [
+        'context with an object',
+        { customerId: 'C0000001', channel: 'web', context: { a: { b: 1 } } },
+        400,
+        'invalid_request',
+      ],
       ['unknown field', { customerId: 'C0000001', channel: 'web', extra: 1 }, 400, 'invalid_request'],
       ['an array', [1, 2], 400, 'invalid_request'],
       ['malformed JSON', '{"customerId":', 400, 'malformed_json'],
@@ -108,20 +134,32 @@ describe('POST /v1/decisions', () => {
     });
 
     it('refuses a body over 64 KiB with 413', async () => {
-      const res = await t.post('/v1/decisions', { customerId: 'C0000001', channel: 'web', placement: 'x'.repeat(70_000) });
+      const res = await t.post('/v1/decisions', {
+        customerId: 'C0000001',
+        channel: 'web',
+        placement: 'x'.repeat(70_000),
+      });
       expect(res.status).toBe(413);
       expect((await res.json()).type).toBe('urn:nextbest:problem:payload_too_large');
     });
 
     it('refuses a non-JSON content type with 415', async () => {
-      const res = await t.post('/v1/decisions', 'customerId=1', { 'content-type': 'application/x-www-form-urlencoded' });
+      const res = await t.post('/v1/decisions', 'customerId=1', {
+        'content-type': 'application/x-www-form-urlencoded',
+      });
       expect(res.status).toBe(415);
     });
 
     it('refuses prototype names as context keys and never pollutes Object.prototype', async () => {
-      const res = await t.post('/v1/decisions', '{"customerId":"C0000001","channel":"web","context":{"constructor":"x"}}');
+      const res = await t.post(
+        '/v1/decisions',
+        '{"customerId":"C0000001","channel":"web","context":{"constructor":"x"}}',
+      );
       expect(res.status).toBe(400);
-      const proto = await t.post('/v1/decisions', '{"customerId":"C0000001","channel":"web","context":{"__proto__":{"polluted":1}}}');
+      const proto = await t.post(
+        '/v1/decisions',
+        '{"customerId":"C0000001","channel":"web","context":{"__proto__":{"polluted":1}}}',
+      );
       expect(proto.status).toBe(200);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });

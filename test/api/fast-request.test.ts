@@ -3,8 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { DecisionRequestSchema } from '../../src/api/decisions.js';
 import { fastDecisionRequest } from '../../src/api/fast-request.js';
 
-const key = fc.oneof(fc.constantFrom('intent', 'reason', '__proto__', 'constructor', 'x1', '1x', 'a-b', ''), fc.string({ maxLength: 70 }));
-const scalar = fc.oneof(fc.string({ maxLength: 300 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.jsonValue());
+const key = fc.oneof(
+  fc.constantFrom('intent', 'reason', '__proto__', 'constructor', 'x1', '1x', 'a-b', ''),
+  fc.string({ maxLength: 70 }),
+);
+const scalar = fc.oneof(
+  fc.string({ maxLength: 300 }),
+  fc.double(),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.jsonValue(),
+);
 const body = fc.record(
   {
     customerId: fc.oneof(fc.stringMatching(/^[A-Za-z0-9._:-]{1,130}$/), fc.string(), fc.integer()),
@@ -23,13 +33,21 @@ const edgy = fc.record(
     customerId: fc.stringMatching(/^[A-Za-z0-9._:-]{1,129}$/),
     channel: fc.constantFrom('web', 'call-center', 'x'.repeat(32), 'x'.repeat(33)),
     placement: fc.constantFrom('p', 'x'.repeat(64), 'x'.repeat(65)),
-    context: fc.dictionary(fc.constantFrom('intent', 'a', 'b_2', '_c', 'constructor', '9z'), fc.oneof(fc.constantFrom('x'.repeat(256), 'x'.repeat(257)), fc.integer(), fc.boolean()), { maxKeys: 6 }),
+    context: fc.dictionary(
+      fc.constantFrom('intent', 'a', 'b_2', '_c', 'constructor', '9z'),
+      fc.oneof(fc.constantFrom('x'.repeat(256), 'x'.repeat(257)), fc.integer(), fc.boolean()),
+      { maxKeys: 6 },
+    ),
     limit: fc.integer({ min: 0, max: 21 }),
     explain: fc.boolean(),
   },
   { requiredKeys: ['customerId', 'channel'] },
 );
-const manyKeys = fc.integer({ min: 30, max: 34 }).map((n) => ({ customerId: 'C1', channel: 'web', context: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])) }));
+const manyKeys = fc.integer({ min: 30, max: 34 }).map((n) => ({
+  customerId: 'C1',
+  channel: 'web',
+  context: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])),
+}));
 // the shape a JSON body has: plain objects, through the parser
 const asJson = (v: unknown) => JSON.parse(JSON.stringify(v));
 
@@ -54,7 +72,15 @@ describe('the fast decision-request check', () => {
   it('accepts the valid requests callers send', () => {
     for (const r of [
       { customerId: 'C0000001', channel: 'web' },
-      { customerId: 'a.b:c-d_e', channel: 'call-center', placement: 'panel', context: { intent: 'cancel', n: 2, vip: true }, limit: 20, explain: false },
-    ]) expect(fastDecisionRequest(asJson(r))).toEqual(r);
+      {
+        customerId: 'a.b:c-d_e',
+        channel: 'call-center',
+        placement: 'panel',
+        context: { intent: 'cancel', n: 2, vip: true },
+        limit: 20,
+        explain: false,
+      },
+    ])
+      expect(fastDecisionRequest(asJson(r))).toEqual(r);
   });
 });

@@ -1,4 +1,4 @@
-import { writeFile, rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,12 @@ describe('the front-end routes', () => {
       expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
       expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     }
-    for (const [path, type] of [['/widget.js', 'text/javascript'], ['/demo/agent.js', 'text/javascript'], ['/demo/shop.js', 'text/javascript'], ['/demo/demo.css', 'text/css']] as const) {
+    for (const [path, type] of [
+      ['/widget.js', 'text/javascript'],
+      ['/demo/agent.js', 'text/javascript'],
+      ['/demo/shop.js', 'text/javascript'],
+      ['/demo/demo.css', 'text/css'],
+    ] as const) {
       const res = await t.app.request(path);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain(type);
@@ -33,13 +38,29 @@ describe('the front-end routes', () => {
     const t = await testApp();
     const { customers } = await (await t.app.request('/demo/customers')).json();
     expect(customers).toHaveLength(16);
-    expect(new Set(customers.map((c: { lifecyclePhase: string; valueSegment: string }) => `${c.lifecyclePhase}|${c.valueSegment}`)).size).toBe(16);
-    for (const c of customers) expect((await (await t.post('/v1/decisions', { customerId: c.customerId, channel: 'web' })).json()).profile).toMatchObject({ found: true, lifecyclePhase: c.lifecyclePhase, valueSegment: c.valueSegment });
+    expect(
+      new Set(
+        customers.map((c: { lifecyclePhase: string; valueSegment: string }) => `${c.lifecyclePhase}|${c.valueSegment}`),
+      ).size,
+    ).toBe(16);
+    for (const c of customers)
+      expect(
+        (await (await t.post('/v1/decisions', { customerId: c.customerId, channel: 'web' })).json()).profile,
+      ).toMatchObject({ found: true, lifecyclePhase: c.lifecyclePhase, valueSegment: c.valueSegment });
     await t.services.close();
   });
 
   it('list no customers when real profiles are loaded', async () => {
-    await writeFile(file, JSON.stringify({ customerId: 'REAL-1', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 100, churnScore: 0.1 }) + '\n');
+    await writeFile(
+      file,
+      JSON.stringify({
+        customerId: 'REAL-1',
+        valueSegment: 'top',
+        lifecyclePhase: 'loyalty',
+        clv: 100,
+        churnScore: 0.1,
+      }) + '\n',
+    );
     const t = await testApp({ PROFILES_FILE: file });
     expect(await (await t.app.request('/demo/customers')).json()).toEqual({ customers: [] });
     await t.services.close();

@@ -38,7 +38,9 @@ describe('request IDs', () => {
       const got = (await decide({ 'x-request-id': sent })).headers.get('x-request-id');
       expect(got, sent).toMatch(UUID);
     }
-    expect((await decide({ 'x-request-id': 'y'.repeat(REQUEST_ID_MAX_LENGTH) })).headers.get('x-request-id')).toBe('y'.repeat(REQUEST_ID_MAX_LENGTH));
+    expect((await decide({ 'x-request-id': 'y'.repeat(REQUEST_ID_MAX_LENGTH) })).headers.get('x-request-id')).toBe(
+      'y'.repeat(REQUEST_ID_MAX_LENGTH),
+    );
   });
 
   it('names the request in every problem body, the same as the header', async () => {
@@ -90,15 +92,29 @@ describe('request IDs', () => {
     } finally {
       Object.assign(profiles, { peek, get });
     }
-    expect(lines.find((l) => l.requestId === 'fallback-1')).toMatchObject({ msg: 'profile look-up failed; answering with fallback offers', err: 'store down' });
+    expect(lines.find((l) => l.requestId === 'fallback-1')).toMatchObject({
+      msg: 'profile look-up failed; answering with fallback offers',
+      err: 'store down',
+    });
   });
 
   it('lets a page on an allowed origin send its own and read the answered one', async () => {
     const shop = await testApp({ CORS_ORIGINS: 'https://shop.example.com' });
     const origin = 'https://shop.example.com';
-    const preflight = await shop.app.request('/v1/decisions', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, x-request-id' } });
+    const preflight = await shop.app.request('/v1/decisions', {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, x-request-id',
+      },
+    });
     expect(preflight.headers.get('access-control-allow-headers')).toContain('x-request-id');
-    const res = await shop.post('/v1/decisions', { customerId: 'C0000001', channel: 'web' }, { origin, 'x-request-id': 'page-view-9' });
+    const res = await shop.post(
+      '/v1/decisions',
+      { customerId: 'C0000001', channel: 'web' },
+      { origin, 'x-request-id': 'page-view-9' },
+    );
     expect(res.headers.get('x-request-id')).toBe('page-view-9');
     expect(res.headers.get('access-control-expose-headers')).toContain('x-request-id');
     await shop.services.close();

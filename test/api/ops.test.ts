@@ -38,7 +38,8 @@ describe('operations endpoints', () => {
   it('openapi.json describes every public route', async () => {
     const doc = await (await t.app.request('/openapi.json')).json();
     expect(doc.openapi).toBe('3.1.0');
-    for (const path of ['/v1/decisions', '/v1/profiles/{customerId}', '/v1/profiles/bulk']) expect(doc.paths[path]).toBeDefined();
+    for (const path of ['/v1/decisions', '/v1/profiles/{customerId}', '/v1/profiles/bulk'])
+      expect(doc.paths[path]).toBeDefined();
     expect(doc.components.schemas.DecisionRequest).toBeDefined();
   });
 
@@ -48,7 +49,8 @@ describe('operations endpoints', () => {
     const js = await t.app.request('/docs/swagger-ui-bundle.js');
     expect(js.status).toBe(200);
     expect((await t.app.request('/docs/../package.json')).status).toBe(404);
-    for (const name of ['constructor', '__proto__', 'toString']) expect((await t.app.request(`/docs/${name}`)).status, name).toBe(404);
+    for (const name of ['constructor', '__proto__', 'toString'])
+      expect((await t.app.request(`/docs/${name}`)).status, name).toBe(404);
   });
 
   it('an unknown route is a 404 problem', async () => {

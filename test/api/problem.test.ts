@@ -19,7 +19,9 @@ describe('problems', () => {
   });
 
   it('maps framework exceptions to their codes', () => {
-    expect(toApiError(new HTTPException(400, { message: 'Malformed JSON in request body' })).code).toBe('malformed_json');
+    expect(toApiError(new HTTPException(400, { message: 'Malformed JSON in request body' })).code).toBe(
+      'malformed_json',
+    );
     expect(toApiError(new HTTPException(415)).code).toBe('unsupported_media_type');
     expect(toApiError(new ApiError('forbidden', 'no')).code).toBe('forbidden');
   });

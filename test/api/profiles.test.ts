@@ -3,14 +3,27 @@ import { testApp } from '../support/app.js';
 
 type App = Awaited<ReturnType<typeof testApp>>;
 const profile = (id: string, extra: Record<string, unknown> = {}) => ({
-  customerId: id, valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 4200, churnScore: 0.2, tenureDays: 800,
-  annualRevenue: 700, productsHeld: ['mobile', 'broadband'], consents: ['web'], attributes: { appUser: true }, ...extra,
+  customerId: id,
+  valueSegment: 'top',
+  lifecyclePhase: 'loyalty',
+  clv: 4200,
+  churnScore: 0.2,
+  tenureDays: 800,
+  annualRevenue: 700,
+  productsHeld: ['mobile', 'broadband'],
+  consents: ['web'],
+  attributes: { appUser: true },
+  ...extra,
 });
 
 describe('profiles API', () => {
   let t: App;
   const put = (id: string, body: unknown) =>
-    t.app.request(`/v1/profiles/${id}`, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    t.app.request(`/v1/profiles/${id}`, {
+      method: 'PUT',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
   const bulk = (body: string, type = 'application/x-ndjson') =>
     t.app.request('/v1/profiles/bulk', { method: 'POST', body, headers: { 'content-type': type } });
   beforeAll(async () => {
@@ -23,8 +36,16 @@ describe('profiles API', () => {
     const got = await t.app.request('/v1/profiles/P-1');
     expect(got.status).toBe(200);
     expect(await got.json()).toEqual({
-      customerId: 'P-1', valueSegment: 'bottom', lifecyclePhase: 'regain', clv: 10, churnScore: 0.9,
-      tenureDays: 0, annualRevenue: 0, productsHeld: [], consents: [], attributes: {},
+      customerId: 'P-1',
+      valueSegment: 'bottom',
+      lifecyclePhase: 'regain',
+      clv: 10,
+      churnScore: 0.9,
+      tenureDays: 0,
+      annualRevenue: 0,
+      productsHeld: [],
+      consents: [],
+      attributes: {},
     });
   });
 
@@ -54,10 +75,19 @@ describe('profiles API', () => {
   });
 
   it('PUT refuses prototype names as attribute keys and drops __proto__', async () => {
-    const body = (attributes: string) => `{"valueSegment":"top","lifecyclePhase":"new","clv":1,"churnScore":0,"attributes":${attributes}}`;
-    const bad = await t.app.request('/v1/profiles/P-6', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: body('{"constructor":"x"}') });
+    const body = (attributes: string) =>
+      `{"valueSegment":"top","lifecyclePhase":"new","clv":1,"churnScore":0,"attributes":${attributes}}`;
+    const bad = await t.app.request('/v1/profiles/P-6', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: body('{"constructor":"x"}'),
+    });
     expect(bad.status).toBe(400);
-    const res = await t.app.request('/v1/profiles/P-7', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: body('{"__proto__":"x","tier":"gold"}') });
+    const res = await t.app.request('/v1/profiles/P-7', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: body('{"__proto__":"x","tier":"gold"}'),
+    });
     expect(res.status).toBe(200);
     const stored = await (await t.app.request('/v1/profiles/P-7')).json();
     expect(Object.keys(stored.attributes)).toEqual(['tier']);
@@ -65,7 +95,13 @@ describe('profiles API', () => {
   });
 
   it('bulk imports good lines and reports bad ones by line number', async () => {
-    const lines = [JSON.stringify(profile('B-1')), '', '{not json', JSON.stringify(profile('B-2', { churnScore: 3 })), JSON.stringify(profile('B-3'))];
+    const lines = [
+      JSON.stringify(profile('B-1')),
+      '',
+      '{not json',
+      JSON.stringify(profile('B-2', { churnScore: 3 })),
+      JSON.stringify(profile('B-3')),
+    ];
     const res = await bulk(lines.join('\n'));
     expect(res.status).toBe(200);
     const body = await res.json();
@@ -81,7 +117,10 @@ describe('profiles API', () => {
   });
 
   it('bulk keeps its report bounded however bad the lines are', async () => {
-    const res = await bulk(Array.from({ length: 500 }, () => '{"attributes":{"a":[1]},"extra":1}').join('\n'), 'Application/X-NDJSON');
+    const res = await bulk(
+      Array.from({ length: 500 }, () => '{"attributes":{"a":[1]},"extra":1}').join('\n'),
+      'Application/X-NDJSON',
+    );
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toMatchObject({ imported: 0, rejectedLines: 500 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRng, type Rng } from '../../src/math/random.js';
+import { type Rng, seededRng } from '../../src/math/random.js';
 import { testApp } from '../support/app.js';
 import { eventually, testPrefix, testRedis } from '../support/redis.js';
 
@@ -9,19 +9,39 @@ type Group = 'control' | 'treatment';
 type Outcome = 'impression' | 'click' | 'accept' | 'reject';
 type Counts = { decisions: number; impressions: number; clicks: number; accepts: number; rejects: number };
 type Row = Record<Group, Counts>;
-interface Segment { lifecyclePhase: string; valueSegment: string }
-interface Decided { decisionId: string; customerId: string; channel: string; arm: string; profile: { lifecyclePhase: string | null; valueSegment: string | null }; offers: { offerId: string }[] }
+interface Segment {
+  lifecyclePhase: string;
+  valueSegment: string;
+}
+interface Decided {
+  decisionId: string;
+  customerId: string;
+  channel: string;
+  arm: string;
+  profile: { lifecyclePhase: string | null; valueSegment: string | null };
+  offers: { offerId: string }[];
+}
 
 const DECIDE = 'decide-key-0123456789';
 const ADMIN = 'admin-key-0123456789';
-const FIELD: Record<Outcome, Exclude<keyof Counts, 'decisions'>> = { impression: 'impressions', click: 'clicks', accept: 'accepts', reject: 'rejects' };
+const FIELD: Record<Outcome, Exclude<keyof Counts, 'decisions'>> = {
+  impression: 'impressions',
+  click: 'clicks',
+  accept: 'accepts',
+  reject: 'rejects',
+};
 const zero = (): Counts => ({ decisions: 0, impressions: 0, clicks: 0, accepts: 0, rejects: 0 });
 
 /** The control split as the README defines it, so a warehouse could recompute it: SHA-256 of "control:<experiment>\n<id>", 6 bytes / 2^48. */
 const inControl = (customerId: string, experiment = '2026-h2', share = 0.05) =>
-  parseInt(createHash('sha256').update(`control:${experiment}\n${customerId}`, 'utf8').digest('hex').slice(0, 12), 16) / 2 ** 48 < share;
+  parseInt(createHash('sha256').update(`control:${experiment}\n${customerId}`, 'utf8').digest('hex').slice(0, 12), 16) /
+    2 ** 48 <
+  share;
 
-const segmentOf = (d: Decided): Segment => ({ lifecyclePhase: d.profile.lifecyclePhase ?? 'unknown', valueSegment: d.profile.valueSegment ?? 'unknown' });
+const segmentOf = (d: Decided): Segment => ({
+  lifecyclePhase: d.profile.lifecyclePhase ?? 'unknown',
+  valueSegment: d.profile.valueSegment ?? 'unknown',
+});
 const groupOf = (arm: string): Group => (arm === 'control' ? 'control' : 'treatment');
 
 /** What the report must say, tallied from what the test sent. */
@@ -60,8 +80,20 @@ class Ledger {
 }
 
 type Tallies = Counts & { acceptanceRate: number | null };
-type ReportRow = Partial<Segment> & { offerId?: string; control: Tallies; treatment: Tallies; champion: Tallies; challenger: Tallies };
-const counts = ({ decisions, impressions, clicks, accepts, rejects }: Tallies): Counts => ({ decisions, impressions, clicks, accepts, rejects });
+type ReportRow = Partial<Segment> & {
+  offerId?: string;
+  control: Tallies;
+  treatment: Tallies;
+  champion: Tallies;
+  challenger: Tallies;
+};
+const counts = ({ decisions, impressions, clicks, accepts, rejects }: Tallies): Counts => ({
+  decisions,
+  impressions,
+  clicks,
+  accepts,
+  rejects,
+});
 
 /** A report section as {key → control and treatment counts}, after checking each row's own arithmetic. */
 function rowsOf(rows: ReportRow[], key: (r: ReportRow) => string): Map<string, Row> {
@@ -113,11 +145,18 @@ async function samples(t: App, metric: string): Promise<Map<string, number>> {
 /** The samples the ledger implies: every non-zero count, with control or treatment as the arm. */
 function expectedSamples(rows: Map<string, Row>, labels: (key: string) => string[]): Map<string, number> {
   const out = new Map<string, number>();
-  const outcomes: [keyof Counts, string][] = [['decisions', 'decision'], ['impressions', 'impression'], ['clicks', 'click'], ['accepts', 'accept'], ['rejects', 'reject']];
+  const outcomes: [keyof Counts, string][] = [
+    ['decisions', 'decision'],
+    ['impressions', 'impression'],
+    ['clicks', 'click'],
+    ['accepts', 'accept'],
+    ['rejects', 'reject'],
+  ];
   for (const [key, row] of rows) {
     for (const group of ['control', 'treatment'] as const) {
       for (const [field, outcome] of outcomes) {
-        if (row[group][field] > 0) out.set([...labels(key), `arm=${group}`, `outcome=${outcome}`].sort().join(','), row[group][field]);
+        if (row[group][field] > 0)
+          out.set([...labels(key), `arm=${group}`, `outcome=${outcome}`].sort().join(','), row[group][field]);
       }
     }
   }
@@ -174,7 +213,11 @@ describe('GET /v1/reports/offers', () => {
       const customers = [...control.slice(0, 8), ...treatment.slice(0, 24), 'X-unknown-1'];
       const decided: Decided[] = [];
       for (const customerId of customers) {
-        for (const body of [{ channel: 'web' }, { channel: 'call-center', context: { intent: 'cancel' } }, { channel: 'call-center' }]) {
+        for (const body of [
+          { channel: 'web' },
+          { channel: 'call-center', context: { intent: 'cancel' } },
+          { channel: 'call-center' },
+        ]) {
           const d: Decided = await (await t.post('/v1/decisions', { customerId, ...body })).json();
           ledger.decided(d);
           decided.push(d);
@@ -188,48 +231,100 @@ describe('GET /v1/reports/offers', () => {
       const mover = treatment[0]!;
       const profile = await (await t.app.request(`/v1/profiles/${mover}`)).json();
       const moved = { ...profile, lifecyclePhase: profile.lifecyclePhase === 'regain' ? 'retain' : 'regain' };
-      expect((await t.app.request(`/v1/profiles/${mover}`, { method: 'PUT', body: JSON.stringify(moved), headers: { 'content-type': 'application/json' } })).status).toBe(200);
+      expect(
+        (
+          await t.app.request(`/v1/profiles/${mover}`, {
+            method: 'PUT',
+            body: JSON.stringify(moved),
+            headers: { 'content-type': 'application/json' },
+          })
+        ).status,
+      ).toBe(200);
 
       let n = 0;
       for (const d of decided) {
-        const now = d.customerId === mover ? { lifecyclePhase: moved.lifecyclePhase, valueSegment: moved.valueSegment } : segmentOf(d);
+        const now =
+          d.customerId === mover
+            ? { lifecyclePhase: moved.lifecyclePhase, valueSegment: moved.valueSegment }
+            : segmentOf(d);
         const named = d.customerId === mover ? {} : { decisionId: d.decisionId };
-        const events = outcomesFor(d, rng).map((e) => ({ ...e, customerId: d.customerId, channel: d.channel, ...named, eventId: `e${n++}` }));
+        const events = outcomesFor(d, rng).map((e) => ({
+          ...e,
+          customerId: d.customerId,
+          channel: d.channel,
+          ...named,
+          eventId: `e${n++}`,
+        }));
         if (!events.length) continue;
-        expect(await (await t.post('/v1/responses', { events })).json()).toEqual({ accepted: events.length, duplicates: 0, buffered: 0 });
+        expect(await (await t.post('/v1/responses', { events })).json()).toEqual({
+          accepted: events.length,
+          duplicates: 0,
+          buffered: 0,
+        });
         for (const e of events) ledger.outcome(e.offerId, now, d.arm, e.outcome);
         // sent again (a client retry): duplicates, counted once
-        expect(await (await t.post('/v1/responses', { events })).json()).toEqual({ accepted: 0, duplicates: events.length, buffered: 0 });
+        expect(await (await t.post('/v1/responses', { events })).json()).toEqual({
+          accepted: 0,
+          duplicates: events.length,
+          buffered: 0,
+        });
       }
       const moverDecision = decided.find((d) => d.customerId === mover && d.offers.length > 0)!;
-      const late = { customerId: mover, offerId: moverDecision.offers[0]!.offerId, outcome: 'click', channel: moverDecision.channel, decisionId: moverDecision.decisionId, eventId: 'mover-late' };
+      const late = {
+        customerId: mover,
+        offerId: moverDecision.offers[0]!.offerId,
+        outcome: 'click',
+        channel: moverDecision.channel,
+        decisionId: moverDecision.decisionId,
+        eventId: 'mover-late',
+      };
       expect((await t.post('/v1/responses', late)).status).toBe(202);
       ledger.outcome(late.offerId, segmentOf(moverDecision), moverDecision.arm, 'click');
       // an accept reported from elsewhere for an offer no decision presented: a row without impressions, its rate null
       const customer = decided.find((d) => d.arm !== 'control' && d.customerId !== mover && d.profile.lifecyclePhase)!;
-      const unseen = t.services.rules.active!.byChannel.get('call-center')!.map((o) => o.id).find((id) => !ledger.offers.has(id))!;
+      const unseen = t.services.rules
+        .active!.byChannel.get('call-center')!
+        .map((o) => o.id)
+        .find((id) => !ledger.offers.has(id))!;
       expect(unseen).toBeDefined();
-      await t.post('/v1/responses', { customerId: customer.customerId, offerId: unseen, outcome: 'accept', channel: 'call-center', eventId: 'elsewhere' });
+      await t.post('/v1/responses', {
+        customerId: customer.customerId,
+        offerId: unseen,
+        outcome: 'accept',
+        channel: 'call-center',
+        eventId: 'elsewhere',
+      });
       ledger.outcome(unseen, segmentOf(customer), customer.arm, 'accept');
 
       for (const group of ['control', 'treatment'] as const) {
-        for (const field of ['decisions', 'impressions', 'clicks', 'accepts', 'rejects'] as const) expect(ledger.total(group, field), `${group} ${field}`).toBeGreaterThan(0);
+        for (const field of ['decisions', 'impressions', 'clicks', 'accepts', 'rejects'] as const)
+          expect(ledger.total(group, field), `${group} ${field}`).toBeGreaterThan(0);
       }
 
       const got = await report(t);
       matches(got, ledger);
       expect(got.segments.has('unknown|unknown')).toBe(true);
-      expect(got.body.offers.find((r: ReportRow) => r.offerId === unseen).treatment).toEqual({ ...zero(), accepts: 1, acceptanceRate: null });
+      expect(got.body.offers.find((r: ReportRow) => r.offerId === unseen).treatment).toEqual({
+        ...zero(),
+        accepts: 1,
+        acceptanceRate: null,
+      });
       const rates = [...got.offers.values()].flatMap((r) => [r.control, r.treatment]);
       expect(rates.some((c) => c.impressions > 0 && c.accepts > 0 && c.accepts < c.impressions)).toBe(true);
     });
 
     it('/metrics holds the same counts as the report', async () => {
-      expect(await samples(t, 'nextbest_offer_outcomes_total')).toEqual(expectedSamples(ledger.offers, (offer) => [`offer=${offer}`]));
+      expect(await samples(t, 'nextbest_offer_outcomes_total')).toEqual(
+        expectedSamples(ledger.offers, (offer) => [`offer=${offer}`]),
+      );
       // the unknown customers' row: "unknown" in the report, whatever the label says in /metrics
       const segments = await samples(t, 'nextbest_segment_outcomes_total');
       const named = new Map([...segments].map(([k, v]) => [k.replace(/=_(,|$)/g, '=unknown$1'), v]));
-      expect(named).toEqual(expectedSamples(ledger.segments, (key) => key.split('|').map((v, i) => `${i ? 'value_segment' : 'lifecycle_phase'}=${v}`)));
+      expect(named).toEqual(
+        expectedSamples(ledger.segments, (key) =>
+          key.split('|').map((v, i) => `${i ? 'value_segment' : 'lifecycle_phase'}=${v}`),
+        ),
+      );
     });
   });
 
@@ -238,7 +333,8 @@ describe('GET /v1/reports/offers', () => {
     beforeAll(async () => {
       t = await testApp({ API_KEYS: `decide:${DECIDE},admin:${ADMIN}` });
     });
-    const get = (key?: string) => t.app.request('/v1/reports/offers', { headers: key ? { authorization: `Bearer ${key}` } : {} });
+    const get = (key?: string) =>
+      t.app.request('/v1/reports/offers', { headers: key ? { authorization: `Bearer ${key}` } : {} });
 
     it('is for admin keys only', async () => {
       const none = await get();
@@ -258,7 +354,12 @@ describe('GET /v1/reports/offers', () => {
     let b: App;
     beforeAll(async () => {
       redis = await testRedis();
-      const env = { PROFILE_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: testPrefix('reports'), DECISION_LOG_MAXLEN: '0' };
+      const env = {
+        PROFILE_STORE: 'redis',
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: testPrefix('reports'),
+        DECISION_LOG_MAXLEN: '0',
+      };
       [a, b] = await Promise.all([testApp(env), testApp(env)]);
     });
     afterAll(async () => {
@@ -269,13 +370,34 @@ describe('GET /v1/reports/offers', () => {
 
     it('adds up what both nodes decided and recorded, in the report of either', async () => {
       const ids = Array.from({ length: 400 }, (_, i) => `K${i}`);
-      const customers = [...ids.filter((id) => inControl(id)).slice(0, 4), ...ids.filter((id) => !inControl(id)).slice(0, 12)];
+      const customers = [
+        ...ids.filter((id) => inControl(id)).slice(0, 4),
+        ...ids.filter((id) => !inControl(id)).slice(0, 12),
+      ];
       expect(customers).toHaveLength(16);
-      const segments = [['loyalty', 'middle'], ['retain', 'top'], ['new', 'super'], ['regain', 'bottom']] as const;
+      const segments = [
+        ['loyalty', 'middle'],
+        ['retain', 'top'],
+        ['new', 'super'],
+        ['regain', 'bottom'],
+      ] as const;
       for (const [i, customerId] of customers.entries()) {
         const [lifecyclePhase, valueSegment] = segments[i % segments.length]!;
-        const profile = { customerId, lifecyclePhase, valueSegment, clv: 900, churnScore: 0.5, tenureDays: 400, productsHeld: ['mobile', 'broadband'], consents: ['web', 'call-center'] };
-        const put = await a.app.request(`/v1/profiles/${customerId}`, { method: 'PUT', body: JSON.stringify(profile), headers: { 'content-type': 'application/json' } });
+        const profile = {
+          customerId,
+          lifecyclePhase,
+          valueSegment,
+          clv: 900,
+          churnScore: 0.5,
+          tenureDays: 400,
+          productsHeld: ['mobile', 'broadband'],
+          consents: ['web', 'call-center'],
+        };
+        const put = await a.app.request(`/v1/profiles/${customerId}`, {
+          method: 'PUT',
+          body: JSON.stringify(profile),
+          headers: { 'content-type': 'application/json' },
+        });
         expect(put.status).toBe(200);
       }
       const ledger = new Ledger();
@@ -288,7 +410,13 @@ describe('GET /v1/reports/offers', () => {
           expect(d.profile.lifecyclePhase).not.toBeNull();
           expect(d.arm === 'control').toBe(inControl(customerId));
           ledger.decided(d);
-          const events = outcomesFor(d, rng).map((e) => ({ ...e, customerId, channel, decisionId: d.decisionId, eventId: `e${n++}` }));
+          const events = outcomesFor(d, rng).map((e) => ({
+            ...e,
+            customerId,
+            channel,
+            decisionId: d.decisionId,
+            eventId: `e${n++}`,
+          }));
           if (!events.length) continue;
           expect((await recorder.post('/v1/responses', { events })).status).toBe(202);
           for (const e of events) ledger.outcome(e.offerId, segmentOf(d), d.arm, e.outcome);
@@ -298,14 +426,18 @@ describe('GET /v1/reports/offers', () => {
       expect(ledger.total('treatment', 'impressions')).toBeGreaterThan(0);
       // each node writes its counts once a second: wait until both reports hold everything
       for (const node of [a, b]) {
-        await eventually('the report holds both nodes\' counts', async () => {
-          try {
-            matches(await report(node), ledger);
-            return true;
-          } catch {
-            return false;
-          }
-        }, 5_000);
+        await eventually(
+          "the report holds both nodes' counts",
+          async () => {
+            try {
+              matches(await report(node), ledger);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          5_000,
+        );
       }
     });
   });

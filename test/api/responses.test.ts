@@ -10,9 +10,16 @@ const ADMIN = 'admin-key-0123456789';
 
 /** A unique prefix per test, so eventIds and histories never collide across tests of one app. */
 const unique = () => randomUUID().slice(0, 8);
-const event = (customerId: string, extra: Record<string, unknown> = {}) => ({ customerId, offerId: 'save-loyalty-discount', outcome: 'accept', channel: 'call-center', ...extra });
+const event = (customerId: string, extra: Record<string, unknown> = {}) => ({
+  customerId,
+  offerId: 'save-loyalty-discount',
+  outcome: 'accept',
+  channel: 'call-center',
+  ...extra,
+});
 // the embedded memory store behind the service, reached without widening its API
-const history = async (t: App, customerId: string) => (await t.services.responses['store'].history(customerId)).map((e) => e.eventId);
+const history = async (t: App, customerId: string) =>
+  (await t.services.responses['store'].history(customerId)).map((e) => e.eventId);
 
 describe('POST /v1/responses', () => {
   let t: App;
@@ -29,13 +36,23 @@ describe('POST /v1/responses', () => {
       expect(res.headers.get('content-type')).toContain('application/json');
       expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
       const [stored] = await t.services.responses['store'].history(`C-${id}`);
-      expect(stored).toEqual({ eventId: `e-${id}`, customerId: `C-${id}`, offerId: 'save-loyalty-discount', outcome: 'accept', channel: 'call-center', decisionId: `d-${id}`, at: Date.parse(at) });
+      expect(stored).toEqual({
+        eventId: `e-${id}`,
+        customerId: `C-${id}`,
+        offerId: 'save-loyalty-discount',
+        outcome: 'accept',
+        channel: 'call-center',
+        decisionId: `d-${id}`,
+        at: Date.parse(at),
+      });
     });
 
     it('records a batch in order, assigning eventIds where absent', async () => {
       const id = unique();
       const outcomes = ['impression', 'click', 'accept', 'reject'];
-      const res = await t.post('/v1/responses', { events: outcomes.map((outcome, i) => event(`C-${id}`, { outcome, eventId: i === 1 ? undefined : `e${i}` })) });
+      const res = await t.post('/v1/responses', {
+        events: outcomes.map((outcome, i) => event(`C-${id}`, { outcome, eventId: i === 1 ? undefined : `e${i}` })),
+      });
       expect(await res.json()).toEqual({ accepted: 4, duplicates: 0, buffered: 0 });
       const stored = await t.services.responses['store'].history(`C-${id}`);
       expect(stored.map((e) => e.outcome)).toEqual(outcomes);
@@ -45,7 +62,9 @@ describe('POST /v1/responses', () => {
     it('counts a repeated eventId once, in one batch and across requests', async () => {
       const id = unique();
       const c = `C-${id}`;
-      const same = await t.post('/v1/responses', { events: [event(c, { eventId: 'a' }), event(c, { eventId: 'a' }), event(c, { eventId: 'b' })] });
+      const same = await t.post('/v1/responses', {
+        events: [event(c, { eventId: 'a' }), event(c, { eventId: 'a' }), event(c, { eventId: 'b' })],
+      });
       expect(await same.json()).toEqual({ accepted: 2, duplicates: 1, buffered: 0 });
       const again = await t.post('/v1/responses', event(c, { eventId: 'b', outcome: 'reject' }));
       expect(await again.json()).toEqual({ accepted: 0, duplicates: 1, buffered: 0 });
@@ -76,23 +95,37 @@ describe('POST /v1/responses', () => {
       ['at more than 400 days in the past', () => event('C1', { at: '2020-01-01T00:00:00Z' }), ['/at']],
       ['an array', () => [event('C1')], ['/']],
       ['an offer no rule set has', () => event('C1', { offerId: 'made-up-0' }), ['/offerId']],
-      ['a channel no rule set declares', () => ({ events: [event('C1'), event('C1', { channel: 'chan0' })] }), ['/events/1/channel']],
+      [
+        'a channel no rule set declares',
+        () => ({ events: [event('C1'), event('C1', { channel: 'chan0' })] }),
+        ['/events/1/channel'],
+      ],
     ];
     it.each(cases)('%s → 400 invalid_request', async (_name, body, paths) => {
       const res = await t.post('/v1/responses', body());
       expect(res.status).toBe(400);
       expect(res.headers.get('content-type')).toContain(PROBLEM);
       const problem = await res.json();
-      expect(problem).toMatchObject({ type: 'urn:nextbest:problem:invalid_request', status: 400, instance: '/v1/responses' });
+      expect(problem).toMatchObject({
+        type: 'urn:nextbest:problem:invalid_request',
+        status: 400,
+        instance: '/v1/responses',
+      });
       expect(problem.errors.map((e: { path: string }) => e.path)).toEqual(paths);
     });
 
     it('takes exactly 500 events', async () => {
-      expect(await (await t.post('/v1/responses', many(500))).json()).toEqual({ accepted: 500, duplicates: 0, buffered: 0 });
+      expect(await (await t.post('/v1/responses', many(500))).json()).toEqual({
+        accepted: 500,
+        duplicates: 0,
+        buffered: 0,
+      });
     });
 
     it('lists every problem with its path', async () => {
-      const problem = await (await t.post('/v1/responses', { customerId: 7, offerId: 'Bad', outcome: 'click', channel: 'web' })).json();
+      const problem = await (
+        await t.post('/v1/responses', { customerId: 7, offerId: 'Bad', outcome: 'click', channel: 'web' })
+      ).json();
       expect(problem.errors.map((e: { path: string }) => e.path).sort()).toEqual(['/customerId', '/offerId']);
     });
 
@@ -112,7 +145,9 @@ describe('POST /v1/responses', () => {
 
     it('refuses a body over 64 KiB with 413 and stores nothing', async () => {
       const c = `C-${unique()}`;
-      const res = await t.post('/v1/responses', { events: Array.from({ length: 300 }, (_, i) => event(c, { decisionId: `${i}`.padEnd(128, 'x') })) });
+      const res = await t.post('/v1/responses', {
+        events: Array.from({ length: 300 }, (_, i) => event(c, { decisionId: `${i}`.padEnd(128, 'x') })),
+      });
       expect(res.status).toBe(413);
       expect(res.headers.get('content-type')).toContain(PROBLEM);
       expect((await res.json()).type).toBe('urn:nextbest:problem:payload_too_large');
@@ -125,7 +160,8 @@ describe('POST /v1/responses', () => {
     beforeAll(async () => {
       secured = await testApp({ API_KEYS: `decide:${DECIDE},admin:${ADMIN}` });
     });
-    const send = (key?: string) => secured.post('/v1/responses', event('C1'), key ? { authorization: `Bearer ${key}` } : {});
+    const send = (key?: string) =>
+      secured.post('/v1/responses', event('C1'), key ? { authorization: `Bearer ${key}` } : {});
 
     it('refuses a missing or unknown key with 401', async () => {
       for (const res of [await send(), await send('wrong-key-0123456789'), await send(DECIDE.slice(0, -1))]) {
@@ -165,11 +201,19 @@ describe('POST /v1/responses', () => {
         outcome: fc.oneof(fc.constantFrom('impression', 'click', 'accept', 'reject'), fc.jsonValue()),
         channel: fc.oneof(fc.constantFrom('web', 'call-center'), fc.string()),
         eventId: fc.oneof(fc.string(), fc.integer()),
-        at: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string(), fc.integer()),
+        at: fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.string(),
+          fc.integer(),
+        ),
       },
       { requiredKeys: [] },
     );
-    const body = fc.oneof(fc.jsonValue(), nearlyValid, fc.record({ events: fc.oneof(fc.array(nearlyValid, { maxLength: 5 }), fc.jsonValue()) }));
+    const body = fc.oneof(
+      fc.jsonValue(),
+      nearlyValid,
+      fc.record({ events: fc.oneof(fc.array(nearlyValid, { maxLength: 5 }), fc.jsonValue()) }),
+    );
 
     it('random JSON posted to /v1/responses', async () => {
       await fc.assert(

@@ -31,7 +31,12 @@ describe('rule-set versions', () => {
   const admin = { authorization: `Bearer ${ADMIN}`, 'x-nextbest-actor': 'Maria (CRM)' };
   const get = async () => (await t.app.request('/v1/rulesets', { headers: admin })).json();
   const reload = () => t.app.request('/v1/rulesets/reload', { method: 'POST', headers: admin });
-  const decide = async () => (await (await t.post('/v1/decisions', { customerId: 'C0000001', channel: 'web' }, { authorization: `Bearer ${ADMIN}` })).json()).rulesetVersion as string;
+  const decide = async () =>
+    (
+      await (
+        await t.post('/v1/decisions', { customerId: 'C0000001', channel: 'web' }, { authorization: `Bearer ${ADMIN}` })
+      ).json()
+    ).rulesetVersion as string;
 
   beforeAll(async () => {
     dir = await copyRules();
@@ -45,9 +50,23 @@ describe('rule-set versions', () => {
   it('lists the active version, loaded versions and the start in the audit trail', async () => {
     const body = await get();
     expect(body.active).toBe(t.services.rules.active!.version);
-    expect(body.versions).toEqual([{ version: body.active, hash: expect.stringMatching(/^[0-9a-f]{64}$/), loadedAt: expect.any(String), offers: 37, active: true }]);
+    expect(body.versions).toEqual([
+      {
+        version: body.active,
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        loadedAt: expect.any(String),
+        offers: 37,
+        active: true,
+      },
+    ]);
     expect(body.lastError).toBeNull();
-    expect(body.audit[0]).toMatchObject({ who: 'start', action: 'reload', result: 'activated', version: body.active, summary: '37 offers' });
+    expect(body.audit[0]).toMatchObject({
+      who: 'start',
+      action: 'reload',
+      result: 'activated',
+      version: body.active,
+      summary: '37 offers',
+    });
   });
 
   it('refuses a broken edit with every error at file:line:col, and the last good version keeps serving', async () => {
@@ -59,11 +78,22 @@ describe('rule-set versions', () => {
     const problem = await res.json();
     expect(problem).toMatchObject({ type: 'urn:nextbest:problem:invalid_ruleset', status: 422 });
     expect(problem.errors.length).toBeGreaterThanOrEqual(2);
-    for (const e of problem.errors) expect(e).toMatchObject({ file: OFFER, line: expect.any(Number), column: expect.any(Number), path: expect.any(String), message: expect.any(String) });
+    for (const e of problem.errors)
+      expect(e).toMatchObject({
+        file: OFFER,
+        line: expect.any(Number),
+        column: expect.any(Number),
+        path: expect.any(String),
+        message: expect.any(String),
+      });
     expect(await decide()).toBe(before);
     const listed = await get();
     expect(listed.lastError.errors.length).toBe(problem.errors.length);
-    expect(listed.audit[0]).toMatchObject({ result: 'refused', version: before, who: expect.stringMatching(/^api admin key [0-9a-f]{8}, Maria \(CRM\)$/) });
+    expect(listed.audit[0]).toMatchObject({
+      result: 'refused',
+      version: before,
+      who: expect.stringMatching(/^api admin key [0-9a-f]{8}, Maria \(CRM\)$/),
+    });
     expect(JSON.stringify(listed)).not.toContain(ADMIN);
     await save(dir, OFFER, good);
   });
@@ -81,14 +111,21 @@ describe('rule-set versions', () => {
     expect((await get()).lastError).toBeNull();
     expect(await (await reload()).json()).toMatchObject({ changed: false, version: change.version });
 
-    const back = await t.app.request(`/v1/rulesets/${encodeURIComponent(first)}/activate`, { method: 'POST', headers: admin });
+    const back = await t.app.request(`/v1/rulesets/${encodeURIComponent(first)}/activate`, {
+      method: 'POST',
+      headers: admin,
+    });
     expect(await back.json()).toMatchObject({ changed: true, version: first, previous: change.version });
     expect(await decide()).toBe(first);
     const listed = await get();
-    expect(listed.versions.map((v: { version: string; active: boolean }) => [v.version, v.active])).toEqual([[change.version, false], [first, true]]);
+    expect(listed.versions.map((v: { version: string; active: boolean }) => [v.version, v.active])).toEqual([
+      [change.version, false],
+      [first, true],
+    ]);
     expect(listed.audit[0]).toMatchObject({ action: 'activate', result: 'rolled_back', version: first });
     const metrics = await (await t.app.request('/metrics')).text();
-    for (const result of ['activated', 'refused', 'rolled_back']) expect(metrics).toMatch(new RegExp(`^nextbest_ruleset_changes_total\\{result="${result}"\\} [1-9]`, 'm'));
+    for (const result of ['activated', 'refused', 'rolled_back'])
+      expect(metrics).toMatch(new RegExp(`^nextbest_ruleset_changes_total\\{result="${result}"\\} [1-9]`, 'm'));
     expect(metrics).toContain(`nextbest_ruleset_active_info{version="${first}"} 1`);
     expect(metrics).not.toContain(`nextbest_ruleset_active_info{version="${change.version}"}`);
   });
@@ -96,16 +133,27 @@ describe('rule-set versions', () => {
   it('audits the API request that asked by its X-Request-Id', async () => {
     const text = await readFile(join(dir, OFFER), 'utf8');
     await save(dir, OFFER, text.replace('"value": ', '"valu": '));
-    const refused = await t.app.request('/v1/rulesets/reload', { method: 'POST', headers: { ...admin, 'x-request-id': 'reload-7' } });
+    const refused = await t.app.request('/v1/rulesets/reload', {
+      method: 'POST',
+      headers: { ...admin, 'x-request-id': 'reload-7' },
+    });
     expect(refused.status).toBe(422);
     expect((await refused.json()).requestId).toBe('reload-7');
     await save(dir, OFFER, text);
     const { active, versions } = await get();
     const other = versions.find((v: { active: boolean }) => !v.active).version;
-    const res = await t.app.request(`/v1/rulesets/${encodeURIComponent(other)}/activate`, { method: 'POST', headers: { ...admin, 'x-request-id': 'activate-7' } });
+    const res = await t.app.request(`/v1/rulesets/${encodeURIComponent(other)}/activate`, {
+      method: 'POST',
+      headers: { ...admin, 'x-request-id': 'activate-7' },
+    });
     expect(res.status).toBe(200);
     const { audit } = await get();
-    expect(audit[0]).toMatchObject({ action: 'activate', result: 'rolled_back', version: other, requestId: 'activate-7' });
+    expect(audit[0]).toMatchObject({
+      action: 'activate',
+      result: 'rolled_back',
+      version: other,
+      requestId: 'activate-7',
+    });
     expect(audit[1]).toMatchObject({ action: 'reload', result: 'refused', requestId: 'reload-7' });
     expect(audit.at(-1)).toMatchObject({ who: 'start' });
     expect(audit.at(-1)).not.toHaveProperty('requestId');
@@ -115,7 +163,11 @@ describe('rule-set versions', () => {
   it('answers 404 for a version never loaded, and guards every route with the admin scope', async () => {
     const res = await t.app.request('/v1/rulesets/9.9.9+00000000/activate', { method: 'POST', headers: admin });
     expect(res.status).toBe(404);
-    for (const [method, path] of [['GET', '/v1/rulesets'], ['POST', '/v1/rulesets/reload'], ['POST', '/v1/rulesets/x/activate']] as const) {
+    for (const [method, path] of [
+      ['GET', '/v1/rulesets'],
+      ['POST', '/v1/rulesets/reload'],
+      ['POST', '/v1/rulesets/x/activate'],
+    ] as const) {
       expect((await t.app.request(path, { method })).status).toBe(401);
       expect((await t.app.request(path, { method, headers: { authorization: `Bearer ${DECIDE}` } })).status).toBe(403);
     }
@@ -190,7 +242,11 @@ describe('rule-set versions: order, rollbacks that stay, edits during start', ()
     expect(rules.active!.version).toBe(older);
     expect(audit.latest()[0]).toMatchObject({ action: 'activate', result: 'rolled_back', version: older });
     await bump(3);
-    await eventually('the real edit is served', () => rules.active!.version !== older && rules.active!.version !== current, 6_000);
+    await eventually(
+      'the real edit is served',
+      () => rules.active!.version !== older && rules.active!.version !== current,
+      6_000,
+    );
   });
 
   it('refuses, not fails, a folder no parser could take, through the API too', async () => {

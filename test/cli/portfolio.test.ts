@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoTransactionLine, iterateDemoTransactions, planDemo } from '../../src/offline/demo/transactions.js';
-import { portfolio, type Portfolio } from '../../src/offline/analytics/portfolio.js';
+import { runPortfolio } from '../../src/cli/portfolio.js';
+import { type Portfolio, portfolio } from '../../src/offline/analytics/portfolio.js';
 import { segmentSizes } from '../../src/offline/analytics/segments.js';
 import { endOfDay } from '../../src/offline/analytics/timestamps.js';
 import { readHistories } from '../../src/offline/analytics/transactions.js';
-import { runPortfolio } from '../../src/cli/portfolio.js';
+import { demoTransactionLine, iterateDemoTransactions, planDemo } from '../../src/offline/demo/transactions.js';
 import { ROOT, run } from '../support/process.js';
 
 // Runs the built command (npm test builds dist/ first; alone: npm run build --silent && npx vitest run test/cli).
@@ -24,7 +24,12 @@ const cli = (...args: string[]) => run(['bin/nextbest.js', ...args]);
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
-  const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback(); } });
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk.toString());
+      callback();
+    },
+  });
   return { stream, text: () => chunks.join('') };
 }
 
@@ -50,7 +55,18 @@ async function portfolioJson(...args: string[]): Promise<Portfolio> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nextbest-portfolio-'));
   file = join(dir, 'transactions.ndjson');
-  const made = await cli('demo-data', '--transactions', '--customers', String(N), '--seed', String(SEED), '--as-of', AS_OF, '--out', file);
+  const made = await cli(
+    'demo-data',
+    '--transactions',
+    '--customers',
+    String(N),
+    '--seed',
+    String(SEED),
+    '--as-of',
+    AS_OF,
+    '--out',
+    file,
+  );
   expect(made.code, made.stderr).toBe(0);
 });
 
@@ -65,8 +81,22 @@ describe('nextbest portfolio --json', () => {
     expect(Object.keys(p.flows)).toEqual(['activeAtStart', 'retained', 'lost', 'regained', 'new', 'activeAtEnd']);
     expect(p.segments.map((s) => s.segment)).toEqual(['super', 'top', 'middle', 'bottom']);
     for (const s of p.segments) {
-      expect(Object.keys(s)).toEqual(['segment', 'customers', 'share', 'revenuePerCustomerPerYear', 'retention', 'duration', 'clv', 'clvIndex', 'clvTotal']);
-      expect(Object.values(s).slice(1).every((v) => typeof v === 'number')).toBe(true);
+      expect(Object.keys(s)).toEqual([
+        'segment',
+        'customers',
+        'share',
+        'revenuePerCustomerPerYear',
+        'retention',
+        'duration',
+        'clv',
+        'clvIndex',
+        'clvTotal',
+      ]);
+      expect(
+        Object.values(s)
+          .slice(1)
+          .every((v) => typeof v === 'number'),
+      ).toBe(true);
     }
     expect(Object.keys(p.total)).toEqual(['customers', 'retention', 'duration', 'clv', 'portfolioValue']);
     expect(p.asOf).toBe(AS_OF);
@@ -75,13 +105,23 @@ describe('nextbest portfolio --json', () => {
   it('gives back the generated population: flows, segment sizes and retention as planned', async () => {
     const p = await portfolioJson('--transactions', file, '--as-of', AS_OF);
     const plan = planDemo(N, SEED);
-    expect(p.flows).toEqual({ activeAtStart: N, retained: N - plan.newcomers, lost: plan.newcomers, regained: plan.regained, new: plan.new, activeAtEnd: N });
+    expect(p.flows).toEqual({
+      activeAtStart: N,
+      retained: N - plan.newcomers,
+      lost: plan.newcomers,
+      regained: plan.regained,
+      new: plan.new,
+      activeAtEnd: N,
+    });
     const sizes = segmentSizes(N);
     for (const s of p.segments) {
       expect(s.customers).toBe(sizes[s.segment]);
       expect(s.retention).toBe(plan.retained[s.segment] / sizes[s.segment]);
     }
-    expect(p.total.portfolioValue).toBeCloseTo(p.segments.reduce((sum, s) => sum + s.clvTotal!, 0), 4);
+    expect(p.total.portfolioValue).toBeCloseTo(
+      p.segments.reduce((sum, s) => sum + s.clvTotal!, 0),
+      4,
+    );
   });
 
   it('equals the library on the same lines, and reads stdin as -', async () => {
@@ -89,14 +129,20 @@ describe('nextbest portfolio --json', () => {
     const lines = Array.from(iterateDemoTransactions({ customers: N, seed: SEED, asOf }), demoTransactionLine);
     const read = await readHistories(lines, asOf);
     const expected = JSON.parse(JSON.stringify(portfolio(read.customers.values(), asOf))) as Portfolio;
-    const r = await withStdin(['portfolio', '--transactions', '-', '--as-of', AS_OF, '--json'], await readFile(file, 'utf8'));
+    const r = await withStdin(
+      ['portfolio', '--transactions', '-', '--as-of', AS_OF, '--json'],
+      await readFile(file, 'utf8'),
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(expected);
   });
 
   it('defaults --as-of to today (UTC)', async () => {
     const today = new Date().toISOString().slice(0, 10);
-    const r = await withStdin(['portfolio', '--transactions', '-', '--json'], `${JSON.stringify({ customerId: 'a', at: today, amount: 10 })}\n`);
+    const r = await withStdin(
+      ['portfolio', '--transactions', '-', '--json'],
+      `${JSON.stringify({ customerId: 'a', at: today, amount: 10 })}\n`,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ asOf: today, flows: { new: 1, activeAtEnd: 1 } });
   });
@@ -108,10 +154,22 @@ describe('nextbest portfolio (table)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     const out = r.stdout;
-    expect(out).toMatch(/^Customer portfolio as of 2026-03-01\nthis year 2025-03-02 – 2026-03-01, last year 2024-03-02 – 2025-03-01; [\d,]+ transactions from /);
+    expect(out).toMatch(
+      /^Customer portfolio as of 2026-03-01\nthis year 2025-03-02 – 2026-03-01, last year 2024-03-02 – 2025-03-01; [\d,]+ transactions from /,
+    );
     const lines = out.split('\n');
     const header = lines.find((l) => l.startsWith('segment'))!;
-    for (const h of ['customers', 'share', 'revenue/customer/yr', 'retention', 'duration (yrs)', 'CLV/customer', 'CLV index', 'CLV total']) expect(header).toContain(h);
+    for (const h of [
+      'customers',
+      'share',
+      'revenue/customer/yr',
+      'retention',
+      'duration (yrs)',
+      'CLV/customer',
+      'CLV index',
+      'CLV total',
+    ])
+      expect(header).toContain(h);
     const rows = ['super', 'top', 'middle', 'bottom', 'total'].map((s) => lines.find((l) => l.startsWith(`${s} `))!);
     expect(rows.every((l) => l !== undefined && l.length === header.length)).toBe(true); // right-aligned to the header
     expect(rows[4]).toMatch(/^total\s+2,000\s+100\.0%/);
@@ -125,12 +183,15 @@ describe('bad lines and exit codes', () => {
   let bad: string;
   beforeAll(async () => {
     bad = join(dir, 'bad.ndjson');
-    await writeFile(bad, [
-      JSON.stringify({ customerId: 'a', at: '2025-06-01', amount: 10 }),
-      '{not json',
-      JSON.stringify({ customerId: 'a', at: '2025-06-01', amount: 10, coupon: 'X' }),
-      JSON.stringify({ customerId: 'b', at: '2025-06-01', amount: 20 }),
-    ].join('\n'));
+    await writeFile(
+      bad,
+      [
+        JSON.stringify({ customerId: 'a', at: '2025-06-01', amount: 10 }),
+        '{not json',
+        JSON.stringify({ customerId: 'a', at: '2025-06-01', amount: 10, coupon: 'X' }),
+        JSON.stringify({ customerId: 'b', at: '2025-06-01', amount: 20 }),
+      ].join('\n'),
+    );
   });
 
   it('reports bad lines on stderr with their numbers, skips them and exits 0', async () => {
@@ -168,8 +229,13 @@ describe('bad lines and exit codes', () => {
 
   // the same parse in-process (the flags are checked before the file is opened)
   it.each([
-    [[]], [['--transactions']], [['--transactions', 'x.ndjson', '--as-of', '2026-02-30']], [['--transactions', 'x.ndjson', '--as-of', '1 March']],
-    [['--transactions', 'x.ndjson', '--bogus']], [['--transactions', 'x.ndjson', 'extra']], [['--transactions', 'x.ndjson', '--json=yes']],
+    [[]],
+    [['--transactions']],
+    [['--transactions', 'x.ndjson', '--as-of', '2026-02-30']],
+    [['--transactions', 'x.ndjson', '--as-of', '1 March']],
+    [['--transactions', 'x.ndjson', '--bogus']],
+    [['--transactions', 'x.ndjson', 'extra']],
+    [['--transactions', 'x.ndjson', '--json=yes']],
   ])('returns 2 with the usage for %j', async (args) => {
     const out = sink();
     const err = sink();

@@ -33,7 +33,10 @@ describe('nextbest rules diff', () => {
     dirs.push(same, edited);
     await edit(edited, 'manifest.json', (m) => (m.version = '2026.12.0'));
     const fibre = JSON.parse(await readFile(join(edited, 'offers/develop-fibre-upgrade.json'), 'utf8'));
-    await writeFile(join(edited, 'offers/develop-fibre-max.json'), JSON.stringify({ ...fibre, id: 'develop-fibre-max', name: 'Fibre Max' }));
+    await writeFile(
+      join(edited, 'offers/develop-fibre-max.json'),
+      JSON.stringify({ ...fibre, id: 'develop-fibre-max', name: 'Fibre Max' }),
+    );
     await rm(join(edited, 'offers/winback-vip-return.json'));
     await edit(edited, 'offers/save-price-match.json', (o) => {
       o.value = 150;
@@ -48,7 +51,14 @@ describe('nextbest rules diff', () => {
     await edit(edited, 'contact-policy.json', (p) => {
       p.channels.web.maxOffers = 5;
       p.rules.find((r: any) => r.name === 'a web tip 3 times a week').max = 2;
-      p.rules.push({ type: 'frequencyCap', name: '2 save offers a month', groups: ['save'], counts: 'decision', max: 2, windowDays: 30 });
+      p.rules.push({
+        type: 'frequencyCap',
+        name: '2 save offers a month',
+        groups: ['save'],
+        counts: 'decision',
+        max: 2,
+        windowDays: 30,
+      });
     });
   });
   afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -59,7 +69,12 @@ describe('nextbest rules diff', () => {
     expect(r.stdout).toContain('no differences');
     expect(r.stdout).toMatch(/^A {2}2026\.11\.0\+[0-9a-f]{8} {2}rules$/m);
     const j = await diff('rules', same, '--json');
-    expect(JSON.parse(j.stdout)).toMatchObject({ identical: true, differences: 0, manifest: [], offers: { added: [], removed: [], changed: [] } });
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      identical: true,
+      differences: 0,
+      manifest: [],
+      offers: { added: [], removed: [], changed: [] },
+    });
   });
 
   it('lists every change once, with its old and new value', async () => {
@@ -88,39 +103,76 @@ describe('nextbest rules diff', () => {
       /^12 differences$/,
     ];
     for (const pattern of once) expect(occurrences(r.stdout, pattern), String(pattern)).toBe(1);
-    for (const id of ['develop-fibre-max', 'winback-vip-return', 'save-price-match']) expect(occurrences(r.stdout, new RegExp(id))).toBe(1);
+    for (const id of ['develop-fibre-max', 'winback-vip-return', 'save-price-match'])
+      expect(occurrences(r.stdout, new RegExp(id))).toBe(1);
   });
 
   it('--json has the same changes as one document', async () => {
     const r = await diff('rules', edited, '--json');
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout);
-    expect(d.a).toMatchObject({ dir: 'rules', version: expect.stringMatching(/^2026\.11\.0\+/), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(d.a).toMatchObject({
+      dir: 'rules',
+      version: expect.stringMatching(/^2026\.11\.0\+/),
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(d.b).toMatchObject({ dir: edited, version: expect.stringMatching(/^2026\.12\.0\+/) });
     expect(d.identical).toBe(false);
     expect(d.differences).toBe(12);
     expect(d.manifest).toEqual([{ path: '/version', op: 'changed', old: '2026.11.0', new: '2026.12.0' }]);
     expect(d.offers.added).toEqual([{ id: 'develop-fibre-max', name: 'Fibre Max', group: 'develop' }]);
     expect(d.offers.removed).toEqual([{ id: 'winback-vip-return', name: 'VIP welcome back', group: 'winback' }]);
-    expect(d.offers.changed).toEqual([{
-      id: 'save-price-match', name: 'Competitor price match', group: 'save',
-      changes: [
-        { path: '/value', op: 'changed', old: 350, new: 150 },
-        { path: '/propensity/call-center', op: 'changed', old: 0.2, new: 0.25 },
-        { path: '/eligibility/all/2', op: 'added', new: { fact: 'churnScore', operator: 'greaterThan', value: 0.5 } },
-        { path: '/treatments/call-center/title', op: 'changed', old: 'Match the competitor price', new: "Match a competitor's price" },
-      ],
-    }]);
+    expect(d.offers.changed).toEqual([
+      {
+        id: 'save-price-match',
+        name: 'Competitor price match',
+        group: 'save',
+        changes: [
+          { path: '/value', op: 'changed', old: 350, new: 150 },
+          { path: '/propensity/call-center', op: 'changed', old: 0.2, new: 0.25 },
+          { path: '/eligibility/all/2', op: 'added', new: { fact: 'churnScore', operator: 'greaterThan', value: 0.5 } },
+          {
+            path: '/treatments/call-center/title',
+            op: 'changed',
+            old: 'Match the competitor price',
+            new: "Match a competitor's price",
+          },
+        ],
+      },
+    ]);
     const noNamed = { added: [], removed: [], changed: [] };
     expect(d.arbitration).toEqual({
-      contextWeights: { ...noNamed, changed: [{ name: 'Billing question: help with the bill', changes: [{ path: '/groups/service', op: 'changed', old: 3, new: 4 }] }] },
-      levers: { ...noNamed, changed: [{ name: 'Autumn fibre campaign', changes: [{ path: '/offers/develop-fibre-upgrade', op: 'changed', old: 1.3, new: 1.5 }] }] },
+      contextWeights: {
+        ...noNamed,
+        changed: [
+          {
+            name: 'Billing question: help with the bill',
+            changes: [{ path: '/groups/service', op: 'changed', old: 3, new: 4 }],
+          },
+        ],
+      },
+      levers: {
+        ...noNamed,
+        changed: [
+          {
+            name: 'Autumn fibre campaign',
+            changes: [{ path: '/offers/develop-fibre-upgrade', op: 'changed', old: 1.3, new: 1.5 }],
+          },
+        ],
+      },
       learning: [],
     });
     expect(d.contactPolicy.settings).toEqual([{ path: '/channels/web/maxOffers', op: 'changed', old: 4, new: 5 }]);
-    expect(d.contactPolicy.rules.added).toEqual([{ name: '2 save offers a month', entry: expect.objectContaining({ type: 'frequencyCap', groups: ['save'], max: 2, windowDays: 30 }) }]);
+    expect(d.contactPolicy.rules.added).toEqual([
+      {
+        name: '2 save offers a month',
+        entry: expect.objectContaining({ type: 'frequencyCap', groups: ['save'], max: 2, windowDays: 30 }),
+      },
+    ]);
     expect(d.contactPolicy.rules.removed).toEqual([]);
-    expect(d.contactPolicy.rules.changed).toEqual([{ name: 'a web tip 3 times a week', changes: [{ path: '/max', op: 'changed', old: 3, new: 2 }] }]);
+    expect(d.contactPolicy.rules.changed).toEqual([
+      { name: 'a web tip 3 times a week', changes: [{ path: '/max', op: 'changed', old: 3, new: 2 }] },
+    ]);
     expect(d.contactPolicy.order).toBeNull();
   });
 
@@ -137,7 +189,11 @@ describe('nextbest rules diff', () => {
     const dir = await copyOfRules();
     dirs.push(dir);
     await writeFile(join(dir, 'manifest.json'), '{\n  "version": "1",\n  "channels": []\n}\n');
-    for (const args of [['rules', dir], [dir, 'rules'], [dir, 'rules', '--json']]) {
+    for (const args of [
+      ['rules', dir],
+      [dir, 'rules'],
+      [dir, 'rules', '--json'],
+    ]) {
       const r = await diff(...args);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');

@@ -3,8 +3,8 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide } from '../../src/decision/decide.js';
 import { EMPTY_CONTACTS } from '../../src/contacts/state.js';
+import { decide } from '../../src/decision/decide.js';
 import { priorPropensity } from '../../src/learning/model.js';
 import type { ChannelSimulation, Flow } from '../../src/offline/simulate.js';
 import { parseProfileLines } from '../../src/profiles/ndjson.js';
@@ -19,7 +19,12 @@ interface Document {
   rules: { dir: string; version: string };
   baseline: { dir: string; version: string } | null;
   context: Record<string, unknown>;
-  profiles: { file: string; simulated: number; rejectedLines: number; rejected: { line: number; errors: { path: string; message: string }[] }[] };
+  profiles: {
+    file: string;
+    simulated: number;
+    rejectedLines: number;
+    rejected: { line: number; errors: { path: string; message: string }[] }[];
+  };
   channels: ChannelSimulation[];
 }
 
@@ -52,7 +57,12 @@ function recount(ruleset: RuleSet, channel: string, context: Record<string, stri
   const overall = new Map<string | null, number>();
   const cells = new Map<string, Map<string | null, number>>();
   for (const profile of profiles) {
-    const { decision } = decide(ruleset, { request: { customerId: profile.customerId, channel, context }, profile, degraded: false }, priorPropensity, { contacts: EMPTY_CONTACTS, arm: 'champion' });
+    const { decision } = decide(
+      ruleset,
+      { request: { customerId: profile.customerId, channel, context }, profile, degraded: false },
+      priorPropensity,
+      { contacts: EMPTY_CONTACTS, arm: 'champion' },
+    );
     const top = decision.offers[0]?.offerId ?? null;
     overall.set(top, (overall.get(top) ?? 0) + 1);
     const key = `${profile.lifecyclePhase}/${profile.valueSegment}`;
@@ -64,7 +74,10 @@ function recount(ruleset: RuleSet, channel: string, context: Record<string, stri
 }
 
 /** The JSON mix of one channel as a map offerId (null: no offer) → customers. */
-function counts(mix: { noOffer: { customers: number }; topOffers: readonly { offerId: string; customers: number }[] }): Map<string | null, number> {
+function counts(mix: {
+  noOffer: { customers: number };
+  topOffers: readonly { offerId: string; customers: number }[];
+}): Map<string | null, number> {
   const out = new Map<string | null, number>(mix.topOffers.map((o) => [o.offerId, o.customers]));
   if (mix.noOffer.customers > 0) out.set(null, mix.noOffer.customers);
   return out;
@@ -108,7 +121,16 @@ describe('nextbest simulate', () => {
   });
 
   it('counts equal what decide() gives, overall and per phase × segment, with the request context', async () => {
-    const doc = await simulateJson('--rules', SHIPPED_RULES, '--profiles', population, '--channel', 'call-center', '--context', 'intent=cancel');
+    const doc = await simulateJson(
+      '--rules',
+      SHIPPED_RULES,
+      '--profiles',
+      population,
+      '--channel',
+      'call-center',
+      '--context',
+      'intent=cancel',
+    );
     expect(doc.context).toEqual({ intent: 'cancel' });
     expect(doc.channels).toHaveLength(1);
     const ch = doc.channels[0]!;
@@ -164,7 +186,16 @@ describe('nextbest simulate', () => {
       offer.eligibility.all = offer.eligibility.all.slice(0, 1); // drop the value-segment condition
       await writeFile(file, JSON.stringify(offer, null, 2));
     });
-    const doc = await simulateJson('--rules', opened, '--baseline', SHIPPED_RULES, '--profiles', population, '--channel', 'call-center');
+    const doc = await simulateJson(
+      '--rules',
+      opened,
+      '--baseline',
+      SHIPPED_RULES,
+      '--profiles',
+      population,
+      '--channel',
+      'call-center',
+    );
     const ch = doc.channels[0]!;
     const retainBottom = profiles.filter((p) => p.lifecyclePhase === 'retain' && p.valueSegment === 'bottom').length;
     expect(retainBottom).toBeGreaterThan(0);
@@ -180,15 +211,45 @@ describe('nextbest simulate', () => {
     expect(gain.after.customers - gain.before.customers).toBe(retainBottom);
     expect(loss.before.customers - loss.after.customers).toBe(retainBottom);
     expect(gain.shareChange).toBeCloseTo(retainBottom / 2000, 9);
-    expect(ch.shift!.offers.slice(0, 2).map((o) => o.offerId).sort()).toEqual(['save-loyalty-discount', 'save-plan-right-size']);
-    const text = await simulate('--rules', opened, '--baseline', SHIPPED_RULES, '--profiles', population, '--channel', 'call-center');
-    expect(text.stdout).toMatch(new RegExp(`^ +${retainBottom}  save-plan-right-size → save-loyalty-discount  retain/bottom ${retainBottom}$`, 'm'));
+    expect(
+      ch
+        .shift!.offers.slice(0, 2)
+        .map((o) => o.offerId)
+        .sort(),
+    ).toEqual(['save-loyalty-discount', 'save-plan-right-size']);
+    const text = await simulate(
+      '--rules',
+      opened,
+      '--baseline',
+      SHIPPED_RULES,
+      '--profiles',
+      population,
+      '--channel',
+      'call-center',
+    );
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^ +${retainBottom}  save-plan-right-size → save-loyalty-discount  retain/bottom ${retainBottom}$`,
+        'm',
+      ),
+    );
     expect(text.stdout).toMatch(/^  save-loyalty-discount +\d+\.\d% +\d+\.\d% +\+\d+\.\d pts$/m);
   });
 
   it('an offer removed: the super and top retain customers who had it move to other offers', async () => {
-    const removed = await editedRules('no-vip-gift', '2026.12.1', (rules) => rm(join(rules, 'offers', 'anti-churn-vip-retention-gift.json')));
-    const doc = await simulateJson('--rules', removed, '--baseline', SHIPPED_RULES, '--profiles', population, '--channel', 'web');
+    const removed = await editedRules('no-vip-gift', '2026.12.1', (rules) =>
+      rm(join(rules, 'offers', 'anti-churn-vip-retention-gift.json')),
+    );
+    const doc = await simulateJson(
+      '--rules',
+      removed,
+      '--baseline',
+      SHIPPED_RULES,
+      '--profiles',
+      population,
+      '--channel',
+      'web',
+    );
     const shift = doc.channels[0]!.shift!;
     const had = recount(shipped, 'web').overall.get('anti-churn-vip-retention-gift')!;
     expect(had).toBeGreaterThan(0);
@@ -204,7 +265,19 @@ describe('nextbest simulate', () => {
   it('bad lines are counted and reported with line numbers on stderr; the rest is simulated', async () => {
     const good = (await readFile(population, 'utf8')).split('\n').slice(0, 6);
     const file = join(dir, 'mixed.ndjson');
-    await writeFile(file, [good[0], good[1], '{not json', good[2], JSON.stringify({ ...JSON.parse(good[3]!), valueSegment: 'gold' }), '', good[4], good[5]].join('\n') + '\n');
+    await writeFile(
+      file,
+      [
+        good[0],
+        good[1],
+        '{not json',
+        good[2],
+        JSON.stringify({ ...JSON.parse(good[3]!), valueSegment: 'gold' }),
+        '',
+        good[4],
+        good[5],
+      ].join('\n') + '\n',
+    );
     const text = await simulate('--rules', SHIPPED_RULES, '--profiles', file);
     expect(text.code).toBe(0);
     expect(text.stderr).toContain(`${file}:3: / invalid JSON`);
@@ -219,7 +292,11 @@ describe('nextbest simulate', () => {
 
   it('reads the profiles from stdin with -', async () => {
     const input = await readFile(population);
-    const child = spawn(process.execPath, ['bin/nextbest.js', 'simulate', '--rules', SHIPPED_RULES, '--profiles', '-', '--channel', 'web', '--json'], { cwd: ROOT });
+    const child = spawn(
+      process.execPath,
+      ['bin/nextbest.js', 'simulate', '--rules', SHIPPED_RULES, '--profiles', '-', '--channel', 'web', '--json'],
+      { cwd: ROOT },
+    );
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stdin.end(input);
@@ -231,7 +308,9 @@ describe('nextbest simulate', () => {
   });
 
   it('exit codes: 1 for an invalid rule set (file:line:col) or an unreadable file, 2 for usage', async () => {
-    const broken = await editedRules('broken', '1', async (rules) => writeFile(join(rules, 'manifest.json'), '{\n  "version": "1",\n  "channels": []\n}\n'));
+    const broken = await editedRules('broken', '1', async (rules) =>
+      writeFile(join(rules, 'manifest.json'), '{\n  "version": "1",\n  "channels": []\n}\n'),
+    );
     const bad = await simulate('--rules', broken, '--profiles', population);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`${join(broken, 'manifest.json')}:3:15: channels: Too small`);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, parseContacts, type ContactState, type Presented } from '../../src/contacts/state.js';
 import { MemoryContactStore } from '../../src/contacts/memory.js';
+import { type ContactState, DAY_MS, type Presented, parseContacts } from '../../src/contacts/state.js';
 
 /** Contact state as a set of lines, so two states compare whatever their entry order. */
 const canonical = (s: ContactState) => ({
@@ -13,7 +13,9 @@ const canonical = (s: ContactState) => ({
 
 /** The store's fields, read back by the parser: what a fresh read (or Redis) would see. */
 const reparsed = (store: MemoryContactStore, customerId: string) => {
-  const fields = (store as unknown as { customers: { get(id: string): { fields: Map<string, number> } | undefined } }).customers.get(customerId)?.fields;
+  const fields = (
+    store as unknown as { customers: { get(id: string): { fields: Map<string, number> } | undefined } }
+  ).customers.get(customerId)?.fields;
   return parseContacts(fields ?? new Map());
 };
 
@@ -22,7 +24,9 @@ const channel = fc.constantFrom('web', 'call-center');
 const step = fc.oneof(
   fc.record({
     kind: fc.constant('present' as const),
-    presented: fc.array(fc.record({ offerId: offer, channel, decision: fc.boolean(), hold: fc.boolean() }), { maxLength: 4 }),
+    presented: fc.array(fc.record({ offerId: offer, channel, decision: fc.boolean(), hold: fc.boolean() }), {
+      maxLength: 4,
+    }),
     advanceMs: fc.integer({ min: 0, max: 3 * DAY_MS }),
   }),
   fc.record({
@@ -44,12 +48,27 @@ describe('the memory store carries the parsed contact state across a decision’
         for (const s of steps) {
           now += s.advanceMs;
           if (s.kind === 'present') {
-            const presented: Presented[] = s.presented.map((p) => ({ offerId: p.offerId, channel: p.channel, decision: p.decision, holdUntil: p.hold ? now + 30 * 60_000 : undefined }));
+            const presented: Presented[] = s.presented.map((p) => ({
+              offerId: p.offerId,
+              channel: p.channel,
+              decision: p.decision,
+              holdUntil: p.hold ? now + 30 * 60_000 : undefined,
+            }));
             // read first, as a decision does: the parsed form is then there to carry over
             const { version } = store.read('C1');
             expect(store.reserve('C1', version, `d${n++}`, presented, now)).toBe(true);
           } else {
-            await store.record([{ eventId: `e${n++}`, customerId: 'C1', offerId: s.offerId, channel: s.channel, outcome: s.outcome, at: now, decisionId: undefined }]);
+            await store.record([
+              {
+                eventId: `e${n++}`,
+                customerId: 'C1',
+                offerId: s.offerId,
+                channel: s.channel,
+                outcome: s.outcome,
+                at: now,
+                decisionId: undefined,
+              },
+            ]);
           }
           expect(canonical(store.read('C1'))).toEqual(canonical(reparsed(store, 'C1')));
         }

@@ -2,21 +2,21 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { pino } from 'pino';
 import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryContactStore } from '../../src/contacts/memory.js';
+import { RedisContactStore } from '../../src/contacts/redis.js';
+import { type ContactState, DAY_MS, dayOf, PRUNE_EVERY_MS, type Presented } from '../../src/contacts/state.js';
+import { OUTCOMES, type ResponseEvent } from '../../src/contacts/store.js';
 import { decide } from '../../src/decision/decide.js';
 import { priorPropensity } from '../../src/learning/model.js';
-import { DAY_MS, dayOf, PRUNE_EVERY_MS, type ContactState, type Presented } from '../../src/contacts/state.js';
-import { RedisContactStore } from '../../src/contacts/redis.js';
-import { OUTCOMES, type ResponseEvent } from '../../src/contacts/store.js';
-import { MemoryContactStore } from '../../src/contacts/memory.js';
-import { Metrics } from '../../src/ops/metrics.js';
 import { generateProfiles } from '../../src/offline/demo/profiles.js';
-import { connectRedis, RedisHealth, RedisKeys, whenReady, type RedisClient } from '../../src/redis/index.js';
+import { Metrics } from '../../src/ops/metrics.js';
+import { connectRedis, type RedisClient, RedisHealth, RedisKeys, whenReady } from '../../src/redis/index.js';
 import { testApp } from '../support/app.js';
 import { testPrefix, testRedis } from '../support/redis.js';
-import { shippedRuleSet, SHIPPED_RULES } from '../support/rules.js';
+import { SHIPPED_RULES, shippedRuleSet } from '../support/rules.js';
 
 const log = pino({ level: 'silent' });
 const HOUR = 3_600_000;
@@ -61,12 +61,26 @@ describe('contact state in Redis', () => {
     const channel = fc.constantFrom('web', 'call-center');
     const decisionId = fc.constantFrom('d1', 'd2', 'd3');
     const event = fc.record({
-      kind: fc.constant('event' as const), outcome: fc.constantFrom(...OUTCOMES), offerId: offer, channel,
-      decisionId: fc.option(decisionId, { nil: undefined }), hoursAgo: fc.integer({ min: 0, max: 24 * 20 }),
+      kind: fc.constant('event' as const),
+      outcome: fc.constantFrom(...OUTCOMES),
+      offerId: offer,
+      channel,
+      decisionId: fc.option(decisionId, { nil: undefined }),
+      hoursAgo: fc.integer({ min: 0, max: 24 * 20 }),
       eventId: fc.integer({ min: 0, max: 12 }), // a small pool: duplicates happen
     });
-    const presented = fc.record({ offerId: offer, channel, decision: fc.boolean(), holdMinutes: fc.option(fc.integer({ min: -30, max: 30 }), { nil: undefined }) });
-    const present = fc.record({ kind: fc.constant('present' as const), decisionId, items: fc.array(presented, { maxLength: 3 }), stale: fc.boolean() });
+    const presented = fc.record({
+      offerId: offer,
+      channel,
+      decision: fc.boolean(),
+      holdMinutes: fc.option(fc.integer({ min: -30, max: 30 }), { nil: undefined }),
+    });
+    const present = fc.record({
+      kind: fc.constant('present' as const),
+      decisionId,
+      items: fc.array(presented, { maxLength: 3 }),
+      stale: fc.boolean(),
+    });
     let run = 0;
     const memory = new MemoryContactStore(() => 30); // one for all runs, fresh customers per run
     await fc.assert(
@@ -76,13 +90,26 @@ describe('contact state in Redis', () => {
         for (const op of ops) {
           if (op.kind === 'event') {
             const { outcome, offerId, channel, decisionId } = op;
-            const e: ResponseEvent = { eventId: `e${op.eventId}`, customerId, offerId, outcome, channel, decisionId, at: now - op.hoursAgo * HOUR };
+            const e: ResponseEvent = {
+              eventId: `e${op.eventId}`,
+              customerId,
+              offerId,
+              outcome,
+              channel,
+              decisionId,
+              at: now - op.hoursAgo * HOUR,
+            };
             const [inRedis, inMemory] = [await store.record([e]), await memory.record([e])];
             expect(inRedis.accepted).toBe(inMemory.accepted);
           } else {
-            const items: Presented[] = op.items.map((p) => ({ ...p, holdUntil: p.holdMinutes === undefined ? undefined : now + p.holdMinutes * 60_000 }));
+            const items: Presented[] = op.items.map((p) => ({
+              ...p,
+              holdUntil: p.holdMinutes === undefined ? undefined : now + p.holdMinutes * 60_000,
+            }));
             const version = memory.read(customerId).version - (op.stale ? 1 : 0);
-            expect(await store.reserve(customerId, version, op.decisionId, items, now)).toBe(memory.reserve(customerId, version, op.decisionId, items, now));
+            expect(await store.reserve(customerId, version, op.decisionId, items, now)).toBe(
+              memory.reserve(customerId, version, op.decisionId, items, now),
+            );
           }
         }
         expect(canonical(await store.read(customerId))).toEqual(canonical(memory.read(customerId)));
@@ -95,7 +122,17 @@ describe('contact state in Redis', () => {
     const customerId = 'stale-1';
     const now = Date.now();
     const hold: Presented = { offerId: 'service-help-centre', channel: 'web', decision: true, holdUntil: now + HOUR };
-    await store.record([{ eventId: 'e1', customerId, offerId: 'service-help-centre', outcome: 'impression', channel: 'web', decisionId: undefined, at: now }]);
+    await store.record([
+      {
+        eventId: 'e1',
+        customerId,
+        offerId: 'service-help-centre',
+        outcome: 'impression',
+        channel: 'web',
+        decisionId: undefined,
+        at: now,
+      },
+    ]);
     const before = await r.hgetall(key(customerId));
     expect(before.v).toBe('1');
     expect(await store.reserve(customerId, 0, 'd-late', [hold], now)).toBe(false);
@@ -104,26 +141,50 @@ describe('contact state in Redis', () => {
     expect(await store.reserve(customerId, 1, 'd-now', [hold], now)).toBe(true);
     const after = await store.read(customerId);
     expect(after.version).toBe(2);
-    expect(after.holds).toEqual([{ channel: 'web', offerId: 'service-help-centre', decisionId: 'd-now', expiresAt: now + HOUR }]);
-    expect(after.counts).toContainEqual({ outcome: 'decision', channel: 'web', offerId: 'service-help-centre', day: dayOf(now), n: 1 });
+    expect(after.holds).toEqual([
+      { channel: 'web', offerId: 'service-help-centre', decisionId: 'd-now', expiresAt: now + HOUR },
+    ]);
+    expect(after.counts).toContainEqual({
+      outcome: 'decision',
+      channel: 'web',
+      offerId: 'service-help-centre',
+      day: dayOf(now),
+      n: 1,
+    });
   });
 
   it('pruning keeps the hash bounded: expired holds go on a later write, buckets past retention are never made', async () => {
     const customerId = 'prune-1';
     const start = Date.now();
-    const hold = (i: number, until: number): Presented => ({ offerId: `o-${i}`, channel: 'web', decision: false, holdUntil: until });
-    for (let v = 0; v < 300; v++) expect(await store.reserve(customerId, v, `d${v}`, [hold(v, start + 1_000)], start)).toBe(true);
+    const hold = (i: number, until: number): Presented => ({
+      offerId: `o-${i}`,
+      channel: 'web',
+      decision: false,
+      holdUntil: until,
+    });
+    for (let v = 0; v < 300; v++)
+      expect(await store.reserve(customerId, v, `d${v}`, [hold(v, start + 1_000)], start)).toBe(true);
     expect(await r.hlen(key(customerId))).toBe(302); // live holds are kept, however many (+ v, p)
     // a write after the prune interval, once those holds have expired, drops them
     const later = start + PRUNE_EVERY_MS + 60_000;
     expect(await store.reserve(customerId, 300, 'd-later', [hold(1, later + 3_600_000)], later)).toBe(true);
     expect(await r.hlen(key(customerId))).toBe(3); // v, p, the live hold
     // impressions older than the longest window (30 days here) update the latest time only
-    const impression = (eventId: string, at: number): ResponseEvent => ({ eventId, customerId, offerId: 'o-x', outcome: 'impression', channel: 'web', decisionId: undefined, at });
+    const impression = (eventId: string, at: number): ResponseEvent => ({
+      eventId,
+      customerId,
+      offerId: 'o-x',
+      outcome: 'impression',
+      channel: 'web',
+      decisionId: undefined,
+      at,
+    });
     for (let i = 0; i < 200; i++) await store.record([impression(`old-${i}`, Date.now() - (31 + i) * DAY_MS)]);
     expect(await r.hlen(key(customerId))).toBe(4); // + t|impression|web|o-x
     await store.record([impression('today', Date.now())]);
-    expect((await store.read(customerId)).counts).toEqual([{ outcome: 'impression', channel: 'web', offerId: 'o-x', day: dayOf(Date.now()), n: 1 }]);
+    expect((await store.read(customerId)).counts).toEqual([
+      { outcome: 'impression', channel: 'web', offerId: 'o-x', day: dayOf(Date.now()), n: 1 },
+    ]);
   });
 });
 
@@ -139,14 +200,33 @@ describe('a decision cap under 20 concurrent decisions', () => {
     // every decision would show the capped offer
     const ruleset = await shippedRuleSet();
     customer = generateProfiles({ customers: 2_000, seed: 42 }).find((p) => {
-      const ranked = decide(ruleset, { request: { customerId: p.customerId, channel: 'web' }, profile: p, degraded: false }, priorPropensity).ranked;
+      const ranked = decide(
+        ruleset,
+        { request: { customerId: p.customerId, channel: 'web' }, profile: p, degraded: false },
+        priorPropensity,
+      ).ranked;
       return ranked.length > 0 && ranked.length <= 4;
     })!;
-    capped = decide(ruleset, { request: { customerId: customer.customerId, channel: 'web' }, profile: customer, degraded: false }, priorPropensity).ranked[0]!.offer.id;
+    capped = decide(
+      ruleset,
+      { request: { customerId: customer.customerId, channel: 'web' }, profile: customer, degraded: false },
+      priorPropensity,
+    ).ranked[0]!.offer.id;
     dir = await mkdtemp(join(tmpdir(), 'nextbest-cap-'));
     await cp(SHIPPED_RULES, dir, { recursive: true });
-    const rule = { type: 'frequencyCap', name: 'twice a day', offers: [capped], channel: 'web', counts: 'decision', max: 2, windowDays: 1 };
-    await writeFile(join(dir, 'contact-policy.json'), JSON.stringify({ channels: { web: { maxOffers: 4 }, 'call-center': { maxOffers: 3 } }, rules: [rule] }));
+    const rule = {
+      type: 'frequencyCap',
+      name: 'twice a day',
+      offers: [capped],
+      channel: 'web',
+      counts: 'decision',
+      max: 2,
+      windowDays: 1,
+    };
+    await writeFile(
+      join(dir, 'contact-policy.json'),
+      JSON.stringify({ channels: { web: { maxOffers: 4 }, 'call-center': { maxOffers: 3 } }, rules: [rule] }),
+    );
   });
   afterAll(async () => {
     await redis?.stop();
@@ -154,7 +234,11 @@ describe('a decision cap under 20 concurrent decisions', () => {
   });
 
   const burst = async (app: Awaited<ReturnType<typeof testApp>>) => {
-    const put = await app.app.request(`/v1/profiles/${customer.customerId}`, { method: 'PUT', body: JSON.stringify(customer), headers: { 'content-type': 'application/json' } });
+    const put = await app.app.request(`/v1/profiles/${customer.customerId}`, {
+      method: 'PUT',
+      body: JSON.stringify(customer),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(put.status).toBe(200);
     const answers = await Promise.all(
       Array.from({ length: 20 }, async () => {
@@ -168,7 +252,13 @@ describe('a decision cap under 20 concurrent decisions', () => {
 
   it('with the Redis store, the offer is shown at most twice in all', async () => {
     const prefix = testPrefix('cap');
-    const app = await testApp({ PROFILE_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, RULES_DIR: dir, REDIS_DEADLINE_MS: '500' });
+    const app = await testApp({
+      PROFILE_STORE: 'redis',
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: prefix,
+      RULES_DIR: dir,
+      REDIS_DEADLINE_MS: '500',
+    });
     try {
       const shown = await burst(app);
       expect(shown).toBeGreaterThanOrEqual(1);
@@ -176,7 +266,11 @@ describe('a decision cap under 20 concurrent decisions', () => {
       // what was reserved is what was shown
       const r = redis.client();
       try {
-        expect(Number(await r.hget(`${prefix}{${customer.customerId}}:contacts`, `n|decision|web|${capped}|${dayOf(Date.now())}`))).toBe(shown);
+        expect(
+          Number(
+            await r.hget(`${prefix}{${customer.customerId}}:contacts`, `n|decision|web|${capped}|${dayOf(Date.now())}`),
+          ),
+        ).toBe(shown);
       } finally {
         r.disconnect();
       }

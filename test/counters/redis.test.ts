@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCounters } from '../../src/counters/redis.js';
 import { Metrics } from '../../src/ops/metrics.js';
-import { connectRedis, RedisHealth, whenReady, type RedisClient } from '../../src/redis/index.js';
+import { connectRedis, type RedisClient, RedisHealth, whenReady } from '../../src/redis/index.js';
 import { RedisServer } from '../support/redis.js';
 
 // Shared counters against a real redis-server: a batch whose reply is lost is added once.
@@ -20,7 +20,10 @@ describe('Redis counters', () => {
   });
 
   it('adds a batch exactly once when its write timed out after all and is tried again', async () => {
-    const lane = { client, health: new RedisHealth(client, 'write', 200, new Metrics({ defaultMetrics: false }), pino({ level: 'silent' })) };
+    const lane = {
+      client,
+      health: new RedisHealth(client, 'write', 200, new Metrics({ defaultMetrics: false }), pino({ level: 'silent' })),
+    };
     const counters = new RedisCounters(lane, 'c:{kpis}', pino({ level: 'silent' }));
     counters.add('a', 5);
     counters.add('b');
@@ -34,7 +37,12 @@ describe('Redis counters', () => {
       counters.add('a', 2);
       await counters.flush(); // the same batch again, found marked, and the new one
       expect(await admin.hgetall('c:{kpis}')).toEqual({ a: '7', b: '1' });
-      expect(await counters.totals()).toEqual(new Map([['a', 7], ['b', 1]]));
+      expect(await counters.totals()).toEqual(
+        new Map([
+          ['a', 7],
+          ['b', 1],
+        ]),
+      );
     } finally {
       admin.disconnect();
       await counters.close();

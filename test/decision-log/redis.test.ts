@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DECISION_LOG_BUFFER, RedisDecisionLog } from '../../src/decision-log/redis.js';
 import type { Decision } from '../../src/decision/types.js';
+import { DECISION_LOG_BUFFER, RedisDecisionLog } from '../../src/decision-log/redis.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { connectRedis, RedisHealth, RedisKeys, whenReady } from '../../src/redis/index.js';
 import { testApp } from '../support/app.js';
@@ -9,10 +9,18 @@ import { eventually, freeRedisPort, RedisServer } from '../support/redis.js';
 
 const log = pino({ level: 'silent' });
 const decision = (n: number): Decision => ({
-  decisionId: `d-${n}`, customerId: `C${n}`, channel: 'web', placement: null, rulesetVersion: 'v1+abc',
+  decisionId: `d-${n}`,
+  customerId: `C${n}`,
+  channel: 'web',
+  placement: null,
+  rulesetVersion: 'v1+abc',
   profile: { found: true, valueSegment: 'top', lifecyclePhase: 'loyalty' },
-  offers: [{ rank: 1, offerId: 'o-1', name: 'O', group: 'care', score: 0.5, propensity: 0.1, treatment: { title: 't' } }],
-  controlGroup: false, arm: 'champion', degraded: false,
+  offers: [
+    { rank: 1, offerId: 'o-1', name: 'O', group: 'care', score: 0.5, propensity: 0.1, treatment: { title: 't' } },
+  ],
+  controlGroup: false,
+  arm: 'champion',
+  degraded: false,
 });
 
 function logTo(url: string, prefix: string) {
@@ -68,7 +76,12 @@ describe('the decision log', () => {
   });
 
   it('is off with DECISION_LOG_MAXLEN=0', async () => {
-    const node = await testApp({ PROFILE_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'off:', DECISION_LOG_MAXLEN: '0' });
+    const node = await testApp({
+      PROFILE_STORE: 'redis',
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: 'off:',
+      DECISION_LOG_MAXLEN: '0',
+    });
     const c = redis.client();
     try {
       expect((await node.post('/v1/decisions', { customerId: 'C1', channel: 'web' })).status).toBe(200);

@@ -8,8 +8,14 @@ import { Arbitration, ContactPolicy, Manifest, Offer } from '../../src/rules/sch
 
 const offer = (id: string, group: string, value: number, prior: number, extra: Record<string, unknown> = {}) =>
   Offer.parse({
-    id, name: id, group, value, propensity: { web: prior }, eligibility: { all: [] },
-    treatments: { web: { title: id, body: 'b', ctaLabel: 'go', ctaUrl: `/${id}` } }, ...extra,
+    id,
+    name: id,
+    group,
+    value,
+    propensity: { web: prior },
+    eligibility: { all: [] },
+    treatments: { web: { title: id, body: 'b', ctaLabel: 'go', ctaUrl: `/${id}` } },
+    ...extra,
   });
 
 const ruleset = (arbitration: unknown, maxOffers = 4) =>
@@ -17,18 +23,41 @@ const ruleset = (arbitration: unknown, maxOffers = 4) =>
     manifest: Manifest.parse({ version: 't1', channels: ['web'] }),
     arbitration: Arbitration.parse(arbitration),
     contactPolicy: ContactPolicy.parse({ channels: { web: { maxOffers } } }),
-    offers: [offer('a-care', 'care', 100, 0.1), offer('b-develop', 'develop', 50, 0.3), offer('c-service', 'service', 10, 0.5, { fallback: true })],
+    offers: [
+      offer('a-care', 'care', 100, 0.1),
+      offer('b-develop', 'develop', 50, 0.3),
+      offer('c-service', 'service', 10, 0.5, { fallback: true }),
+    ],
     hash: '0'.repeat(64),
   });
 
-const profile = Profile.parse({ customerId: 'X1', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1, churnScore: 0.1 });
-const run = (rs: ReturnType<typeof ruleset>, context: Record<string, string> = {}, p: typeof profile | null = profile, limit?: number) =>
-  decide(rs, { request: { customerId: 'X1', channel: 'web', context, limit }, profile: p ?? undefined, degraded: false }, priorPropensity);
+const profile = Profile.parse({
+  customerId: 'X1',
+  valueSegment: 'top',
+  lifecyclePhase: 'loyalty',
+  clv: 1,
+  churnScore: 0.1,
+});
+const run = (
+  rs: ReturnType<typeof ruleset>,
+  context: Record<string, string> = {},
+  p: typeof profile | null = profile,
+  limit?: number,
+) =>
+  decide(
+    rs,
+    { request: { customerId: 'X1', channel: 'web', context, limit }, profile: p ?? undefined, degraded: false },
+    priorPropensity,
+  );
 
 describe('arbitration', () => {
   it('scores propensity × value when no weight applies, best first', () => {
     const out = run(ruleset({}));
-    expect(out.decision.offers.map((o) => [o.offerId, o.score])).toEqual([['b-develop', 15], ['a-care', 10], ['c-service', 5]]);
+    expect(out.decision.offers.map((o) => [o.offerId, o.score])).toEqual([
+      ['b-develop', 15],
+      ['a-care', 10],
+      ['c-service', 5],
+    ]);
   });
 
   it('multiplies matching context weights and levers, by group and by offer', () => {
@@ -51,7 +80,11 @@ describe('arbitration', () => {
 
   it('breaks ties by offer id so rankings are stable', () => {
     const rs = ruleset({ levers: [{ name: 'even', offers: { 'a-care': 1.5 } }] });
-    expect(run(rs).decision.offers.map((o) => o.offerId).slice(0, 2)).toEqual(['a-care', 'b-develop']);
+    expect(
+      run(rs)
+        .decision.offers.map((o) => o.offerId)
+        .slice(0, 2),
+    ).toEqual(['a-care', 'b-develop']);
   });
 
   it('caps the answer by the request limit and the channel maxOffers', () => {
@@ -74,7 +107,10 @@ describe('arbitration with learned propensities before any outcome', () => {
     const rs = await shippedRuleSet();
     const learned = new LearnedPropensity(new LearningState());
     const settings = { ...rs.source.arbitration.learning, exploration: 'none' as const };
-    const model = { assess: (o: Parameters<typeof learned.assess>[0], c: string, p: Parameters<typeof learned.assess>[2]) => learned.assess(o, c, p, settings) };
+    const model = {
+      assess: (o: Parameters<typeof learned.assess>[0], c: string, p: Parameters<typeof learned.assess>[2]) =>
+        learned.assess(o, c, p, settings),
+    };
     let compared = 0;
     for (const p of generateProfiles({ customers: 3_000, seed: 11 })) {
       for (const channel of ['web', 'call-center']) {

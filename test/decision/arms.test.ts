@@ -1,8 +1,8 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildServices } from '../../src/boot.js';
 import { loadConfig } from '../../src/config.js';
 import { bucket } from '../../src/decision/assign.js';
@@ -33,19 +33,33 @@ describe('control group and challenger', () => {
   it('holds out the shipped 5 %, exactly the customers the documented hash picks, sticky', async () => {
     const t = await testApp({ DEMO_CUSTOMERS: '600' });
     const control = t.services.rules.active!.manifest.controlGroup!;
-    const arms = await Promise.all(ids.map(async (customerId) => (await (await t.post('/v1/decisions', { customerId, channel: 'web' })).json()).arm as string));
-    const expected = ids.map((id) => (bucket(`control:${control.experiment}`, id) < control.share ? 'control' : 'champion'));
+    const arms = await Promise.all(
+      ids.map(
+        async (customerId) =>
+          (await (await t.post('/v1/decisions', { customerId, channel: 'web' })).json()).arm as string,
+      ),
+    );
+    const expected = ids.map((id) =>
+      bucket(`control:${control.experiment}`, id) < control.share ? 'control' : 'champion',
+    );
     expect(arms).toEqual(expected);
     const held = arms.filter((a) => a === 'control').length;
     expect(held).toBeGreaterThan(10); // ≈ 30 of 600
     expect(held).toBeLessThan(60);
     const first = ids[arms.indexOf('control')]!;
-    for (let i = 0; i < 5; i++) expect(await (await t.post('/v1/decisions', { customerId: first, channel: 'call-center' })).json()).toMatchObject({ arm: 'control', controlGroup: true });
+    for (let i = 0; i < 5; i++)
+      expect(await (await t.post('/v1/decisions', { customerId: first, channel: 'call-center' })).json()).toMatchObject(
+        { arm: 'control', controlGroup: true },
+      );
   });
 
   it('gives a control group with offers "none" nothing, and "random" eligible offers in varying order', async () => {
-    const none = await rulesCopy({ 'manifest.json': (m) => void (m.controlGroup = { share: 0.5, offers: 'none', experiment: 'x' }) });
-    const random = await rulesCopy({ 'manifest.json': (m) => void (m.controlGroup = { share: 0.5, offers: 'random', experiment: 'x' }) });
+    const none = await rulesCopy({
+      'manifest.json': (m) => void (m.controlGroup = { share: 0.5, offers: 'none', experiment: 'x' }),
+    });
+    const random = await rulesCopy({
+      'manifest.json': (m) => void (m.controlGroup = { share: 0.5, offers: 'random', experiment: 'x' }),
+    });
     dirs.push(none, random);
     const a = await testApp({ RULES_DIR: none, DEMO_CUSTOMERS: '600' });
     const b = await testApp({ RULES_DIR: random, DEMO_CUSTOMERS: '600' });
@@ -60,7 +74,9 @@ describe('control group and challenger', () => {
     for (const customerId of controls) {
       const d = await (await b.post('/v1/decisions', { customerId, channel: 'web', explain: true, limit: 4 })).json();
       expect(d.arm).toBe('control');
-      const eligible = new Set(d.explanation.filter((e: { eligible: boolean }) => e.eligible).map((e: { offerId: string }) => e.offerId));
+      const eligible = new Set(
+        d.explanation.filter((e: { eligible: boolean }) => e.eligible).map((e: { offerId: string }) => e.offerId),
+      );
       for (const o of d.offers) expect(eligible.has(o.offerId)).toBe(true);
       const scores = d.offers.map((o: { score: number }) => o.score);
       if (scores.some((s: number, i: number) => i > 0 && s > scores[i - 1])) unordered++;
@@ -86,7 +102,12 @@ describe('control group and challenger', () => {
   });
 
   it('refuses to start on an invalid challenger rule set, naming CHALLENGER_RULES_DIR', async () => {
-    const config = loadConfig({ DEMO_CUSTOMERS: '10', RULES_DIR: SHIPPED_RULES, CHALLENGER_RULES_DIR: '/nonexistent', LOG_LEVEL: 'silent' });
+    const config = loadConfig({
+      DEMO_CUSTOMERS: '10',
+      RULES_DIR: SHIPPED_RULES,
+      CHALLENGER_RULES_DIR: '/nonexistent',
+      LOG_LEVEL: 'silent',
+    });
     await expect(buildServices(config, pino({ level: 'silent' }))).rejects.toThrow(/^CHALLENGER_RULES_DIR: /);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assignArm, bucket } from '../../src/decision/assign.js';
 import type { Arm, Assignment } from '../../src/decision/assign.js';
+import { assignArm, bucket } from '../../src/decision/assign.js';
 
 const N = 100_000;
 const ids = Array.from({ length: N }, (_, i) => `C${String(i + 1).padStart(7, '0')}`);
@@ -19,7 +19,10 @@ const vectors: ReadonlyArray<readonly [experiment: string, customerId: string, h
 ];
 
 const split = (controlShare: number, challengerShare: number): Assignment => ({
-  controlShare, controlExperiment: 'ctl-2025', challengerShare, challengerExperiment: 'challenger-q3',
+  controlShare,
+  controlExperiment: 'ctl-2025',
+  challengerShare,
+  challengerExperiment: 'challenger-q3',
 });
 
 const arms = (a: Assignment, customers: readonly string[] = ids) => customers.map((id) => assignArm(id, a));

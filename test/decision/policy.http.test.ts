@@ -47,7 +47,8 @@ describe('contact policy through the API', () => {
     return pool.splice(i, 1)[0]!;
   };
   // the memory store behind the service, for what the API does not show
-  const version = (customerId: string) => (t.services.responses['store'].read(customerId) as { version: number }).version;
+  const version = (customerId: string) =>
+    (t.services.responses['store'].read(customerId) as { version: number }).version;
 
   beforeAll(async () => {
     t = await testApp({ DEMO_CUSTOMERS: String(DEMO.customers), DEMO_SEED: String(DEMO.seed) });
@@ -55,7 +56,11 @@ describe('contact policy through the API', () => {
     // answer on both channels: every offer contact policy allows is then shown, whatever the ranking
     const ruleset = t.services.rules.active!;
     const eligible = (p: ReturnType<typeof generateProfiles>[number], channel: string) =>
-      decide(ruleset, { request: { customerId: p.customerId, channel }, profile: p, degraded: false }, priorPropensity).ranked.map((s) => s.offer);
+      decide(
+        ruleset,
+        { request: { customerId: p.customerId, channel }, profile: p, degraded: false },
+        priorPropensity,
+      ).ranked.map((s) => s.offer);
     pool = [];
     for (const p of generateProfiles(DEMO)) {
       if (t.services.decisions.arms.of(p.customerId) !== 'champion') continue;
@@ -63,7 +68,12 @@ describe('contact policy through the API', () => {
       const call = eligible(p, 'call-center');
       if (web.length > 3 || call.length > 3) continue;
       const offer = web.find((o) => o.group !== 'develop' && call.some((c) => c.id === o.id));
-      if (offer) pool.push({ customerId: p.customerId, offerId: offer.id, salesOnCall: call.some((o) => o.group === 'develop') });
+      if (offer)
+        pool.push({
+          customerId: p.customerId,
+          offerId: offer.id,
+          salesOnCall: call.some((o) => o.group === 'develop'),
+        });
       if (pool.length === 9) break;
     }
     expect(pool.length).toBe(9);
@@ -77,7 +87,11 @@ describe('contact policy through the API', () => {
     await respond([{ customerId, offerId: top, outcome: 'reject', channel: 'web', decisionId: first.decisionId }]);
     expect(shows(await ask(customerId), top)).toBe(false);
     expect(shows(await ask(customerId, 'call-center'), top)).toBe(false); // the rule counts every channel
-    expect(await why(customerId, top)).toMatchObject({ eligible: true, selected: false, suppressedBy: "30 days' rest after a reject" });
+    expect(await why(customerId, top)).toMatchObject({
+      eligible: true,
+      selected: false,
+      suppressedBy: "30 days' rest after a reject",
+    });
   });
 
   it('an accept stops the offer', async () => {
@@ -91,7 +105,13 @@ describe('contact policy through the API', () => {
 
   it('three web impressions within the week cap the offer on web, not on the call-center', async () => {
     const { customerId, offerId } = take();
-    const impression = (days: number) => ({ customerId, offerId, outcome: 'impression', channel: 'web', at: daysAgo(days) });
+    const impression = (days: number) => ({
+      customerId,
+      offerId,
+      outcome: 'impression',
+      channel: 'web',
+      at: daysAgo(days),
+    });
     await respond([impression(6), impression(2)]);
     expect((await why(customerId, offerId))?.selected).toBe(true); // two: still shown
     await respond([impression(1)]);
@@ -102,7 +122,13 @@ describe('contact policy through the API', () => {
 
   it('an impression older than the week does not count', async () => {
     const { customerId, offerId } = take();
-    const impression = (days: number) => ({ customerId, offerId, outcome: 'impression', channel: 'web', at: daysAgo(days) });
+    const impression = (days: number) => ({
+      customerId,
+      offerId,
+      outcome: 'impression',
+      channel: 'web',
+      at: daysAgo(days),
+    });
     await respond([impression(8), impression(9), impression(10), impression(2), impression(1)]);
     expect((await why(customerId, offerId))?.selected).toBe(true);
   });

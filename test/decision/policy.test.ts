@@ -2,14 +2,23 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  applyEvent,
+  applyPresented,
+  type ContactEvent,
+  type ContactState,
+  DAY_MS,
+  EMPTY_CONTACTS,
+  type Presented,
+  parseContacts,
+} from '../../src/contacts/state.js';
 import { decide } from '../../src/decision/decide.js';
 import { explain } from '../../src/decision/explain.js';
 import { presentedAs, suppressedBy } from '../../src/decision/policy.js';
 import { priorPropensity } from '../../src/learning/model.js';
-import { applyEvent, applyPresented, DAY_MS, EMPTY_CONTACTS, parseContacts, type ContactEvent, type ContactState, type Presented } from '../../src/contacts/state.js';
 import { generateProfiles } from '../../src/offline/demo/profiles.js';
 import type { Profile } from '../../src/profiles/schema.js';
-import { compileRuleSet, loadRuleSet, type CompiledOffer, type RuleSet } from '../../src/rules/index.js';
+import { type CompiledOffer, compileRuleSet, loadRuleSet, type RuleSet } from '../../src/rules/index.js';
 import { SHIPPED_RULES } from '../support/rules.js';
 
 // 01:00 UTC, so a window of calendar days and a rolling 7 × 24 h one disagree on most of a day
@@ -27,29 +36,55 @@ async function withPolicy(rules: object[], extra: object = {}): Promise<RuleSet>
 }
 
 type Op = { event: Partial<ContactEvent> & { offerId: string } } | { presented: Presented[]; decisionId: string };
-const ev = (outcome: string, offerId: string, at = NOW, extra: Partial<ContactEvent> = {}): Op => ({ event: { outcome, offerId, at, ...extra } });
+const ev = (outcome: string, offerId: string, at = NOW, extra: Partial<ContactEvent> = {}): Op => ({
+  event: { outcome, offerId, at, ...extra },
+});
 const shown = (decisionId: string, ...presented: Presented[]): Op => ({ presented, decisionId });
-const decided = (offerId: string, channel = 'web'): Presented => ({ offerId, channel, decision: true, holdUntil: undefined });
-const held = (offerId: string, until: number, channel = 'web'): Presented => ({ offerId, channel, decision: false, holdUntil: until });
+const decided = (offerId: string, channel = 'web'): Presented => ({
+  offerId,
+  channel,
+  decision: true,
+  holdUntil: undefined,
+});
+const held = (offerId: string, until: number, channel = 'web'): Presented => ({
+  offerId,
+  channel,
+  decision: false,
+  holdUntil: until,
+});
 
 /** Contact state as the stores build it: the same field writers, then the one parser. */
 function contacts(...ops: Op[]): ContactState {
   const fields = new Map<string, number>();
   for (const op of ops) {
-    if ('event' in op) applyEvent(fields, { outcome: 'impression', channel: 'web', decisionId: undefined, at: NOW, ...op.event }, NOW, 30);
+    if ('event' in op)
+      applyEvent(
+        fields,
+        { outcome: 'impression', channel: 'web', decisionId: undefined, at: NOW, ...op.event },
+        NOW,
+        30,
+      );
     else applyPresented(fields, op.decisionId, op.presented, NOW, 30);
   }
   return parseContacts(fields);
 }
 
-const cap = (over: object = {}) => ({ type: 'frequencyCap', name: 'cap', counts: 'impression', max: 1, windowDays: 7, ...over });
+const cap = (over: object = {}) => ({
+  type: 'frequencyCap',
+  name: 'cap',
+  counts: 'impression',
+  max: 1,
+  windowDays: 7,
+  ...over,
+});
 const rest = (over: object = {}) => ({ type: 'suppressAfter', name: 'rest', outcome: 'reject', days: 30, ...over });
 
 let rs: RuleSet;
 let A: CompiledOffer; // two offers of one group, and one of another, all on both channels
 let B: CompiledOffer;
 let D: CompiledOffer;
-const check = (offer: CompiledOffer, state: ContactState | undefined, channel = 'web', now = NOW) => suppressedBy(rs.policy, offer, channel, state, [], now);
+const check = (offer: CompiledOffer, state: ContactState | undefined, channel = 'web', now = NOW) =>
+  suppressedBy(rs.policy, offer, channel, state, [], now);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nextbest-policy-'));
@@ -78,7 +113,10 @@ describe('frequencyCap', () => {
   });
 
   it('counts whole UTC days, today included: 6 days ago counts for windowDays 7, 7 days ago does not', async () => {
-    rs = await withPolicy([cap({ windowDays: 7, offers: [A.id] }), cap({ name: 'today', windowDays: 1, offers: [B.id] })]);
+    rs = await withPolicy([
+      cap({ windowDays: 7, offers: [A.id] }),
+      cap({ name: 'today', windowDays: 1, offers: [B.id] }),
+    ]);
     const day = (n: number, hours = 0) => Date.UTC(2026, 5, 10 - n) + hours * HOUR;
     expect(check(A, contacts(ev('impression', A.id, day(6))))).toBe('cap'); // 6 days and 1 hour ago
     expect(check(A, contacts(ev('impression', A.id, day(7, 23))))).toBeNull(); // 6 days 2 hours ago, but 7 calendar days back
@@ -98,7 +136,9 @@ describe('frequencyCap', () => {
   ] as const)('scope %s: a contact with B on web counts for %s on %s: %s', async (scope, which, channel, counts) => {
     rs = await withPolicy([cap({ scope })]);
     const offer = { A, B, D }[which];
-    expect(check(offer, contacts(ev('impression', B.id, NOW, { channel: 'web' })), channel)).toBe(counts ? 'cap' : null);
+    expect(check(offer, contacts(ev('impression', B.id, NOW, { channel: 'web' })), channel)).toBe(
+      counts ? 'cap' : null,
+    );
     expect(check(offer, EMPTY_CONTACTS, channel)).toBeNull();
   });
 
@@ -135,12 +175,26 @@ describe('frequencyCap', () => {
     expect(check(A, contacts(shown('d1', hold), ev('impression', A.id, NOW, { decisionId: 'd1' })))).toBeNull(); // settled, not 2
     expect(check(A, contacts(shown('d1', hold), ev('impression', A.id)))).toBe('cap'); // no decisionId: hold and impression
     // only an impression of the same offer on the same channel settles it: not a click, not another channel
-    expect(check(A, contacts(shown('d1', hold), ev('click', A.id, NOW, { decisionId: 'd1' }), ev('impression', A.id, NOW, { decisionId: 'd1', channel: 'call-center' })))).toBe('cap');
+    expect(
+      check(
+        A,
+        contacts(
+          shown('d1', hold),
+          ev('click', A.id, NOW, { decisionId: 'd1' }),
+          ev('impression', A.id, NOW, { decisionId: 'd1', channel: 'call-center' }),
+        ),
+      ),
+    ).toBe('cap');
   });
 
   it('presenting adds what the caps count: a decision, a hold, or nothing', async () => {
     rs = await withPolicy([cap({ counts: 'decision', channel: 'web', offers: [A.id] })]);
-    expect(presentedAs(rs.policy, A, 'web', NOW)).toEqual({ offerId: A.id, channel: 'web', decision: true, holdUntil: undefined });
+    expect(presentedAs(rs.policy, A, 'web', NOW)).toEqual({
+      offerId: A.id,
+      channel: 'web',
+      decision: true,
+      holdUntil: undefined,
+    });
     expect(presentedAs(rs.policy, A, 'call-center', NOW)).toBeUndefined();
     expect(presentedAs(rs.policy, B, 'web', NOW)).toBeUndefined();
     rs = await withPolicy([cap({ scope: 'group', offers: [A.id] })]);
@@ -177,7 +231,10 @@ describe('rule order and unavailable history', () => {
     expect(check(A, undefined)).toBeNull();
     rs = await withPolicy([rest(), cap()]);
     expect(check(A, undefined)).toBe('cap (contact history unavailable)');
-    rs = await withPolicy([cap({ whenHistoryUnavailable: 'allow' }), rest({ name: 'rest 2', whenHistoryUnavailable: 'suppress' })]);
+    rs = await withPolicy([
+      cap({ whenHistoryUnavailable: 'allow' }),
+      rest({ name: 'rest 2', whenHistoryUnavailable: 'suppress' }),
+    ]);
     expect(check(A, undefined)).toBe('rest 2 (contact history unavailable)');
     rs = await withPolicy([cap({ whenHistoryUnavailable: 'allow' })]);
     expect(check(A, undefined)).toBeNull();
@@ -187,8 +244,14 @@ describe('rule order and unavailable history', () => {
 describe('within one decision', () => {
   let profile: Profile;
   const run = (state: ContactState | undefined) =>
-    decide(rs, { request: { customerId: profile.customerId, channel: 'web', limit: 20 }, profile, degraded: false }, priorPropensity, { contacts: state, now: NOW });
-  const develop = (o: ReturnType<typeof run>) => o.decision.offers.filter((x) => x.group === 'develop').map((x) => x.offerId);
+    decide(
+      rs,
+      { request: { customerId: profile.customerId, channel: 'web', limit: 20 }, profile, degraded: false },
+      priorPropensity,
+      { contacts: state, now: NOW },
+    );
+  const develop = (o: ReturnType<typeof run>) =>
+    o.decision.offers.filter((x) => x.group === 'develop').map((x) => x.offerId);
 
   beforeAll(async () => {
     rs = await withPolicy([]);
@@ -200,21 +263,28 @@ describe('within one decision', () => {
     throw new Error('no demo customer with three develop offers on web');
   });
 
-  it.each(['impression', 'decision'] as const)('a presented offer counts toward the group cap of the offers after it (%s)', async (counts) => {
-    rs = await withPolicy([cap({ name: 'two develop', counts, scope: 'group', groups: ['develop'], max: 2 })]);
-    const fresh = run(EMPTY_CONTACTS);
-    expect(develop(fresh)).toHaveLength(2);
-    const eligible = fresh.ranked.filter((s) => s.offer.group === 'develop').map((s) => s.offer.id);
-    expect([...fresh.suppressed]).toEqual(eligible.slice(2).map((id) => [id, 'two develop']));
-    const earlier = counts === 'impression' ? ev('impression', D.id) : shown('d0', decided(D.id));
-    const after = run(contacts(earlier));
-    expect(develop(after)).toEqual(develop(fresh).slice(0, 1));
-    expect(after.decision.degraded).toBe(false);
-  });
+  it.each(['impression', 'decision'] as const)(
+    'a presented offer counts toward the group cap of the offers after it (%s)',
+    async (counts) => {
+      rs = await withPolicy([cap({ name: 'two develop', counts, scope: 'group', groups: ['develop'], max: 2 })]);
+      const fresh = run(EMPTY_CONTACTS);
+      expect(develop(fresh)).toHaveLength(2);
+      const eligible = fresh.ranked.filter((s) => s.offer.group === 'develop').map((s) => s.offer.id);
+      expect([...fresh.suppressed]).toEqual(eligible.slice(2).map((id) => [id, 'two develop']));
+      const earlier = counts === 'impression' ? ev('impression', D.id) : shown('d0', decided(D.id));
+      const after = run(contacts(earlier));
+      expect(develop(after)).toEqual(develop(fresh).slice(0, 1));
+      expect(after.decision.degraded).toBe(false);
+    },
+  );
 
   it("explain's suppressedBy names the rule that held an eligible offer back", async () => {
     rs = await withPolicy([cap({ name: 'two develop', scope: 'group', groups: ['develop'], max: 2 })]);
-    const input = { request: { customerId: profile.customerId, channel: 'web', limit: 20, explain: true }, profile, degraded: false };
+    const input = {
+      request: { customerId: profile.customerId, channel: 'web', limit: 20, explain: true },
+      profile,
+      degraded: false,
+    };
     const outcome = decide(rs, input, priorPropensity, { contacts: EMPTY_CONTACTS, now: NOW });
     const third = outcome.ranked.filter((s) => s.offer.group === 'develop')[2]!.offer.id;
     const [entry] = (await explain(rs, input, outcome, EMPTY_CONTACTS, NOW)).filter((e) => e.offerId === third);

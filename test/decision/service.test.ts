@@ -1,8 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { priorPropensity } from '../../src/learning/model.js';
 import { MemoryContactStore } from '../../src/contacts/memory.js';
 import { DecisionService } from '../../src/decision/service.js';
+import { priorPropensity } from '../../src/learning/model.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { CachedProfileStore } from '../../src/profiles/cache.js';
 import { MemoryProfileStore } from '../../src/profiles/memory.js';
@@ -14,15 +14,26 @@ import { shippedRuleSet } from '../support/rules.js';
 const service = async (store: ProfileStore) => {
   const rules = new RuleSetRegistry();
   rules.activate(await shippedRuleSet());
-  return new DecisionService(rules, store, new MemoryContactStore(), priorPropensity, new Metrics({ defaultMetrics: false }), pino({ level: 'silent' }));
+  return new DecisionService(
+    rules,
+    store,
+    new MemoryContactStore(),
+    priorPropensity,
+    new Metrics({ defaultMetrics: false }),
+    pino({ level: 'silent' }),
+  );
 };
 
 describe('decision service', () => {
   it('answers with fallback offers and degraded: true when the store fails', async () => {
     const failing: ProfileStore = {
       kind: 'failing',
-      get: async () => { throw new Error('store down'); },
-      put: async () => {}, putMany: async () => {}, size: async () => 0,
+      get: async () => {
+        throw new Error('store down');
+      },
+      put: async () => {},
+      putMany: async () => {},
+      size: async () => 0,
     };
     const d = await (await service(failing)).decide({ customerId: 'C0000001', channel: 'web' });
     expect(d.degraded).toBe(true);
@@ -34,7 +45,15 @@ describe('decision service', () => {
     const store = new CachedProfileStore(new MemoryProfileStore(), { max: 100, ttlMs: 60_000 });
     const s = await service(store);
     expect((await s.decide({ customerId: 'late-1', channel: 'web' })).profile.found).toBe(false);
-    await store.put(Profile.parse({ customerId: 'late-1', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 100, churnScore: 0.1 }));
+    await store.put(
+      Profile.parse({
+        customerId: 'late-1',
+        valueSegment: 'top',
+        lifecyclePhase: 'loyalty',
+        clv: 100,
+        churnScore: 0.1,
+      }),
+    );
     expect((await s.decide({ customerId: 'late-1', channel: 'web' })).profile.found).toBe(true);
   });
 
@@ -56,14 +75,29 @@ class RacingContacts extends MemoryContactStore {
 }
 
 describe('decision service: reserving what a decision presents', () => {
-  const loyal = Profile.parse({ customerId: 'R-1', valueSegment: 'middle', lifecyclePhase: 'loyalty', clv: 900, churnScore: 0.1, consents: ['web'], productsHeld: ['mobile'] });
+  const loyal = Profile.parse({
+    customerId: 'R-1',
+    valueSegment: 'middle',
+    lifecyclePhase: 'loyalty',
+    clv: 900,
+    churnScore: 0.1,
+    consents: ['web'],
+    productsHeld: ['mobile'],
+  });
   const setup = async () => {
     const rules = new RuleSetRegistry();
     rules.activate(await shippedRuleSet());
     const profiles = new MemoryProfileStore();
     await profiles.put(loyal);
     const contacts = new RacingContacts();
-    const s = new DecisionService(rules, profiles, contacts, priorPropensity, new Metrics({ defaultMetrics: false }), pino({ level: 'silent' }));
+    const s = new DecisionService(
+      rules,
+      profiles,
+      contacts,
+      priorPropensity,
+      new Metrics({ defaultMetrics: false }),
+      pino({ level: 'silent' }),
+    );
     return { s, contacts };
   };
 
@@ -72,7 +106,17 @@ describe('decision service: reserving what a decision presents', () => {
     const first = await s.decide({ customerId: 'R-1', channel: 'web', limit: 4 });
     expect(first.offers.length).toBeGreaterThan(1);
     const [rejected, ...others] = first.offers.map((o) => o.offerId);
-    await contacts.record([{ eventId: 'r1', customerId: 'R-1', offerId: rejected!, outcome: 'reject', channel: 'web', decisionId: first.decisionId, at: Date.now() }]);
+    await contacts.record([
+      {
+        eventId: 'r1',
+        customerId: 'R-1',
+        offerId: rejected!,
+        outcome: 'reject',
+        channel: 'web',
+        decisionId: first.decisionId,
+        at: Date.now(),
+      },
+    ]);
     contacts.mode = 'lose';
     contacts.presents = 0;
     const d = await s.decide({ customerId: 'R-1', channel: 'web', limit: 4, explain: false });
@@ -81,7 +125,9 @@ describe('decision service: reserving what a decision presents', () => {
     // every shipped web offer is counted by the web cap: none may be shown unreserved; the reject still holds
     expect(d.offers).toEqual([]);
     const explained = await s.decide({ customerId: 'R-1', channel: 'web', limit: 4, explain: true });
-    expect(explained.explanation!.find((e) => e.offerId === rejected)!.suppressedBy).toBe("30 days' rest after a reject");
+    expect(explained.explanation!.find((e) => e.offerId === rejected)!.suppressedBy).toBe(
+      "30 days' rest after a reject",
+    );
     expect(others.length).toBeGreaterThan(0);
   });
 

@@ -1,12 +1,12 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Decision } from '../../src/decision/types.js';
+import type { ResponseEvent } from '../../src/contacts/store.js';
 import { MemoryCounters } from '../../src/counters/memory.js';
+import type { Decision } from '../../src/decision/types.js';
 import { Kpis } from '../../src/feedback/kpis.js';
+import { FeedbackLoop } from '../../src/feedback/loop.js';
 import { LearnedPropensity } from '../../src/learning/propensity.js';
 import { cellKey, LearningState } from '../../src/learning/state.js';
-import { FeedbackLoop } from '../../src/feedback/loop.js';
-import type { ResponseEvent } from '../../src/contacts/store.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { MemoryProfileStore } from '../../src/profiles/memory.js';
 import { Profile } from '../../src/profiles/schema.js';
@@ -15,21 +15,46 @@ import { shippedRuleSet } from '../support/rules.js';
 
 const OFFER = 'save-loyalty-discount';
 const decision = (decisionId: string, lifecyclePhase: 'retain' | 'loyalty'): Decision => ({
-  decisionId, customerId: 'L-1', channel: 'call-center', placement: null, rulesetVersion: 'v', controlGroup: false, arm: 'champion', degraded: false,
+  decisionId,
+  customerId: 'L-1',
+  channel: 'call-center',
+  placement: null,
+  rulesetVersion: 'v',
+  controlGroup: false,
+  arm: 'champion',
+  degraded: false,
   profile: { found: true, valueSegment: 'top', lifecyclePhase },
   offers: [{ rank: 1, offerId: OFFER, name: 'n', group: 'save', score: 1, propensity: 0.1, treatment: {} }],
 });
 let n = 0;
-const event = (outcome: ResponseEvent['outcome'], decisionId?: string): ResponseEvent => ({ eventId: `e${n++}`, customerId: 'L-1', offerId: OFFER, outcome, channel: 'call-center', decisionId, at: Date.now() });
+const event = (outcome: ResponseEvent['outcome'], decisionId?: string): ResponseEvent => ({
+  eventId: `e${n++}`,
+  customerId: 'L-1',
+  offerId: OFFER,
+  outcome,
+  channel: 'call-center',
+  decisionId,
+  at: Date.now(),
+});
 
 async function setup() {
   const rules = new RuleSetRegistry();
   rules.activate(await shippedRuleSet());
   const profiles = new MemoryProfileStore();
   // the customer has moved on to loyalty since the decisions below were made in retain
-  await profiles.put(Profile.parse({ customerId: 'L-1', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1, churnScore: 0.1 }));
+  await profiles.put(
+    Profile.parse({ customerId: 'L-1', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1, churnScore: 0.1 }),
+  );
   const learning = new LearningState();
-  const loop = new FeedbackLoop({ learning, shared: undefined, kpis: new Kpis(new MemoryCounters(), new Metrics({ defaultMetrics: false })), profiles, rules, arms: { of: () => 'champion' }, log: pino({ level: 'silent' }) });
+  const loop = new FeedbackLoop({
+    learning,
+    shared: undefined,
+    kpis: new Kpis(new MemoryCounters(), new Metrics({ defaultMetrics: false })),
+    profiles,
+    rules,
+    arms: { of: () => 'champion' },
+    log: pino({ level: 'silent' }),
+  });
   return { loop, learning, rules };
 }
 
@@ -62,7 +87,12 @@ describe('the feedback loop', () => {
     const learningSettings = { ...rules.active!.source.arbitration.learning, exploration: 'none' as const };
     const model = new LearnedPropensity(learning);
     const prior = offer.prior['call-center']!;
-    const { propensity } = model.assess(offer, 'call-center', Profile.parse({ customerId: 'L-1', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1, churnScore: 0.1 }), learningSettings);
+    const { propensity } = model.assess(
+      offer,
+      'call-center',
+      Profile.parse({ customerId: 'L-1', valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1, churnScore: 0.1 }),
+      learningSettings,
+    );
     // as if 1 success in 1 trial, not 2 in 1
     expect(propensity).toBeCloseTo((prior * 20 + 1) / (20 + 1), 6);
   });
@@ -72,7 +102,13 @@ describe('the feedback loop', () => {
     const offer = rules.active!.offers.find((o) => o.id === OFFER)!;
     const settings = { ...rules.active!.source.arbitration.learning, exploration: 'none' as const };
     const model = new LearnedPropensity(learning);
-    const profile = Profile.parse({ customerId: 'L-1', valueSegment: 'top', lifecyclePhase: 'retain', clv: 1, churnScore: 0.5 });
+    const profile = Profile.parse({
+      customerId: 'L-1',
+      valueSegment: 'top',
+      lifecyclePhase: 'retain',
+      clv: 1,
+      churnScore: 0.5,
+    });
     const before = model.assess(offer, 'call-center', profile, settings).propensity;
     // the row for top × retain on the call center is created by this outcome, after the look-up above
     learning.add(retainCell, 10, 10);

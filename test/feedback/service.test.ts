@@ -1,9 +1,14 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import {
+  type ContactStore,
+  MemoryContactStore,
+  type ResponseEvent,
+  type WriteResult,
+} from '../../src/contacts/index.js';
 import { ApiError } from '../../src/errors.js';
+import { type ResponseEventInput, ResponseService } from '../../src/feedback/index.js';
 import { Metrics } from '../../src/ops/metrics.js';
-import { MemoryContactStore, type ContactStore, type ResponseEvent, type WriteResult } from '../../src/contacts/index.js';
-import { ResponseService, type ResponseEventInput } from '../../src/feedback/index.js';
 
 /** The memory store behind a switch: while down, available() is false and record() throws; writes for `shardDown` customers fail alone. */
 class FlakyStore implements ContactStore {
@@ -42,12 +47,24 @@ class FlakyStore implements ContactStore {
 }
 
 const log = pino({ level: 'silent' });
-const service = (store: ContactStore, capacity = 100) => new ResponseService(store, capacity, new Metrics({ defaultMetrics: false }), log, { closeWaitMs: 300 });
-const event = (eventId: string, customerId = 'C1'): ResponseEventInput => ({ customerId, offerId: 'save-discount-12m', outcome: 'click', channel: 'web', eventId, decisionId: undefined, at: undefined });
+const service = (store: ContactStore, capacity = 100) =>
+  new ResponseService(store, capacity, new Metrics({ defaultMetrics: false }), log, { closeWaitMs: 300 });
+const event = (eventId: string, customerId = 'C1'): ResponseEventInput => ({
+  customerId,
+  offerId: 'save-discount-12m',
+  outcome: 'click',
+  channel: 'web',
+  eventId,
+  decisionId: undefined,
+  at: undefined,
+});
 const ids = async (store: ContactStore, customerId = 'C1') => (await store.history(customerId)).map((e) => e.eventId);
 
 async function refusal(promise: Promise<unknown>): Promise<ApiError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ApiError);
   return err as ApiError;
 }
@@ -57,7 +74,9 @@ describe('ResponseService', () => {
     const store = new MemoryContactStore();
     const s = service(store);
     const before = Date.now();
-    expect(await s.record([event('e1'), { ...event('ignored'), eventId: undefined, at: '2024-05-01T10:00:00Z' }])).toEqual({ accepted: 2, duplicates: 0, buffered: 0 });
+    expect(
+      await s.record([event('e1'), { ...event('ignored'), eventId: undefined, at: '2024-05-01T10:00:00Z' }]),
+    ).toEqual({ accepted: 2, duplicates: 0, buffered: 0 });
     const [first, second] = await store.history('C1');
     expect(first).toMatchObject({ eventId: 'e1', outcome: 'click', offerId: 'save-discount-12m' });
     expect(first!.at).toBeGreaterThanOrEqual(before);
@@ -69,7 +88,11 @@ describe('ResponseService', () => {
   it('counts a repeated eventId once, within a request and across requests', async () => {
     const store = new MemoryContactStore();
     const s = service(store);
-    expect(await s.record([event('e1'), event('e1'), event('e2')])).toEqual({ accepted: 2, duplicates: 1, buffered: 0 });
+    expect(await s.record([event('e1'), event('e1'), event('e2')])).toEqual({
+      accepted: 2,
+      duplicates: 1,
+      buffered: 0,
+    });
     expect(await s.record([event('e2'), event('e3')])).toEqual({ accepted: 1, duplicates: 1, buffered: 0 });
     expect(await ids(store)).toEqual(['e1', 'e2', 'e3']);
   });
@@ -94,9 +117,21 @@ describe('ResponseService', () => {
     const store = new FlakyStore();
     store.lying = true;
     store.up = false;
-    const s = new ResponseService(store, 100, new Metrics({ defaultMetrics: false }), pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) }), { closeWaitMs: 300 });
+    const s = new ResponseService(
+      store,
+      100,
+      new Metrics({ defaultMetrics: false }),
+      pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      { closeWaitMs: 300 },
+    );
     expect(await s.record([event('e1')], 'req-42')).toMatchObject({ buffered: 1 });
-    expect(lines).toEqual([expect.objectContaining({ msg: 'response events could not be stored; buffering', requestId: 'req-42', events: 1 })]);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        msg: 'response events could not be stored; buffering',
+        requestId: 'req-42',
+        events: 1,
+      }),
+    ]);
   });
 
   it('buffers when available() says yes but the write throws', async () => {
@@ -215,7 +250,11 @@ describe('ResponseService', () => {
     const store = new FlakyStore();
     const s = service(store, 3);
     store.shardDown.add('C9');
-    expect(await s.record([event('a1'), event('b1', 'C9'), event('a2', 'C2')])).toEqual({ accepted: 3, duplicates: 0, buffered: 1 });
+    expect(await s.record([event('a1'), event('b1', 'C9'), event('a2', 'C2')])).toEqual({
+      accepted: 3,
+      duplicates: 0,
+      buffered: 1,
+    });
     expect(await ids(store)).toEqual(['a1']);
     // healthy customers' events queue behind b1 but are written on the next flush; b1 stays
     await s.record([event('a3'), event('a4', 'C2')]);
@@ -234,7 +273,9 @@ describe('ResponseService', () => {
     const s = service(store, 0);
     store.shardDown.add('C9');
     const err = await refusal(s.record([event('a1'), event('b1', 'C9')]));
-    expect(err.detail).toMatch(/1 of 2 events were recorded and 1 were not; send the request again with the same eventIds/);
+    expect(err.detail).toMatch(
+      /1 of 2 events were recorded and 1 were not; send the request again with the same eventIds/,
+    );
     expect(await ids(store)).toEqual(['a1']);
   });
 
@@ -248,7 +289,8 @@ describe('ResponseService', () => {
     store.up = true;
     await s.flush();
     expect(store.writes.map((w) => w.length)).toEqual([500, 500, 200]);
-    for (const c of ['C0', 'C1']) expect(await ids(store, c)).toEqual(many.filter((e) => e.customerId === c).map((e) => e.eventId));
+    for (const c of ['C0', 'C1'])
+      expect(await ids(store, c)).toEqual(many.filter((e) => e.customerId === c).map((e) => e.eventId));
   });
 });
 
@@ -269,7 +311,10 @@ describe('ResponseService: writes that fail after being applied', () => {
   it('learns from an event once when its first write was applied but unanswered', async () => {
     const store = new LostReply();
     const learned: string[] = [];
-    const s = new ResponseService(store, 100, new Metrics({ defaultMetrics: false }), log, { closeWaitMs: 300, onStored: (events) => learned.push(...events.map((e) => e.eventId)) });
+    const s = new ResponseService(store, 100, new Metrics({ defaultMetrics: false }), log, {
+      closeWaitMs: 300,
+      onStored: (events) => learned.push(...events.map((e) => e.eventId)),
+    });
     expect(await s.record([event('e1'), event('e2')])).toEqual({ accepted: 2, duplicates: 0, buffered: 2 });
     expect(learned).toEqual([]);
     await s.flush(); // the retry finds them recorded: its own earlier write, so they count now

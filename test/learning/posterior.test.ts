@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { posterior, posteriorMean, type Counts } from '../../src/learning/posterior.js';
-import { sampleBeta, seededRng, type Rng } from '../../src/math/random.js';
+import { type Counts, posterior, posteriorMean } from '../../src/learning/posterior.js';
+import { type Rng, sampleBeta, seededRng } from '../../src/math/random.js';
 
 describe('posterior', () => {
   it('is the prior when there is no data', () => {
@@ -23,10 +23,15 @@ describe('posterior', () => {
     expect(p.alpha).toBeCloseTo(11, 12);
     const counts = fc.record({ trials: fc.nat(), successes: fc.nat() });
     fc.assert(
-      fc.property(fc.double(), fc.double({ min: 1, max: 100_000, noNaN: true }), counts, (prior, strength, c: Counts) => {
-        const { alpha, beta } = posterior(prior, strength, c);
-        return alpha > 0 && beta > 0 && Number.isFinite(alpha) && Number.isFinite(beta);
-      }),
+      fc.property(
+        fc.double(),
+        fc.double({ min: 1, max: 100_000, noNaN: true }),
+        counts,
+        (prior, strength, c: Counts) => {
+          const { alpha, beta } = posterior(prior, strength, c);
+          return alpha > 0 && beta > 0 && Number.isFinite(alpha) && Number.isFinite(beta);
+        },
+      ),
       { seed: 20_240_602, numRuns: 1_000 },
     );
   });
@@ -74,6 +79,7 @@ describe('Thompson sampling', () => {
   });
 
   it('needs its exploration there: greedy on the posterior mean stays on the worse arm for the same seeds', () => {
-    for (const seed of [1, 2, 3]) expect(simulate(seed, (alpha, beta) => posteriorMean({ alpha, beta }))).toBeLessThan(0.8);
+    for (const seed of [1, 2, 3])
+      expect(simulate(seed, (alpha, beta) => posteriorMean({ alpha, beta }))).toBeLessThan(0.8);
   });
 });

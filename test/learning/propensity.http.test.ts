@@ -31,11 +31,25 @@ const OTHER_CLICK = 0.02;
 const TRAINING_DECISIONS = 1500;
 const TRAINING_CUSTOMERS = 300;
 const EVALUATIONS = 50;
-const PROFILE = { valueSegment: 'middle', lifecyclePhase: 'loyalty', clv: 1200, churnScore: 0.1, tenureDays: 900, consents: ['web'] };
+const PROFILE = {
+  valueSegment: 'middle',
+  lifecyclePhase: 'loyalty',
+  clv: 1200,
+  churnScore: 0.1,
+  tenureDays: 900,
+  consents: ['web'],
+};
 
 type Node = Awaited<ReturnType<typeof testApp>>;
-interface Tally { impressions: number; clicks: number }
-interface Eligible { offerId: string; propensity: number; expectedScore: number }
+interface Tally {
+  impressions: number;
+  clicks: number;
+}
+interface Eligible {
+  offerId: string;
+  propensity: number;
+  expectedScore: number;
+}
 
 /** A copy of the shipped rules without contact-policy rules (caps would cut the good offer) and without a control group. */
 async function learningRules(): Promise<string> {
@@ -54,8 +68,15 @@ function api(node: Node) {
     return res.json();
   };
   const put = async (customerId: string) =>
-    ok(await node.app.request(`/v1/profiles/${customerId}`, { method: 'PUT', body: JSON.stringify({ customerId, ...PROFILE }), headers: { 'content-type': 'application/json' } }));
-  const decide = async (customerId: string, explain = false) => ok(await node.post('/v1/decisions', { customerId, channel: 'web', limit: 1, explain }));
+    ok(
+      await node.app.request(`/v1/profiles/${customerId}`, {
+        method: 'PUT',
+        body: JSON.stringify({ customerId, ...PROFILE }),
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
+  const decide = async (customerId: string, explain = false) =>
+    ok(await node.post('/v1/decisions', { customerId, channel: 'web', limit: 1, explain }));
   const respond = async (events: unknown[]) => ok(await node.post('/v1/responses', { events }));
   /** A new customer's eligible offers with their reported propensity and expected score, best first (an explain preview teaches nothing). */
   const eligible = async (customerId: string): Promise<Eligible[]> => {
@@ -63,7 +84,11 @@ function api(node: Node) {
     const { explanation } = await decide(customerId, true);
     return (explanation as { offerId: string; eligible: boolean; scoreParts: Record<string, number> }[])
       .filter((e) => e.eligible)
-      .map(({ offerId, scoreParts: p }) => ({ offerId, propensity: p.propensity!, expectedScore: p.propensity! * p.contextWeight! * p.value! * p.lever! }))
+      .map(({ offerId, scoreParts: p }) => ({
+        offerId,
+        propensity: p.propensity!,
+        expectedScore: p.propensity! * p.contextWeight! * p.value! * p.lever!,
+      }))
       .sort((a, b) => b.expectedScore - a.expectedScore || (a.offerId < b.offerId ? -1 : 1));
   };
   /** How many of `n` new customers get `offerId` as their top offer. */
@@ -80,7 +105,11 @@ function api(node: Node) {
 type Api = ReturnType<typeof api>;
 
 /** Decisions with limit 1: an impression for the one offer shown, then a click with the offer's probability. */
-async function train(a: Api, good: string, tag: string): Promise<{ tally: Map<string, Tally>; goodShownLast500: number }> {
+async function train(
+  a: Api,
+  good: string,
+  tag: string,
+): Promise<{ tally: Map<string, Tally>; goodShownLast500: number }> {
   const rng = seededRng(20261125);
   const tally = new Map<string, Tally>();
   let goodShownLast500 = 0;
@@ -93,7 +122,9 @@ async function train(a: Api, good: string, tag: string): Promise<{ tally: Map<st
     const t = tally.get(offerId) ?? { impressions: 0, clicks: 0 };
     tally.set(offerId, t);
     t.impressions++;
-    const events = [{ customerId, offerId, outcome: 'impression', channel: 'web', decisionId, eventId: `${tag}-i${i}` }];
+    const events = [
+      { customerId, offerId, outcome: 'impression', channel: 'web', decisionId, eventId: `${tag}-i${i}` },
+    ];
     if (rng() < (offerId === good ? GOOD_CLICK : OTHER_CLICK)) {
       t.clicks++;
       events.push({ customerId, offerId, outcome: 'click', channel: 'web', decisionId, eventId: `${tag}-c${i}` });
@@ -122,7 +153,8 @@ describe('the learning loop, through the HTTP API', () => {
   });
 
   /** The Beta posterior mean of what was reported, as the README defines it. */
-  const posteriorMean = (offerId: string, t: Tally = { impressions: 0, clicks: 0 }) => (priors.get(offerId)! * priorStrength + t.clicks) / (priorStrength + t.impressions);
+  const posteriorMean = (offerId: string, t: Tally = { impressions: 0, clicks: 0 }) =>
+    (priors.get(offerId)! * priorStrength + t.clicks) / (priorStrength + t.impressions);
   /** The API reports 6 decimals. */
   const reportsMean = (o: Eligible, t?: Tally) => Math.abs(o.propensity - posteriorMean(o.offerId, t)) <= 5e-7;
 
@@ -139,7 +171,8 @@ describe('the learning loop, through the HTTP API', () => {
   /** After learning: the reported propensities are the posterior means of what was sent, the good one far above its prior. */
   function checkLearned(after: Eligible[], before: Eligible[], good: string, tally: Map<string, Tally>): void {
     expect(after.map((o) => o.offerId).sort()).toEqual(before.map((o) => o.offerId).sort());
-    for (const o of after) expect(o.propensity, o.offerId).toBeCloseTo(posteriorMean(o.offerId, tally.get(o.offerId)), 6);
+    for (const o of after)
+      expect(o.propensity, o.offerId).toBeCloseTo(posteriorMean(o.offerId, tally.get(o.offerId)), 6);
     expect(tally.get(good)!.impressions).toBeGreaterThan(1000);
     expect(after.find((o) => o.offerId === good)!.propensity).toBeGreaterThan(0.25);
     for (const o of after.filter((o) => o.offerId !== good)) expect(o.propensity, o.offerId).toBeLessThan(0.2);
@@ -170,7 +203,13 @@ describe('the learning loop, through the HTTP API', () => {
 
     it('two nodes: one learns from the outcomes, the other, which decided none of them, ranks the same after a sync', async () => {
       const prefix = testPrefix('learning');
-      const env = { PROFILE_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, LEARNING_SYNC_MS: '200', RULES_DIR: rules };
+      const env = {
+        PROFILE_STORE: 'redis',
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: prefix,
+        LEARNING_SYNC_MS: '200',
+        RULES_DIR: rules,
+      };
       const [trainer, other] = await Promise.all([testApp(env), testApp(env)]);
       const r = redis.client();
       try {
@@ -182,17 +221,31 @@ describe('the learning loop, through the HTTP API', () => {
         // the shared hash holds every impression and click once (written within a second, the write-behind)
         const field = `${good}|web|middle|loyalty`;
         // generous bounds: the write-behind is 1 s and the sync 200 ms, but CI runs other test files beside this one
-        await eventually('the learning hash holds every impression', async () => Number(await r.hget(`${prefix}{learning}`, `${field}|t`)) === tally.get(good)!.impressions, 15_000);
+        await eventually(
+          'the learning hash holds every impression',
+          async () => Number(await r.hget(`${prefix}{learning}`, `${field}|t`)) === tally.get(good)!.impressions,
+          15_000,
+        );
         expect(Number(await r.hget(`${prefix}{learning}`, `${field}|s`))).toBe(tally.get(good)!.clicks);
         // both nodes take the totals within a sync; the other has none of its own to add
-        for (const [name, n] of [['trainer', a], ['other', b]] as const) {
-          await eventually(`${name} reports the posterior of every outcome`, async () => (await n.eligible(`probe-${name}`)).every((o) => reportsMean(o, tally.get(o.offerId))), 15_000);
+        for (const [name, n] of [
+          ['trainer', a],
+          ['other', b],
+        ] as const) {
+          await eventually(
+            `${name} reports the posterior of every outcome`,
+            async () => (await n.eligible(`probe-${name}`)).every((o) => reportsMean(o, tally.get(o.offerId))),
+            15_000,
+          );
           checkLearned(await n.eligible(`probe-${name}-after`), before, good, tally);
         }
         // the two nodes decide alternately for new customers; each ranks the good offer first
         const tops = { trainer: 0, other: 0 };
         for (let i = 0; i < EVALUATIONS; i++) {
-          for (const [name, n] of [['trainer', a], ['other', b]] as const) {
+          for (const [name, n] of [
+            ['trainer', a],
+            ['other', b],
+          ] as const) {
             const customerId = `new-after-${name}-${i}`;
             await n.put(customerId);
             if ((await n.decide(customerId)).offers[0]?.offerId === good) tops[name]++;

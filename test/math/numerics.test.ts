@@ -28,8 +28,12 @@ describe('logGamma', () => {
   });
 
   it('satisfies ln Γ(z + 1) − ln Γ(z) = ln z', () => {
-    fc.assert(fc.property(fc.double({ min: 1e-3, max: 1e4, noNaN: true }), (z) => {
-      expect(Math.abs(logGamma(z + 1) - logGamma(z) - Math.log(z))).toBeLessThan(1e-12 * Math.max(1, Math.abs(logGamma(z + 1))));
-    }));
+    fc.assert(
+      fc.property(fc.double({ min: 1e-3, max: 1e4, noNaN: true }), (z) => {
+        expect(Math.abs(logGamma(z + 1) - logGamma(z) - Math.log(z))).toBeLessThan(
+          1e-12 * Math.max(1, Math.abs(logGamma(z + 1))),
+        );
+      }),
+    );
   });
 });

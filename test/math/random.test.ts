@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sampleBeta, sampleGamma, seededRng, type Rng } from '../../src/math/random.js';
+import { type Rng, sampleBeta, sampleGamma, seededRng } from '../../src/math/random.js';
 
 const N = 50_000;
 
@@ -93,7 +93,14 @@ describe('sampleGamma', () => {
 
 describe('sampleBeta', () => {
   // the brief's four, plus a mixed small/large pair and a very U-shaped one for the log-space path
-  it.each([[2, 5], [0.5, 0.5], [30, 300], [1, 1], [0.3, 4], [0.01, 0.01]])('Beta(%s, %s) has the right mean and variance', (a, b) => {
+  it.each([
+    [2, 5],
+    [0.5, 0.5],
+    [30, 300],
+    [1, 1],
+    [0.3, 4],
+    [0.01, 0.01],
+  ])('Beta(%s, %s) has the right mean and variance', (a, b) => {
     const rng = seededRng(Math.round(a * 1000 + b));
     const s = a + b;
     const trueMean = a / s;
@@ -107,7 +114,12 @@ describe('sampleBeta', () => {
 
   it('always returns a finite number in [0, 1], also for extreme parameters', () => {
     const inUnit = (x: number): boolean => Number.isFinite(x) && x >= 0 && x <= 1;
-    const corners = [[1e-3, 1e-3], [1e-3, 1e6], [1e6, 1e-3], [1e6, 1e6]] as const;
+    const corners = [
+      [1e-3, 1e-3],
+      [1e-3, 1e6],
+      [1e6, 1e-3],
+      [1e6, 1e6],
+    ] as const;
     const rng = seededRng(99);
     for (const [a, b] of corners) for (let i = 0; i < 5_000; i++) expect(inUnit(sampleBeta(a, b, rng))).toBe(true);
     const shape = fc.double({ min: 1e-3, max: 1e6, noNaN: true });

@@ -9,7 +9,11 @@ const leaf = (fact: string, operator: string, value: unknown) => ({ fact, operat
 
 describe('diffJson: field by field', () => {
   it('finds changed, added and removed keys in nested objects', () => {
-    const a = { value: 120, propensity: { web: 0.04, 'call-center': 0.2 }, treatments: { web: { title: 'Old', body: 'b' } } };
+    const a = {
+      value: 120,
+      propensity: { web: 0.04, 'call-center': 0.2 },
+      treatments: { web: { title: 'Old', body: 'b' } },
+    };
     const b = { value: 150, propensity: { web: 0.06, sms: 0.1 }, treatments: { web: { title: 'New', body: 'b' } } };
     expect(diffJson(a, b)).toEqual([
       { path: '/value', op: 'changed', old: 120, new: 150 },
@@ -25,7 +29,9 @@ describe('diffJson: field by field', () => {
   });
 
   it('escapes / and ~ in keys as a JSON pointer does', () => {
-    expect(diffJson({ 'a/b': { 'c~d': 1 } }, { 'a/b': { 'c~d': 2 } })).toEqual([{ path: '/a~1b/c~0d', op: 'changed', old: 1, new: 2 }]);
+    expect(diffJson({ 'a/b': { 'c~d': 1 } }, { 'a/b': { 'c~d': 2 } })).toEqual([
+      { path: '/a~1b/c~0d', op: 'changed', old: 1, new: 2 },
+    ]);
   });
 
   it('changes an array of scalars as a whole', () => {
@@ -36,7 +42,9 @@ describe('diffJson: field by field', () => {
 
   it('aligns arrays of objects: an inserted item is one addition, not a shift', () => {
     const a = [{ id: 1 }, { id: 2 }, { id: 3 }];
-    expect(diffJson(a, [{ id: 1 }, { id: 9 }, { id: 2 }, { id: 3 }])).toEqual([{ path: '/1', op: 'added', new: { id: 9 } }]);
+    expect(diffJson(a, [{ id: 1 }, { id: 9 }, { id: 2 }, { id: 3 }])).toEqual([
+      { path: '/1', op: 'added', new: { id: 9 } },
+    ]);
     expect(diffJson(a, [{ id: 1 }, { id: 3 }])).toEqual([{ path: '/1', op: 'removed', old: { id: 2 } }]);
     expect(diffJson(a, [{ id: 1 }, { id: 2, x: true }, { id: 3 }])).toEqual([{ path: '/1/x', op: 'added', new: true }]);
     expect(diffJson([], [{ id: 1 }])).toEqual([{ path: '/0', op: 'added', new: { id: 1 } }]);
@@ -51,11 +59,22 @@ describe('diffJson: field by field', () => {
 });
 
 describe('diffConditions: eligibility', () => {
-  const conditions = [leaf('channel', 'equal', 'web'), leaf('lifecyclePhase', 'equal', 'loyalty'), leaf('clv', 'greaterThan', 500)];
+  const conditions = [
+    leaf('channel', 'equal', 'web'),
+    leaf('lifecyclePhase', 'equal', 'loyalty'),
+    leaf('clv', 'greaterThan', 500),
+  ];
   const base = { all: conditions } as Condition;
 
   it('reports a condition added, removed or edited within all/any by position', () => {
-    const added = { all: [leaf('channel', 'equal', 'web'), leaf('lifecyclePhase', 'equal', 'loyalty'), leaf('churnScore', 'greaterThan', 0.5), leaf('clv', 'greaterThan', 500)] } as Condition;
+    const added = {
+      all: [
+        leaf('channel', 'equal', 'web'),
+        leaf('lifecyclePhase', 'equal', 'loyalty'),
+        leaf('churnScore', 'greaterThan', 0.5),
+        leaf('clv', 'greaterThan', 500),
+      ],
+    } as Condition;
     expect(diffConditions(base, added, '/eligibility')).toEqual([
       { path: '/eligibility/all/2', op: 'added', new: leaf('churnScore', 'greaterThan', 0.5) },
     ]);
@@ -63,7 +82,13 @@ describe('diffConditions: eligibility', () => {
     expect(diffConditions(base, removed, '/eligibility')).toEqual([
       { path: '/eligibility/all/1', op: 'removed', old: leaf('lifecyclePhase', 'equal', 'loyalty') },
     ]);
-    const edited = { all: [leaf('channel', 'equal', 'web'), leaf('lifecyclePhase', 'in', ['loyalty', 'retain']), leaf('clv', 'greaterThanInclusive', 800)] } as Condition;
+    const edited = {
+      all: [
+        leaf('channel', 'equal', 'web'),
+        leaf('lifecyclePhase', 'in', ['loyalty', 'retain']),
+        leaf('clv', 'greaterThanInclusive', 800),
+      ],
+    } as Condition;
     expect(diffConditions(base, edited, '/eligibility')).toEqual([
       { path: '/eligibility/all/1/operator', op: 'changed', old: 'equal', new: 'in' },
       { path: '/eligibility/all/1/value', op: 'changed', old: 'loyalty', new: ['loyalty', 'retain'] },
@@ -73,13 +98,27 @@ describe('diffConditions: eligibility', () => {
   });
 
   it('a condition on another fact in the same place is a removal and an addition', () => {
-    const other = { all: [leaf('channel', 'equal', 'web'), leaf('npsScore', 'lessThan', 7), leaf('clv', 'greaterThan', 500)] } as Condition;
+    const other = {
+      all: [leaf('channel', 'equal', 'web'), leaf('npsScore', 'lessThan', 7), leaf('clv', 'greaterThan', 500)],
+    } as Condition;
     expect(diffConditions(base, other).map((c) => `${c.op} ${c.path}`)).toEqual(['removed /all/1', 'added /all/1']);
   });
 
   it('goes into nested any and not', () => {
-    const a = { all: [leaf('channel', 'equal', 'web'), { any: [leaf('clv', 'greaterThan', 500), leaf('valueSegment', 'equal', 'top')] }, { not: leaf('productsHeld', 'contains', 'fibre') }] } as Condition;
-    const b = { all: [leaf('channel', 'equal', 'web'), { any: [leaf('clv', 'greaterThan', 400), leaf('valueSegment', 'equal', 'top')] }, { not: leaf('productsHeld', 'contains', 'tv') }] } as Condition;
+    const a = {
+      all: [
+        leaf('channel', 'equal', 'web'),
+        { any: [leaf('clv', 'greaterThan', 500), leaf('valueSegment', 'equal', 'top')] },
+        { not: leaf('productsHeld', 'contains', 'fibre') },
+      ],
+    } as Condition;
+    const b = {
+      all: [
+        leaf('channel', 'equal', 'web'),
+        { any: [leaf('clv', 'greaterThan', 400), leaf('valueSegment', 'equal', 'top')] },
+        { not: leaf('productsHeld', 'contains', 'tv') },
+      ],
+    } as Condition;
     expect(diffConditions(a, b)).toEqual([
       { path: '/all/1/any/0/value', op: 'changed', old: 500, new: 400 },
       { path: '/all/2/not/value', op: 'changed', old: 'fibre', new: 'tv' },
@@ -88,7 +127,9 @@ describe('diffConditions: eligibility', () => {
 
   it('shows the whole tree when its structure changed', () => {
     const any = { any: conditions } as Condition;
-    expect(diffConditions(base, any, '/eligibility')).toEqual([{ path: '/eligibility', op: 'changed', old: base, new: any }]);
+    expect(diffConditions(base, any, '/eligibility')).toEqual([
+      { path: '/eligibility', op: 'changed', old: base, new: any },
+    ]);
     const a = { all: [leaf('clv', 'greaterThan', 1)] } as Condition;
     const b = { all: [{ any: [leaf('clv', 'greaterThan', 1), leaf('npsScore', 'greaterThan', 8)] }] } as Condition;
     expect(diffConditions(a, b).map((c) => `${c.op} ${c.path}`)).toEqual(['removed /all/0', 'added /all/0']);
@@ -98,12 +139,28 @@ describe('diffConditions: eligibility', () => {
 describe('diffNamed: weights, levers, policy rules by name', () => {
   it('matches by name, a repeated name by occurrence', () => {
     type Entry = { name: string; groups?: Record<string, number>; offers?: Record<string, number>; when?: object };
-    const a: Entry[] = [{ name: 'x', groups: { save: 2 } }, { name: 'y', offers: { o: 1 } }, { name: 'x', groups: { care: 1 } }];
-    const b: Entry[] = [{ name: 'y', offers: { o: 1.5 }, when: { channel: 'web' } }, { name: 'x', groups: { save: 2 } }, { name: 'z', groups: { end: 1 } }];
+    const a: Entry[] = [
+      { name: 'x', groups: { save: 2 } },
+      { name: 'y', offers: { o: 1 } },
+      { name: 'x', groups: { care: 1 } },
+    ];
+    const b: Entry[] = [
+      { name: 'y', offers: { o: 1.5 }, when: { channel: 'web' } },
+      { name: 'x', groups: { save: 2 } },
+      { name: 'z', groups: { end: 1 } },
+    ];
     expect(diffNamed(a, b)).toEqual({
       added: [{ name: 'z', entry: { groups: { end: 1 } } }],
       removed: [{ name: 'x (2)', entry: { groups: { care: 1 } } }],
-      changed: [{ name: 'y', changes: [{ path: '/offers/o', op: 'changed', old: 1, new: 1.5 }, { path: '/when', op: 'added', new: { channel: 'web' } }] }],
+      changed: [
+        {
+          name: 'y',
+          changes: [
+            { path: '/offers/o', op: 'changed', old: 1, new: 1.5 },
+            { path: '/when', op: 'added', new: { channel: 'web' } },
+          ],
+        },
+      ],
     });
   });
 });
@@ -133,7 +190,9 @@ describe('diffRuleSets', () => {
     policy.rules.reverse();
     const d = diffRuleSets(a, { ...b, hash: 'other' });
     expect(d.manifest).toEqual([{ path: '/controlGroup/share', op: 'changed', old: 0.05, new: 0.1 }]);
-    expect(d.arbitration.learning).toEqual([{ path: '/learning/exploration', op: 'changed', old: 'thompson', new: 'none' }]);
+    expect(d.arbitration.learning).toEqual([
+      { path: '/learning/exploration', op: 'changed', old: 'thompson', new: 'none' },
+    ]);
     expect(d.contactPolicy.settings).toEqual([{ path: '/holdMinutes', op: 'changed', old: 30, new: 45 }]);
     expect(d.contactPolicy.order?.new).toEqual([...a.contactPolicy.rules].reverse().map((r) => r.name));
     expect(d.contactPolicy.rules).toEqual({ added: [], removed: [], changed: [] });
@@ -152,7 +211,10 @@ describe('clipPair: long values cut to the part that changed', () => {
 
   it('shows the differing middle of long strings with a little context', () => {
     const start = 'If you have a quote from another provider, tell me the price';
-    const [from, to] = clipPair(JSON.stringify(`${start} and keep everything.`), JSON.stringify(`${start} and keep it all.`));
+    const [from, to] = clipPair(
+      JSON.stringify(`${start} and keep everything.`),
+      JSON.stringify(`${start} and keep it all.`),
+    );
     expect(from).toBe('…ce and keep everything."');
     expect(to).toBe('…ce and keep it all."');
   });
@@ -160,7 +222,11 @@ describe('clipPair: long values cut to the part that changed', () => {
 
 describe('diffJson with keys named like Object.prototype members', () => {
   it('treats them as plain keys', () => {
-    expect(diffJson({ context: { toString: 'a' } }, { context: {} })).toEqual([{ path: '/context/toString', op: 'removed', old: 'a' }]);
-    expect(diffJson({ context: {} }, { context: { valueOf: 1 } })).toEqual([{ path: '/context/valueOf', op: 'added', new: 1 }]);
+    expect(diffJson({ context: { toString: 'a' } }, { context: {} })).toEqual([
+      { path: '/context/toString', op: 'removed', old: 'a' },
+    ]);
+    expect(diffJson({ context: {} }, { context: { valueOf: 1 } })).toEqual([
+      { path: '/context/valueOf', op: 'added', new: 1 },
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseContext } from '../../src/cli/simulate.js';
-import { simulate } from '../../src/offline/simulate.js';
 import { generateProfiles } from '../../src/offline/demo/profiles.js';
+import { simulate } from '../../src/offline/simulate.js';
 import { shippedRuleSet } from '../support/rules.js';
 
 describe('simulate (in process)', () => {
@@ -37,14 +37,35 @@ describe('simulate (in process)', () => {
     const plain = simulate({ rules, channels: ['web'] }, profiles).channels[0]!;
     const home = simulate({ rules, channels: ['web'], placement: 'account-home' }, profiles);
     expect(home.placement).toBe('account-home');
-    const service = (mix: typeof plain.rules) => mix.topOffers.filter((o) => o.offerId?.startsWith('service-')).reduce((n, o) => n + o.customers, 0);
+    const service = (mix: typeof plain.rules) =>
+      mix.topOffers.filter((o) => o.offerId?.startsWith('service-')).reduce((n, o) => n + o.customers, 0);
     // the shipped "Account home page: service tips first" weight lifts service offers there
     expect(service(home.channels[0]!.rules)).toBeGreaterThan(service(plain.rules));
   });
 
   it('--context values: numbers and true/false are parsed, the rest stays text', () => {
-    expect(parseContext(['intent=cancel', 'n=3', 'ratio=-0.5', 'vip=true', 'late=false', 'code=007x', 'zip=007', 'big=1e3', 'empty='])).toEqual({
-      intent: 'cancel', n: 3, ratio: -0.5, vip: true, late: false, code: '007x', zip: '007', big: '1e3', empty: '',
+    expect(
+      parseContext([
+        'intent=cancel',
+        'n=3',
+        'ratio=-0.5',
+        'vip=true',
+        'late=false',
+        'code=007x',
+        'zip=007',
+        'big=1e3',
+        'empty=',
+      ]),
+    ).toEqual({
+      intent: 'cancel',
+      n: 3,
+      ratio: -0.5,
+      vip: true,
+      late: false,
+      code: '007x',
+      zip: '007',
+      big: '1e3',
+      empty: '',
     });
     expect(() => parseContext(['a=1', 'a=2'])).toThrow(/given twice/);
     expect(() => parseContext(['constructor=x'])).toThrow(/KEY=VALUE/);

@@ -34,7 +34,14 @@ class ControlledStore implements ProfileStore {
 }
 
 const profile = (customerId: string, clv: number) =>
-  Profile.parse({ customerId, valueSegment: 'top', lifecyclePhase: 'loyalty', clv, churnScore: 0.2, consents: ['web'] });
+  Profile.parse({
+    customerId,
+    valueSegment: 'top',
+    lifecyclePhase: 'loyalty',
+    clv,
+    churnScore: 0.2,
+    consents: ['web'],
+  });
 
 function counting() {
   const n = { hit: 0, stale: 0, miss: 0 };

@@ -16,7 +16,13 @@ describe('rate limits shared through Redis', () => {
 
   beforeAll(async () => {
     redis = await testRedis();
-    const env = { PROFILE_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, API_KEYS: `decide:${KEY}`, RATE_LIMITS: 'decide:10' };
+    const env = {
+      PROFILE_STORE: 'redis',
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: prefix,
+      API_KEYS: `decide:${KEY}`,
+      RATE_LIMITS: 'decide:10',
+    };
     a = await testApp(env);
     b = await testApp(env);
   });

@@ -27,7 +27,13 @@ describe('Redis Cluster', () => {
     // a roomier read deadline than the default: this test is about which customers a dead
     // master affects, and other test files load the same two cores meanwhile
     // the password reaches every node from REDIS_URL
-    node = await testApp({ PROFILE_STORE: 'redis', REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:1`, REDIS_CLUSTER_NODES: cluster.seeds, PROFILE_CACHE_TTL_MS: '500', REDIS_DEADLINE_MS: '100' });
+    node = await testApp({
+      PROFILE_STORE: 'redis',
+      REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:1`,
+      REDIS_CLUSTER_NODES: cluster.seeds,
+      PROFILE_CACHE_TTL_MS: '500',
+      REDIS_DEADLINE_MS: '100',
+    });
   });
   afterAll(async () => {
     await node?.services.close();
@@ -39,7 +45,9 @@ describe('Redis Cluster', () => {
     const refused = await run(['bin/nextbest.js', 'profiles', 'import', file, '--cluster', cluster.seeds]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/cannot reach Redis at cluster 127\.0\.0\.1:\d+/);
-    const r = await run(['bin/nextbest.js', 'profiles', 'import', file, '--cluster', cluster.seeds, '--json'], { REDIS_URL: `redis://:${PASSWORD}@localhost` });
+    const r = await run(['bin/nextbest.js', 'profiles', 'import', file, '--cluster', cluster.seeds, '--json'], {
+      REDIS_URL: `redis://:${PASSWORD}@localhost`,
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ imported: 3000, rejectedLines: 0 });
     for (const n of cluster.nodes) {
@@ -51,17 +59,27 @@ describe('Redis Cluster', () => {
 
   it("keeps one customer's profile, history and dedup marks in one slot", async () => {
     const c = cluster.nodes[0]!.client();
-    const slots = await Promise.all(['nb:{C0000042}:profile', 'nb:{C0000042}:events', 'nb:{C0000042}:seen'].map((k) => c.cluster('KEYSLOT', k)));
+    const slots = await Promise.all(
+      ['nb:{C0000042}:profile', 'nb:{C0000042}:events', 'nb:{C0000042}:seen'].map((k) => c.cluster('KEYSLOT', k)),
+    );
     c.disconnect();
     expect(new Set(slots).size).toBe(1);
-    const res = await node.post('/v1/responses', { customerId: 'C0000042', offerId: 'service-app-download', outcome: 'accept', channel: 'web', eventId: 'e-1' });
+    const res = await node.post('/v1/responses', {
+      customerId: 'C0000042',
+      offerId: 'service-app-download',
+      outcome: 'accept',
+      channel: 'web',
+      eventId: 'e-1',
+    });
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
     expect((await decide('C0000042')).body.profile.found).toBe(true);
   });
 
   it('a master killed while serving: no errors, its customers from cache or fallback, the rest untouched; back when it returns', async () => {
     const victim = await cluster.nodeFor('nb:{C0000001}:profile');
-    const owners = await Promise.all(Array.from({ length: 300 }, (_, i) => cluster.nodeFor(`nb:{${id(i + 1)}}:profile`)));
+    const owners = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => cluster.nodeFor(`nb:{${id(i + 1)}}:profile`)),
+    );
     const onVictim = owners.flatMap((o, i) => (o === victim ? [id(i + 1)] : []));
     const elsewhere = owners.flatMap((o, i) => (o !== victim ? [id(i + 1)] : []));
     const warm = onVictim.slice(0, 20);
@@ -79,7 +97,9 @@ describe('Redis Cluster', () => {
     }
     expect(one.map((d) => d.body.degraded)).toEqual([true, true, true, true, true]);
     expect(Math.max(...one.map((d) => d.ms))).toBeLessThan(250);
-    const during = await Promise.all([...warm, ...cold, ...elsewhere.slice(40, 120)].map(async (c) => ({ c, ...(await decide(c)) })));
+    const during = await Promise.all(
+      [...warm, ...cold, ...elsewhere.slice(40, 120)].map(async (c) => ({ c, ...(await decide(c)) })),
+    );
     expect(during.filter((d) => d.status !== 200)).toEqual([]);
     // a redirection to the dead master or a reconnect does not hold a decision past its deadline
     expect(Math.max(...during.map((d) => d.ms))).toBeLessThan(250);
@@ -90,9 +110,13 @@ describe('Redis Cluster', () => {
     }
 
     await victim.restart();
-    await eventually('customers of the restarted master are personalised again', async () => {
-      const all = await Promise.all(cold.slice(0, 10).map(decide));
-      return all.every((d) => d.body.profile.found && !d.body.degraded);
-    }, 20_000);
+    await eventually(
+      'customers of the restarted master are personalised again',
+      async () => {
+        const all = await Promise.all(cold.slice(0, 10).map(decide));
+        return all.every((d) => d.body.profile.found && !d.body.degraded);
+      },
+      20_000,
+    );
   });
 });

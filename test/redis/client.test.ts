@@ -11,7 +11,9 @@ describe('Redis targets in logs', () => {
   });
 
   it('names a Cluster by its seeds, not by the URL that carries its password', () => {
-    expect(describeTarget({ url: 'redis://:s3cret@x', clusterNodes: ['10.0.0.1:7000', '10.0.0.2:7000'] })).toBe('cluster 10.0.0.1:7000,10.0.0.2:7000');
+    expect(describeTarget({ url: 'redis://:s3cret@x', clusterNodes: ['10.0.0.1:7000', '10.0.0.2:7000'] })).toBe(
+      'cluster 10.0.0.1:7000,10.0.0.2:7000',
+    );
     expect(describeTarget({ url: 'redis://u:s3cret@10.0.0.1:7000' })).toBe('redis://10.0.0.1:7000');
   });
 });

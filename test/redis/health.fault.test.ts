@@ -20,7 +20,8 @@ const id = (n: number) => `C${String(n).padStart(7, '0')}`;
 const WARM = Array.from({ length: 200 }, (_, i) => id(i + 1)); // decided before the outage: cached
 const COLD = Array.from({ length: 1000 }, (_, i) => id(i + 1001)); // first asked for during it
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
 // The service as deployed (its own process, real sockets) while its Redis is killed and restarted.
 describe('Redis killed mid-traffic', () => {
@@ -37,7 +38,13 @@ describe('Redis killed mid-traffic', () => {
     // 50 ms rather than the default 15: this test is about Redis dying, where calls fail at once;
     // the load generator shares the two cores with the service, so a tight deadline would measure
     // this machine's scheduling (the default deadline is held in outage.test.ts)
-    service = await startService({ PROFILE_STORE: 'redis', REDIS_URL: redis.url, PROFILE_CACHE_TTL_MS: '1000', REDIS_DEADLINE_MS: '50', LOG_LEVEL: 'warn' });
+    service = await startService({
+      PROFILE_STORE: 'redis',
+      REDIS_URL: redis.url,
+      PROFILE_CACHE_TTL_MS: '1000',
+      REDIS_DEADLINE_MS: '50',
+      LOG_LEVEL: 'warn',
+    });
   });
   afterAll(async () => {
     service?.child.kill('SIGTERM');
@@ -49,9 +56,18 @@ describe('Redis killed mid-traffic', () => {
   it('answers every request, fast, personalised from cache where it can; recovers by itself', async () => {
     const decide = async (customerId: string) => {
       const started = performance.now();
-      const res = await fetch(`${service.base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId, channel: 'web' }) });
+      const res = await fetch(`${service.base}/v1/decisions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ customerId, channel: 'web' }),
+      });
       const body = res.status === 200 ? await res.json() : await res.text();
-      return { status: res.status, ms: performance.now() - started, found: body.profile?.found === true, degraded: body.degraded === true };
+      return {
+        status: res.status,
+        ms: performance.now() - started,
+        found: body.profile?.found === true,
+        degraded: body.degraded === true,
+      };
     };
     // warming the cache is set-up: on a loaded machine a first read may miss its deadline
     for (const c of WARM) await eventually(`${c} is cached`, async () => (await decide(c)).found, 5_000);
@@ -78,7 +94,9 @@ describe('Redis killed mid-traffic', () => {
     let recoveredAt: number | undefined;
     while (performance.now() - restartedAt < 15_000) {
       await sleep(100);
-      recoveredAt = samples.find((s) => s.phase === 'after' && !s.warm && s.found && !s.degraded && s.at > restartedAt)?.at;
+      recoveredAt = samples.find(
+        (s) => s.phase === 'after' && !s.warm && s.found && !s.degraded && s.at > restartedAt,
+      )?.at;
       if (recoveredAt) break;
     }
     await sleep(2_000);
@@ -95,7 +113,9 @@ describe('Redis killed mid-traffic', () => {
       outageP99Ms: +quantile(ms, 0.99).toFixed(2),
       outageMaxMs: +Math.max(...ms).toFixed(2),
       recoveryMs: recoveredAt === undefined ? null : Math.round(recoveredAt - restartedAt),
-      degradedAfterRecovery: of('after').filter((s) => recoveredAt !== undefined && s.at > recoveredAt + 1_000 && s.degraded).length,
+      degradedAfterRecovery: of('after').filter(
+        (s) => recoveredAt !== undefined && s.at > recoveredAt + 1_000 && s.degraded,
+      ).length,
     };
     console.log(`Redis outage figures: ${JSON.stringify(figures)}`);
 

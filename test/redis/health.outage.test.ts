@@ -3,8 +3,21 @@ import { testApp } from '../support/app.js';
 import { eventually, RedisServer } from '../support/redis.js';
 
 type Node = Awaited<ReturnType<typeof testApp>>;
-const profile = (id: string) => ({ customerId: id, valueSegment: 'super', lifecyclePhase: 'loyalty', clv: 9000, churnScore: 0.1, consents: ['web'] });
-const event = (n: number) => ({ customerId: 'O-w1', offerId: 'service-app-download', outcome: 'impression', channel: 'web', eventId: `o-ev-${n}` });
+const profile = (id: string) => ({
+  customerId: id,
+  valueSegment: 'super',
+  lifecyclePhase: 'loyalty',
+  clv: 9000,
+  churnScore: 0.1,
+  consents: ['web'],
+});
+const event = (n: number) => ({
+  customerId: 'O-w1',
+  offerId: 'service-app-download',
+  outcome: 'impression',
+  channel: 'web',
+  eventId: `o-ev-${n}`,
+});
 
 // Redis hanging (SIGSTOP) and gone (SIGKILL) under an in-process node: deadlines, cache, fallbacks, buffer.
 describe('when Redis hangs or dies', () => {
@@ -19,9 +32,18 @@ describe('when Redis hangs or dies', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    node = await testApp({ PROFILE_STORE: 'redis', REDIS_URL: redis.url, PROFILE_CACHE_TTL_MS: '200', RESPONSE_BUFFER_SIZE: '3' });
+    node = await testApp({
+      PROFILE_STORE: 'redis',
+      REDIS_URL: redis.url,
+      PROFILE_CACHE_TTL_MS: '200',
+      RESPONSE_BUFFER_SIZE: '3',
+    });
     const body = ['O-w1', 'O-w2', 'O-c1', 'O-c2', 'O-c3'].map((id) => JSON.stringify(profile(id))).join('\n');
-    await node.app.request('/v1/profiles/bulk', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } });
+    await node.app.request('/v1/profiles/bulk', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
     await redis.save();
     for (const id of ['O-w1', 'O-w2']) expect((await decide(id)).body.profile.found).toBe(true);
   });
@@ -48,7 +70,11 @@ describe('when Redis hangs or dies', () => {
       }
       // repeated failures open the circuit: calls then fail at once, and readiness says why
       for (let i = 0; i < 30; i++) await decide(`O-miss-${i}`);
-      expect(await ready()).toMatchObject({ status: 'ready', degraded: true, redis: { read: { circuit: 'open', up: false } } });
+      expect(await ready()).toMatchObject({
+        status: 'ready',
+        degraded: true,
+        redis: { read: { circuit: 'open', up: false } },
+      });
       const fast = await decide('O-c2');
       expect(fast.body.degraded).toBe(true);
       const text = await (await node.app.request('/metrics')).text();
@@ -58,7 +84,11 @@ describe('when Redis hangs or dies', () => {
     } finally {
       redis.resume();
     }
-    const ms = await eventually('uncached customers are personalised again', async () => (await decide('O-c3')).body.degraded === false, 10_000);
+    const ms = await eventually(
+      'uncached customers are personalised again',
+      async () => (await decide('O-c3')).body.degraded === false,
+      10_000,
+    );
     expect((await decide('O-c3')).body.profile.found).toBe(true);
     expect(ms).toBeLessThan(10_000);
   });
@@ -66,7 +96,11 @@ describe('when Redis hangs or dies', () => {
   it('a profile write while Redis is gone is refused with 503 and Retry-After', async () => {
     await redis.kill();
     try {
-      const res = await node.app.request('/v1/profiles/O-new', { method: 'PUT', body: JSON.stringify(profile('O-new')), headers: { 'content-type': 'application/json' } });
+      const res = await node.app.request('/v1/profiles/O-new', {
+        method: 'PUT',
+        body: JSON.stringify(profile('O-new')),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('1');
       expect(await res.json()).toMatchObject({ type: 'urn:nextbest:problem:unavailable', status: 503 });
@@ -97,7 +131,11 @@ describe('when Redis hangs or dies', () => {
       c.disconnect();
     }
     // the refused events were never taken: sent again, they count as new
-    expect(await (await node.post('/v1/responses', { events: [event(4), event(1)] })).json()).toEqual({ accepted: 1, duplicates: 1, buffered: 0 });
+    expect(await (await node.post('/v1/responses', { events: [event(4), event(1)] })).json()).toEqual({
+      accepted: 1,
+      duplicates: 1,
+      buffered: 0,
+    });
   });
 
   it('shutdown writes the buffer out when Redis returns during it, rather than giving up at once', async () => {

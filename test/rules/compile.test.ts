@@ -26,16 +26,21 @@ describe('compiled eligibility equals json-rules-engine', () => {
 
   it('for random conditions over random facts', async () => {
     await fc.assert(
-      fc.asyncProperty(conditionArb, profileArb, requestArb(['web', 'call-center']), async (condition, profile, request) => {
-        expect(Condition.safeParse(condition).success).toBe(true);
-        const top = TopCondition.parse({ all: [condition] });
-        const facts = buildFacts(profile, request);
-        const reference = await evaluateReference(top, facts, 'jsonpath');
-        expect(compileCondition(top)(facts)).toBe(reference.eligible);
-        // explain's engine, which reads paths without JSONPath, traces the same answer
-        const service = await evaluateReference(top, facts);
-        expect(service).toEqual(reference);
-      }),
+      fc.asyncProperty(
+        conditionArb,
+        profileArb,
+        requestArb(['web', 'call-center']),
+        async (condition, profile, request) => {
+          expect(Condition.safeParse(condition).success).toBe(true);
+          const top = TopCondition.parse({ all: [condition] });
+          const facts = buildFacts(profile, request);
+          const reference = await evaluateReference(top, facts, 'jsonpath');
+          expect(compileCondition(top)(facts)).toBe(reference.eligible);
+          // explain's engine, which reads paths without JSONPath, traces the same answer
+          const service = await evaluateReference(top, facts);
+          expect(service).toEqual(reference);
+        },
+      ),
       { numRuns: 1500 },
     );
   });
@@ -43,13 +48,25 @@ describe('compiled eligibility equals json-rules-engine', () => {
   it('agrees on the edge cases of the operators', async () => {
     const cases: [TopCondition, Record<string, unknown>, boolean][] = [
       [{ all: [{ fact: 'churnScore', operator: 'greaterThan', value: 0.5 }] }, {}, false],
-      [{ all: [{ fact: 'attributes', path: '$.n', operator: 'lessThan', value: 10 }] }, { attributes: { n: '5' } }, true],
+      [
+        { all: [{ fact: 'attributes', path: '$.n', operator: 'lessThan', value: 10 }] },
+        { attributes: { n: '5' } },
+        true,
+      ],
       [{ all: [{ fact: 'productsHeld', operator: 'doesNotContain', value: 'tv' }] }, {}, false],
       [{ all: [{ fact: 'channel', path: '$.x', operator: 'equal', value: 'web' }] }, { channel: 'web' }, true],
       [{ all: [] }, {}, true],
       [{ not: { fact: 'npsScore', operator: 'equal', value: null } }, {}, true],
-      [{ all: [{ fact: 'attributes', path: '$.e.length', operator: 'equal', value: 0 }] }, { attributes: { e: '' } }, false],
-      [{ all: [{ fact: 'attributes', path: '$.e.length', operator: 'equal', value: 2 }] }, { attributes: { e: 'ab' } }, true],
+      [
+        { all: [{ fact: 'attributes', path: '$.e.length', operator: 'equal', value: 0 }] },
+        { attributes: { e: '' } },
+        false,
+      ],
+      [
+        { all: [{ fact: 'attributes', path: '$.e.length', operator: 'equal', value: 2 }] },
+        { attributes: { e: 'ab' } },
+        true,
+      ],
     ];
     for (const [condition, facts, expected] of cases) {
       expect((await evaluateReference(condition, facts, 'jsonpath')).eligible).toBe(expected);
@@ -74,9 +91,16 @@ describe('compiled eligibility equals json-rules-engine', () => {
       fc.property(profileArb, requestArb(['web', 'call-center']), (profile, request) => {
         const facts = buildFacts(profile, request);
         const all = ruleset.byChannel.get(request.channel)!.filter((o) => o.eligible(facts));
-        const indexed = ruleset.byChannelPhase.get(request.channel)!.get(profile.lifecyclePhase)!.filter((o) => o.eligible(facts));
+        const indexed = ruleset.byChannelPhase
+          .get(request.channel)!
+          .get(profile.lifecyclePhase)!
+          .filter((o) => o.eligible(facts));
         expect(indexed).toEqual(all);
-        const cell = ruleset.byChannelCell.get(request.channel)!.get(profile.lifecyclePhase)!.get(profile.valueSegment)!.filter((o) => o.eligible(facts));
+        const cell = ruleset.byChannelCell
+          .get(request.channel)!
+          .get(profile.lifecyclePhase)!
+          .get(profile.valueSegment)!
+          .filter((o) => o.eligible(facts));
         expect(cell).toEqual(all);
       }),
       { numRuns: 2000 },

@@ -13,8 +13,16 @@ describe('editor JSON Schemas', () => {
 
   it('every shipped rule file names its schema', async () => {
     const { readdir } = await import('node:fs/promises');
-    const offers = (await readdir(join(SHIPPED_RULES, 'offers'))).map((f) => [`offers/${f}`, '../schema/offer.schema.json']);
-    const files = [['manifest.json', './schema/manifest.schema.json'], ['arbitration.json', './schema/arbitration.schema.json'], ['contact-policy.json', './schema/contact-policy.schema.json'], ...offers];
+    const offers = (await readdir(join(SHIPPED_RULES, 'offers'))).map((f) => [
+      `offers/${f}`,
+      '../schema/offer.schema.json',
+    ]);
+    const files = [
+      ['manifest.json', './schema/manifest.schema.json'],
+      ['arbitration.json', './schema/arbitration.schema.json'],
+      ['contact-policy.json', './schema/contact-policy.schema.json'],
+      ...offers,
+    ];
     for (const [file, schema] of files) {
       expect(JSON.parse(await readFile(join(SHIPPED_RULES, file!), 'utf8')).$schema, file).toBe(schema);
     }

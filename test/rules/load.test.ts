@@ -17,7 +17,8 @@ describe('loading a rule set', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  const edit = async (file: string, change: (text: string) => string) => writeFile(join(dir, file), change(await readFile(join(dir, file), 'utf8')));
+  const edit = async (file: string, change: (text: string) => string) =>
+    writeFile(join(dir, file), change(await readFile(join(dir, file), 'utf8')));
   const messages = async () => {
     const r = await loadRuleSet(dir);
     return r.ok ? [] : r.errors.map(formatIssue);
@@ -36,12 +37,20 @@ describe('loading a rule set', () => {
 
   it('reports a schema error at the offending value', async () => {
     await writeFile(join(dir, 'contact-policy.json'), '{\n  "channels": {\n    "web": { "maxOffers": 0 }\n  }\n}\n');
-    expect(await messages()).toEqual(['contact-policy.json:3:27: channels.web.maxOffers: Too small: expected number to be >=1']);
+    expect(await messages()).toEqual([
+      'contact-policy.json:3:27: channels.web.maxOffers: Too small: expected number to be >=1',
+    ]);
   });
 
   it('reports an unknown fact, an unknown operator and a JSONPath beyond dotted paths, each with a position', async () => {
     const offer = JSON.parse(await readFile(join(dir, 'offers/service-app-download.json'), 'utf8'));
-    offer.eligibility = { all: [{ fact: 'salary', operator: 'equal', value: 1 }, { fact: 'clv', operator: 'matches', value: 1 }, { fact: 'context', path: '$..intent', operator: 'equal', value: 'x' }] };
+    offer.eligibility = {
+      all: [
+        { fact: 'salary', operator: 'equal', value: 1 },
+        { fact: 'clv', operator: 'matches', value: 1 },
+        { fact: 'context', path: '$..intent', operator: 'equal', value: 'x' },
+      ],
+    };
     await writeFile(join(dir, 'offers/service-app-download.json'), JSON.stringify(offer, null, 2));
     const errors = await messages();
     expect(errors.length).toBeGreaterThanOrEqual(1);
@@ -50,7 +59,17 @@ describe('loading a rule set', () => {
 
   it('points into nested conditions at the very value, with a suggestion for a misspelt name', async () => {
     const offer = JSON.parse(await readFile(join(dir, 'offers/service-app-download.json'), 'utf8'));
-    offer.eligibility = { all: [{ any: [{ fact: 'clv', operator: 'greaterThan', value: 5 }, { not: { fact: 'lifecylePhase', operator: 'equal', value: 'new' } }] }, { fact: 'clv', operator: 'lesThan', value: 9 }] };
+    offer.eligibility = {
+      all: [
+        {
+          any: [
+            { fact: 'clv', operator: 'greaterThan', value: 5 },
+            { not: { fact: 'lifecylePhase', operator: 'equal', value: 'new' } },
+          ],
+        },
+        { fact: 'clv', operator: 'lesThan', value: 9 },
+      ],
+    };
     await writeFile(join(dir, 'offers/service-app-download.json'), JSON.stringify(offer, null, 2));
     const text = await readFile(join(dir, 'offers/service-app-download.json'), 'utf8');
     const pos = (needle: string) => {
@@ -59,17 +78,27 @@ describe('loading a rule set', () => {
     };
     const errors = await messages();
     expect(errors).toHaveLength(2);
-    expect(errors[0]).toBe(`offers/service-app-download.json:${pos('"lifecylePhase"')}: eligibility.all.0.any.1.not.fact: "lifecylePhase" is not one of ${FACTS}; did you mean "lifecyclePhase"?`);
-    expect(errors[1]).toMatch(new RegExp(`^offers/service-app-download\\.json:${pos('"lesThan"')}: eligibility\\.all\\.1\\.operator: "lesThan" is not one of .*; did you mean "lessThan"\\?$`));
+    expect(errors[0]).toBe(
+      `offers/service-app-download.json:${pos('"lifecylePhase"')}: eligibility.all.0.any.1.not.fact: "lifecylePhase" is not one of ${FACTS}; did you mean "lifecyclePhase"?`,
+    );
+    expect(errors[1]).toMatch(
+      new RegExp(
+        `^offers/service-app-download\\.json:${pos('"lesThan"')}: eligibility\\.all\\.1\\.operator: "lesThan" is not one of .*; did you mean "lessThan"\\?$`,
+      ),
+    );
   });
 
   it('refuses __proto__ keys anywhere', async () => {
-    await edit('offers/service-app-download.json', (t) => t.replace('"propensity": {', '"propensity": { "__proto__": { "x": 1 },'));
+    await edit('offers/service-app-download.json', (t) =>
+      t.replace('"propensity": {', '"propensity": { "__proto__": { "x": 1 },'),
+    );
     expect((await messages()).join('\n')).toMatch(/forbidden property name/);
   });
 
   it('checks references between files', async () => {
-    await edit('arbitration.json', (t) => t.replace('"levers": [', '"levers": [ { "name": "ghost", "offers": { "no-such-offer": 2 } },'));
+    await edit('arbitration.json', (t) =>
+      t.replace('"levers": [', '"levers": [ { "name": "ghost", "offers": { "no-such-offer": 2 } },'),
+    );
     expect((await messages()).join('\n')).toMatch(/arbitration\.json:\d+:\d+: unknown offer "no-such-offer"/);
   });
 
@@ -89,8 +118,13 @@ describe('loading a rule set', () => {
   });
 
   it('counts a tab as one column and accepts a byte-order mark', async () => {
-    await writeFile(join(dir, 'contact-policy.json'), '\uFEFF{\n\t"channels": {\n\t\t"web": { "maxOffers": 0 }\n\t}\n}\n');
-    expect(await messages()).toEqual(['contact-policy.json:3:25: channels.web.maxOffers: Too small: expected number to be >=1']);
+    await writeFile(
+      join(dir, 'contact-policy.json'),
+      '\uFEFF{\n\t"channels": {\n\t\t"web": { "maxOffers": 0 }\n\t}\n}\n',
+    );
+    expect(await messages()).toEqual([
+      'contact-policy.json:3:25: channels.web.maxOffers: Too small: expected number to be >=1',
+    ]);
   });
 });
 
@@ -120,13 +154,17 @@ describe('loading a rule set: what editors and mistakes leave behind', () => {
     let deep: unknown = { fact: 'clv', operator: 'greaterThan', value: 1 };
     for (let i = 0; i < 3_000; i++) deep = { not: deep };
     await setEligibility({ all: [deep] });
-    expect(await messages()).toEqual([expect.stringMatching(/^offers\/service-app-download\.json:\d+:\d+: nested more than 64 levels deep/)]);
+    expect(await messages()).toEqual([
+      expect.stringMatching(/^offers\/service-app-download\.json:\d+:\d+: nested more than 64 levels deep/),
+    ]);
   });
 
   it('says what a condition is when none of its shapes is begun, and suggests only close names', async () => {
     await setEligibility({ all: [{}, { alll: [] }, { fact: 'clv', operator: 'gt', value: 1 }] });
     const errors = await messages();
-    expect(errors[0]).toMatch(/eligibility\.all\.0: a condition needs "fact", "operator" and "value" \(a test\) or "all", "any" or "not" \(a group\)$/);
+    expect(errors[0]).toMatch(
+      /eligibility\.all\.0: a condition needs "fact", "operator" and "value" \(a test\) or "all", "any" or "not" \(a group\)$/,
+    );
     expect(errors[1]).toMatch(/eligibility\.all\.1: a condition needs .*; found "alll"$/);
     expect(errors[2]).toMatch(/eligibility\.all\.2\.operator: "gt" is not one of [^;]*$/);
   });

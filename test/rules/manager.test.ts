@@ -23,7 +23,14 @@ describe('editing the rules under load', () => {
     let stop = false;
     const loop = async (i: number) => {
       for (let n = 0; !stop; n++) {
-        const res = await fetch(`${service.base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: `C${String(1 + ((i * 97 + n) % 900)).padStart(7, '0')}`, channel: n % 2 ? 'web' : 'call-center' }) });
+        const res = await fetch(`${service.base}/v1/decisions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            customerId: `C${String(1 + ((i * 97 + n) % 900)).padStart(7, '0')}`,
+            channel: n % 2 ? 'web' : 'call-center',
+          }),
+        });
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (res.ok) {
           const v = (await res.json()).rulesetVersion as string;

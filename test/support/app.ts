@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { buildServices, createApp } from '../../src/boot.js';
 import { loadConfig } from '../../src/config.js';
 import { Metrics } from '../../src/ops/metrics.js';
@@ -6,10 +6,20 @@ import { SHIPPED_RULES } from './rules.js';
 
 /** The real app on the embedded default (memory store, demo population, shipped rules), in process; silent unless given a logger. */
 export async function testApp(env: Record<string, string> = {}, log: Logger = pino({ level: 'silent' })) {
-  const config = loadConfig({ DEMO_CUSTOMERS: '2000', RULES_DIR: SHIPPED_RULES, LOG_LEVEL: 'silent', RULES_WATCH: 'false', ...env });
+  const config = loadConfig({
+    DEMO_CUSTOMERS: '2000',
+    RULES_DIR: SHIPPED_RULES,
+    LOG_LEVEL: 'silent',
+    RULES_WATCH: 'false',
+    ...env,
+  });
   const services = await buildServices(config, log, new Metrics({ defaultMetrics: false }));
   const app = createApp(services);
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    app.request(path, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+    app.request(path, {
+      method: 'POST',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...headers },
+    });
   return { app, services, post };
 }

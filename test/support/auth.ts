@@ -17,7 +17,11 @@ export interface RouteSpec {
  * a key whose scope may not call the route gets 403; one that may is let through (whatever
  * the route then answers, it is not 401 or 403). All as problem+json.
  */
-export async function expectAuthMatrix(t: App, keys: Readonly<Record<Scope, string>>, routes: readonly RouteSpec[]): Promise<void> {
+export async function expectAuthMatrix(
+  t: App,
+  keys: Readonly<Record<Scope, string>>,
+  routes: readonly RouteSpec[],
+): Promise<void> {
   const call = (r: RouteSpec, key: string | undefined, scope: Scope) =>
     t.app.request(r.path, {
       method: r.method,
@@ -34,7 +38,8 @@ export async function expectAuthMatrix(t: App, keys: Readonly<Record<Scope, stri
     }
     for (const scope of Object.keys(keys) as Scope[]) {
       const res = await call(r, keys[scope], scope);
-      if (r.allowed.includes(scope)) expect([401, 403], `${what} with a ${scope} key: ${await res.clone().text()}`).not.toContain(res.status);
+      if (r.allowed.includes(scope))
+        expect([401, 403], `${what} with a ${scope} key: ${await res.clone().text()}`).not.toContain(res.status);
       else {
         expect(res.status, `${what} with a ${scope} key`).toBe(403);
         expect((await res.json()).type, what).toBe('urn:nextbest:problem:forbidden');

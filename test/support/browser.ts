@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import type { ResponseEventInput } from '../../src/feedback/schema.js';
 import { testApp } from './app.js';
 import { ROOT } from './process.js';
@@ -13,7 +13,11 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = `${ROOT}test-artifacts/screenshots`;
 
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
@@ -25,7 +29,11 @@ export async function screenshot(page: Page, name: string): Promise<void> {
  * A fresh browser context on `url`, with the page's uncaught errors collected; `prepare` runs
  * before the page loads (routes, init scripts).
  */
-export async function openPage(browser: Browser, url: string, options: { viewport?: { width: number; height: number }; prepare?: (p: Page) => Promise<unknown> } = {}) {
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: { viewport?: { width: number; height: number }; prepare?: (p: Page) => Promise<unknown> } = {},
+) {
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1000, height: 700 } });
   const p = await context.newPage();
   const errors: string[] = [];
@@ -75,7 +83,11 @@ export async function hostSite(pages: Record<string, string>) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     base: listening(server),
-    close: () => new Promise((r) => { server.close(r); server.closeAllConnections(); }),
+    close: () =>
+      new Promise((r) => {
+        server.close(r);
+        server.closeAllConnections();
+      }),
   };
 }
 

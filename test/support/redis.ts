@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,13 +34,34 @@ export class RedisServer {
   private child: ChildProcess | undefined;
   private log = '';
 
-  private constructor(readonly port: number, readonly dir: string, private readonly extra: string[], readonly password: string | undefined) {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly extra: string[],
+    readonly password: string | undefined,
+  ) {}
 
   static async start(options: { cluster?: boolean; password?: string; args?: string[] } = {}): Promise<RedisServer> {
     const dir = await mkdtemp(join(tmpdir(), 'nextbest-redis-'));
-    const cluster = options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000', '--cluster-require-full-coverage', 'no'] : [];
+    const cluster = options.cluster
+      ? [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          '1000',
+          '--cluster-require-full-coverage',
+          'no',
+        ]
+      : [];
     const auth = options.password ? ['--requirepass', options.password, '--masterauth', options.password] : [];
-    const server = new RedisServer(await freeRedisPort(), dir, [...cluster, ...auth, ...(options.args ?? [])], options.password);
+    const server = new RedisServer(
+      await freeRedisPort(),
+      dir,
+      [...cluster, ...auth, ...(options.args ?? [])],
+      options.password,
+    );
     await server.launch();
     return server;
   }
@@ -58,12 +79,29 @@ export class RedisServer {
   }
 
   private async launch(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extra];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+      ...this.extra,
+    ];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.log = '';
     const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${this.port}:\n${this.log}`)), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`redis-server did not start on port ${this.port}:\n${this.log}`)),
+        10_000,
+      );
       child.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         reject(err.code === 'ENOENT' ? new Error(`redis-server is not on PATH: ${INSTALL}, or set REDIS_URL`) : err);
@@ -163,15 +201,23 @@ export class RedisCluster {
   private constructor(readonly nodes: RedisServer[]) {}
 
   static async start(masters = 3, password?: string): Promise<RedisCluster> {
-    const nodes = await Promise.all(Array.from({ length: masters }, () => RedisServer.start({ cluster: true, password })));
+    const nodes = await Promise.all(
+      Array.from({ length: masters }, () => RedisServer.start({ cluster: true, password })),
+    );
     const cluster = new RedisCluster(nodes);
     const auth = password ? ['-a', password, '--no-auth-warning'] : [];
-    const create = spawn('redis-cli', [...auth, '--cluster', 'create', ...nodes.map((n) => n.hostPort), '--cluster-yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const create = spawn(
+      'redis-cli',
+      [...auth, '--cluster', 'create', ...nodes.map((n) => n.hostPort), '--cluster-yes'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     create.stdout.on('data', (d: Buffer) => (out += d.toString()));
     create.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((resolve, reject) => {
-      create.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new Error(`redis-cli is not on PATH: ${INSTALL}`) : err));
+      create.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'ENOENT' ? new Error(`redis-cli is not on PATH: ${INSTALL}`) : err),
+      );
       create.once('exit', resolve);
     });
     if (code !== 0) {
@@ -188,20 +234,24 @@ export class RedisCluster {
 
   /** Until every running node says cluster_state:ok and knows every slot. */
   async waitOk(nodes = this.nodes.filter((n) => n.running)): Promise<void> {
-    await eventually('cluster_state:ok on every node', async () => {
-      for (const n of nodes) {
-        const c = n.client();
-        try {
-          const info = (await c.cluster('INFO')) as string;
-          if (!info.includes('cluster_state:ok') || !info.includes('cluster_slots_ok:16384')) return false;
-        } catch {
-          return false;
-        } finally {
-          c.disconnect();
+    await eventually(
+      'cluster_state:ok on every node',
+      async () => {
+        for (const n of nodes) {
+          const c = n.client();
+          try {
+            const info = (await c.cluster('INFO')) as string;
+            if (!info.includes('cluster_state:ok') || !info.includes('cluster_slots_ok:16384')) return false;
+          } catch {
+            return false;
+          } finally {
+            c.disconnect();
+          }
         }
-      }
-      return true;
-    }, 20_000);
+        return true;
+      },
+      20_000,
+    );
   }
 
   /** The node serving a key's slot. */

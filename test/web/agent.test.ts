@@ -41,7 +41,10 @@ describe('the call-center agent panel in Chromium', () => {
       // the key the agent types once; the panel keeps it for the session
       prepare: (p) => p.addInitScript(() => sessionStorage.setItem('nextbest-key', 'agent-test-admin')),
     });
-  const offersShown = (p: Page) => p.locator('#actions li[data-offer]').evaluateAll((lis) => lis.map((li) => [li.getAttribute('data-offer'), li.getAttribute('data-group')]));
+  const offersShown = (p: Page) =>
+    p
+      .locator('#actions li[data-offer]')
+      .evaluateAll((lis) => lis.map((li) => [li.getAttribute('data-offer'), li.getAttribute('data-group')]));
 
   it('shows a retain customer on a cancel call their profile and a save offer first, with script and reason', async () => {
     const customer = api.services.demoCustomers.find((c) => c.lifecyclePhase === 'retain' && c.valueSegment === 'top')!;
@@ -62,14 +65,21 @@ describe('the call-center agent panel in Chromium', () => {
     expect(profile).toMatch(/Churn risk\s+(high|medium|low) \(\d+ %\)/);
     expect(profile).toMatch(/NPS/);
     // what the agent saw counts as seen
-    await until('the impressions arrive', () => api.events.filter((e) => e.customerId === customer.customerId && e.outcome === 'impression').length === shown.length);
+    await until(
+      'the impressions arrive',
+      () =>
+        api.events.filter((e) => e.customerId === customer.customerId && e.outcome === 'impression').length ===
+        shown.length,
+    );
     await screenshot(p, 'agent-panel');
     expect(errors).toEqual([]);
     await close();
   });
 
   it('a loyal customer gets no save offer until the call reason is cancel', async () => {
-    const customer = api.services.demoCustomers.find((c) => c.lifecyclePhase === 'loyalty' && c.valueSegment === 'top')!;
+    const customer = api.services.demoCustomers.find(
+      (c) => c.lifecyclePhase === 'loyalty' && c.valueSegment === 'top',
+    )!;
     const { p, close } = await open(`?customer=${customer.customerId}`);
     await p.waitForSelector('#actions li[data-offer]');
     expect((await offersShown(p)).map(([, group]) => group)).not.toContain('save');
@@ -80,13 +90,19 @@ describe('the call-center agent panel in Chromium', () => {
   });
 
   it('Accept posts a response once and the accepted offer is gone on refresh', async () => {
-    const customer = api.services.demoCustomers.find((c) => c.lifecyclePhase === 'retain' && c.valueSegment === 'middle')!;
+    const customer = api.services.demoCustomers.find(
+      (c) => c.lifecyclePhase === 'retain' && c.valueSegment === 'middle',
+    )!;
     const { p, errors, close } = await open(`?customer=${customer.customerId}&intent=cancel`);
     await p.waitForSelector('#actions li[data-offer]');
     const [accepted] = (await offersShown(p))[0]!;
     const before = await p.locator('#actions li').first().getAttribute('data-offer');
     expect(before).toBe(accepted);
-    await p.locator('#actions li').first().getByRole('button', { name: /^Accept:/ }).click();
+    await p
+      .locator('#actions li')
+      .first()
+      .getByRole('button', { name: /^Accept:/ })
+      .click();
     await p.waitForSelector('#status:has-text("Accepted")');
     await until('the panel shows new actions', async () => !(await offersShown(p)).some(([id]) => id === accepted));
     const accepts = api.events.filter((e) => e.customerId === customer.customerId && e.outcome === 'accept');

@@ -15,10 +15,17 @@ const FALLBACK = '<p class="fallback">Our help centre has the answers.</p>';
 /** Waits for the widget's cards: the decision they show and how many there are. */
 async function shownDecision(p: Page): Promise<{ decisionId: string; shown: number }> {
   await p.waitForSelector('#tips[data-nextbest-state="shown"]');
-  return { decisionId: (await p.locator('#tips .nb-tips').getAttribute('data-decision'))!, shown: await p.locator('#tips .nb-card').count() };
+  return {
+    decisionId: (await p.locator('#tips .nb-tips').getAttribute('data-decision'))!,
+    shown: await p.locator('#tips .nb-card').count(),
+  };
 }
 
-const page = (api: string, customer: string, opts: { above?: number; apiAttr?: string; token?: string } = {}) => `<!doctype html>
+const page = (
+  api: string,
+  customer: string,
+  opts: { above?: number; apiAttr?: string; token?: string } = {},
+) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>host shop</title>
 <style>body{font-family:Georgia,serif} .tips{--nb-accent:#7c3aed}</style></head>
 <body><h1>Host shop</h1>
@@ -37,7 +44,11 @@ describe('the "Tips for you" widget in Chromium', () => {
   beforeAll(async () => {
     browser = await launchBrowser();
     host = await hostSite(pages);
-    api = await liveApp({ API_KEYS: `decide:${KEY},admin:widget-test-admin,public:${PUBLIC_KEY}`, CORS_ORIGINS: host.base, CUSTOMER_TOKEN_SECRET: SECRET });
+    api = await liveApp({
+      API_KEYS: `decide:${KEY},admin:widget-test-admin,public:${PUBLIC_KEY}`,
+      CORS_ORIGINS: host.base,
+      CUSTOMER_TOKEN_SECRET: SECRET,
+    });
     const token = await sign({ sub: 'C0000005', exp: Math.floor(Date.now() / 1000) + 600 }, SECRET, 'HS256');
     pages['/token'] = page(api.base, '', { token, above: 0 });
     pages['/top'] = page(api.base, 'C0000001');
@@ -53,8 +64,10 @@ describe('the "Tips for you" widget in Chromium', () => {
     await host?.close();
   });
 
-  const open = (path: string, prepare?: (p: Page) => Promise<void>) => openPage(browser, `${host.base}${path}`, { prepare });
-  const eventsOf = (decisionId: string, outcome?: string) => api.events.filter((e) => e.decisionId === decisionId && (outcome === undefined || e.outcome === outcome));
+  const open = (path: string, prepare?: (p: Page) => Promise<void>) =>
+    openPage(browser, `${host.base}${path}`, { prepare });
+  const eventsOf = (decisionId: string, outcome?: string) =>
+    api.events.filter((e) => e.decisionId === decisionId && (outcome === undefined || e.outcome === outcome));
 
   it('is one small dependency-free script, served as JavaScript', async () => {
     const res = await fetch(`${api.base}/widget.js`);
@@ -85,9 +98,17 @@ describe('the "Tips for you" widget in Chromium', () => {
     await p.keyboard.press('Tab');
     expect(await p.evaluate(() => document.activeElement?.className)).toBe('nb-cta');
     // themable: the host's custom property reaches the button; the host's font is kept
-    const cta = await p.locator('.nb-cta').first().evaluate((el) => getComputedStyle(el).backgroundColor);
+    const cta = await p
+      .locator('.nb-cta')
+      .first()
+      .evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(cta).toBe('rgb(124, 58, 237)');
-    expect(await p.locator('.nb-title').first().evaluate((el) => getComputedStyle(el).fontFamily)).toContain('Georgia');
+    expect(
+      await p
+        .locator('.nb-title')
+        .first()
+        .evaluate((el) => getComputedStyle(el).fontFamily),
+    ).toContain('Georgia');
     await screenshot(p, 'widget-cards');
     expect(errors).toEqual([]);
     await close();
@@ -102,8 +123,14 @@ describe('the "Tips for you" widget in Chromium', () => {
     await p.locator('#tips').scrollIntoViewIfNeeded();
     const shown = await p.locator('#tips .nb-card').count();
     await until('the impressions arrive', () => eventsOf(decisionId, 'impression').length === shown);
-    const offers = await p.locator('#tips .nb-card').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-offer')));
-    expect(eventsOf(decisionId, 'impression').map((e) => e.offerId).sort()).toEqual([...offers].sort());
+    const offers = await p
+      .locator('#tips .nb-card')
+      .evaluateAll((cards) => cards.map((c) => c.getAttribute('data-offer')));
+    expect(
+      eventsOf(decisionId, 'impression')
+        .map((e) => e.offerId)
+        .sort(),
+    ).toEqual([...offers].sort());
     // scrolling away and back records nothing more
     await p.evaluate(() => window.scrollTo(0, 0));
     await p.locator('#tips').scrollIntoViewIfNeeded();
@@ -125,8 +152,15 @@ describe('the "Tips for you" widget in Chromium', () => {
     await new Promise((r) => setTimeout(r, 1_500));
     const clicks = eventsOf(decisionId, 'click');
     expect(clicks).toHaveLength(1);
-    expect(clicks[0]).toMatchObject({ offerId, channel: 'web', customerId: 'C0000001', eventId: `${decisionId}:${offerId}:click` });
-    const report = await (await fetch(`${api.base}/v1/reports/offers`, { headers: { authorization: 'Bearer widget-test-admin' } })).json();
+    expect(clicks[0]).toMatchObject({
+      offerId,
+      channel: 'web',
+      customerId: 'C0000001',
+      eventId: `${decisionId}:${offerId}:click`,
+    });
+    const report = await (
+      await fetch(`${api.base}/v1/reports/offers`, { headers: { authorization: 'Bearer widget-test-admin' } })
+    ).json();
     const row = report.offers.find((o: { offerId: string }) => o.offerId === offerId);
     expect(row.control.clicks + row.treatment.clicks).toBe(1);
     await close();
@@ -147,11 +181,19 @@ describe('the "Tips for you" widget in Chromium', () => {
       await pg.route('**/v1/responses', async (route) => {
         if (refusedOnce) return route.continue();
         refusedOnce = true;
-        await route.fulfill({ status: 503, contentType: 'application/problem+json', body: '{"type":"urn:nextbest:problem:unavailable","status":503}' });
+        await route.fulfill({
+          status: 503,
+          contentType: 'application/problem+json',
+          body: '{"type":"urn:nextbest:problem:unavailable","status":503}',
+        });
       });
     });
     const { decisionId, shown } = await shownDecision(p);
-    await until('the impressions arrive on the second try', () => eventsOf(decisionId, 'impression').length === shown, 8_000);
+    await until(
+      'the impressions arrive on the second try',
+      () => eventsOf(decisionId, 'impression').length === shown,
+      8_000,
+    );
     expect(refusedOnce).toBe(true);
     await p.waitForTimeout(2_500);
     expect(eventsOf(decisionId, 'impression')).toHaveLength(shown);
@@ -218,17 +260,25 @@ describe('the demo shop page', () => {
   });
 
   it('embeds the widget, and the tips change with the customer picked', async () => {
-    const { p, errors, close } = await openPage(browser, `${api.base}/demo/web`, { viewport: { width: 1100, height: 900 } });
+    const { p, errors, close } = await openPage(browser, `${api.base}/demo/web`, {
+      viewport: { width: 1100, height: 900 },
+    });
     await p.waitForSelector('#tips[data-nextbest-state="shown"]');
-    const options = await p.locator('#customer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    const options = await p
+      .locator('#customer option')
+      .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     // one customer per lifecycle phase × value segment of the demo population, and a guest
     expect(options.length).toBe(17);
-    const tipsOf = async () => (await p.locator('#tips .nb-card').evaluateAll((cs) => cs.map((c) => c.getAttribute('data-offer')))).join(',');
+    const tipsOf = async () =>
+      (await p.locator('#tips .nb-card').evaluateAll((cs) => cs.map((c) => c.getAttribute('data-offer')))).join(',');
     const seen = new Set<string>();
     for (const id of options.slice(0, 16)) {
       const before = await p.locator('#tips .nb-tips').getAttribute('data-decision');
       await p.selectOption('#customer', id);
-      await until('a new decision is shown', async () => (await p.locator('#tips .nb-tips').getAttribute('data-decision')) !== before);
+      await until(
+        'a new decision is shown',
+        async () => (await p.locator('#tips .nb-tips').getAttribute('data-decision')) !== before,
+      );
       seen.add(await tipsOf());
     }
     // different phases and segments get different tips

@@ -17,7 +17,12 @@ export interface RecencyFrequency {
 }
 
 /** λ ~ Gamma(shape r, rate α per day), so the mean purchase rate is r/α per day; p ~ Beta(a, b), mean dropout a/(a+b) per purchase. */
-export interface BgNbdParameters { readonly r: number; readonly alpha: number; readonly a: number; readonly b: number }
+export interface BgNbdParameters {
+  readonly r: number;
+  readonly alpha: number;
+  readonly a: number;
+  readonly b: number;
+}
 
 export interface BgNbdFit {
   readonly params: BgNbdParameters;
@@ -30,7 +35,12 @@ export interface BgNbdFit {
 }
 
 /** The published CDNOW estimates (r = 0.243, α = 4.414 weeks, a = 0.793, b = 2.426) with α converted to days: a retail-like prior used when the data cannot be fitted. */
-export const DEFAULT_BG_NBD_PARAMETERS: BgNbdParameters = Object.freeze({ r: 0.243, alpha: 4.414 * 7, a: 0.793, b: 2.426 });
+export const DEFAULT_BG_NBD_PARAMETERS: BgNbdParameters = Object.freeze({
+  r: 0.243,
+  alpha: 4.414 * 7,
+  a: 0.793,
+  b: 2.426,
+});
 
 function checkParameters(p: BgNbdParameters): void {
   for (const key of ['r', 'alpha', 'a', 'b'] as const) {
@@ -42,7 +52,8 @@ function checkParameters(p: BgNbdParameters): void {
 function checkHistory(c: RecencyFrequency): void {
   const { x, tx, T } = c;
   if (!(Number.isInteger(x) && x >= 0)) throw new RangeError(`x must be a non-negative integer, got ${x}`);
-  if (!(tx >= 0 && T < Infinity && tx <= T)) throw new RangeError(`need 0 ≤ tx ≤ T < ∞ (days), got tx = ${tx}, T = ${T}`);
+  if (!(tx >= 0 && T < Infinity && tx <= T))
+    throw new RangeError(`need 0 ≤ tx ≤ T < ∞ (days), got tx = ${tx}, T = ${T}`);
 }
 
 /** ln of the odds "dropped out after the last purchase" : "still alive"; −∞ for x = 0 (dropout only happens after a repeat purchase). */
@@ -72,8 +83,14 @@ export function bgNbdLogLikelihood(c: RecencyFrequency, p: BgNbdParameters): num
   checkParameters(p);
   checkHistory(c);
   const { r, alpha, a, b } = p;
-  const base = logGamma(r + c.x) - logGamma(r) + r * Math.log(alpha)
-    + logGamma(a + b) + logGamma(b + c.x) - logGamma(b) - logGamma(a + b + c.x);
+  const base =
+    logGamma(r + c.x) -
+    logGamma(r) +
+    r * Math.log(alpha) +
+    logGamma(a + b) +
+    logGamma(b + c.x) -
+    logGamma(b) -
+    logGamma(a + b + c.x);
   const alive = -(r + c.x) * Math.log(alpha + c.T);
   if (c.x === 0) return base + alive;
   const dead = Math.log(a) - Math.log(b + c.x - 1) - (r + c.x) * Math.log(alpha + c.tx);
@@ -110,7 +127,8 @@ function aliveSeries(t: number, c: RecencyFrequency, p: BgNbdParameters): number
       const scaled = Math.exp(u);
       const value = C * (e1 - scaled * sum);
       // the n-th term, built by n multiplications, is off by up to n·1e-16 of itself: refuse results that cancelled to that level
-      if (!(value >= 0 && value < Infinity) || C * (scaled * magnitude * n + e1) * 1e-16 > 1e-10 * value) return undefined;
+      if (!(value >= 0 && value < Infinity) || C * (scaled * magnitude * n + e1) * 1e-16 > 1e-10 * value)
+        return undefined;
       return value;
     }
     term *= ((A + n) * (a + n - 1) * z) / ((C + n) * (n + 1));
@@ -153,7 +171,10 @@ function aliveQuadrature(t: number, c: RecencyFrequency, p: BgNbdParameters): nu
     const up = Math.exp(lnUp);
     const down = Math.exp(lnDown);
     // p = m·σ(2v) on [0, m], and p = m + (1 − m)·σ(2v) on [m, 1], every logarithm taken of a sum of positives
-    return term(lnM + lnUp, Math.log(rest + m * down), lnM + lnSlope) + term(Math.log(m + rest * up), lnRest + lnDown, lnRest + lnSlope);
+    return (
+      term(lnM + lnUp, Math.log(rest + m * down), lnM + lnSlope) +
+      term(Math.log(m + rest * up), lnRest + lnDown, lnRest + lnSlope)
+    );
   };
   return tanhSinh(f, uMax);
 }
@@ -163,7 +184,10 @@ function aliveQuadrature(t: number, c: RecencyFrequency, p: BgNbdParameters): nu
  * the 2F1 series for z = t/(α+T+t) ≤ 0.95 and the quadrature otherwise or when the series cannot vouch for its result.
  */
 export function expectedPurchasesIfAlive(
-  t: number, c: RecencyFrequency, p: BgNbdParameters, method: 'auto' | 'series' | 'quadrature' = 'auto',
+  t: number,
+  c: RecencyFrequency,
+  p: BgNbdParameters,
+  method: 'auto' | 'series' | 'quadrature' = 'auto',
 ): number {
   checkParameters(p);
   checkHistory(c);
@@ -235,13 +259,18 @@ function groupHistories(customers: Iterable<RecencyFrequency>): Groups {
   const xs = Float64Array.from(xIndex.keys());
   const times = Float64Array.from(timeIndex.keys());
   // a canonical order makes the floating-point sums, and so the fit, independent of the input order
-  const order = weight.map((_, k) => k).sort((i, j) =>
-    xs[gx[i]!]! - xs[gx[j]!]! || times[gT[i]!]! - times[gT[j]!]! || times[gtx[i]!]! - times[gtx[j]!]!);
+  const order = weight
+    .map((_, k) => k)
+    .sort((i, j) => xs[gx[i]!]! - xs[gx[j]!]! || times[gT[i]!]! - times[gT[j]!]! || times[gtx[i]!]! - times[gtx[j]!]!);
   return {
-    xs, times,
-    gx: Uint32Array.from(order, (k) => gx[k]!), gtx: Uint32Array.from(order, (k) => gtx[k]!),
-    gT: Uint32Array.from(order, (k) => gT[k]!), weight: Float64Array.from(order, (k) => weight[k]!),
-    customers: customersSeen, repeaters,
+    xs,
+    times,
+    gx: Uint32Array.from(order, (k) => gx[k]!),
+    gtx: Uint32Array.from(order, (k) => gtx[k]!),
+    gT: Uint32Array.from(order, (k) => gT[k]!),
+    weight: Float64Array.from(order, (k) => weight[k]!),
+    customers: customersSeen,
+    repeaters,
   };
 }
 
@@ -293,15 +322,24 @@ const toTheta = (p: BgNbdParameters): number[] => [p.r, p.alpha, p.a, p.b].map(M
  */
 export function fitBgNbd(customers: Iterable<RecencyFrequency>, options: { maxIterations?: number } = {}): BgNbdFit {
   const maxIterations = options.maxIterations ?? 5000;
-  if (!(Number.isInteger(maxIterations) && maxIterations >= 0)) throw new RangeError(`maxIterations must be an integer ≥ 0, got ${maxIterations}`);
+  if (!(Number.isInteger(maxIterations) && maxIterations >= 0))
+    throw new RangeError(`maxIterations must be an integer ≥ 0, got ${maxIterations}`);
   const groups = groupHistories(customers);
   const objective = negativeLogLikelihood(groups);
   const fallback = (reason: string): BgNbdFit => ({
-    params: DEFAULT_BG_NBD_PARAMETERS, logLikelihood: -objective(toTheta(DEFAULT_BG_NBD_PARAMETERS)), iterations: 0, converged: false, reason,
+    params: DEFAULT_BG_NBD_PARAMETERS,
+    logLikelihood: -objective(toTheta(DEFAULT_BG_NBD_PARAMETERS)),
+    iterations: 0,
+    converged: false,
+    reason,
   });
   if (groups.customers === 0) return fallback('no customers: using the default parameters');
-  if (groups.repeaters === 0) return fallback('no customer has a repeat purchase, so dropout cannot be estimated: using the default parameters');
-  if (groups.weight.length === 1) return fallback('every customer has the same (x, tx, T): one history cannot identify four parameters, using the default parameters');
+  if (groups.repeaters === 0)
+    return fallback('no customer has a repeat purchase, so dropout cannot be estimated: using the default parameters');
+  if (groups.weight.length === 1)
+    return fallback(
+      'every customer has the same (x, tx, T): one history cannot identify four parameters, using the default parameters',
+    );
   // start from r = a = b = 1 and the α that matches the observed purchase rate Σx / ΣT
   let sumX = 0;
   let sumT = 0;
@@ -311,15 +349,26 @@ export function fitBgNbd(customers: Iterable<RecencyFrequency>, options: { maxIt
   }
   const alpha0 = Math.min(Math.max(sumT / sumX, 1e-3), 1e6);
   const m = minimize(objective, [0, Math.log(alpha0), 0, 0], maxIterations);
-  if (!(m.value < Infinity)) return fallback('the likelihood is not finite anywhere the optimiser looked: using the default parameters');
+  if (!(m.value < Infinity))
+    return fallback('the likelihood is not finite anywhere the optimiser looked: using the default parameters');
   // a maximum at the edge of the box (tiny or lopsided data) gives absurd scores: the prior is the safer answer
   const atBound = (['r', 'alpha', 'a', 'b'] as const).filter((_, i) => m.x[i]! < LOG_MIN + 1 || m.x[i]! > LOG_MAX - 1);
   if (atBound.length > 0) {
     const best = toParameters(m.x);
     const found = atBound.map((k) => `${k} = ${best[k].toPrecision(3)}`).join(', ');
-    return { ...fallback(`the likelihood keeps rising towards ${found} (the data do not identify the model): using the default parameters`), iterations: m.iterations };
+    return {
+      ...fallback(
+        `the likelihood keeps rising towards ${found} (the data do not identify the model): using the default parameters`,
+      ),
+      iterations: m.iterations,
+    };
   }
   const result = { params: toParameters(m.x), logLikelihood: -m.value, iterations: m.iterations };
-  if (!m.converged) return { ...result, converged: false, reason: `no convergence within ${maxIterations} iterations; params are the best found` };
+  if (!m.converged)
+    return {
+      ...result,
+      converged: false,
+      reason: `no convergence within ${maxIterations} iterations; params are the best found`,
+    };
   return { ...result, converged: true };
 }

@@ -27,8 +27,9 @@
  *   segment with customers has no clv; clv is null with no customers.
  * Numbers are kept at full precision; only the table rounds.
  */
-import { VALUE_SEGMENTS } from '../../profiles/schema.js';
+
 import type { ValueSegment } from '../../profiles/schema.js';
+import { VALUE_SEGMENTS } from '../../profiles/schema.js';
 import { rankIntoSegments } from './segments.js';
 import { formatDay } from './timestamps.js';
 import type { CustomerHistory } from './transactions.js';
@@ -62,7 +63,13 @@ export interface Portfolio {
   asOf: string;
   flows: Flows;
   segments: SegmentRow[];
-  total: { customers: number; retention: number | null; duration: number | null; clv: number | null; portfolioValue: number | null };
+  total: {
+    customers: number;
+    retention: number | null;
+    duration: number | null;
+    clv: number | null;
+    portfolioValue: number | null;
+  };
 }
 
 /** Expected tenure in years: 1 / (1 − retention), capped at MAX_DURATION_YEARS. */
@@ -106,7 +113,11 @@ export function segmentRetention(lastYearActive: readonly CustomerHistory[]): Re
 export function portfolio(histories: Iterable<CustomerHistory>, asOf: number): Portfolio {
   const all = Array.from(histories);
   const flows = customerFlows(all);
-  const thisYear = rankIntoSegments(all.filter((h) => h.activeThisYear), (h) => h.thisYear, id);
+  const thisYear = rankIntoSegments(
+    all.filter((h) => h.activeThisYear),
+    (h) => h.thisYear,
+    id,
+  );
   const retention = segmentRetention(all.filter((h) => h.activeLastYear));
   const customers = flows.activeAtEnd;
   const segments: SegmentRow[] = VALUE_SEGMENTS.map((segment) => {
@@ -117,13 +128,20 @@ export function portfolio(histories: Iterable<CustomerHistory>, asOf: number): P
     const duration = r === null ? null : durationYears(r);
     const clv = revenue === null || duration === null ? null : revenue * duration;
     return {
-      segment, customers: n, share: customers === 0 ? 0 : n / customers,
-      revenuePerCustomerPerYear: revenue, retention: r, duration, clv,
-      clvIndex: null, clvTotal: n === 0 ? 0 : clv === null ? null : clv * n,
+      segment,
+      customers: n,
+      share: customers === 0 ? 0 : n / customers,
+      revenuePerCustomerPerYear: revenue,
+      retention: r,
+      duration,
+      clv,
+      clvIndex: null,
+      clvTotal: n === 0 ? 0 : clv === null ? null : clv * n,
     };
   });
   const bottomClv = segments[segments.length - 1]!.clv;
-  for (const row of segments) row.clvIndex = row.clv === null || bottomClv === null || bottomClv <= 0 ? null : row.clv / bottomClv;
+  for (const row of segments)
+    row.clvIndex = row.clv === null || bottomClv === null || bottomClv <= 0 ? null : row.clv / bottomClv;
   const unknown = segments.some((row) => row.clvTotal === null);
   const portfolioValue = unknown ? null : segments.reduce((sum, row) => sum + row.clvTotal!, 0);
   const totalRetention = flows.activeAtStart === 0 ? null : flows.retained / flows.activeAtStart;

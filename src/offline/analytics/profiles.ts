@@ -1,6 +1,12 @@
 import type { LifecyclePhase, Profile, ValueSegment } from '../../profiles/schema.js';
-import { churnScore, DEFAULT_BG_NBD_PARAMETERS, fitBgNbd, type BgNbdParameters, type RecencyFrequency } from './churn.js';
-import { portfolio, type Portfolio } from './portfolio.js';
+import {
+  type BgNbdParameters,
+  churnScore,
+  DEFAULT_BG_NBD_PARAMETERS,
+  fitBgNbd,
+  type RecencyFrequency,
+} from './churn.js';
+import { type Portfolio, portfolio } from './portfolio.js';
 import { rankIntoSegments } from './segments.js';
 import { DAY_MS } from './timestamps.js';
 import type { CustomerHistory } from './transactions.js';
@@ -64,12 +70,21 @@ export function buildProfiles(histories: Map<string, CustomerHistory>, s: BuildS
   const segmentOf = new Map<string, ValueSegment>();
   const assign = (list: CustomerHistory[], revenue: (h: CustomerHistory) => number) => {
     const ranked = rankIntoSegments(list, revenue, (h) => h.customerId);
-    for (const [segment, members] of Object.entries(ranked) as [ValueSegment, CustomerHistory[]][]) for (const h of members) if (!segmentOf.has(h.customerId)) segmentOf.set(h.customerId, segment);
+    for (const [segment, members] of Object.entries(ranked) as [ValueSegment, CustomerHistory[]][])
+      for (const h of members) if (!segmentOf.has(h.customerId)) segmentOf.set(h.customerId, segment);
   };
-  assign(buyers.filter((h) => h.activeThisYear), (h) => h.thisYear);
-  assign(buyers.filter((h) => h.activeLastYear), (h) => h.lastYear);
+  assign(
+    buyers.filter((h) => h.activeThisYear),
+    (h) => h.thisYear,
+  );
+  assign(
+    buyers.filter((h) => h.activeLastYear),
+    (h) => h.lastYear,
+  );
   const book = portfolio(histories.values(), s.asOf);
-  const duration = new Map(book.segments.map((row) => [row.segment, row.duration ?? book.total.duration ?? 1] as const));
+  const duration = new Map(
+    book.segments.map((row) => [row.segment, row.duration ?? book.total.duration ?? 1] as const),
+  );
   // four parameters need no more than an even sample of a large base, and the fit's cost grows with it
   const stride = Math.max(1, Math.ceil(buyers.length / FIT_SAMPLE));
   const fitted = fitBgNbd(
@@ -77,7 +92,10 @@ export function buildProfiles(histories: Map<string, CustomerHistory>, s: BuildS
     { maxIterations: FIT_ITERATIONS },
   );
   // a fit that did not settle is no estimate: the published one is safer than its last point
-  const fit = fitted.converged || fitted.params === DEFAULT_BG_NBD_PARAMETERS ? fitted : { ...fitted, params: DEFAULT_BG_NBD_PARAMETERS };
+  const fit =
+    fitted.converged || fitted.params === DEFAULT_BG_NBD_PARAMETERS
+      ? fitted
+      : { ...fitted, params: DEFAULT_BG_NBD_PARAMETERS };
   const profiles = buyers.map((h): Profile => {
     const valueSegment = segmentOf.get(h.customerId) ?? 'bottom';
     const churn = churnScore(recencyFrequency(h, s.asOf), fit.params);
@@ -99,5 +117,10 @@ export function buildProfiles(histories: Map<string, CustomerHistory>, s: BuildS
       },
     };
   });
-  return { profiles, portfolio: book, churnModel: { params: fit.params, converged: fit.converged, ...(fit.reason && { reason: fit.reason }) }, skipped: histories.size - buyers.length };
+  return {
+    profiles,
+    portfolio: book,
+    churnModel: { params: fit.params, converged: fit.converged, ...(fit.reason && { reason: fit.reason }) },
+    skipped: histories.size - buyers.length,
+  };
 }

@@ -1,5 +1,5 @@
-import { VALUE_SEGMENTS } from '../../profiles/schema.js';
 import type { ValueSegment } from '../../profiles/schema.js';
+import { VALUE_SEGMENTS } from '../../profiles/schema.js';
 
 /** Cumulative shares of the revenue ranking in percent, best first: super 5, top 15, middle 50, bottom 30. */
 const CUMULATIVE_PERCENT: Readonly<Record<ValueSegment, number>> = { super: 5, top: 20, middle: 70, bottom: 100 };
@@ -29,11 +29,16 @@ export function segmentSizes(n: number): Record<ValueSegment, number> {
  * depends on the locale), and cuts the ranking per segmentSizes. Returns the items of each
  * segment, best first.
  */
-export function rankIntoSegments<T>(items: readonly T[], revenue: (item: T) => number, id: (item: T) => string): Record<ValueSegment, T[]> {
+export function rankIntoSegments<T>(
+  items: readonly T[],
+  revenue: (item: T) => number,
+  id: (item: T) => string,
+): Record<ValueSegment, T[]> {
   const ranked = items.slice().sort((a, b) => {
     const diff = revenue(b) - revenue(a);
     if (diff !== 0) return diff;
-    const x = id(a), y = id(b);
+    const x = id(a),
+      y = id(b);
     return x < y ? -1 : x > y ? 1 : 0;
   });
   const sizes = segmentSizes(ranked.length);

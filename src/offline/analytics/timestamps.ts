@@ -63,7 +63,8 @@ export function parseTimestamp(s: string): number {
   if (Number.isNaN(day) || minutes < 0 || seconds < 0 || seconds > 59) return Number.NaN;
   let i = 19;
   let ms = 0;
-  if (s.charCodeAt(i) === 46) { // '.', then at least one digit
+  if (s.charCodeAt(i) === 46) {
+    // '.', then at least one digit
     const start = ++i;
     while (i < n && isDigit(s.charCodeAt(i))) {
       if (i - start < 3) ms += (s.charCodeAt(i) - 48) * 10 ** (2 - (i - start));
@@ -73,9 +74,11 @@ export function parseTimestamp(s: string): number {
   }
   let offsetMinutes = 0;
   const zone = s.charCodeAt(i);
-  if (zone === 90) { // 'Z'
+  if (zone === 90) {
+    // 'Z'
     if (i + 1 !== n) return Number.NaN;
-  } else if (zone === 43 || zone === 45) { // '+' or '-'
+  } else if (zone === 43 || zone === 45) {
+    // '+' or '-'
     if (i + 6 !== n) return Number.NaN;
     const offset = hoursMinutes(s, i + 1);
     if (offset < 0) return Number.NaN;

@@ -46,16 +46,29 @@ export function checkTransaction(value: unknown): CheckedTransaction | undefined
     if (!Object.hasOwn(value, key)) continue;
     const field = (value as Record<string, unknown>)[key];
     switch (key) {
-      case 'customerId': customerId = field; break;
-      case 'at': at = field; break;
-      case 'amount': amount = field; break;
-      case 'product': product = field; break;
-      default: return undefined;
+      case 'customerId':
+        customerId = field;
+        break;
+      case 'at':
+        at = field;
+        break;
+      case 'amount':
+        amount = field;
+        break;
+      case 'product':
+        product = field;
+        break;
+      default:
+        return undefined;
     }
   }
   if (typeof customerId !== 'string' || !CUSTOMER_ID_PATTERN.test(customerId)) return undefined;
   if (typeof amount !== 'number' || !Number.isFinite(amount)) return undefined;
-  if (product !== undefined && (typeof product !== 'string' || product.length < 1 || product.length > MAX_PRODUCT_CHARS)) return undefined;
+  if (
+    product !== undefined &&
+    (typeof product !== 'string' || product.length < 1 || product.length > MAX_PRODUCT_CHARS)
+  )
+    return undefined;
   if (typeof at !== 'string') return undefined;
   const epochMs = parseTimestamp(at);
   if (Number.isNaN(epochMs)) return undefined;

@@ -9,7 +9,7 @@
  * - a purchase is a transaction with amount > 0; amount ≤ 0 (refunds, credits) only moves revenue.
  * - transactions after asOf are ignored (counted in `ignoredAfterAsOf`).
  */
-import { MAX_ERRORS_PER_LINE, MAX_REPORTED_LINES, type LineError } from '../../profiles/ndjson.js';
+import { type LineError, MAX_ERRORS_PER_LINE, MAX_REPORTED_LINES } from '../../profiles/ndjson.js';
 import { DAY_MS } from './timestamps.js';
 import { checkTransaction, Transaction } from './transaction.js';
 
@@ -53,19 +53,23 @@ export interface ReadOptions {
 
 /** With --strict: the input had bad lines; the report lists them. */
 export class RejectedLinesError extends Error {
-  constructor(readonly rejectedLines: number, readonly rejected: LineError[]) {
+  constructor(
+    readonly rejectedLines: number,
+    readonly rejected: LineError[],
+  ) {
     super(`${rejectedLines} line(s) rejected`);
   }
 }
 
 /** The same bounds as the profile import: the first 100 bad lines, 10 errors each. */
-export { MAX_ERRORS_PER_LINE, MAX_REPORTED_LINES, type LineError };
+export { type LineError, MAX_ERRORS_PER_LINE, MAX_REPORTED_LINES };
 /** Longer lines are refused unread: a transaction fits in a few hundred characters. */
 export const MAX_LINE_CHARS = 65_536;
 const MAX_INTERNED_PRODUCTS = 10_000;
 const YEAR_MS = 365 * DAY_MS;
 
-const pointer = (path: readonly PropertyKey[]) => '/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+const pointer = (path: readonly PropertyKey[]) =>
+  '/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
 class History implements CustomerHistory {
   first = Number.NaN;
@@ -100,7 +104,8 @@ class History implements CustomerHistory {
     if (d > top) days.push(d);
     else if (d === top) return;
     else {
-      let lo = 0, hi = days.length - 1;
+      let lo = 0,
+        hi = days.length - 1;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         if (days[mid]! < d) lo = mid + 1;
@@ -126,7 +131,10 @@ export class HistoryReader {
   private rejectedLines = 0;
   private done = false;
 
-  constructor(private readonly asOf: number, private readonly options: ReadOptions = {}) {
+  constructor(
+    private readonly asOf: number,
+    private readonly options: ReadOptions = {},
+  ) {
     if (!Number.isFinite(asOf)) throw new RangeError(`asOf must be epoch milliseconds, got ${asOf}`);
     this.thisYearStart = asOf - YEAR_MS; // exclusive
     this.lastYearStart = asOf - 2 * YEAR_MS; // exclusive
@@ -136,7 +144,8 @@ export class HistoryReader {
     if (this.done) throw new Error('HistoryReader: add() after result()');
     const line = ++this.line;
     if (text.length === 0) return;
-    if (text.length > MAX_LINE_CHARS) return this.reject(line, [{ path: '/', message: `line longer than ${MAX_LINE_CHARS} characters` }]);
+    if (text.length > MAX_LINE_CHARS)
+      return this.reject(line, [{ path: '/', message: `line longer than ${MAX_LINE_CHARS} characters` }]);
     let data: unknown;
     try {
       data = JSON.parse(text); // JSON allows surrounding whitespace, \r included
@@ -220,7 +229,11 @@ export class HistoryReader {
 }
 
 /** Reads lines (an array, a generator, readline…) into customer histories; see the definitions above. */
-export async function readHistories(lines: AsyncIterable<string> | Iterable<string>, asOf: number, options: ReadOptions = {}): Promise<HistoryReport> {
+export async function readHistories(
+  lines: AsyncIterable<string> | Iterable<string>,
+  asOf: number,
+  options: ReadOptions = {},
+): Promise<HistoryReport> {
   const reader = new HistoryReader(asOf, options);
   if (Symbol.asyncIterator in lines) for await (const line of lines) reader.add(line);
   else for (const line of lines) reader.add(line);
@@ -231,7 +244,11 @@ export async function readHistories(lines: AsyncIterable<string> | Iterable<stri
  * The fast way from a byte stream (a file, stdin): splits chunks into lines itself, which is
  * several times cheaper than one promise per line through readline.
  */
-export async function readHistoriesFromStream(input: AsyncIterable<string | Buffer>, asOf: number, options: ReadOptions = {}): Promise<HistoryReport> {
+export async function readHistoriesFromStream(
+  input: AsyncIterable<string | Buffer>,
+  asOf: number,
+  options: ReadOptions = {},
+): Promise<HistoryReport> {
   const reader = new HistoryReader(asOf, options);
   const decoder = new TextDecoder('utf-8');
   let carry = '';

@@ -1,7 +1,7 @@
 import { mixSeed } from '../../math/random.js';
-import { Random } from './random.js';
-import { LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../../profiles/schema.js';
 import type { LifecyclePhase, Profile, ValueSegment } from '../../profiles/schema.js';
+import { LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../../profiles/schema.js';
+import { Random } from './random.js';
 
 export interface DemoOptions {
   customers: number;
@@ -11,19 +11,33 @@ export interface DemoOptions {
 }
 
 export const PRODUCTS = [
-  'mobile', 'broadband', 'fibre', 'tv', 'landline',
-  'device-insurance', 'cloud-backup', 'sports-pack', 'family-plan', 'roaming-pass',
+  'mobile',
+  'broadband',
+  'fibre',
+  'tv',
+  'landline',
+  'device-insurance',
+  'cloud-backup',
+  'sports-pack',
+  'family-plan',
+  'roaming-pass',
 ] as const;
 export type ProductCode = (typeof PRODUCTS)[number];
 
 /** Yearly retention per value segment; duration = 1 / (1 - retention) years (domain.md). */
 export const SEGMENT_RETENTION: Readonly<Record<ValueSegment, number>> = Object.freeze({
-  super: 0.92, top: 0.88, middle: 0.8, bottom: 0.65,
+  super: 0.92,
+  top: 0.88,
+  middle: 0.8,
+  bottom: 0.65,
 });
 
 /** Segment cut of the revenue ranking, best first: top 5 %, next 15 %, next 50 %, last 30 %. */
 const SEGMENT_SHARES: readonly (readonly [ValueSegment, number])[] = [
-  ['super', 0.05], ['top', 0.15], ['middle', 0.5], ['bottom', 0.3],
+  ['super', 0.05],
+  ['top', 0.15],
+  ['middle', 0.5],
+  ['bottom', 0.3],
 ];
 
 /** Phase weights per segment, in LIFECYCLE_PHASES order; they average to about 10/65/15/10 over the base. */
@@ -35,7 +49,10 @@ const PHASE_WEIGHTS: Readonly<Record<ValueSegment, readonly number[]>> = {
 };
 /** Beta(a, b) of the churn score per phase: means 0.25 / 0.15 / 0.70 / 0.80. */
 const CHURN_BETA: Readonly<Record<LifecyclePhase, readonly [number, number]>> = {
-  new: [2.5, 7.5], loyalty: [2, 11.3], retain: [7, 3], regain: [8, 2],
+  new: [2.5, 7.5],
+  loyalty: [2, 11.3],
+  retain: [7, 3],
+  regain: [8, 2],
 };
 const NPS_MEAN: Readonly<Record<LifecyclePhase, number>> = { new: 7.5, loyalty: 8, retain: 5, regain: 3.5 };
 /** Segment multiplier on the odds of holding each add-on product. */
@@ -113,14 +130,22 @@ function drawConsents(rng: Random, phase: LifecyclePhase): string[] {
 }
 
 function drawAttributes(
-  rng: Random, segment: ValueSegment, phase: LifecyclePhase, tenureDays: number, mobile: boolean,
+  rng: Random,
+  segment: ValueSegment,
+  phase: LifecyclePhase,
+  tenureDays: number,
+  mobile: boolean,
 ): Record<string, number | boolean> {
   const contractMonthsLeft =
-    phase === 'new' ? 24 - Math.floor(tenureDays / 30.5)
-    : phase === 'retain' ? rng.int(0, 3)
-    : phase === 'regain' ? rng.int(0, 1)
-    : rng.int(0, 24);
-  const lateOdds = 0.04 + (segment === 'bottom' ? 0.08 : 0) + (phase === 'regain' ? 0.15 : phase === 'retain' ? 0.05 : 0);
+    phase === 'new'
+      ? 24 - Math.floor(tenureDays / 30.5)
+      : phase === 'retain'
+        ? rng.int(0, 3)
+        : phase === 'regain'
+          ? rng.int(0, 1)
+          : rng.int(0, 24);
+  const lateOdds =
+    0.04 + (segment === 'bottom' ? 0.08 : 0) + (phase === 'regain' ? 0.15 : phase === 'retain' ? 0.05 : 0);
   const appOdds = (segment === 'super' || segment === 'top' ? 0.7 : 0.5) - (phase === 'regain' ? 0.25 : 0);
   const attributes: Record<string, number | boolean> = {
     contractMonthsLeft,
@@ -193,8 +218,10 @@ export interface DemoSummary {
 export function summarize(profiles: readonly Profile[]): DemoSummary {
   const bySegment = (): Record<ValueSegment, number> => ({ super: 0, top: 0, middle: 0, bottom: 0 });
   const byPhase = (): Record<LifecyclePhase, number> => ({ new: 0, loyalty: 0, retain: 0, regain: 0 });
-  const segments = bySegment(), meanClvBySegment = bySegment();
-  const phases = byPhase(), meanChurnByPhase = byPhase();
+  const segments = bySegment(),
+    meanClvBySegment = bySegment();
+  const phases = byPhase(),
+    meanChurnByPhase = byPhase();
   for (const p of profiles) {
     segments[p.valueSegment]++;
     phases[p.lifecyclePhase]++;
@@ -218,12 +245,14 @@ export function demoCustomers(profiles: Iterable<Profile>): DemoCustomer[] {
   const byCell = new Map<string, DemoCustomer>();
   for (const p of profiles) {
     const cell = `${p.lifecyclePhase}|${p.valueSegment}`;
-    if (!byCell.has(cell)) byCell.set(cell, { customerId: p.customerId, valueSegment: p.valueSegment, lifecyclePhase: p.lifecyclePhase });
+    if (!byCell.has(cell))
+      byCell.set(cell, { customerId: p.customerId, valueSegment: p.valueSegment, lifecyclePhase: p.lifecyclePhase });
   }
   const out: DemoCustomer[] = [];
-  for (const phase of LIFECYCLE_PHASES) for (const segment of VALUE_SEGMENTS) {
-    const c = byCell.get(`${phase}|${segment}`);
-    if (c) out.push(c);
-  }
+  for (const phase of LIFECYCLE_PHASES)
+    for (const segment of VALUE_SEGMENTS) {
+      const c = byCell.get(`${phase}|${segment}`);
+      if (c) out.push(c);
+    }
   return out;
 }

@@ -1,4 +1,4 @@
-import { seededRng, standardNormal, type Rng } from '../../math/random.js';
+import { type Rng, seededRng, standardNormal } from '../../math/random.js';
 
 /**
  * The demo generators' draws over one seeded stream, never Math.random, so output is

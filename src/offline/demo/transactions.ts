@@ -25,8 +25,8 @@
  * are held (the plan), so any number of transactions streams.
  */
 import { mixSeed } from '../../math/random.js';
-import { VALUE_SEGMENTS } from '../../profiles/schema.js';
 import type { ValueSegment } from '../../profiles/schema.js';
+import { VALUE_SEGMENTS } from '../../profiles/schema.js';
 import { segmentSizes } from '../analytics/segments.js';
 import { DAY_MS, formatDay } from '../analytics/timestamps.js';
 import { PRODUCTS, SEGMENT_RETENTION } from './profiles.js';
@@ -47,7 +47,12 @@ export interface DemoTransaction {
   product?: string;
 }
 
-export const DEMO_REVENUE_PER_YEAR: Readonly<Record<ValueSegment, number>> = Object.freeze({ super: 4000, top: 1500, middle: 500, bottom: 150 });
+export const DEMO_REVENUE_PER_YEAR: Readonly<Record<ValueSegment, number>> = Object.freeze({
+  super: 4000,
+  top: 1500,
+  middle: 500,
+  bottom: 150,
+});
 export const DEMO_REVENUE_SPREAD = 0.2;
 export const DEMO_REGAINED_SHARE = 0.3;
 /** of the customers who stay, the share whose purchases stop 3–6 months before the as-of day */
@@ -88,7 +93,8 @@ function takeOne(rng: Random, remaining: number[]): number {
 }
 
 export function planDemo(customers: number, seed: number): DemoPlan {
-  if (!Number.isSafeInteger(customers) || customers < 0) throw new RangeError(`customers must be a non-negative integer, got ${customers}`);
+  if (!Number.isSafeInteger(customers) || customers < 0)
+    throw new RangeError(`customers must be a non-negative integer, got ${customers}`);
   const sizes = segmentSizes(customers);
   const remaining = VALUE_SEGMENTS.map((s) => sizes[s]);
   const segmentRng = new Random(mixSeed(seed, 0x5e6));
@@ -131,7 +137,10 @@ function drawProducts(rng: Random, segment: ValueSegment): string[] {
   return held.length > 0 ? held : ['mobile'];
 }
 
-interface Line { day: number; cents: number }
+interface Line {
+  day: number;
+  cents: number;
+}
 
 /** One customer's lines for one year: about one purchase per month from `from` to `to`, summing to `cents`. */
 function yearLines(rng: Random, yearStart: number, from: number, to: number, cents: number, out: Line[]): void {
@@ -160,7 +169,10 @@ function yearLines(rng: Random, yearStart: number, from: number, to: number, cen
 }
 
 /** The transactions, customer by customer; see the file comment for what is known about them. */
-export function* iterateDemoTransactions(options: TransactionDemoOptions, plan = planDemo(options.customers, options.seed)): Generator<DemoTransaction, void, undefined> {
+export function* iterateDemoTransactions(
+  options: TransactionDemoOptions,
+  plan = planDemo(options.customers, options.seed),
+): Generator<DemoTransaction, void, undefined> {
   const asOfDay = Math.floor(options.asOf / DAY_MS);
   const yearStart = (y: number): number => asOfDay - 365 * (y + 1) + 1;
   const dates = new Map<number, string>();
@@ -184,7 +196,8 @@ export function* iterateDemoTransactions(options: TransactionDemoOptions, plan =
       if (start < 12) yearLines(rng, yearStart(2), start, 11, cents, lines);
       yearLines(rng, yearStart(1), Math.max(0, start - 12), 11, cents, lines);
       // some who stay have gone quiet for their last 3–6 months: at risk, in the making of the next year's lost
-      if (kind === Kind.Stays) yearLines(rng, yearStart(0), 0, rng.chance(DEMO_AT_RISK_SHARE) ? rng.int(5, 8) : 11, cents, lines);
+      if (kind === Kind.Stays)
+        yearLines(rng, yearStart(0), 0, rng.chance(DEMO_AT_RISK_SHARE) ? rng.int(5, 8) : 11, cents, lines);
       else if (rng.chance(LOST_REFUND)) lines.push({ day: yearStart(0) + rng.int(0, 89), cents: -rng.int(500, 4000) });
     } else {
       if (kind === Kind.Regained) yearLines(rng, yearStart(2), rng.int(0, 5), rng.int(6, 11), cents, lines);

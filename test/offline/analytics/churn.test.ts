@@ -1,11 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { sampleBeta, sampleGamma, seededRng } from '../../../src/math/random.js';
+import type { BgNbdParameters, RecencyFrequency } from '../../../src/offline/analytics/churn.js';
 import {
-  bgNbdLogLikelihood, churnScore, DEFAULT_BG_NBD_PARAMETERS, expectedPurchases, expectedPurchasesIfAlive, fitBgNbd,
+  bgNbdLogLikelihood,
+  churnScore,
+  DEFAULT_BG_NBD_PARAMETERS,
+  expectedPurchases,
+  expectedPurchasesIfAlive,
+  fitBgNbd,
   probabilityAlive,
 } from '../../../src/offline/analytics/churn.js';
-import type { BgNbdParameters, RecencyFrequency } from '../../../src/offline/analytics/churn.js';
-import { sampleBeta, sampleGamma, seededRng } from '../../../src/math/random.js';
 
 const close = (actual: number, expected: number, relative = 1e-13): void => {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(relative * Math.max(1, Math.abs(expected)));
@@ -88,18 +93,28 @@ describe('BG/NBD formulas against independent values (CDNOW parameters, weeks; m
 
   it('computes the expectation given alive the same way by the 2F1 series and by quadrature', () => {
     const params = fc.record({
-      r: fc.double({ min: 0.01, max: 20, noNaN: true }), alpha: fc.double({ min: 0.1, max: 1000, noNaN: true }),
-      a: fc.double({ min: 0.05, max: 20, noNaN: true }), b: fc.double({ min: 0.05, max: 100, noNaN: true }),
+      r: fc.double({ min: 0.01, max: 20, noNaN: true }),
+      alpha: fc.double({ min: 0.1, max: 1000, noNaN: true }),
+      a: fc.double({ min: 0.05, max: 20, noNaN: true }),
+      b: fc.double({ min: 0.05, max: 100, noNaN: true }),
     });
-    const history = fc.tuple(fc.nat({ max: 300 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1000, noNaN: true }))
+    const history = fc
+      .tuple(
+        fc.nat({ max: 300 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1000, noNaN: true }),
+      )
       .map(([x, f, T]) => ({ x, tx: x === 0 ? 0 : f * T, T }));
-    fc.assert(fc.property(params, history, fc.double({ min: 1e-6, max: 0.95, noNaN: true }), (p, c, z) => {
-      const t = (z / (1 - z)) * (p.alpha + c.T);
-      const series = expectedPurchasesIfAlive(t, c, p, 'series');
-      const quadrature = expectedPurchasesIfAlive(t, c, p, 'quadrature');
-      if (Number.isNaN(series)) return; // the series declined to vouch for itself; `auto` then integrates
-      expect(Math.abs(series - quadrature)).toBeLessThanOrEqual(1e-9 * quadrature);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(params, history, fc.double({ min: 1e-6, max: 0.95, noNaN: true }), (p, c, z) => {
+        const t = (z / (1 - z)) * (p.alpha + c.T);
+        const series = expectedPurchasesIfAlive(t, c, p, 'series');
+        const quadrature = expectedPurchasesIfAlive(t, c, p, 'quadrature');
+        if (Number.isNaN(series)) return; // the series declined to vouch for itself; `auto` then integrates
+        expect(Math.abs(series - quadrature)).toBeLessThanOrEqual(1e-9 * quadrature);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('integrates a concentrated posterior (a = 10⁶, b = 10⁷) where the series gives up', () => {
@@ -174,13 +189,28 @@ describe('fitBgNbd on a simulated population', () => {
 
   it('keeps P(alive) monotone in recency and silence for any parameters', () => {
     const positive = fc.double({ min: 1e-3, max: 1e3, noNaN: true });
-    fc.assert(fc.property(positive, positive, positive, positive, fc.integer({ min: 1, max: 500 }),
-      fc.double({ min: 0, max: 1000, noNaN: true }), fc.double({ min: 0, max: 1000, noNaN: true }), fc.double({ min: 0, max: 1000, noNaN: true }),
-      (r, alpha, a, b, x, t1, gap, more) => {
-        const p = { r, alpha, a, b };
-        expect(probabilityAlive({ x, tx: t1 + gap, T: t1 + gap + more }, p)).toBeGreaterThanOrEqual(probabilityAlive({ x, tx: t1, T: t1 + gap + more }, p));
-        expect(probabilityAlive({ x, tx: t1, T: t1 + gap + more }, p)).toBeLessThanOrEqual(probabilityAlive({ x, tx: t1, T: t1 + gap }, p));
-      }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        positive,
+        positive,
+        positive,
+        positive,
+        fc.integer({ min: 1, max: 500 }),
+        fc.double({ min: 0, max: 1000, noNaN: true }),
+        fc.double({ min: 0, max: 1000, noNaN: true }),
+        fc.double({ min: 0, max: 1000, noNaN: true }),
+        (r, alpha, a, b, x, t1, gap, more) => {
+          const p = { r, alpha, a, b };
+          expect(probabilityAlive({ x, tx: t1 + gap, T: t1 + gap + more }, p)).toBeGreaterThanOrEqual(
+            probabilityAlive({ x, tx: t1, T: t1 + gap + more }, p),
+          );
+          expect(probabilityAlive({ x, tx: t1, T: t1 + gap + more }, p)).toBeLessThanOrEqual(
+            probabilityAlive({ x, tx: t1, T: t1 + gap }, p),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -194,23 +224,38 @@ describe('degenerate inputs', () => {
 
   it('falls back to the default parameters when nothing can be estimated', () => {
     expectDefaults(fitBgNbd([]), /no customers/);
-    expectDefaults(fitBgNbd(Array.from({ length: 1000 }, (_, i) => ({ x: 0, tx: 0, T: i % 300 }))), /no customer has a repeat purchase/);
+    expectDefaults(
+      fitBgNbd(Array.from({ length: 1000 }, (_, i) => ({ x: 0, tx: 0, T: i % 300 }))),
+      /no customer has a repeat purchase/,
+    );
     expectDefaults(fitBgNbd([{ x: 4, tx: 80, T: 120 }]), /same \(x, tx, T\)/);
     expectDefaults(fitBgNbd(Array.from({ length: 1000 }, () => ({ x: 2, tx: 30, T: 90 }))), /same \(x, tx, T\)/);
     expect(fitBgNbd([]).logLikelihood).toBe(0);
   });
 
   it('falls back to the defaults when the likelihood runs to the edge of the parameter box', () => {
-    const fit = fitBgNbd([{ x: 1, tx: 5, T: 10 }, { x: 0, tx: 0, T: 10 }]);
+    const fit = fitBgNbd([
+      { x: 1, tx: 5, T: 10 },
+      { x: 0, tx: 0, T: 10 },
+    ]);
     expectDefaults(fit, /keeps rising towards .*do not identify/);
     expect(fit.iterations).toBeGreaterThan(0);
   });
 
   it('gives finite scores in [0, 1] from tiny or lopsided populations', () => {
     const populations: RecencyFrequency[][] = [
-      [{ x: 1, tx: 5, T: 10 }, { x: 0, tx: 0, T: 10 }],
-      [{ x: 3, tx: 100, T: 100 }, { x: 3, tx: 100, T: 101 }],
-      [{ x: 0, tx: 0, T: 0 }, { x: 1, tx: 0, T: 0 }],
+      [
+        { x: 1, tx: 5, T: 10 },
+        { x: 0, tx: 0, T: 10 },
+      ],
+      [
+        { x: 3, tx: 100, T: 100 },
+        { x: 3, tx: 100, T: 101 },
+      ],
+      [
+        { x: 0, tx: 0, T: 0 },
+        { x: 1, tx: 0, T: 0 },
+      ],
       simulate(7, TRUE_DAYS, 1),
       [...Array.from({ length: 999 }, () => ({ x: 0, tx: 0, T: 365 })), { x: 40, tx: 364, T: 365 }],
     ];
@@ -234,20 +279,31 @@ describe('degenerate inputs', () => {
     expect(() => churnScore({ x: 1, tx: 1, T: Infinity }, CDNOW)).toThrow(RangeError);
     expect(() => churnScore({ x: 1, tx: 1, T: 2 }, { ...CDNOW, b: 0 })).toThrow(RangeError);
     expect(() => expectedPurchases(-1, { x: 1, tx: 1, T: 2 }, CDNOW)).toThrow(RangeError);
-    expect(() => fitBgNbd([{ x: 1, tx: 1, T: 2 }, { x: 2, tx: 3, T: 2 }])).toThrow(/customer #1/);
+    expect(() =>
+      fitBgNbd([
+        { x: 1, tx: 1, T: 2 },
+        { x: 2, tx: 3, T: 2 },
+      ]),
+    ).toThrow(/customer #1/);
   });
 
   it('keeps the churn score finite and in [0, 1] for any non-negative history with tx ≤ T', () => {
     const positive = fc.double({ min: 1e-12, max: 1e12, noNaN: true });
     const time = fc.double({ min: 0, noNaN: true, noDefaultInfinity: true });
-    fc.assert(fc.property(
-      fc.record({ r: positive, alpha: positive, a: positive, b: positive }),
-      fc.oneof(fc.nat({ max: 1000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })), time, time,
-      (p, x, t1, t2) => {
-        const c = { x, tx: x === 0 ? 0 : Math.min(t1, t2), T: Math.max(t1, t2) };
-        const s = churnScore(c, p);
-        expect(s >= 0 && s <= 1).toBe(true);
-        close(s + probabilityAlive(c, p), 1, 1e-15);
-      }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.record({ r: positive, alpha: positive, a: positive, b: positive }),
+        fc.oneof(fc.nat({ max: 1000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+        time,
+        time,
+        (p, x, t1, t2) => {
+          const c = { x, tx: x === 0 ? 0 : Math.min(t1, t2), T: Math.max(t1, t2) };
+          const s = churnScore(c, p);
+          expect(s >= 0 && s <= 1).toBe(true);
+          close(s + probabilityAlive(c, p), 1, 1e-15);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

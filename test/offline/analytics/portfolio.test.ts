@@ -1,17 +1,29 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { iterateDemoTransactions, demoTransactionLine, DEMO_REVENUE_PER_YEAR, DEMO_REVENUE_SPREAD, planDemo } from '../../../src/offline/demo/transactions.js';
-import { durationYears, MAX_DURATION_YEARS, portfolio, type Portfolio } from '../../../src/offline/analytics/portfolio.js';
+import {
+  durationYears,
+  MAX_DURATION_YEARS,
+  type Portfolio,
+  portfolio,
+} from '../../../src/offline/analytics/portfolio.js';
 import { segmentSizes } from '../../../src/offline/analytics/segments.js';
 import { endOfDay } from '../../../src/offline/analytics/timestamps.js';
 import { readHistories } from '../../../src/offline/analytics/transactions.js';
 import { SEGMENT_RETENTION } from '../../../src/offline/demo/profiles.js';
+import {
+  DEMO_REVENUE_PER_YEAR,
+  DEMO_REVENUE_SPREAD,
+  demoTransactionLine,
+  iterateDemoTransactions,
+  planDemo,
+} from '../../../src/offline/demo/transactions.js';
 import { VALUE_SEGMENTS, type ValueSegment } from '../../../src/profiles/schema.js';
 
 const AS_OF = endOfDay('2026-03-01');
 const THIS_YEAR = '2025-09-15';
 const LAST_YEAR = '2024-09-15';
 const BEFORE = '2023-09-15';
-const line = (customerId: string, at: string, amount: number, product?: string) => JSON.stringify({ customerId, at, amount, ...(product && { product }) });
+const line = (customerId: string, at: string, amount: number, product?: string) =>
+  JSON.stringify({ customerId, at, amount, ...(product && { product }) });
 
 async function portfolioOf(lines: string[]): Promise<Portfolio> {
   const read = await readHistories(lines, AS_OF, { strict: true });
@@ -97,19 +109,45 @@ describe('edge cases', () => {
     const p = await portfolioOf([line('solo', THIS_YEAR, 120)]);
     expect(p.flows).toEqual({ activeAtStart: 0, retained: 0, lost: 0, regained: 0, new: 1, activeAtEnd: 1 });
     expect(row(p, 'super')).toEqual({
-      segment: 'super', customers: 1, share: 1, revenuePerCustomerPerYear: 120,
-      retention: null, duration: null, clv: null, clvIndex: null, clvTotal: null,
+      segment: 'super',
+      customers: 1,
+      share: 1,
+      revenuePerCustomerPerYear: 120,
+      retention: null,
+      duration: null,
+      clv: null,
+      clvIndex: null,
+      clvTotal: null,
     });
     for (const s of ['top', 'middle', 'bottom'] as const) {
-      expect(row(p, s)).toMatchObject({ customers: 0, share: 0, revenuePerCustomerPerYear: null, clv: null, clvTotal: 0 });
+      expect(row(p, s)).toMatchObject({
+        customers: 0,
+        share: 0,
+        revenuePerCustomerPerYear: null,
+        clv: null,
+        clvTotal: 0,
+      });
     }
     expect(p.total).toEqual({ customers: 1, retention: null, duration: null, clv: null, portfolioValue: null });
   });
 
   it('a single customer kept for both years: retention 1, duration capped, no bottom to index against', async () => {
     const p = await portfolioOf([line('solo', LAST_YEAR, 100), line('solo', THIS_YEAR, 150)]);
-    expect(row(p, 'super')).toMatchObject({ customers: 1, retention: 1, duration: MAX_DURATION_YEARS, clv: 150 * MAX_DURATION_YEARS, clvIndex: null, clvTotal: 7500 });
-    expect(p.total).toEqual({ customers: 1, retention: 1, duration: MAX_DURATION_YEARS, clv: 7500, portfolioValue: 7500 });
+    expect(row(p, 'super')).toMatchObject({
+      customers: 1,
+      retention: 1,
+      duration: MAX_DURATION_YEARS,
+      clv: 150 * MAX_DURATION_YEARS,
+      clvIndex: null,
+      clvTotal: 7500,
+    });
+    expect(p.total).toEqual({
+      customers: 1,
+      retention: 1,
+      duration: MAX_DURATION_YEARS,
+      clv: 7500,
+      portfolioValue: 7500,
+    });
   });
 
   it('all customers in one year (nobody last year): all new, segments by the cut, no retention', async () => {
@@ -132,8 +170,11 @@ describe('edge cases', () => {
 
   it('refunds are negative amounts: revenue is net, and a refund alone does not make a customer active', async () => {
     const p = await portfolioOf([
-      line('buyer', LAST_YEAR, 100), line('buyer', THIS_YEAR, 300), line('buyer', '2025-10-01', -120),
-      line('refunded-only', LAST_YEAR, 50), line('refunded-only', THIS_YEAR, -50),
+      line('buyer', LAST_YEAR, 100),
+      line('buyer', THIS_YEAR, 300),
+      line('buyer', '2025-10-01', -120),
+      line('refunded-only', LAST_YEAR, 50),
+      line('refunded-only', THIS_YEAR, -50),
     ]);
     expect(p.flows).toEqual({ activeAtStart: 2, retained: 1, lost: 1, regained: 0, new: 0, activeAtEnd: 1 });
     expect(row(p, 'super').revenuePerCustomerPerYear).toBe(180);
@@ -147,7 +188,12 @@ describe('edge cases', () => {
     const backward = await portfolioOf(lines.slice().reverse());
     expect(backward).toEqual(forward);
     // last year a..e tie at 10, so by id: a (lost) is super, nobody top, b–d middle, e bottom (1/0/3/1)
-    expect(forward.segments.map((s) => [s.segment, s.retention])).toEqual([['super', 0], ['top', null], ['middle', 1], ['bottom', 1]]);
+    expect(forward.segments.map((s) => [s.segment, s.retention])).toEqual([
+      ['super', 0],
+      ['top', null],
+      ['middle', 1],
+      ['bottom', 1],
+    ]);
   });
 
   it('an empty input gives an empty portfolio', async () => {
@@ -164,7 +210,8 @@ describe('the generated population gives back what it was made with', () => {
   let read: Awaited<ReturnType<typeof readHistories>>;
   let p: Portfolio;
   beforeAll(async () => {
-    for (const t of iterateDemoTransactions({ customers: N, seed: 11, asOf: AS_OF }, plan)) lines.push(demoTransactionLine(t));
+    for (const t of iterateDemoTransactions({ customers: N, seed: 11, asOf: AS_OF }, plan))
+      lines.push(demoTransactionLine(t));
     read = await readHistories(lines, AS_OF, { strict: true });
     p = portfolio(read.customers.values(), AS_OF);
   });
@@ -177,8 +224,12 @@ describe('the generated population gives back what it was made with', () => {
 
   it('recovers the segments and flows exactly', () => {
     expect(p.flows).toEqual({
-      activeAtStart: N, retained: N - plan.newcomers, lost: plan.newcomers,
-      regained: plan.regained, new: plan.new, activeAtEnd: N,
+      activeAtStart: N,
+      retained: N - plan.newcomers,
+      lost: plan.newcomers,
+      regained: plan.regained,
+      new: plan.new,
+      activeAtEnd: N,
     });
     const sizes = segmentSizes(N);
     for (const s of p.segments) {
@@ -190,19 +241,27 @@ describe('the generated population gives back what it was made with', () => {
   // Each customer stays with probability p, so a segment of n has retention with standard error
   // sqrt(p(1 − p)/n) (super: n = 500, σ ≈ 1.2 points); revenue is level × U(0.8, 1.2), so the
   // mean has σ = level · 0.2/√3/√n. Four σ: a seed fails by chance about once in 16 000.
-  it.each(VALUE_SEGMENTS)('%s: retention and revenue per customer within 4 standard errors of the generator', (segment) => {
-    const s = row(p, segment);
-    const expected = SEGMENT_RETENTION[segment];
-    expect(Math.abs(s.retention! - expected)).toBeLessThan(4 * Math.sqrt((expected * (1 - expected)) / s.customers));
-    const level = DEMO_REVENUE_PER_YEAR[segment];
-    expect(Math.abs(s.revenuePerCustomerPerYear! - level)).toBeLessThan((4 * level * DEMO_REVENUE_SPREAD) / Math.sqrt(3 * s.customers));
-    expect(s.duration).toBeCloseTo(1 / (1 - s.retention!), 9);
-    expect(s.clv).toBeCloseTo(s.revenuePerCustomerPerYear! * s.duration!, 6);
-  });
+  it.each(VALUE_SEGMENTS)(
+    '%s: retention and revenue per customer within 4 standard errors of the generator',
+    (segment) => {
+      const s = row(p, segment);
+      const expected = SEGMENT_RETENTION[segment];
+      expect(Math.abs(s.retention! - expected)).toBeLessThan(4 * Math.sqrt((expected * (1 - expected)) / s.customers));
+      const level = DEMO_REVENUE_PER_YEAR[segment];
+      expect(Math.abs(s.revenuePerCustomerPerYear! - level)).toBeLessThan(
+        (4 * level * DEMO_REVENUE_SPREAD) / Math.sqrt(3 * s.customers),
+      );
+      expect(s.duration).toBeCloseTo(1 / (1 - s.retention!), 9);
+      expect(s.clv).toBeCloseTo(s.revenuePerCustomerPerYear! * s.duration!, 6);
+    },
+  );
 
   it('totals add up', () => {
     expect(p.total.retention).toBe(p.flows.retained / p.flows.activeAtStart);
-    expect(p.total.portfolioValue).toBeCloseTo(p.segments.reduce((sum, s) => sum + s.clvTotal!, 0), 4);
+    expect(p.total.portfolioValue).toBeCloseTo(
+      p.segments.reduce((sum, s) => sum + s.clvTotal!, 0),
+      4,
+    );
     expect(row(p, 'bottom').clvIndex).toBe(1);
     const indexes = p.segments.map((s) => s.clvIndex!);
     expect(indexes).toEqual(indexes.slice().sort((a, b) => b - a));

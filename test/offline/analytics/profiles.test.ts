@@ -1,16 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { buildProfiles, DEFAULT_PHASES, phaseOf } from '../../../src/offline/analytics/profiles.js';
-import { readHistories, type CustomerHistory } from '../../../src/offline/analytics/transactions.js';
 import { endOfDay } from '../../../src/offline/analytics/timestamps.js';
+import { type CustomerHistory, readHistories } from '../../../src/offline/analytics/transactions.js';
 import { Profile } from '../../../src/profiles/schema.js';
 
 const AS_OF = endOfDay('2026-03-01');
 const day = (daysAgo: number) => new Date(AS_OF - daysAgo * 86_400_000).toISOString().slice(0, 10);
-const line = (customerId: string, daysAgo: number, amount: number, product?: string) => JSON.stringify({ customerId, at: day(daysAgo), amount, ...(product && { product }) });
+const line = (customerId: string, daysAgo: number, amount: number, product?: string) =>
+  JSON.stringify({ customerId, at: day(daysAgo), amount, ...(product && { product }) });
 const settings = { ...DEFAULT_PHASES, asOf: AS_OF, consents: ['web', 'call-center'] };
 const history = (h: Partial<CustomerHistory>): CustomerHistory => ({
-  customerId: 'X', first: AS_OF - 400 * 86_400_000, last: AS_OF - 10 * 86_400_000, thisYear: 100, lastYear: 100,
-  activeThisYear: true, activeLastYear: true, activeBefore: false, purchaseDays: 12, products: new Set(), ...h,
+  customerId: 'X',
+  first: AS_OF - 400 * 86_400_000,
+  last: AS_OF - 10 * 86_400_000,
+  thisYear: 100,
+  lastYear: 100,
+  activeThisYear: true,
+  activeLastYear: true,
+  activeBefore: false,
+  purchaseDays: 12,
+  products: new Set(),
+  ...h,
 });
 
 describe('lifecycle phase from a history', () => {
@@ -22,7 +32,9 @@ describe('lifecycle phase from a history', () => {
     expect(phaseOf(history({ last: AS_OF - 179 * 86_400_000 }), 0.1, AS_OF, DEFAULT_PHASES)).toBe('loyalty');
     expect(phaseOf(history({}), 0.5, AS_OF, DEFAULT_PHASES)).toBe('retain');
     expect(phaseOf(history({}), 0.5, AS_OF, { ...DEFAULT_PHASES, atRisk: 0.6 })).toBe('loyalty');
-    expect(phaseOf(history({ first: AS_OF - 150 * 86_400_000 }), 0.1, AS_OF, { ...DEFAULT_PHASES, newDays: 200 })).toBe('new');
+    expect(phaseOf(history({ first: AS_OF - 150 * 86_400_000 }), 0.1, AS_OF, { ...DEFAULT_PHASES, newDays: 200 })).toBe(
+      'new',
+    );
   });
 });
 
@@ -48,9 +60,19 @@ describe('building profiles from transactions', () => {
     const byId = new Map(built.profiles.map((p) => [p.customerId, p]));
     for (const p of built.profiles) expect(Profile.parse(p)).toEqual(p);
     expect([...byId.keys()].sort()).toEqual(['A-loyal', 'B-lost', 'C-new', 'D-quiet']);
-    expect(byId.get('A-loyal')).toMatchObject({ lifecyclePhase: 'loyalty', valueSegment: 'super', productsHeld: ['fibre', 'mobile'], annualRevenue: 960, consents: ['web', 'call-center'] });
+    expect(byId.get('A-loyal')).toMatchObject({
+      lifecyclePhase: 'loyalty',
+      valueSegment: 'super',
+      productsHeld: ['fibre', 'mobile'],
+      annualRevenue: 960,
+      consents: ['web', 'call-center'],
+    });
     expect(byId.get('A-loyal')!.tenureDays).toBe(695);
-    expect(byId.get('B-lost')).toMatchObject({ lifecyclePhase: 'regain', annualRevenue: -15, attributes: { revenueLastYear: expect.any(Number) } });
+    expect(byId.get('B-lost')).toMatchObject({
+      lifecyclePhase: 'regain',
+      annualRevenue: -15,
+      attributes: { revenueLastYear: expect.any(Number) },
+    });
     expect(byId.get('C-new')).toMatchObject({ lifecyclePhase: 'new', tenureDays: 30, productsHeld: ['tv'] });
     expect(byId.get('D-quiet')).toMatchObject({ lifecyclePhase: 'regain', attributes: { daysSinceLastPurchase: 200 } });
     // CLV = own revenue × the segment's duration, never negative

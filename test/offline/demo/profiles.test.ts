@@ -2,11 +2,17 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, it, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runDemoData } from '../../../src/cli/demo-data.js';
-import { PRODUCTS, SEGMENT_RETENTION, generateProfiles, segmentCounts, summarize } from '../../../src/offline/demo/profiles.js';
-import { Profile, VALUE_SEGMENTS } from '../../../src/profiles/schema.js';
+import {
+  generateProfiles,
+  PRODUCTS,
+  SEGMENT_RETENTION,
+  segmentCounts,
+  summarize,
+} from '../../../src/offline/demo/profiles.js';
 import type { LifecyclePhase, ValueSegment } from '../../../src/profiles/schema.js';
+import { Profile, VALUE_SEGMENTS } from '../../../src/profiles/schema.js';
 
 const base = generateProfiles({ customers: 10_000, seed: 42 });
 const of = (segment: ValueSegment) => base.filter((p) => p.valueSegment === segment);
@@ -107,17 +113,23 @@ describe('generateProfiles', () => {
   });
 
   it('keeps new customers under 100 days and everyone else at 100 days up to about 15 years', () => {
-    expect(base.filter((p) => (p.lifecyclePhase === 'new') !== p.tenureDays < 100 || p.tenureDays > 15 * 365)).toEqual([]);
-    expect(mean(inPhase('regain').map((p) => p.tenureDays))).toBeGreaterThan(mean(inPhase('loyalty').map((p) => p.tenureDays)));
+    expect(base.filter((p) => (p.lifecyclePhase === 'new') !== p.tenureDays < 100 || p.tenureDays > 15 * 365)).toEqual(
+      [],
+    );
+    expect(mean(inPhase('regain').map((p) => p.tenureDays))).toBeGreaterThan(
+      mean(inPhase('loyalty').map((p) => p.tenureDays)),
+    );
   });
 
   it('gives everyone an access product, never broadband with fibre, more products higher up', () => {
     const known = new Set<string>(PRODUCTS);
-    const wrong = base.filter(({ productsHeld: held }) =>
-      !held.some((c) => c === 'mobile' || c === 'broadband' || c === 'fibre') ||
-      (held.includes('broadband') && held.includes('fibre')) ||
-      !held.every((c) => known.has(c)) ||
-      new Set(held).size !== held.length);
+    const wrong = base.filter(
+      ({ productsHeld: held }) =>
+        !held.some((c) => c === 'mobile' || c === 'broadband' || c === 'fibre') ||
+        (held.includes('broadband') && held.includes('fibre')) ||
+        !held.every((c) => known.has(c)) ||
+        new Set(held).size !== held.length,
+    );
     expect(wrong).toEqual([]);
     const held = (s: ValueSegment) => mean(of(s).map((p) => p.productsHeld.length));
     expect(held('super')).toBeGreaterThan(held('top'));
@@ -129,17 +141,22 @@ describe('generateProfiles', () => {
     expect(Math.abs(share((p) => p.consents.includes('web')) - 0.85)).toBeLessThan(0.03);
     expect(Math.abs(share((p) => p.consents.includes('call-center')) - 0.7)).toBeLessThan(0.03);
     expect(Math.abs(share((p) => p.npsScore !== undefined) - 0.6)).toBeLessThan(0.03);
-    const nps = (phase: LifecyclePhase) => mean(inPhase(phase).flatMap((p) => (p.npsScore === undefined ? [] : [p.npsScore])));
+    const nps = (phase: LifecyclePhase) =>
+      mean(inPhase(phase).flatMap((p) => (p.npsScore === undefined ? [] : [p.npsScore])));
     expect(nps('loyalty')).toBeGreaterThan(nps('retain') + 1);
-    const intIn = (v: unknown, lo: number, hi: number) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
-    const wrong = base.filter(({ consents, productsHeld, attributes: a }) =>
-      !consents.every((c) => ['web', 'call-center', 'email', 'sms'].includes(c)) ||
-      !intIn(a.contractMonthsLeft, 0, 24) ||
-      typeof a.paymentLate !== 'boolean' ||
-      typeof a.appUser !== 'boolean' ||
-      (productsHeld.includes('mobile') ? !intIn(a.dataUsagePct, 0, 150) : a.dataUsagePct !== undefined));
+    const intIn = (v: unknown, lo: number, hi: number) =>
+      Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
+    const wrong = base.filter(
+      ({ consents, productsHeld, attributes: a }) =>
+        !consents.every((c) => ['web', 'call-center', 'email', 'sms'].includes(c)) ||
+        !intIn(a.contractMonthsLeft, 0, 24) ||
+        typeof a.paymentLate !== 'boolean' ||
+        typeof a.appUser !== 'boolean' ||
+        (productsHeld.includes('mobile') ? !intIn(a.dataUsagePct, 0, 150) : a.dataUsagePct !== undefined),
+    );
     expect(wrong).toEqual([]);
-    const contract = (phase: LifecyclePhase) => mean(inPhase(phase).map((p) => p.attributes.contractMonthsLeft as number));
+    const contract = (phase: LifecyclePhase) =>
+      mean(inPhase(phase).map((p) => p.attributes.contractMonthsLeft as number));
     expect(contract('retain')).toBeLessThan(contract('loyalty') - 5);
     const late = (s: ValueSegment) => of(s).filter((p) => p.attributes.paymentLate === true).length / of(s).length;
     expect(late('bottom')).toBeGreaterThan(late('super'));
@@ -154,7 +171,9 @@ describe('runDemoData', () => {
   it('writes one parseable profile per line to stdout, matching generateProfiles', async () => {
     const out = sink(true);
     const err = sink();
-    expect(await runDemoData(['--customers', '1500', '--seed', '9'], { stdout: out.stream, stderr: err.stream })).toBe(0);
+    expect(await runDemoData(['--customers', '1500', '--seed', '9'], { stdout: out.stream, stderr: err.stream })).toBe(
+      0,
+    );
     const lines = out.text().split('\n');
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(1500);
@@ -175,14 +194,23 @@ describe('runDemoData', () => {
   it('writes to --out FILE', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'nextbest-demo-')), 'base.ndjson');
     const out = sink();
-    expect(await runDemoData(['--customers=700', `--out=${file}`], { stdout: out.stream, stderr: sink().stream })).toBe(0);
+    expect(await runDemoData(['--customers=700', `--out=${file}`], { stdout: out.stream, stderr: sink().stream })).toBe(
+      0,
+    );
     expect(readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(700);
     expect(out.text()).toBe('');
   });
 
   it.each([
-    [['--customers', 'abc']], [['--customers', '0']], [['--customers', '-5']], [['--customers', '1.5']],
-    [['--seed', 'x']], [['--bogus']], [['positional']], [['--out']], [['--as-of', '2026-03-01']],
+    [['--customers', 'abc']],
+    [['--customers', '0']],
+    [['--customers', '-5']],
+    [['--customers', '1.5']],
+    [['--seed', 'x']],
+    [['--bogus']],
+    [['positional']],
+    [['--out']],
+    [['--as-of', '2026-03-01']],
   ])('returns 2 with a message on stderr for %j', async (args) => {
     const out = sink();
     const err = sink();
@@ -193,14 +221,26 @@ describe('runDemoData', () => {
 
   it('writes transactions instead of profiles with --transactions (more in test/analytics/demo.test.ts)', async () => {
     const out = sink();
-    expect(await runDemoData(['--transactions', '--customers', '3', '--as-of', '2026-03-01'], { stdout: out.stream, stderr: sink().stream })).toBe(0);
+    expect(
+      await runDemoData(['--transactions', '--customers', '3', '--as-of', '2026-03-01'], {
+        stdout: out.stream,
+        stderr: sink().stream,
+      }),
+    ).toBe(0);
     const first = JSON.parse(out.text().split('\n')[0]!) as Record<string, unknown>;
-    expect(first).toMatchObject({ customerId: 'C0000001', at: expect.stringMatching(/^20\d\d-/), amount: expect.any(Number) });
+    expect(first).toMatchObject({
+      customerId: 'C0000001',
+      at: expect.stringMatching(/^20\d\d-/),
+      amount: expect.any(Number),
+    });
   });
 
   it('returns 1 when the output file cannot be opened', async () => {
     const err = sink();
-    const code = await runDemoData(['--out', join(tmpdir(), 'no-such-dir-nextbest', 'x.ndjson')], { stdout: sink().stream, stderr: err.stream });
+    const code = await runDemoData(['--out', join(tmpdir(), 'no-such-dir-nextbest', 'x.ndjson')], {
+      stdout: sink().stream,
+      stderr: err.stream,
+    });
     expect(code).toBe(1);
     expect(err.text()).toMatch(/cannot write/);
   });

@@ -1,20 +1,32 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { demoTransactionLine, iterateDemoTransactions, Kind, planDemo, type DemoTransaction } from '../../../src/offline/demo/transactions.js';
+import { runDemoData } from '../../../src/cli/demo-data.js';
 import { segmentSizes } from '../../../src/offline/analytics/segments.js';
 import { DAY_MS, endOfDay } from '../../../src/offline/analytics/timestamps.js';
 import { Transaction } from '../../../src/offline/analytics/transaction.js';
 import { readHistories } from '../../../src/offline/analytics/transactions.js';
-import { runDemoData } from '../../../src/cli/demo-data.js';
 import { PRODUCTS } from '../../../src/offline/demo/profiles.js';
+import {
+  type DemoTransaction,
+  demoTransactionLine,
+  iterateDemoTransactions,
+  Kind,
+  planDemo,
+} from '../../../src/offline/demo/transactions.js';
 import { VALUE_SEGMENTS } from '../../../src/profiles/schema.js';
 
 const AS_OF = endOfDay('2026-03-01');
-const generate = (customers: number, seed: number, asOf = AS_OF): DemoTransaction[] => Array.from(iterateDemoTransactions({ customers, seed, asOf }));
+const generate = (customers: number, seed: number, asOf = AS_OF): DemoTransaction[] =>
+  Array.from(iterateDemoTransactions({ customers, seed, asOf }));
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
-  const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback(); } });
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk.toString());
+      callback();
+    },
+  });
   return { stream, text: () => chunks.join('') };
 }
 
@@ -29,7 +41,9 @@ describe('the demo transaction history', () => {
   });
 
   it('writes lines that pass the schema unchanged, with cents, refunds, several products and both date forms', () => {
-    const changed = sample.filter((t) => JSON.stringify(Transaction.parse(JSON.parse(demoTransactionLine(t)))) !== JSON.stringify(t));
+    const changed = sample.filter(
+      (t) => JSON.stringify(Transaction.parse(JSON.parse(demoTransactionLine(t)))) !== JSON.stringify(t),
+    );
     expect(changed).toEqual([]);
     expect(sample.filter((t) => Math.round(t.amount * 100) / 100 !== t.amount)).toEqual([]);
     const refunds = sample.filter((t) => t.amount < 0).length / sample.length;
@@ -49,7 +63,9 @@ describe('the demo transaction history', () => {
     expect(Math.min(...days)).toBeGreaterThanOrEqual(asOfDay - 3 * 365 + 1);
     const outOfOrder = sample.filter((b, i) => {
       const a = sample[i - 1];
-      return a !== undefined && (b.customerId < a.customerId || (a.customerId === b.customerId && days[i]! < days[i - 1]!));
+      return (
+        a !== undefined && (b.customerId < a.customerId || (a.customerId === b.customerId && days[i]! < days[i - 1]!))
+      );
     });
     expect(outOfOrder).toEqual([]);
   });
@@ -67,7 +83,8 @@ describe('the demo transaction history', () => {
     expect(plan.base).toBe(5000);
     const count = (from: number, to: number, kind?: number) => {
       const out = { super: 0, top: 0, middle: 0, bottom: 0 };
-      for (let i = from; i < to; i++) if (kind === undefined || plan.kindOf[i] === kind) out[VALUE_SEGMENTS[plan.segmentOf[i]!]!]++;
+      for (let i = from; i < to; i++)
+        if (kind === undefined || plan.kindOf[i] === kind) out[VALUE_SEGMENTS[plan.segmentOf[i]!]!]++;
       return out;
     };
     expect(count(0, 5000)).toEqual(segmentSizes(5000));
@@ -93,22 +110,40 @@ describe('demo-data --transactions', () => {
   it('writes the same lines as the generator, to stdout', async () => {
     const out = sink();
     const err = sink();
-    expect(await runDemoData(['--transactions', '--customers', '50', '--seed', '9', '--as-of', '2026-03-01'], { stdout: out.stream, stderr: err.stream })).toBe(0);
+    expect(
+      await runDemoData(['--transactions', '--customers', '50', '--seed', '9', '--as-of', '2026-03-01'], {
+        stdout: out.stream,
+        stderr: err.stream,
+      }),
+    ).toBe(0);
     expect(err.text()).toBe('');
-    expect(out.text()).toBe(generate(50, 9).map((t) => `${demoTransactionLine(t)}\n`).join(''));
+    expect(out.text()).toBe(
+      generate(50, 9)
+        .map((t) => `${demoTransactionLine(t)}\n`)
+        .join(''),
+    );
   });
 
   it('defaults --as-of to today (UTC)', async () => {
     const out = sink();
-    expect(await runDemoData(['--transactions', '--customers', '5'], { stdout: out.stream, stderr: sink().stream })).toBe(0);
+    expect(
+      await runDemoData(['--transactions', '--customers', '5'], { stdout: out.stream, stderr: sink().stream }),
+    ).toBe(0);
     const today = new Date().toISOString().slice(0, 10);
-    expect(out.text()).toBe(generate(5, 42, endOfDay(today)).map((t) => `${demoTransactionLine(t)}\n`).join(''));
+    expect(out.text()).toBe(
+      generate(5, 42, endOfDay(today))
+        .map((t) => `${demoTransactionLine(t)}\n`)
+        .join(''),
+    );
   });
 
-  it.each([[['--as-of', '2026-03-01']], [['--transactions', '--as-of', '2026-02-30']], [['--transactions', '--as-of', 'today']]])(
-    'returns 2 for %j', async (args) => {
-      const err = sink();
-      expect(await runDemoData(args, { stdout: sink().stream, stderr: err.stream })).toBe(2);
-      expect(err.text()).toMatch(/--as-of/);
-    });
+  it.each([
+    [['--as-of', '2026-03-01']],
+    [['--transactions', '--as-of', '2026-02-30']],
+    [['--transactions', '--as-of', 'today']],
+  ])('returns 2 for %j', async (args) => {
+    const err = sink();
+    expect(await runDemoData(args, { stdout: sink().stream, stderr: err.stream })).toBe(2);
+    expect(err.text()).toMatch(/--as-of/);
+  });
 });
