@@ -67,7 +67,10 @@ export function fixedRate({ url, path, rate, seconds, connections, bodies }) {
           finish();
         });
       });
-      req.once('error', () => (errors++, finish()));
+      req.once('error', () => {
+        errors++;
+        finish();
+      });
       req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error('timeout')));
       req.end(body);
     };

@@ -11,7 +11,9 @@ if (!file) {
 const { nodes, samples, timeDeltas } = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(nodes.map((node) => [node.id, node]));
 const selfUs = new Map();
-samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (timeDeltas[i] ?? 0)));
+samples.forEach((id, i) => {
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (timeDeltas[i] ?? 0));
+});
 
 const where = ({ url, lineNumber }) =>
   (url.includes('node_modules/') ? url.replace(/^.*node_modules\//, '') : url.replace(/^.*\/(dist|bench)\//, '$1/')) +
@@ -43,7 +45,10 @@ function inclusive() {
       const frame = byId.get(at).callFrame;
       if (!frame.url || frame.url.startsWith('node:')) continue;
       const key = `${frame.functionName || '(anonymous)'}  ${where(frame)}`;
-      if (!seen.has(key)) totals.set(key, (totals.get(key) ?? 0) + us), seen.add(key);
+      if (!seen.has(key)) {
+        totals.set(key, (totals.get(key) ?? 0) + us);
+        seen.add(key);
+      }
     }
   }
   return [...totals].sort((a, b) => b[1] - a[1]);

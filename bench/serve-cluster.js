@@ -14,7 +14,9 @@ if (cluster.isPrimary) {
   }
   process.on('disconnect', () => process.exit(0));
   process.on('SIGTERM', () => process.exit(0));
-  process.on('exit', () => Object.values(cluster.workers ?? {}).forEach((w) => w?.process.kill('SIGKILL')));
+  process.on('exit', () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+  });
 } else {
   const { serve } = await import('@hono/node-server');
   const { pino } = await import('pino');

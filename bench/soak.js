@@ -132,7 +132,7 @@ async function main() {
       2,
     ),
   );
-  console.log(`results: ${file.pathname.replace(process.cwd() + '/', '')}`);
+  console.log(`results: ${file.pathname.replace(`${process.cwd()}/`, '')}`);
   await stopAll();
   rmSync(rulesDir, { recursive: true, force: true });
 }

@@ -7,7 +7,7 @@ import { FeedbackLoop, Kpis, ResponseService } from './feedback/index.js';
 import { LearnedPropensity, LearningState } from './learning/index.js';
 import { type DemoCustomer, demoCustomers, generateProfiles } from './offline/demo/index.js';
 import { Metrics } from './ops/metrics.js';
-import { CachedProfileStore, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
+import { CachedProfileStore, type ImportReport, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
 import {
   AuditTrail,
   compileRuleSet,
@@ -34,7 +34,7 @@ async function loadProfiles(config: Config, store: MemoryProfileStore, log: Logg
     log.info({ customers: config.DEMO_CUSTOMERS, seed: config.DEMO_SEED }, 'demo population generated');
     return demoCustomers(profiles);
   }
-  let result;
+  let result: ImportReport;
   try {
     result = await loadProfileFile(config.PROFILES_FILE, store);
   } catch (err) {

@@ -17,6 +17,12 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** One reference token of a JSON Pointer (RFC 6901): `~` and `/` escaped. */
+export const pointerToken = (key: PropertyKey): string => String(key).replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** The JSON Pointer of a path of keys; `/` for the whole value, as FieldError paths write it. */
+export const jsonPointer = (path: readonly PropertyKey[]): string => `/${path.map(pointerToken).join('/')}`;
+
 export interface FieldError {
   readonly path: string;
   readonly message: string;

@@ -7,7 +7,7 @@ import type { Metrics } from './ops/metrics.js';
 import {
   type InvalidationTarget,
   listenForInvalidations,
-  MemoryProfileStore,
+  type MemoryProfileStore,
   type ProfileStore,
   RedisProfileStore,
 } from './profiles/index.js';

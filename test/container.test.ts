@@ -13,10 +13,12 @@ const instructions = dockerfile
   .split('\n')
   .map((l) => l.trim())
   .filter((l) => l && !l.startsWith('#'));
-const stages = instructions.reduce<string[][]>(
-  (acc, l) => (l.startsWith('FROM ') ? [...acc, [l]] : (acc.at(-1)?.push(l), acc)),
-  [],
-);
+/** The instructions of each build stage, its FROM first. */
+const stages: string[][] = [];
+for (const l of instructions) {
+  if (l.startsWith('FROM ')) stages.push([l]);
+  else stages.at(-1)?.push(l);
+}
 
 describe('the container', () => {
   it('passes the Dockerfile linter without errors or warnings', () => {
@@ -42,7 +44,7 @@ describe('the container', () => {
   it('runs as a non-root user in production mode, under an init process, with a health check on /healthz', () => {
     const run = stages[1]!;
     expect(run).toContain('USER node');
-    expect(run.findIndex((l) => l === 'USER node')).toBeGreaterThan(run.findIndex((l) => l.startsWith('RUN ')));
+    expect(run.indexOf('USER node')).toBeGreaterThan(run.findIndex((l) => l.startsWith('RUN ')));
     expect(run.some((l) => /^ENV .*NODE_ENV=production/.test(l))).toBe(true);
     expect(run).toContain('ENTRYPOINT ["/usr/bin/tini", "--"]');
     expect(run.some((l) => /install .*\btini\b/.test(l))).toBe(true);

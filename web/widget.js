@@ -61,14 +61,14 @@
     try {
       var url = new URL(raw, location.href);
       return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
-    } catch (e) {
+    } catch (_e) {
       return null;
     }
   }
 
   function clampLimit(raw) {
     var n = parseInt(raw, 10);
-    return isNaN(n) ? 3 : Math.min(4, Math.max(2, n));
+    return Number.isNaN(n) ? 3 : Math.min(4, Math.max(2, n));
   }
 
   // keepalive lets a request outlive the page and, unlike a beacon, carry the API key
@@ -118,7 +118,7 @@
         // refused for good (a bad key, an expired token, a bad event): dropped; busy or down: again later
         if (res.status === 429 || res.status >= 500) retry();
       }, retry);
-    } catch (e) {
+    } catch (_e) {
       // never an error on the host page
     }
   }
@@ -337,7 +337,7 @@
       if (mounted.indexOf(el) < 0) mounted.push(el);
       addStyle();
       return load(el);
-    } catch (e) {
+    } catch (_e) {
       return Promise.resolve(false);
     }
   }

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
-import { ApiError, type ErrorCode } from '../errors.js';
+import { ApiError, type ErrorCode, jsonPointer } from '../errors.js';
 import type { AppEnv } from './types.js';
 
 /** Status and title of every error code; the one place that maps codes to HTTP. */
@@ -46,11 +46,8 @@ export function problem(c: Context<AppEnv>, err: ApiError): Response {
   return c.body(JSON.stringify(body), body.status, headers);
 }
 
-const JSON_PATH = (path: readonly PropertyKey[]) =>
-  path.length === 0 ? '/' : '/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
-
 export function fromZod(error: ZodError, what = 'request body'): ApiError {
-  const errors = error.issues.slice(0, 50).map((i) => ({ path: JSON_PATH(i.path), message: i.message }));
+  const errors = error.issues.slice(0, 50).map((i) => ({ path: jsonPointer(i.path), message: i.message }));
   return new ApiError('invalid_request', `the ${what} has ${error.issues.length} problem(s)`, errors);
 }
 

@@ -17,7 +17,7 @@ import {
   readHistoriesFromStream,
 } from '../offline/analytics/index.js';
 import { LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
-import { type Io, parseFlags, UsageError, withUsage } from './io.js';
+import { parseFlags, UsageError, withUsage } from './io.js';
 
 const USAGE = `usage: nextbest profiles build --transactions FILE --out FILE [--as-of DATE] [--new-days N] [--lapsed-days N] [--at-risk X] [--consents LIST] [--strict] [--json]
   one profile per customer from NDJSON transactions {customerId, at, amount, product?} (FILE, or - for stdin),

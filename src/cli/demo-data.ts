@@ -9,7 +9,7 @@ import {
   iterateProfiles,
 } from '../offline/demo/index.js';
 
-import { type Io, parseFlags, UsageError, withUsage } from './io.js';
+import { parseFlags, UsageError, withUsage } from './io.js';
 
 const USAGE = `usage: nextbest demo-data [--customers N] [--seed S] [--out FILE]
        nextbest demo-data --transactions [--customers N] [--seed S] [--as-of DATE] [--out FILE]
@@ -70,11 +70,11 @@ function* ndjsonChunks(options: Options): Generator<string> {
   for (const line of ndjsonLines(options)) {
     lines.push(line);
     if (lines.length === LINES_PER_CHUNK) {
-      yield lines.join('\n') + '\n';
+      yield `${lines.join('\n')}\n`;
       lines = [];
     }
   }
-  if (lines.length > 0) yield lines.join('\n') + '\n';
+  if (lines.length > 0) yield `${lines.join('\n')}\n`;
 }
 
 /** Writes every chunk, waiting for 'drain' when the stream's buffer is full; a stream error rejects. */

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { ConfigError, loadRedisEnv } from '../config.js';
+import { ConfigError, loadRedisEnv, type RedisEnv } from '../config.js';
 import { Metrics } from '../ops/metrics.js';
 import { importProfileLines, type Profile, RedisProfileStore } from '../profiles/index.js';
 import { connectRedis, describeTarget, type RedisClient, RedisHealth, RedisKeys, whenReady } from '../redis/index.js';
@@ -32,7 +32,7 @@ function options(args: string[]) {
         ? 'profiles import: name the NDJSON file (or - for stdin)'
         : 'profiles import: one file at a time',
     );
-  let env;
+  let env: RedisEnv;
   try {
     env = loadRedisEnv({
       ...process.env,
@@ -115,7 +115,7 @@ const runImport = withUsage(USAGE, async ([sub, ...rest], io) => {
   if (sub !== 'import')
     throw new UsageError(sub === undefined ? 'profiles: name a subcommand' : `profiles: unknown subcommand "${sub}"`);
   const { file, json, env } = options(rest);
-  let input;
+  let input: NodeJS.ReadableStream;
   try {
     input = await openInput(file);
   } catch (err) {

@@ -61,7 +61,7 @@ export function sampleGamma(shape: number, rng: Rng): number {
   checkShape('shape', shape);
   if (shape >= 1) return gammaAtLeastOne(shape, rng);
   // tiny shapes may underflow to 0, a faithful rounding of a value below 5e-324
-  return gammaAtLeastOne(shape + 1, rng) * Math.pow(1 - rng(), 1 / shape);
+  return gammaAtLeastOne(shape + 1, rng) * (1 - rng()) ** (1 / shape);
 }
 
 /** Beta(alpha, beta) from two gamma draws; alpha, beta > 0. Always returns a finite number in [0, 1]. */

@@ -24,6 +24,7 @@
  * A condition that changes kind (a leaf becomes `any`, `all` becomes `not`) is shown whole.
  * `$schema` is ignored: it only tells the editor where the schema is.
  */
+import { pointerToken } from '../errors.js';
 import type { RuleSetSource } from '../rules/load.js';
 import { versionOf } from '../rules/ruleset.js';
 import { field, isObject, type Json, sameJson } from '../rules/same-json.js';
@@ -70,8 +71,7 @@ export interface RuleSetDiff {
 }
 
 type Items = readonly Json[];
-const escape = (key: string | number) => String(key).replace(/~/g, '~0').replace(/\//g, '~1');
-const at = (path: string, key: string | number) => `${path}/${escape(key)}`;
+const at = (path: string, key: string | number) => `${path}/${pointerToken(key)}`;
 
 interface ArrayRules {
   /** whether a removed and an added item are the same thing edited (then diffed inside) */

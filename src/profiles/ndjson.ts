@@ -1,3 +1,4 @@
+import { jsonPointer } from '../errors.js';
 import { fastProfile } from './fast-profile.js';
 import { Profile } from './schema.js';
 
@@ -11,8 +12,6 @@ export interface ParsedLines {
   readonly rejected: LineError[];
 }
 
-const pointer = (path: readonly PropertyKey[]) =>
-  '/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 /** A line's report is bounded: a wildly wrong line cannot make the answer huge. */
 export const MAX_ERRORS_PER_LINE = 10;
 
@@ -43,7 +42,7 @@ export function parseProfileLines(lines: readonly string[], firstLine = 1): Pars
         line,
         errors: parsed.error.issues
           .slice(0, MAX_ERRORS_PER_LINE)
-          .map((e) => ({ path: pointer(e.path), message: e.message })),
+          .map((e) => ({ path: jsonPointer(e.path), message: e.message })),
       });
   }
   return { profiles, rejected };

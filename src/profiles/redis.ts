@@ -30,7 +30,7 @@ export class RedisProfileStore implements ProfileStore {
   }
 
   private decode(customerId: string, raw: string): Profile {
-    let parsed;
+    let parsed: ReturnType<typeof Profile.safeParse> | undefined;
     try {
       parsed = Profile.safeParse(JSON.parse(raw));
     } catch {

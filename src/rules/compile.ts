@@ -10,7 +10,8 @@ export type Predicate = (facts: Facts) => boolean;
  */
 // parseFloat(v).toString() !== 'NaN' in json-rules-engine, without the string (and, for numbers, the parse)
 const isNumeric = (v: unknown): boolean =>
-  typeof v === 'number' ? v === v : !Number.isNaN(Number.parseFloat(v as string));
+  typeof v === 'number' ? !Number.isNaN(v) : !Number.isNaN(Number.parseFloat(v as string));
+// biome-ignore lint/suspicious/noExplicitAny: the operators compare whatever JSON holds, as json-rules-engine's do
 type Op = (fact: any, value: any) => boolean;
 const OPERATOR_FNS: Readonly<Record<OperatorName, Op>> = {
   equal: (a, b) => a === b,
@@ -58,6 +59,7 @@ export function pathResolver(path: string | undefined): (value: unknown) => unkn
 }
 
 /** A leaf reading a fact without a path: the common case, specialised per operator. */
+// biome-ignore lint/suspicious/noExplicitAny: a condition's value, compared as json-rules-engine compares it
 function compileDirectLeaf(fact: FactName, operator: OperatorName, value: any): Predicate | undefined {
   switch (operator) {
     case 'equal':

@@ -8,7 +8,7 @@ import type { AuditEntry, AuditSink, AuditTrail } from './audit.js';
 import { isRuleFileName, loadRuleSet, RULE_FILES, type RuleSetSource } from './load.js';
 import { formatIssue, type RuleIssue } from './positions.js';
 import type { RuleSetRegistry } from './registry.js';
-import { compileRuleSet } from './ruleset.js';
+import { compileRuleSet, type RuleSet } from './ruleset.js';
 import { sameJson } from './same-json.js';
 
 export interface ChangeResult {
@@ -177,7 +177,7 @@ export class RuleSetManager {
     for (const w of loaded.warnings) this.log.warn({ requestId: by.requestId }, formatIssue(w));
     if (before && loaded.source.hash === before.hash)
       return { changed: false, version: before.version, previous, summary: 'no change' };
-    let ruleset;
+    let ruleset: RuleSet;
     try {
       // compiled in full before the one assignment that serves it
       ruleset = compileRuleSet(loaded.source);

@@ -1,4 +1,5 @@
 import { parse as parseWithPointers } from 'json-source-map';
+import { pointerToken } from '../errors.js';
 
 /** A message about one place in one rule file; line and column are 1-based. */
 export interface RuleIssue {
@@ -91,9 +92,9 @@ export class SourceFile {
     severity: RuleIssue['severity'] = 'error',
     where: 'key' | 'value' = 'value',
   ): RuleIssue {
-    const parts = path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1'));
+    const parts = path.map(pointerToken);
     for (let n = parts.length; n >= 0; n--) {
-      const pointer = n === 0 ? '' : '/' + parts.slice(0, n).join('/');
+      const pointer = n === 0 ? '' : `/${parts.slice(0, n).join('/')}`;
       const found = this.pointers[pointer];
       if (found) {
         const pos = n === parts.length && where === 'key' && found.key ? found.key : found.value;

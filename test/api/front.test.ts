@@ -53,13 +53,13 @@ describe('the front-end routes', () => {
   it('list no customers when real profiles are loaded', async () => {
     await writeFile(
       file,
-      JSON.stringify({
+      `${JSON.stringify({
         customerId: 'REAL-1',
         valueSegment: 'top',
         lifecyclePhase: 'loyalty',
         clv: 100,
         churnScore: 0.1,
-      }) + '\n',
+      })}\n`,
     );
     const t = await testApp({ PROFILES_FILE: file });
     expect(await (await t.app.request('/demo/customers')).json()).toEqual({ customers: [] });

@@ -223,7 +223,7 @@ describe('bad lines and exit codes', () => {
   it('exits 2 with the usage for a missing --transactions', async () => {
     const r = await cli('portfolio', '--as-of', AS_OF);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--transactions FILE is required[^]*usage: nextbest portfolio --transactions FILE/);
+    expect(r.stderr).toMatch(/--transactions FILE is required[\s\S]*usage: nextbest portfolio --transactions FILE/);
     expect(r.stdout).toBe('');
   });
 
@@ -240,7 +240,7 @@ describe('bad lines and exit codes', () => {
     const out = sink();
     const err = sink();
     expect(await runPortfolio(args, { stdout: out.stream, stderr: err.stream })).toBe(2);
-    expect(err.text()).toMatch(/^portfolio: [^]*usage: nextbest portfolio --transactions FILE/);
+    expect(err.text()).toMatch(/^portfolio: [\s\S]*usage: nextbest portfolio --transactions FILE/);
     expect(out.text()).toBe('');
   });
 

@@ -63,7 +63,7 @@ describe('nextbest profiles import', () => {
 
   it('exits 0 for a clean file, with a JSON report on request', async () => {
     const file = join(dir, 'clean.ndjson');
-    await writeFile(file, Array.from({ length: 5000 }, (_, i) => good(`J-${i}`)).join('\n') + '\n');
+    await writeFile(file, `${Array.from({ length: 5000 }, (_, i) => good(`J-${i}`)).join('\n')}\n`);
     const res = await run(['bin/nextbest.js', 'profiles', 'import', file, '--json'], {
       ...env(),
       REDIS_URL: redis.url,

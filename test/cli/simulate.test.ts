@@ -233,7 +233,7 @@ describe('nextbest simulate', () => {
         'm',
       ),
     );
-    expect(text.stdout).toMatch(/^  save-loyalty-discount +\d+\.\d% +\d+\.\d% +\+\d+\.\d pts$/m);
+    expect(text.stdout).toMatch(/^ {2}save-loyalty-discount +\d+\.\d% +\d+\.\d% +\+\d+\.\d pts$/m);
   });
 
   it('an offer removed: the super and top retain customers who had it move to other offers', async () => {
@@ -267,7 +267,7 @@ describe('nextbest simulate', () => {
     const file = join(dir, 'mixed.ndjson');
     await writeFile(
       file,
-      [
+      `${[
         good[0],
         good[1],
         '{not json',
@@ -276,7 +276,7 @@ describe('nextbest simulate', () => {
         '',
         good[4],
         good[5],
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     );
     const text = await simulate('--rules', SHIPPED_RULES, '--profiles', file);
     expect(text.code).toBe(0);

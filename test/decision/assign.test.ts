@@ -57,7 +57,10 @@ describe('assignArm', () => {
     const sample = ids.slice(0, 2_000);
     const forward = arms(a, sample);
     const backward = arms(a, [...sample].reverse()).reverse();
-    const interleaved = sample.map((id) => (assignArm(`other-${id}`, split(0.5, 0.5)), assignArm(id, a)));
+    const interleaved = sample.map((id) => {
+      assignArm(`other-${id}`, split(0.5, 0.5));
+      return assignArm(id, a);
+    });
     expect(backward).toEqual(forward);
     expect(interleaved).toEqual(forward);
     for (let i = 0; i < 5; i++) expect(assignArm('C0000001', a)).toBe(forward[0]);

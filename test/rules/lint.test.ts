@@ -210,7 +210,7 @@ describe('lint warnings of a rule set', () => {
       return JSON.stringify(offer, null, 2);
     });
     await edit('offers/service-help-centre.json', (t) =>
-      t.replace('"value": "regain"\n      }', '"value": "regain"\n      },\n      ' + channel),
+      t.replace('"value": "regain"\n      }', `"value": "regain"\n      },\n      ${channel}`),
     );
     const text = await read('offers/service-help-centre.json');
     expect(await warnings()).toEqual([

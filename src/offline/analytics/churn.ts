@@ -75,6 +75,7 @@ export function churnScore(c: RecencyFrequency, p: BgNbdParameters): number {
   checkParameters(p);
   checkHistory(c);
   const s = sigmoid(logDeadOdds(c, p));
+  // biome-ignore lint/complexity/useMathMinMax: a comparison sends a NaN to 0, where Math.max would pass it on
   return s > 1 ? 1 : s > 0 ? s : 0;
 }
 

@@ -9,6 +9,7 @@
  * - a purchase is a transaction with amount > 0; amount ≤ 0 (refunds, credits) only moves revenue.
  * - transactions after asOf are ignored (counted in `ignoredAfterAsOf`).
  */
+import { jsonPointer } from '../../errors.js';
 import { type LineError, MAX_ERRORS_PER_LINE, MAX_REPORTED_LINES } from '../../profiles/ndjson.js';
 import { DAY_MS } from './timestamps.js';
 import { checkTransaction, Transaction } from './transaction.js';
@@ -67,9 +68,6 @@ export { type LineError, MAX_ERRORS_PER_LINE, MAX_REPORTED_LINES };
 export const MAX_LINE_CHARS = 65_536;
 const MAX_INTERNED_PRODUCTS = 10_000;
 const YEAR_MS = 365 * DAY_MS;
-
-const pointer = (path: readonly PropertyKey[]) =>
-  '/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
 class History implements CustomerHistory {
   first = Number.NaN;
@@ -144,8 +142,10 @@ export class HistoryReader {
     if (this.done) throw new Error('HistoryReader: add() after result()');
     const line = ++this.line;
     if (text.length === 0) return;
-    if (text.length > MAX_LINE_CHARS)
-      return this.reject(line, [{ path: '/', message: `line longer than ${MAX_LINE_CHARS} characters` }]);
+    if (text.length > MAX_LINE_CHARS) {
+      this.reject(line, [{ path: '/', message: `line longer than ${MAX_LINE_CHARS} characters` }]);
+      return;
+    }
     let data: unknown;
     try {
       data = JSON.parse(text); // JSON allows surrounding whitespace, \r included
@@ -155,11 +155,15 @@ export class HistoryReader {
       try {
         data = JSON.parse(trimmed);
       } catch {
-        return this.reject(line, [{ path: '/', message: `invalid JSON: ${(err as Error).message}` }]);
+        this.reject(line, [{ path: '/', message: `invalid JSON: ${(err as Error).message}` }]);
+        return;
       }
     }
     const t = checkTransaction(data);
-    if (t === undefined) return this.explain(line, data);
+    if (t === undefined) {
+      this.explain(line, data);
+      return;
+    }
     this.count(t.customerId, t.at, t.amount, t.product);
   }
 
@@ -204,7 +208,9 @@ export class HistoryReader {
     const parsed = Transaction.safeParse(data);
     const errors = parsed.success
       ? [{ path: '/', message: 'not a valid transaction' }] // unreachable while checkTransaction equals the schema
-      : parsed.error.issues.slice(0, MAX_ERRORS_PER_LINE).map((e) => ({ path: pointer(e.path), message: e.message }));
+      : parsed.error.issues
+          .slice(0, MAX_ERRORS_PER_LINE)
+          .map((e) => ({ path: jsonPointer(e.path), message: e.message }));
     this.reject(line, errors);
   }
 

@@ -95,6 +95,7 @@ describe('checkTransaction ≡ the zod schema', () => {
     fc.integer(),
     fc.boolean(),
     fc.constant(null),
+    // biome-ignore lint/correctness/noPrecisionLoss: JSON's 1e999, which JavaScript reads as Infinity
     fc.constant(1e999),
     fc.string(),
     fc.array(fc.integer(), { maxLength: 2 }),
@@ -209,7 +210,7 @@ describe('readHistories', () => {
   it('reports a bad line with its 1-based number and the field, and goes on', async () => {
     const read = await readHistories(
       [
-        '\uFEFF' + line('a', '2026-01-01', 10),
+        `\uFEFF${line('a', '2026-01-01', 10)}`,
         '',
         '{"customerId": "a", "at": "2026-01-01", "amount": 1',
         line('a', '2026-02-30', 10),
@@ -217,7 +218,7 @@ describe('readHistories', () => {
         '{"customerId": "a", "at": "2026-01-01", "amount": 1e999}',
         JSON.stringify({ customerId: 'bad id', at: '2026-01-01', amount: '10', product: '' }),
         '   ',
-        line('b', '2026-01-02', 5) + '\r',
+        `${line('b', '2026-01-02', 5)}\r`,
       ],
       AS_OF,
     );
