@@ -19,7 +19,7 @@ export type DecisionResponse = Decision & { readonly explanation?: OfferExplanat
 
 export interface DecisionServiceOptions {
   readonly decisionLog?: DecisionLog;
-  /** the customers' arms, with the challenger if there is one; none by default */
+  /** the customers' arms and the challenger, if any; by default the active rule set's control group alone */
   readonly arms?: Arms;
   /** told of every decision that reached a customer (not explain previews) */
   readonly onDecision?: (decision: Decision) => void;

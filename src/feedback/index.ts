@@ -1,4 +1,4 @@
-/** Feedback from customers: response events and their idempotent intake, the loop that feeds learning and tallies from them, the report tallies. */
+/** Feedback from customers: response events and their idempotent intake, and the loop that feeds learning and the report tallies from them. */
 
 export { KPI_OUTCOMES, type KpiReport, Kpis, type Tallies } from './kpis.js';
 export { cellsFromTotals, FeedbackLoop } from './loop.js';

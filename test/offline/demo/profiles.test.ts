@@ -219,7 +219,7 @@ describe('runDemoData', () => {
     expect(out.text()).toBe('');
   });
 
-  it('writes transactions instead of profiles with --transactions (more in test/analytics/demo.test.ts)', async () => {
+  it('writes transactions instead of profiles with --transactions (more in test/offline/demo/transactions.test.ts)', async () => {
     const out = sink();
     expect(
       await runDemoData(['--transactions', '--customers', '3', '--as-of', '2026-03-01'], {
