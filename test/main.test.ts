@@ -37,6 +37,36 @@ describe('the service process', () => {
     expect(await exited(child)).toBe(0);
   });
 
+  it('answers X-Request-Id on the socket: the caller’s, or a new one, on decisions, problems and the rest', async () => {
+    const { child, base } = await startService();
+    try {
+      const decide = (headers: Record<string, string>, body: unknown) =>
+        fetch(`${base}/v1/decisions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        });
+      const own = await decide({ 'x-request-id': 'crm-4711' }, { customerId: 'C0000001', channel: 'web' });
+      expect(own.status).toBe(200);
+      expect(own.headers.get('x-request-id')).toBe('crm-4711');
+      expect(own.headers.get('content-type')).toBe('application/json');
+      const made = await decide({}, { customerId: 'C0000001', channel: 'web' });
+      expect(made.headers.get('x-request-id')).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      );
+      const bad = await decide({ 'x-request-id': 'bad id' }, { customerId: 'C0000001', channel: 'fax' });
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).requestId).toBe(bad.headers.get('x-request-id'));
+      expect(bad.headers.get('x-request-id')).not.toBe('bad id');
+      expect(
+        (await fetch(`${base}/readyz`, { headers: { 'x-request-id': 'probe-1' } })).headers.get('x-request-id'),
+      ).toBe('probe-1');
+    } finally {
+      child.kill('SIGTERM');
+      await exited(child);
+    }
+  });
+
   it('runs WORKERS=2 processes sharing the port', async () => {
     const { child, base, output } = await startService({ WORKERS: '2' });
     const deadline = Date.now() + 10_000;

@@ -1,17 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { requestId } from 'hono/request-id';
 import { ApiError } from '../errors.js';
+import type { AppEnv } from './types.js';
 
 /** The longest X-Request-Id taken from a caller; a longer one, or one with characters outside A-Za-z0-9_-=, is replaced. */
 export const REQUEST_ID_MAX_LENGTH = 128;
+const SANE_REQUEST_ID = /^[\w=-]+$/;
 
 /**
  * Every request's ID: the caller's X-Request-Id when it is sane, else a new UUID; answered in
- * the X-Request-Id header, and carried by problem bodies and log lines about the request.
+ * the X-Request-Id header, and carried by problem bodies and log lines about the request. On
+ * a Node server the header goes onto the socket's response at once (node-server merges it into
+ * the answer), so a route answering plain headers keeps node-server's fast path; without one
+ * (app.request, other runtimes) it goes through hono's headers.
  */
-export const requestIds = (): MiddlewareHandler => requestId({ limitLength: REQUEST_ID_MAX_LENGTH });
+export function requestIds(): MiddlewareHandler<AppEnv> {
+  return (c, next) => {
+    const sent = c.req.header('x-request-id');
+    const id =
+      sent !== undefined && sent.length <= REQUEST_ID_MAX_LENGTH && SANE_REQUEST_ID.test(sent) ? sent : randomUUID();
+    c.set('requestId', id);
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    if (outgoing) outgoing.setHeader('x-request-id', id);
+    else c.header('x-request-id', id);
+    return next();
+  };
+}
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 export const BULK_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
