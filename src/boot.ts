@@ -61,7 +61,7 @@ async function openStores(
   const memory = new MemoryProfileStore();
   const demo = await loadProfiles(config, memory, log);
   metrics.profilesLoaded.set(await memory.size());
-  return { stores: memoryStores(memory, retentionDays), demo };
+  return { stores: memoryStores(config, memory, retentionDays), demo };
 }
 
 async function loadCompiled(dir: string, variable: string, log: Logger): Promise<RuleSet> {

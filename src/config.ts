@@ -101,6 +101,12 @@ export const EnvSchema = z.object({
   REDIS_WRITE_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(500),
   RESPONSE_BUFFER_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   DECISION_LOG_MAXLEN: z.coerce.number().int().min(0).default(1_000_000),
+  RESPONSE_WINDOW_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(120),
   CHALLENGER_RULES_DIR: z.string().min(1).optional(),
   CHALLENGER_SHARE: z.coerce.number().min(0).max(1).default(0.1),
   LEARNING_SYNC_MS: z.coerce.number().int().min(100).max(600_000).default(1_000),

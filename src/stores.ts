@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { type ContactStore, MemoryContactStore, RedisContactStore } from './contacts/index.js';
 import { type Counters, MemoryCounters, RedisCounters } from './counters/index.js';
-import { type DecisionLog, noDecisionLog, RedisDecisionLog } from './decision-log/index.js';
+import { type DecisionLog, MemoryDecisionLog, RedisDecisionLog } from './decision-log/index.js';
 import type { Metrics } from './ops/metrics.js';
 import {
   type InvalidationTarget,
@@ -46,11 +46,15 @@ export interface Stores {
 const BOOT_WAIT_MS = 2_000;
 
 /** `retentionDays`: days of contact counts to keep, the longest window of the loaded policies. */
-export function memoryStores(profiles: MemoryProfileStore, retentionDays: () => number): Stores {
+export function memoryStores(
+  config: Pick<Config, 'RESPONSE_WINDOW_MINUTES'>,
+  profiles: MemoryProfileStore,
+  retentionDays: () => number,
+): Stores {
   return {
     profiles,
     contacts: new MemoryContactStore(retentionDays),
-    decisionLog: noDecisionLog,
+    decisionLog: new MemoryDecisionLog(config.RESPONSE_WINDOW_MINUTES * 60_000),
     redis: undefined,
     rateWindows: new MemoryWindowCounts(),
     listen() {},
@@ -100,10 +104,15 @@ export async function redisStores(
       'Redis is not reachable yet: serving cached profiles and fallback offers until it is',
     );
   }
-  const decisionLog =
-    config.DECISION_LOG_MAXLEN > 0
-      ? new RedisDecisionLog(write, keys, config.DECISION_LOG_MAXLEN, metrics, log)
-      : noDecisionLog;
+  const decisionLog = new RedisDecisionLog(
+    write,
+    read,
+    keys,
+    config.DECISION_LOG_MAXLEN,
+    config.RESPONSE_WINDOW_MINUTES * 60_000,
+    metrics,
+    log,
+  );
   const counters: RedisCounters[] = [];
   const rateWindows = new RedisWindowCounts(write, keys, RATE_WINDOW_MS);
   return {

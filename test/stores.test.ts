@@ -142,27 +142,29 @@ describe('the Redis store, shared by two nodes', () => {
     expect(await (await a.post('/v1/responses', ev(2_499))).json()).toMatchObject({ accepted: 0, duplicates: 1 });
   });
 
-  it('every decision is appended to the capped decision log stream', async () => {
+  it('every decision is appended to the capped decision log stream, one record a entry', async () => {
     await put(a, 'R-8', profile('R-8'));
     const d = await decide(a, 'R-8', 'call-center');
-    const logged = async () => {
-      const entries = (await r.xrevrange(`${prefix}decisions`, '+', '-', 'COUNT', 50)).map(([, f]) =>
-        Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]]))),
-      );
-      return entries.find((e) => e.decisionId === d.decisionId);
-    };
+    const records = async () =>
+      (await r.xrevrange(`${prefix}decisions`, '+', '-', 'COUNT', 50)).map(([, f]) => {
+        expect(f[0]).toBe('record');
+        return JSON.parse(f[1]!);
+      });
+    const logged = async () => (await records()).find((e) => e.decisionId === d.decisionId);
     await eventually('the decision is logged', async () => (await logged()) !== undefined, 2_000);
     const entry = (await logged())!;
     expect(entry).toMatchObject({
       decisionId: d.decisionId,
       customerId: 'R-8',
       channel: 'call-center',
+      interactionId: null,
       rulesetVersion: d.rulesetVersion,
-      controlGroup: '0',
-      degraded: '0',
-      valueSegment: 'top',
+      arm: d.arm,
+      degraded: false,
+      preview: false,
+      profile: { found: true, valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 4200, churnScore: 0.2 },
     });
-    expect(JSON.parse(entry.offers!)).toEqual(
+    expect(entry.offers).toEqual(
       d.offers.map((o: Record<string, unknown>) => ({
         rank: o.rank,
         offerId: o.offerId,
@@ -178,10 +180,7 @@ describe('the Redis store, shared by two nodes', () => {
     ).json();
     await eventually(
       'the explained decision is logged',
-      async () =>
-        (await r.xrevrange(`${prefix}decisions`, '+', '-', 'COUNT', 50)).some(([, f]) =>
-          f.includes(explained.decisionId),
-        ),
+      async () => (await records()).some((e) => e.decisionId === explained.decisionId && e.preview === true),
       2_000,
     );
     // the cap is approximate (whole stream nodes of 100 entries are trimmed)

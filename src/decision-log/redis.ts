@@ -2,59 +2,34 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
-import type { DecisionLog, LoggedDecision } from './store.js';
+import { type DecisionEntry, type DecisionLog, type DecisionRecord, Generations, toRecord } from './store.js';
 
-const FLUSH_MS = 100;
+/** The first wait after a failed write; it doubles with each failure in a row, up to MAX_BACKOFF_MS. */
+const RETRY_MS = 100;
+const MAX_BACKOFF_MS = 5_000;
 /** Entries per write; the writer yields to requests between batches. */
 const BATCH = 100;
 /** Most entries held while Redis is away; beyond it the oldest tenth is dropped and counted. */
 export const DECISION_LOG_BUFFER = 50_000;
-const MAX_BACKOFF_MS = 5_000;
-
-interface Pending {
-  readonly decision: LoggedDecision;
-  readonly at: number;
-}
-
-/** The stream entry's fields: flat strings, `offers` as JSON. */
-export function decisionLogFields(d: LoggedDecision, at: number): string[] {
-  const offers = d.offers.map((o) => ({
-    rank: o.rank,
-    offerId: o.offerId,
-    group: o.group,
-    score: o.score,
-    propensity: o.propensity,
-  }));
-  // biome-ignore format: a field and its value on a line
-  return [
-    'decisionId', d.decisionId,
-    'customerId', d.customerId,
-    'channel', d.channel,
-    'placement', d.placement ?? '',
-    'rulesetVersion', d.rulesetVersion,
-    'found', d.profile.found ? '1' : '0',
-    'valueSegment', d.profile.valueSegment ?? '',
-    'lifecyclePhase', d.profile.lifecyclePhase ?? '',
-    'offers', JSON.stringify(offers),
-    'controlGroup', d.controlGroup ? '1' : '0',
-    'arm', d.arm,
-    'degraded', d.degraded ? '1' : '0',
-    'at', new Date(at).toISOString(),
-  ];
-}
+/** This node's own recent decisions, found without asking Redis. */
+const LOCAL_DECISIONS = 50_000;
 
 const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * Appends every decision to the stream `<prefix>decisions`, capped near `maxLen` entries
- * (XADD MAXLEN ~). The hot path only pushes to an array; a timer writes small batches through
- * the write lane, yielding to requests between them, and backs off while writes fail. Only
- * the entries that failed are written again. While Redis is away entries wait, up to
- * DECISION_LOG_BUFFER, then the oldest are dropped and counted in
+ * Every decision goes to two places: a key of its own under the customer's hash tag
+ * (`<prefix>{customerId}:decision:<decisionId>`, the record as JSON, expiring after the
+ * response window), where responses that name it find it from any node; and, unless
+ * `maxLen` is 0, the stream `<prefix>decisions` (one field, `record`), capped near `maxLen`
+ * entries. The hot path only pushes to an array; the writes leave on the next turn of the
+ * event loop, in small batches through the write lane, yielding to requests between them, and
+ * back off while they fail. Only the entries that failed are written again. While Redis is
+ * away entries wait, up to DECISION_LOG_BUFFER, then the oldest are dropped and counted in
  * nextbest_decision_log_entries_total{result="dropped"}.
  */
 export class RedisDecisionLog implements DecisionLog {
-  private pending: Pending[] = [];
+  private pending: DecisionEntry[] = [];
+  private readonly local = new Generations<DecisionEntry>(LOCAL_DECISIONS);
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private failures = 0;
@@ -62,9 +37,13 @@ export class RedisDecisionLog implements DecisionLog {
   private readonly dropped;
 
   constructor(
-    private readonly lane: RedisLane,
+    private readonly writeLane: RedisLane,
+    private readonly readLane: RedisLane,
     private readonly keys: RedisKeys,
+    /** the stream's cap; 0 keeps no stream (the keys responses look up are written all the same) */
     private readonly maxLen: number,
+    /** how long after a decision responses may name it */
+    private readonly windowMs: number,
     metrics: Metrics,
     private readonly log: Logger,
   ) {
@@ -77,15 +56,44 @@ export class RedisDecisionLog implements DecisionLog {
     );
   }
 
-  append(decision: LoggedDecision, at: number): void {
-    this.pending.push({ decision, at });
+  append(entry: DecisionEntry): void {
+    this.local.set(entry.decision.decisionId, entry);
+    this.pending.push(entry);
     if (this.pending.length > DECISION_LOG_BUFFER) {
       // a tenth at a time, so a full buffer does not cost a shift per decision
       const over = this.pending.length - DECISION_LOG_BUFFER * 0.9;
       this.pending.splice(0, over);
       this.dropped.n += over;
     }
-    if (!this.timer && !this.writing) this.later(FLUSH_MS);
+    if (!this.timer && !this.writing) this.later(0);
+  }
+
+  async find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, DecisionRecord>> {
+    const found = new Map<string, DecisionRecord>();
+    const since = Date.now() - this.windowMs;
+    const elsewhere: string[] = [];
+    for (const id of decisionIds) {
+      const e = this.local.get(id);
+      if (e === undefined) elsewhere.push(id);
+      else if (e.decision.customerId === customerId && e.at >= since) found.set(id, toRecord(e));
+    }
+    if (elsewhere.length === 0) return found;
+    const { client, health } = this.readLane;
+    // one slot: every key carries the customer's hash tag
+    const values = await health.call('decision find', () =>
+      client.mget(elsewhere.map((id) => this.keys.decision(customerId, id))),
+    );
+    values.forEach((json, i) => {
+      if (json === null) return;
+      try {
+        const record = JSON.parse(json) as DecisionRecord;
+        if (record.customerId === customerId && record.decisionId === elsewhere[i])
+          found.set(record.decisionId, record);
+      } catch {
+        // not a record: as if absent
+      }
+    });
+    return found;
   }
 
   private later(ms: number): void {
@@ -100,24 +108,33 @@ export class RedisDecisionLog implements DecisionLog {
     this.writing ??= this.write().finally(() => {
       this.writing = undefined;
       if (this.pending.length > 0 && !this.timer)
-        this.later(this.failures === 0 ? FLUSH_MS : Math.min(FLUSH_MS * 2 ** this.failures, MAX_BACKOFF_MS));
+        this.later(this.failures === 0 ? 0 : Math.min(RETRY_MS * 2 ** (this.failures - 1), MAX_BACKOFF_MS));
     });
     return this.writing;
   }
 
+  private writeOne(entry: DecisionEntry): Promise<unknown> {
+    const { client, health } = this.writeLane;
+    const record = toRecord(entry);
+    const json = JSON.stringify(record);
+    const index = health.call('decision index', () =>
+      client.set(this.keys.decision(record.customerId, record.decisionId), json, 'PX', this.windowMs),
+    );
+    if (this.maxLen === 0) return index;
+    const stream = health.call('decision log', () =>
+      client.xadd(this.keys.decisions, 'MAXLEN', '~', String(this.maxLen), '*', 'record', json),
+    );
+    return Promise.all([index, stream]);
+  }
+
   private async write(): Promise<void> {
-    const { client, health } = this.lane;
-    const key = this.keys.decisions;
-    const cap = String(this.maxLen);
-    while (this.pending.length > 0 && health.available()) {
+    while (this.pending.length > 0) {
+      if (!this.writeLane.health.available()) {
+        this.failures++;
+        return;
+      }
       const batch = this.pending.splice(0, BATCH);
-      const results = await Promise.allSettled(
-        batch.map((p) =>
-          health.call('decision log', () =>
-            client.xadd(key, 'MAXLEN', '~', cap, '*', ...decisionLogFields(p.decision, p.at)),
-          ),
-        ),
-      );
+      const results = await Promise.allSettled(batch.map((e) => this.writeOne(e)));
       const failed = batch.filter((_, i) => results[i]!.status === 'rejected');
       this.written.n += batch.length - failed.length;
       if (failed.length > 0) {

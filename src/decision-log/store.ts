@@ -1,9 +1,10 @@
-/** A decision as the log records it: what the decision path hands over, read and never changed. */
-export interface LoggedDecision {
+export type ArmName = 'control' | 'champion' | 'challenger';
+
+/** A decision as the service answered it: the part of decision/types.ts's Decision the log reads. */
+export interface AnsweredDecision {
   readonly decisionId: string;
   readonly customerId: string;
   readonly channel: string;
-  readonly placement: string | null;
   readonly rulesetVersion: string;
   readonly profile: {
     readonly found: boolean;
@@ -17,21 +18,112 @@ export interface LoggedDecision {
     readonly score: number;
     readonly propensity: number;
   }[];
-  readonly controlGroup: boolean;
-  readonly arm: string;
+  readonly arm: ArmName;
   readonly degraded: boolean;
 }
 
-/** Where every decision is recorded for analytics and audits: who got what, when, from which rules. */
+/** What the decision path hands the log: the answer, and what the record adds to it. */
+export interface DecisionEntry {
+  readonly decision: AnsweredDecision;
+  /** epoch ms */
+  readonly at: number;
+  /** an explain request: logged, shown to nobody */
+  readonly preview: boolean;
+  readonly interactionId: string | null;
+  readonly clv: number | null;
+  readonly churnScore: number | null;
+}
+
+/** The decision-log record: one JSON object per line of the file log, one entry of the Redis stream. */
+export interface DecisionRecord {
+  readonly decisionId: string;
+  /** ISO time */
+  readonly at: string;
+  readonly customerId: string;
+  readonly channel: string;
+  readonly interactionId: string | null;
+  readonly arm: ArmName;
+  readonly rulesetVersion: string;
+  readonly degraded: boolean;
+  readonly preview: boolean;
+  readonly profile: {
+    readonly found: boolean;
+    readonly valueSegment: string | null;
+    readonly lifecyclePhase: string | null;
+    readonly clv: number | null;
+    readonly churnScore: number | null;
+  };
+  readonly offers: readonly {
+    readonly offerId: string;
+    readonly group: string;
+    readonly rank: number;
+    readonly score: number;
+    readonly propensity: number;
+  }[];
+}
+
+export function toRecord(e: DecisionEntry): DecisionRecord {
+  const d = e.decision;
+  return {
+    decisionId: d.decisionId,
+    at: new Date(e.at).toISOString(),
+    customerId: d.customerId,
+    channel: d.channel,
+    interactionId: e.interactionId,
+    arm: d.arm,
+    rulesetVersion: d.rulesetVersion,
+    degraded: d.degraded,
+    preview: e.preview,
+    profile: {
+      found: d.profile.found,
+      valueSegment: d.profile.valueSegment,
+      lifecyclePhase: d.profile.lifecyclePhase,
+      clv: e.clv,
+      churnScore: e.churnScore,
+    },
+    offers: d.offers.map((o) => ({
+      offerId: o.offerId,
+      group: o.group,
+      rank: o.rank,
+      score: o.score,
+      propensity: o.propensity,
+    })),
+  };
+}
+
+/**
+ * Where every decision is recorded, for analytics and audits (who got what, when, from which
+ * rules), and where the responses that name a decision find it.
+ */
 export interface DecisionLog {
   /** Called on the hot path: must not wait on anything. */
-  append(decision: LoggedDecision, at: number): void;
+  append(entry: DecisionEntry): void;
+  /**
+   * This customer's decisions among `decisionIds`, made within the response window (previews
+   * included: the caller refuses responses to them); another customer's are not found.
+   */
+  find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, DecisionRecord>>;
   /** Writes out what is pending (at shutdown). */
   close(): Promise<void>;
 }
 
-/** The embedded default keeps no log. */
-export const noDecisionLog: DecisionLog = {
-  append() {},
-  async close() {},
-};
+/**
+ * The latest entries by key, in two generations: when the newer is full it becomes the older
+ * and the older is dropped whole. An entry is set once and read a few times, so a recency
+ * list (an LRU) would be work on every decision for no gain.
+ */
+export class Generations<V> {
+  private newer = new Map<string, V>();
+  private older = new Map<string, V>();
+  constructor(private readonly size: number) {}
+  set(key: string, value: V): void {
+    if (this.newer.size >= this.size) {
+      this.older = this.newer;
+      this.newer = new Map();
+    }
+    this.newer.set(key, value);
+  }
+  get(key: string): V | undefined {
+    return this.newer.get(key) ?? this.older.get(key);
+  }
+}

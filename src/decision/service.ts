@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { type ContactState, EMPTY_CONTACTS } from '../contacts/state.js';
 import type { ContactStore } from '../contacts/store.js';
-import { type DecisionLog, noDecisionLog } from '../decision-log/store.js';
+import type { DecisionLog } from '../decision-log/store.js';
 import { ApiError } from '../errors.js';
 import type { PropensityModel } from '../learning/model.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -18,7 +18,7 @@ import type { Decision, DecisionInput, DecisionRequest } from './types.js';
 export type DecisionResponse = Decision & { readonly explanation?: OfferExplanation[] };
 
 export interface DecisionServiceOptions {
-  readonly decisionLog?: DecisionLog;
+  readonly decisionLog: DecisionLog;
   /** the customers' arms and the challenger, if any; by default the active rule set's control group alone */
   readonly arms?: Arms;
   /** told of every decision that reached a customer (not explain previews) */
@@ -50,9 +50,9 @@ export class DecisionService {
     private readonly model: PropensityModel,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-    options: DecisionServiceOptions = {},
+    options: DecisionServiceOptions,
   ) {
-    this.decisionLog = options.decisionLog ?? noDecisionLog;
+    this.decisionLog = options.decisionLog;
     this.arms = options.arms ?? new Arms(rules);
     this.onDecision = options.onDecision ?? (() => {});
     this.random = options.random ?? Math.random;
@@ -114,7 +114,14 @@ export class DecisionService {
     let outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
     if (!request.explain) outcome = await this.reserve(ruleset, input, outcome, contacts, arm, now, started);
     const { decision } = outcome;
-    this.decisionLog.append(decision, now);
+    this.decisionLog.append({
+      decision,
+      at: now,
+      preview: request.explain === true,
+      interactionId: null,
+      clv: input.profile?.clv ?? null,
+      churnScore: input.profile?.churnScore ?? null,
+    });
     // an explanation is a preview: in the log, but no contact, counter, tally or learning
     if (request.explain) return { ...decision, explanation: await explain(ruleset, input, outcome, contacts, now) };
     this.record(decision, (performance.now() - started) / 1e3);

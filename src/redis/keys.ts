@@ -20,6 +20,11 @@ export class RedisKeys {
     return `${this.prefix}{${customerId}}:contacts`;
   }
 
+  /** one decision, as the decision log records it, for the responses that name it (expires after the response window) */
+  decision(customerId: string, decisionId: string): string {
+    return `${this.prefix}{${customerId}}:decision:${decisionId}`;
+  }
+
   /** the customer's recent eventIds (a sorted set by time of receipt), for idempotency */
   seen(customerId: string): string {
     return `${this.prefix}{${customerId}}:seen`;

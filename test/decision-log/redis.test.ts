@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/decision/types.js';
 import { DECISION_LOG_BUFFER, RedisDecisionLog } from '../../src/decision-log/redis.js';
+import type { DecisionEntry } from '../../src/decision-log/store.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { connectRedis, RedisHealth, RedisKeys, whenReady } from '../../src/redis/index.js';
 import { testApp } from '../support/app.js';
@@ -23,12 +24,27 @@ const decision = (n: number): Decision => ({
   degraded: false,
 });
 
-function logTo(url: string, prefix: string) {
+const entry = (n: number, at = Date.now()): DecisionEntry => ({
+  decision: decision(n),
+  at,
+  preview: false,
+  interactionId: null,
+  clv: 1200,
+  churnScore: 0.2,
+});
+
+function logTo(url: string, prefix: string, windowMs = 60_000) {
   const metrics = new Metrics({ defaultMetrics: false });
   const client = connectRedis({ url }, { name: 'test-write', commandTimeout: 500 });
   const lane = { client, health: new RedisHealth(client, 'write', 500, metrics, log) };
-  return { client, metrics, log: new RedisDecisionLog(lane, new RedisKeys(prefix), 1_000_000, metrics, log) };
+  return {
+    client,
+    metrics,
+    log: new RedisDecisionLog(lane, lane, new RedisKeys(prefix), 1_000_000, windowMs, metrics, log),
+  };
 }
+
+const decisionIdOf = (fields: string[]) => (JSON.parse(fields[1]!) as { decisionId: string }).decisionId;
 
 // The decision log's writer against a real redis-server: backlog after an outage, bounded memory.
 describe('the decision log', () => {
@@ -44,12 +60,12 @@ describe('the decision log', () => {
     const { client, log: decisions } = logTo(redis.url, 'backlog:');
     expect(await whenReady(client, 2_000)).toBe(true);
     await redis.kill();
-    for (let i = 0; i < 3_000; i++) decisions.append(decision(i), Date.now());
+    for (let i = 0; i < 3_000; i++) decisions.append(entry(i));
     await redis.restart();
     const c = redis.client();
     try {
       await eventually('the backlog is written', async () => (await c.xlen('backlog:decisions')) >= 3_000, 15_000);
-      const ids = (await c.xrange('backlog:decisions', '-', '+')).map(([, f]) => f[1]);
+      const ids = (await c.xrange('backlog:decisions', '-', '+')).map(([, f]) => decisionIdOf(f));
       expect(ids.length).toBe(3_000);
       expect(new Set(ids).size).toBe(3_000);
       expect(ids[0]).toBe('d-0'); // oldest first
@@ -64,7 +80,7 @@ describe('the decision log', () => {
     const { client, metrics, log: decisions } = logTo(`redis://127.0.0.1:${await freeRedisPort()}`, 'gone:');
     try {
       const total = DECISION_LOG_BUFFER + 20_000;
-      for (let i = 0; i < total; i++) decisions.append(decision(i), Date.now());
+      for (let i = 0; i < total; i++) decisions.append(entry(i));
       const text = await metrics.registry.metrics();
       const pending = Number(/^nextbest_decision_log_pending (\d+)$/m.exec(text)![1]);
       const dropped = Number(/^nextbest_decision_log_entries_total\{result="dropped"\} (\d+)$/m.exec(text)![1]);
@@ -75,7 +91,39 @@ describe('the decision log', () => {
     }
   });
 
-  it('is off with DECISION_LOG_MAXLEN=0', async () => {
+  it('finds a decision from another node, for its own customer only, within the response window', async () => {
+    const a = logTo(redis.url, 'find:', 1_000);
+    const b = logTo(redis.url, 'find:', 1_000);
+    try {
+      expect(await whenReady(b.client, 2_000)).toBe(true);
+      a.log.append(entry(7));
+      await a.log.flush();
+      const found = await b.log.find('C7', ['d-7', 'd-8']);
+      expect([...found.keys()]).toEqual(['d-7']);
+      expect(found.get('d-7')).toMatchObject({
+        decisionId: 'd-7',
+        customerId: 'C7',
+        channel: 'web',
+        arm: 'champion',
+        preview: false,
+        interactionId: null,
+        profile: { found: true, valueSegment: 'top', lifecyclePhase: 'loyalty', clv: 1200, churnScore: 0.2 },
+        offers: [{ offerId: 'o-1', group: 'care', rank: 1, score: 0.5, propensity: 0.1 }],
+      });
+      expect((await b.log.find('C8', ['d-7'])).size).toBe(0);
+      expect((await a.log.find('C8', ['d-7'])).size).toBe(0); // the deciding node's own memory binds it too
+      await new Promise((r) => setTimeout(r, 1_100));
+      expect((await b.log.find('C7', ['d-7'])).size).toBe(0);
+      expect((await a.log.find('C7', ['d-7'])).size).toBe(0);
+    } finally {
+      for (const n of [a, b]) {
+        await n.log.close();
+        n.client.disconnect();
+      }
+    }
+  });
+
+  it('keeps no stream with DECISION_LOG_MAXLEN=0, and still the decisions responses name', async () => {
     const node = await testApp({
       PROFILE_STORE: 'redis',
       REDIS_URL: redis.url,
@@ -87,7 +135,7 @@ describe('the decision log', () => {
       expect((await node.post('/v1/decisions', { customerId: 'C1', channel: 'web' })).status).toBe(200);
       await new Promise((r) => setTimeout(r, 300)); // longer than the log's flush interval
       expect(await c.exists('off:decisions')).toBe(0);
-      expect(await (await node.app.request('/metrics')).text()).not.toContain('nextbest_decision_log_pending');
+      expect((await c.keys('off:{C1}:decision:*')).length).toBe(1);
     } finally {
       c.disconnect();
       await node.services.close();

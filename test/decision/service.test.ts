@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { MemoryContactStore } from '../../src/contacts/memory.js';
 import { DecisionService } from '../../src/decision/service.js';
+import { MemoryDecisionLog } from '../../src/decision-log/memory.js';
 import { priorPropensity } from '../../src/learning/model.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { CachedProfileStore } from '../../src/profiles/cache.js';
@@ -21,6 +22,7 @@ const service = async (store: ProfileStore) => {
     priorPropensity,
     new Metrics({ defaultMetrics: false }),
     pino({ level: 'silent' }),
+    { decisionLog: new MemoryDecisionLog(60_000) },
   );
 };
 
@@ -97,6 +99,7 @@ describe('decision service: reserving what a decision presents', () => {
       priorPropensity,
       new Metrics({ defaultMetrics: false }),
       pino({ level: 'silent' }),
+      { decisionLog: new MemoryDecisionLog(60_000) },
     );
     return { s, contacts };
   };

@@ -1,0 +1,28 @@
+import { type DecisionEntry, type DecisionLog, type DecisionRecord, Generations, toRecord } from './store.js';
+
+/** Decisions remembered for the responses that name them: at least this many (at most twice), within the window. */
+export const MEMORY_DECISIONS = 250_000;
+
+/** The embedded default: the recent decisions of this process, for the responses that name them. */
+export class MemoryDecisionLog implements DecisionLog {
+  private readonly recent = new Generations<DecisionEntry>(MEMORY_DECISIONS);
+
+  /** `windowMs`: how long after a decision responses may name it */
+  constructor(private readonly windowMs: number) {}
+
+  append(entry: DecisionEntry): void {
+    this.recent.set(entry.decision.decisionId, entry);
+  }
+
+  async find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, DecisionRecord>> {
+    const found = new Map<string, DecisionRecord>();
+    const since = Date.now() - this.windowMs;
+    for (const id of decisionIds) {
+      const e = this.recent.get(id);
+      if (e && e.decision.customerId === customerId && e.at >= since) found.set(id, toRecord(e));
+    }
+    return found;
+  }
+
+  async close(): Promise<void> {}
+}
