@@ -4,7 +4,7 @@ import { createApp, type Services } from './app.js';
 import type { Config } from './config.js';
 import { Arms, DecisionService } from './decision/index.js';
 import { FeedbackLoop, Kpis, ResponseService } from './feedback/index.js';
-import { LearnedPropensity, LearningState } from './learning/index.js';
+import { LearnedPropensity, LearningState, positiveOutcome } from './learning/index.js';
 import { type DemoCustomer, demoCustomers, generateProfiles } from './offline/demo/index.js';
 import { Metrics } from './ops/metrics.js';
 import { CachedProfileStore, type ImportReport, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
@@ -126,9 +126,17 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
       budgetMs: 2 * config.REDIS_DEADLINE_MS,
     },
   );
-  const responses = new ResponseService(stores.contacts, config.RESPONSE_BUFFER_SIZE, metrics, log, {
-    onStored: (events) => feedback.stored(events),
-  });
+  const responses = new ResponseService(
+    stores.contacts,
+    stores.decisionLog,
+    config.RESPONSE_BUFFER_SIZE,
+    metrics,
+    log,
+    {
+      positive: (channel) => positiveOutcome(rules.active?.source.arbitration.learning, channel),
+      onStored: (stored) => feedback.stored(stored),
+    },
+  );
   const audit = new AuditTrail();
   const manager = new RuleSetManager(config.RULES_DIR, rules, metrics, log, audit, stores.audit);
   manager.started();

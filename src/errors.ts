@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'payload_too_large',
   'unsupported_media_type',
   'invalid_ruleset',
+  'decision_mismatch',
   'rate_limited',
   'not_ready',
   'unavailable',

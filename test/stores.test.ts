@@ -106,21 +106,26 @@ describe('the Redis store, shared by two nodes', () => {
     expect(await got.text()).not.toMatch(/at .*\.js/);
   });
 
-  it('response events go to the customer stream once per eventId', async () => {
+  it('response events go to the customer stream once per eventId, whichever node made the decision', async () => {
+    const d = await decide(a, 'R-1');
     const event = {
       customerId: 'R-1',
-      offerId: 'service-app-download',
+      offerId: d.offers[0].offerId,
       outcome: 'impression',
       channel: 'web',
       eventId: 'ev-1',
-      decisionId: 'd-1',
+      decisionId: d.decisionId,
     };
     expect(await (await a.post('/v1/responses', event)).json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
     const again = await b.post('/v1/responses', { events: [event, { ...event, eventId: 'ev-2', outcome: 'click' }] });
     expect(await again.json()).toEqual({ accepted: 1, duplicates: 1, buffered: 0 });
     const stream = await r.xrange(`${prefix}{R-1}:events`, '-', '+');
     expect(stream.map(([, f]) => f[f.indexOf('outcome') + 1])).toEqual(['impression', 'click']);
-    expect(await r.zrange(`${prefix}{R-1}:seen`, '0', '-1')).toEqual(['ev-1', 'ev-2']);
+    const seen = await r.zrange(`${prefix}{R-1}:seen`, '0', '-1');
+    expect(seen.filter((m) => !m.startsWith('L|'))).toEqual(['ev-1', 'ev-2']);
+    // the decision × offer's learning marks, in the same set: a trial (the impression), then a success (the click)
+    const mark = `${d.decisionId}|${event.offerId}`;
+    expect(seen.filter((m) => m.startsWith('L|')).sort()).toEqual([`L|s|${mark}`, `L|t|${mark}`]);
   });
 
   it("a customer's dedup marks and history stay bounded however many events arrive", async () => {

@@ -16,6 +16,7 @@ export const PROBLEMS: Readonly<Record<ErrorCode, { status: ContentfulStatusCode
   payload_too_large: { status: 413, title: 'The body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   invalid_ruleset: { status: 422, title: 'The rule set is invalid; the previous version keeps serving' },
+  decision_mismatch: { status: 422, title: 'A response does not belong to a decision this service made' },
   rate_limited: { status: 429, title: 'Too many requests for this API key' },
   not_ready: { status: 503, title: 'The service is not ready' },
   unavailable: { status: 503, title: 'A backing store is unavailable; retry later' },

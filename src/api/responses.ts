@@ -148,6 +148,7 @@ export function registerResponses(
         'the events name offers or channels no loaded rule set knows; nothing was recorded',
         unknown,
       );
-    return c.json(await service.record(events, c.get('requestId')), 202);
+    const path = (i: number, field: string) => (batch ? `/events/${i}/${field}` : `/${field}`);
+    return c.json(await service.record(events, c.get('requestId'), path), 202);
   });
 }

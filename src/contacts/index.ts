@@ -18,8 +18,13 @@ export {
   DEDUP_MAX,
   DEDUP_TTL_MS,
   HISTORY_MAX,
+  LEARNED_SUCCESS,
+  LEARNED_TRIAL,
+  type LearningAsk,
   OUTCOMES,
   type Outcome,
   type ResponseEvent,
+  successMark,
+  trialMark,
   type WriteResult,
 } from './store.js';

@@ -13,7 +13,12 @@ import {
   DEDUP_MAX,
   DEDUP_TTL_MS,
   HISTORY_MAX,
+  LEARNED_SUCCESS,
+  LEARNED_TRIAL,
+  type LearningAsk,
   type ResponseEvent,
+  successMark,
+  trialMark,
   type WriteResult,
 } from './store.js';
 
@@ -59,10 +64,14 @@ export class MemoryContactStore implements ContactStore {
     return true;
   }
 
-  async record(events: readonly ResponseEvent[]): Promise<WriteResult> {
+  async record(
+    events: readonly ResponseEvent[],
+    asks: readonly (LearningAsk | undefined)[] = [],
+  ): Promise<WriteResult> {
     const stored: ResponseEvent[] = [];
+    const learned: number[] = [];
     const now = Date.now();
-    for (const e of events) {
+    for (const [i, e] of events.entries()) {
       const s = this.customers.get(e.customerId);
       if (s?.seen.has(e.eventId) && s.seen.get(e.eventId)! > now - DEDUP_TTL_MS) continue;
       const state = this.state(e.customerId);
@@ -71,8 +80,20 @@ export class MemoryContactStore implements ContactStore {
       if (state.history.length > HISTORY_MAX) state.history.splice(0, state.history.length - HISTORY_MAX);
       applyEvent(state.fields, e, now, this.retentionDays());
       stored.push(e);
+      learned.push(MemoryContactStore.learn(state.seen, e, asks[i], now));
     }
-    return { accepted: stored.length, duplicates: events.length - stored.length, stored, failed: [] };
+    return { accepted: stored.length, duplicates: events.length - stored.length, stored, learned, failed: [] };
+  }
+
+  /** The learning marks an outcome sets, as the Redis script sets them: a success only after the trial. */
+  private static learn(seen: Map<string, number>, e: ResponseEvent, ask: LearningAsk | undefined, now: number): number {
+    if (ask === undefined || e.decisionId === undefined) return 0;
+    const trial = trialMark(e.decisionId, e.offerId);
+    let learned = 0;
+    if (ask.trial && MemoryContactStore.mark(seen, trial, now)) learned |= LEARNED_TRIAL;
+    if (ask.success && seen.has(trial) && MemoryContactStore.mark(seen, successMark(e.decisionId, e.offerId), now))
+      learned |= LEARNED_SUCCESS;
+    return learned;
   }
 
   async history(customerId: string): Promise<ResponseEvent[]> {

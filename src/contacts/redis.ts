@@ -19,7 +19,10 @@ import {
   DEDUP_MAX,
   DEDUP_TTL_MS,
   HISTORY_MAX,
+  type LearningAsk,
   type ResponseEvent,
+  successMark,
+  trialMark,
   type WriteResult,
 } from './store.js';
 
@@ -60,10 +63,14 @@ end
 /**
  * One event in one step: marks the eventId (a sorted set per customer, trimmed by age and
  * count), appends to the history stream and updates the contact state, so a retry after a
- * lost reply is counted once. Every key carries the customer's hash tag: one slot.
+ * lost reply is counted once. Every key carries the customer's hash tag: one slot. Then the
+ * learning marks, in the same set: the decision × offer's trial mark when asked for (bit 1 of
+ * the answer's learned part), its success mark when asked for and the trial is marked (bit 2).
+ * Answers 0 for a duplicate, else 1 + 2 × learned.
  * ARGV: now, dedup window ms, most marks, most history entries, TTL s, eventId, count field
  * ('' when its day is past retention), last field, at, hold field ('' for none), prune
- * threshold, oldest day, prune interval ms, flood threshold, stream fields…
+ * threshold, oldest day, prune interval ms, flood threshold, trial mark ('' without a
+ * decision), '1' to mark the trial, success mark ('' for none), stream fields…
  */
 const RECORD_EVENT = `${PRUNE}
 local now = tonumber(ARGV[1])
@@ -71,15 +78,20 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 if redis.call('ZADD', KEYS[1], 'NX', now, ARGV[6]) == 0 then return 0 end
 local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
 if over > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1) end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 15))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 18))
 if ARGV[7] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[7], 1) end
 local last = tonumber(redis.call('HGET', KEYS[3], ARGV[8]) or '-1')
 if tonumber(ARGV[9]) > last then redis.call('HSET', KEYS[3], ARGV[8], ARGV[9]) end
 if ARGV[10] ~= '' then redis.call('HDEL', KEYS[3], ARGV[10]) end
 redis.call('HINCRBY', KEYS[3], 'v', 1)
 prune(KEYS[3], now, tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14]))
+local learned = 0
+if ARGV[15] ~= '' then
+  if ARGV[16] == '1' and redis.call('ZADD', KEYS[1], 'NX', now, ARGV[15]) == 1 then learned = 1 end
+  if ARGV[17] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[15]) and redis.call('ZADD', KEYS[1], 'NX', now, ARGV[17]) == 1 then learned = learned + 2 end
+end
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[5]) end
-return 1`;
+return 1 + 2 * learned`;
 
 /**
  * What a decision presents, applied only if nobody wrote the customer's contact state since
@@ -117,13 +129,17 @@ export class RedisContactStore implements ContactStore {
   }
 
   /** Each event on its own: on a Cluster with a master down, the other masters' customers still go through. */
-  async record(events: readonly ResponseEvent[]): Promise<WriteResult> {
+  async record(
+    events: readonly ResponseEvent[],
+    asks: readonly (LearningAsk | undefined)[] = [],
+  ): Promise<WriteResult> {
     const { client, health } = this.writeLane;
     const now = Date.now();
     const oldest = oldestDay(now, this.retentionDays());
     const results = await Promise.allSettled(
-      events.map((e) =>
-        health.call('response write', () =>
+      events.map((e, i) => {
+        const ask = e.decisionId === undefined ? undefined : asks[i];
+        return health.call('response write', () =>
           // biome-ignore format: the arguments grouped as the script reads them
           client.nextbestRecordEvent(
             this.keys.seen(e.customerId), this.keys.events(e.customerId), this.keys.contacts(e.customerId),
@@ -131,19 +147,30 @@ export class RedisContactStore implements ContactStore {
             dayOf(e.at) >= oldest ? countField(e.outcome, e.channel, e.offerId, dayOf(e.at)) : '', lastField(e.outcome, e.channel, e.offerId), e.at,
             e.outcome === 'impression' && e.decisionId !== undefined ? holdField(e.channel, e.offerId, e.decisionId) : '',
             PRUNE_AT_FIELDS, oldest, PRUNE_EVERY_MS, PRUNE_ALWAYS_AT_FIELDS,
+            ask ? trialMark(e.decisionId!, e.offerId) : '', ask?.trial ? '1' : '0', ask?.success ? successMark(e.decisionId!, e.offerId) : '',
             'eventId', e.eventId, 'offerId', e.offerId, 'outcome', e.outcome, 'channel', e.channel,
             'decisionId', e.decisionId ?? '', 'at', e.at,
           ),
-        ),
-      ),
+        );
+      }),
     );
     const stored: ResponseEvent[] = [];
+    const learned: number[] = [];
     const failed: ResponseEvent[] = [];
     results.forEach((r, i) => {
       if (r.status === 'rejected') failed.push(events[i]!);
-      else if (r.value === 1) stored.push(events[i]!);
+      else if (r.value > 0) {
+        stored.push(events[i]!);
+        learned.push((r.value - 1) / 2);
+      }
     });
-    return { accepted: stored.length, duplicates: events.length - stored.length - failed.length, stored, failed };
+    return {
+      accepted: stored.length,
+      duplicates: events.length - stored.length - failed.length,
+      stored,
+      learned,
+      failed,
+    };
   }
 
   async history(customerId: string): Promise<ResponseEvent[]> {

@@ -15,6 +15,24 @@ export interface ResponseEvent {
   readonly at: number;
 }
 
+/**
+ * What an outcome that names a decision may count for learning. Each counts at most once per
+ * decision × offer: a trial for the first presentation proven (an impression, or an accept or
+ * reject, which prove it too), a success only after that trial.
+ */
+export interface LearningAsk {
+  readonly trial: boolean;
+  readonly success: boolean;
+}
+
+/** Bits of WriteResult.learned: what a stored event counted for learning. */
+export const LEARNED_TRIAL = 1;
+export const LEARNED_SUCCESS = 2;
+
+/** The dedup-set members that mark a decision × offer's trial and success: `|` is never in an eventId. */
+export const trialMark = (decisionId: string, offerId: string) => `L|t|${decisionId}|${offerId}`;
+export const successMark = (decisionId: string, offerId: string) => `L|s|${decisionId}|${offerId}`;
+
 export interface WriteResult {
   /** events stored now */
   readonly accepted: number;
@@ -22,6 +40,8 @@ export interface WriteResult {
   readonly duplicates: number;
   /** the events stored now (not duplicates, not failed), for learning and reports */
   readonly stored: readonly ResponseEvent[];
+  /** for each of `stored`, what it counted for learning: LEARNED_TRIAL and LEARNED_SUCCESS bits */
+  readonly learned: readonly number[];
   /** events that could not be written (and may be tried again: duplicates are recognised) */
   readonly failed: readonly ResponseEvent[];
 }
@@ -43,8 +63,12 @@ export interface ContactStore {
     presented: readonly Presented[],
     now: number,
   ): boolean | Promise<boolean>;
-  /** Records the outcomes not seen before (history, dedup mark and state in one step); those it could not write come back in `failed`. */
-  record(events: readonly ResponseEvent[]): Promise<WriteResult>;
+  /**
+   * Records the outcomes not seen before (history, dedup mark, contact state and learning
+   * marks in one step); those it could not write come back in `failed`. `asks[i]` is what
+   * `events[i]` may count for learning (none when absent).
+   */
+  record(events: readonly ResponseEvent[], asks?: readonly (LearningAsk | undefined)[]): Promise<WriteResult>;
   /** The customer's stored events, oldest first. */
   history(customerId: string): Promise<ResponseEvent[]>;
   /** false while writes would fail at once (Redis down, circuit open); events then wait in the buffer */

@@ -13,6 +13,8 @@ const BATCH = 100;
 export const DECISION_LOG_BUFFER = 50_000;
 /** This node's own recent decisions, found without asking Redis. */
 const LOCAL_DECISIONS = 50_000;
+/** A decision made on another node a moment ago may not be written yet: what is missing is asked for once more after this. */
+const LATE_WRITE_MS = 50;
 
 const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -30,7 +32,7 @@ const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 export class RedisDecisionLog implements DecisionLog {
   private pending: DecisionEntry[] = [];
   private readonly local = new Generations<DecisionEntry>(LOCAL_DECISIONS);
-  private timer: NodeJS.Timeout | undefined;
+  private timer: { cancel(): void } | undefined;
   private writing: Promise<void> | undefined;
   private failures = 0;
   private readonly written;
@@ -78,32 +80,47 @@ export class RedisDecisionLog implements DecisionLog {
       else if (e.decision.customerId === customerId && e.at >= since) found.set(id, toRecord(e));
     }
     if (elsewhere.length === 0) return found;
+    await this.fetch(customerId, elsewhere, found);
+    const late = elsewhere.filter((id) => !found.has(id));
+    if (late.length === 0) return found;
+    await new Promise((resolve) => setTimeout(resolve, LATE_WRITE_MS));
+    await this.fetch(customerId, late, found);
+    return found;
+  }
+
+  /** One MGET (one slot: every key carries the customer's hash tag); what it finds goes into `found`. */
+  private async fetch(customerId: string, ids: readonly string[], found: Map<string, DecisionRecord>): Promise<void> {
     const { client, health } = this.readLane;
-    // one slot: every key carries the customer's hash tag
     const values = await health.call('decision find', () =>
-      client.mget(elsewhere.map((id) => this.keys.decision(customerId, id))),
+      client.mget(ids.map((id) => this.keys.decision(customerId, id))),
     );
     values.forEach((json, i) => {
       if (json === null) return;
       try {
         const record = JSON.parse(json) as DecisionRecord;
-        if (record.customerId === customerId && record.decisionId === elsewhere[i])
-          found.set(record.decisionId, record);
+        if (record.customerId === customerId && record.decisionId === ids[i]) found.set(record.decisionId, record);
       } catch {
         // not a record: as if absent
       }
     });
-    return found;
   }
 
+  /** Flushes after `ms`; with 0 right after this turn's I/O, so that other nodes find the decisions soon. */
   private later(ms: number): void {
-    this.timer = setTimeout(() => void this.flush(), ms);
-    this.timer.unref();
+    if (ms === 0) {
+      const soon = setImmediate(() => void this.flush());
+      soon.unref();
+      this.timer = { cancel: () => clearImmediate(soon) };
+    } else {
+      const timer = setTimeout(() => void this.flush(), ms);
+      timer.unref();
+      this.timer = { cancel: () => clearTimeout(timer) };
+    }
   }
 
   /** Writes what is pending; what fails goes back to the head for the next attempt. */
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     this.writing ??= this.write().finally(() => {
       this.writing = undefined;

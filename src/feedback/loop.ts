@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ResponseEvent } from '../contacts/store.js';
+import { LEARNED_SUCCESS, LEARNED_TRIAL, type ResponseEvent } from '../contacts/store.js';
 import type { Counters } from '../counters/store.js';
 import type { Arms } from '../decision/arms.js';
 import type { Decision } from '../decision/types.js';
@@ -9,6 +9,7 @@ import type { Profile } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
 import type { Kpis } from './kpis.js';
+import type { StoredResponse } from './service.js';
 
 /** Learning counts in shared counters: `<cell>|t` trials (impressions), `<cell>|s` successes. */
 export function cellsFromTotals(totals: ReadonlyMap<string, number>): Map<string, Counts> {
@@ -39,99 +40,53 @@ export interface FeedbackDeps {
 
 type Cell = Pick<Profile, 'valueSegment' | 'lifecyclePhase'>;
 
-/** A decision this node made, for the outcomes that name it. */
-interface Recent {
-  /** the customer's segment and phase when decided; undefined for an unknown customer */
-  readonly cell: Cell | undefined;
-  /** offers an outcome has already counted a trial for (made at the first outcome) */
-  tried: Set<string> | undefined;
-}
-
-/** Decisions remembered for their outcomes (a few minutes of traffic on a busy node): at least this many, at most twice. */
-const RECENT_DECISIONS = 100_000;
-
-/**
- * The latest decisions by ID, in two generations: when the newer is full it becomes the older
- * and the older is dropped whole. A decision is set once and read by its outcomes, so a
- * recency list (an LRU) would be work on every decision for no gain.
- */
-class Generations<V> {
-  private newer = new Map<string, V>();
-  private older = new Map<string, V>();
-  constructor(private readonly size: number) {}
-  set(key: string, value: V): void {
-    if (this.newer.size >= this.size) {
-      this.older = this.newer;
-      this.newer = new Map();
-    }
-    this.newer.set(key, value);
-  }
-  get(key: string): V | undefined {
-    return this.newer.get(key) ?? this.older.get(key);
-  }
-}
-
 /**
  * Closes the loop: every decision and every newly stored outcome is tallied for the reports,
- * and outcomes update the learned propensity of the offer's cell. An outcome that names a
- * decision this node made counts for the segment and phase the customer had then, so an
- * accept after a phase change still credits the cell that chose the offer; otherwise for
- * the customer's current profile. A trial is an impression, or, for a known decision whose
- * impression was not reported, the first accept, click or reject of the offer.
+ * and outcomes update the learned propensity of the offer's cell. An outcome that names its
+ * decision counts for the segment and phase the customer had then, under the decision's arm,
+ * so an accept after a phase change still credits the cell that chose the offer; what it
+ * counts for learning the store has settled (a trial and a success at most once per decision
+ * × offer, a success only after the trial). An outcome that names no decision is tallied for
+ * the customer's current profile and arm, and learned from (an impression a trial, the
+ * channel's success outcome a success) only where the rule set's learning says `unattributed`.
  */
 export class FeedbackLoop {
-  private readonly recent = new Generations<Recent>(RECENT_DECISIONS);
-  /** one Cell per segment × phase, shared by the decisions remembered */
-  private readonly cells = new Map<string, Map<string, Cell>>();
-
-  private cellOf(valueSegment: Cell['valueSegment'], lifecyclePhase: Cell['lifecyclePhase']): Cell {
-    let byPhase = this.cells.get(valueSegment);
-    if (!byPhase) this.cells.set(valueSegment, (byPhase = new Map()));
-    let cell = byPhase.get(lifecyclePhase);
-    if (!cell) byPhase.set(lifecyclePhase, (cell = Object.freeze({ valueSegment, lifecyclePhase })));
-    return cell;
-  }
-
   constructor(private readonly d: FeedbackDeps) {}
 
   decided(decision: Decision): void {
     this.d.kpis.decision(decision);
-    const p = decision.profile;
-    if (decision.offers.length === 0) return;
-    const cell = p.valueSegment && p.lifecyclePhase ? this.cellOf(p.valueSegment, p.lifecyclePhase) : undefined;
-    this.recent.set(decision.decisionId, { cell, tried: undefined });
   }
 
-  stored(events: readonly ResponseEvent[]): void {
-    for (const e of events) {
-      const recent = e.decisionId === undefined ? undefined : this.recent.get(e.decisionId);
-      if (recent) {
-        this.learn(e, recent.cell, recent);
+  stored(responses: readonly StoredResponse[]): void {
+    for (const { event: e, learned, decision } of responses) {
+      if (decision) {
+        const p = decision.profile;
+        const cell = p.valueSegment && p.lifecyclePhase ? (p as Cell) : undefined;
+        const key = cellKey(e.offerId, e.channel, cell);
+        if (learned & LEARNED_TRIAL) this.count(key, 't');
+        if (learned & LEARNED_SUCCESS) this.count(key, 's');
+        this.d.kpis.outcome(e.offerId, cell, decision.arm, e.outcome);
         continue;
       }
       const cached = this.d.profiles.peek?.(e.customerId);
-      if (cached !== undefined) this.learn(e, cached ?? undefined, undefined);
+      if (cached !== undefined) this.unattributed(e, cached ?? undefined);
       else {
         this.d.profiles.get(e.customerId).then(
-          (p) => this.learn(e, p, undefined),
+          (p) => this.unattributed(e, p),
           // without the profile the outcome still counts, in the unknown customers' cell
-          () => this.learn(e, undefined, undefined),
+          () => this.unattributed(e, undefined),
         );
       }
     }
   }
 
-  private learn(e: ResponseEvent, profile: Cell | undefined, recent: Recent | undefined): void {
-    const ruleset = this.d.rules.active;
-    if (!ruleset) return;
-    const positive = positiveOutcome(ruleset.source.arbitration.learning, e.channel);
-    const cell = cellKey(e.offerId, e.channel, profile);
-    // for a known decision the first outcome of an offer is its trial (an answer proves it was seen)
-    if (recent ? !recent.tried?.has(e.offerId) : e.outcome === 'impression') {
-      this.count(cell, 't');
-      if (recent) (recent.tried ??= new Set()).add(e.offerId);
+  private unattributed(e: ResponseEvent, profile: Cell | undefined): void {
+    const learning = this.d.rules.active?.source.arbitration.learning;
+    if (learning?.unattributed) {
+      const key = cellKey(e.offerId, e.channel, profile);
+      if (e.outcome === 'impression') this.count(key, 't');
+      if (e.outcome === positiveOutcome(learning, e.channel)) this.count(key, 's');
     }
-    if (e.outcome === positive) this.count(cell, 's');
     this.d.kpis.outcome(e.offerId, profile, this.d.arms.of(e.customerId), e.outcome);
   }
 

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ContactStore, ResponseEvent, WriteResult } from '../contacts/store.js';
-import { ApiError } from '../errors.js';
+import type { ContactStore, LearningAsk, ResponseEvent, WriteResult } from '../contacts/store.js';
+import type { DecisionLog, DecisionRecord } from '../decision-log/store.js';
+import { ApiError, type FieldError } from '../errors.js';
+import { positiveOutcome } from '../learning/state.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RecordResult, ResponseEventInput } from './schema.js';
 
@@ -12,22 +14,44 @@ export interface ResponseReceipt {
   readonly buffered: number;
 }
 
+/** An event stored for the first time, with what it counted for learning and the decision it names. */
+export interface StoredResponse {
+  readonly event: ResponseEvent;
+  /** LEARNED_TRIAL and LEARNED_SUCCESS bits (contacts/store.ts) */
+  readonly learned: number;
+  /** the decision the event names, as logged; undefined for an event that names none */
+  readonly decision: DecisionRecord | undefined;
+}
+
 export interface ResponseServiceOptions {
   /** how long close() keeps trying to write the buffer out */
   readonly closeWaitMs?: number;
+  /** the outcome that counts as a success on a channel: the active rule set's learning */
+  readonly positive?: (channel: string) => string;
   /** told of every event stored for the first time (learning, reports) */
-  readonly onStored?: (events: readonly ResponseEvent[]) => void;
+  readonly onStored?: (stored: readonly StoredResponse[]) => void;
 }
 
+/** Outcomes that prove an offer was presented: each may bring its decision × offer's trial. */
+const PRESENTED: ReadonlySet<string> = new Set(['impression', 'accept', 'reject']);
+
+/** Where a refusal points: the field of the event, given its index in the request. */
+export type EventPath = (index: number, field: string) => string;
+
 const FLUSH_BATCH = 500;
+const NOTHING: RecordResult = { accepted: 0, duplicates: 0 };
 const RETRY_MS = 250;
 
 /**
- * Takes response events in. Events the store cannot write wait in a bounded in-memory queue
+ * Takes response events in. An event that names a decision must belong to it: a decision this
+ * service made for that customer within the response window, not a preview, which presented
+ * that offer on that channel; otherwise the whole request is refused (422 decision_mismatch)
+ * and nothing is recorded. Events the store cannot write wait in a bounded in-memory queue
  * and are written, oldest first, when it can (202, `buffered`); when the queue has no room
  * for them, the request is refused with 503 and Retry-After, saying what was recorded.
  * An event is never acknowledged and then dropped, short of the process stopping while the
- * store stays unavailable for the whole of close().
+ * store stays unavailable for the whole of close(), or of the decision it names turning out,
+ * once it can be looked up, not to be one this service made (counted as refused).
  */
 export class ResponseService {
   private queue: ResponseEvent[] = [];
@@ -38,17 +62,23 @@ export class ResponseService {
   private closed = false;
   /** events a write was tried for and failed: maybe applied after all */
   private readonly attempted = new WeakSet<ResponseEvent>();
+  /** the decision each event names, once looked up; an event that names one and is absent here is not verified yet */
+  private readonly decisionOf = new WeakMap<ResponseEvent, DecisionRecord>();
   private readonly closeWaitMs: number;
-  private readonly onStored: (events: readonly ResponseEvent[]) => void;
+  private readonly positive: (channel: string) => string;
+  private readonly onStored: (stored: readonly StoredResponse[]) => void;
 
   constructor(
     private readonly store: ContactStore,
+    /** where the decisions events name are found */
+    private readonly decisions: Pick<DecisionLog, 'find'>,
     private readonly capacity: number,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     options: ResponseServiceOptions = {},
   ) {
     this.closeWaitMs = options.closeWaitMs ?? 5_000;
+    this.positive = options.positive ?? ((channel) => positiveOutcome(undefined, channel));
     this.onStored = options.onStored ?? (() => {});
     metrics.gauge(
       'nextbest_response_buffer_events',
@@ -61,8 +91,15 @@ export class ResponseService {
     return this.queue.length + this.inFlight;
   }
 
-  /** `requestId` names the request in the log lines about it. */
-  async record(inputs: readonly ResponseEventInput[], requestId?: string): Promise<ResponseReceipt> {
+  /**
+   * `requestId` names the request in the log lines about it; `path` words where a refusal
+   * points (default `/<index>/<field>`).
+   */
+  async record(
+    inputs: readonly ResponseEventInput[],
+    requestId?: string,
+    path: EventPath = (i, field) => `/${i}/${field}`,
+  ): Promise<ResponseReceipt> {
     const now = Date.now();
     const events = inputs.map(
       (e): ResponseEvent => ({
@@ -75,9 +112,10 @@ export class ResponseService {
         at: e.at === undefined ? now : Date.parse(e.at),
       }),
     );
+    // unverifiable now (Redis away): they wait, and are checked before they are written
+    if ((await this.verify(events, path)) === 'unverified') return this.enqueue(events, events.length, NOTHING);
     // while some wait, later events queue behind them; each carries its own time either way
-    if (this.buffered > 0 || !this.store.available())
-      return this.enqueue(events, events.length, { accepted: 0, duplicates: 0 });
+    if (this.buffered > 0 || !this.store.available()) return this.enqueue(events, events.length, NOTHING);
     const result = await this.write(events, requestId);
     if (result.failed.length === 0) return { accepted: result.accepted, duplicates: result.duplicates, buffered: 0 };
     this.log.warn({ events: result.failed.length, requestId }, 'response events could not be stored; buffering');
@@ -92,9 +130,12 @@ export class ResponseService {
   private async write(events: readonly ResponseEvent[], requestId?: string): Promise<WriteResult> {
     let result: WriteResult;
     try {
-      result = await this.store.record(events);
+      result = await this.store.record(
+        events,
+        events.map((e) => this.ask(e)),
+      );
     } catch {
-      result = { accepted: 0, duplicates: 0, stored: [], failed: events };
+      result = { accepted: 0, duplicates: 0, stored: [], learned: [], failed: events };
     }
     const stored = new Set(result.stored);
     const failed = new Set(result.failed);
@@ -105,11 +146,19 @@ export class ResponseService {
         accepted: result.accepted + ours.length,
         duplicates: result.duplicates - ours.length,
         stored: [...result.stored, ...ours],
+        // what the first attempt counted for learning is not known: nothing, rather than twice
+        learned: [...result.learned, ...ours.map(() => 0)],
       };
     for (const e of result.failed) this.attempted.add(e);
     if (result.stored.length > 0) {
       try {
-        this.onStored(result.stored);
+        this.onStored(
+          result.stored.map((event, i) => ({
+            event,
+            learned: result.learned[i] ?? 0,
+            decision: this.decisionOf.get(event),
+          })),
+        );
       } catch (err) {
         // the events are stored: a fault in learning or reporting must not turn that into an error
         this.log.error({ err, requestId }, 'could not learn from stored response events');
@@ -118,6 +167,91 @@ export class ResponseService {
     this.count('stored', result.accepted);
     this.count('duplicate', result.duplicates);
     return result;
+  }
+
+  /**
+   * A buffered batch without the events whose decisions turn out not to fit (counted as refused):
+   * they were taken while the decisions could not be looked up. Undefined while they still cannot.
+   */
+  private async verified(batch: readonly ResponseEvent[]): Promise<readonly ResponseEvent[] | undefined> {
+    try {
+      await this.check(batch, (i, field) => `/${i}/${field}`);
+    } catch {
+      return undefined;
+    }
+    const fits = batch.filter((e) => e.decisionId === undefined || this.decisionOf.has(e));
+    if (fits.length < batch.length) {
+      this.count('refused', batch.length - fits.length);
+      this.log.warn(
+        { events: batch.length - fits.length },
+        'buffered response events name decisions this service did not make for their customer; dropped',
+      );
+    }
+    return fits;
+  }
+
+  /** What an event may count for learning: only an event whose decision was verified. */
+  private ask(e: ResponseEvent): LearningAsk | undefined {
+    if (!this.decisionOf.has(e)) return undefined;
+    return { trial: PRESENTED.has(e.outcome), success: e.outcome === this.positive(e.channel) };
+  }
+
+  /**
+   * Looks up the decisions the events name (one look-up per customer, all at once) and refuses
+   * the request when one does not fit; 'unverified' when they cannot be looked up now.
+   */
+  private async verify(events: readonly ResponseEvent[], path: EventPath): Promise<'verified' | 'unverified'> {
+    let problems: FieldError[];
+    try {
+      problems = await this.check(events, path);
+    } catch {
+      return 'unverified';
+    }
+    if (problems.length > 0) {
+      this.count('refused', events.length);
+      throw new ApiError(
+        'decision_mismatch',
+        'responses must belong to a decision this service made for their customer, presenting that offer on that channel; nothing was recorded',
+        problems,
+      );
+    }
+    return 'verified';
+  }
+
+  /** The events' problems with the decisions they name; the decisions found are kept for learning. Throws when the look-up fails. */
+  private async check(events: readonly ResponseEvent[], path: EventPath): Promise<FieldError[]> {
+    const byCustomer = new Map<string, string[]>();
+    for (const e of events) {
+      if (e.decisionId === undefined || this.decisionOf.has(e)) continue;
+      const ids = byCustomer.get(e.customerId) ?? byCustomer.set(e.customerId, []).get(e.customerId)!;
+      if (!ids.includes(e.decisionId)) ids.push(e.decisionId);
+    }
+    if (byCustomer.size === 0) return [];
+    const found = new Map<string, ReadonlyMap<string, DecisionRecord>>();
+    await Promise.all(
+      [...byCustomer].map(async ([customerId, ids]) =>
+        found.set(customerId, await this.decisions.find(customerId, ids)),
+      ),
+    );
+    const problems: FieldError[] = [];
+    events.forEach((e, i) => {
+      if (e.decisionId === undefined || this.decisionOf.has(e)) return;
+      const d = found.get(e.customerId)?.get(e.decisionId);
+      if (d === undefined || d.preview) {
+        const why = d?.preview
+          ? 'is an explain preview, which reached no customer'
+          : `is not a decision this service made for customer "${e.customerId}" in the response window`;
+        problems.push({ path: path(i, 'decisionId'), message: `"${e.decisionId}" ${why}` });
+      } else if (d.channel !== e.channel) {
+        problems.push({ path: path(i, 'channel'), message: `decision "${e.decisionId}" was made on "${d.channel}"` });
+      } else if (!d.offers.some((o) => o.offerId === e.offerId)) {
+        problems.push({
+          path: path(i, 'offerId'),
+          message: `decision "${e.decisionId}" did not present "${e.offerId}"`,
+        });
+      } else this.decisionOf.set(e, d);
+    });
+    return problems;
   }
 
   private enqueue(events: readonly ResponseEvent[], total: number, done: RecordResult): ResponseReceipt {
@@ -171,7 +305,8 @@ export class ResponseService {
       for (let i = 0; i < taken.length; i += FLUSH_BATCH) {
         const batch = taken.slice(i, i + FLUSH_BATCH);
         // once the store says it is down, keep the rest for the next attempt
-        const left = this.store.available() ? (await this.write(batch)).failed : batch;
+        const ready = this.store.available() ? await this.verified(batch) : undefined;
+        const left = ready ? (await this.write(ready)).failed : batch;
         failed.push(...left);
         written += batch.length - left.length;
         this.inFlight = taken.length - written;

@@ -12,8 +12,8 @@ export const cellKey = (
 export const NO_COUNTS: Counts = Object.freeze({ trials: 0, successes: 0 });
 
 /** The outcome that counts as a success on a channel. */
-export const positiveOutcome = (learning: Learning, channel: string): string =>
-  learning.positive[channel] ?? (channel === 'web' ? 'click' : 'accept');
+export const positiveOutcome = (learning: Learning | undefined, channel: string): string =>
+  learning?.positive[channel] ?? (channel === 'web' ? 'click' : 'accept');
 
 type Cells = Map<string, { trials: number; successes: number }>;
 

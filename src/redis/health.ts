@@ -35,6 +35,9 @@ const CIRCUITS: Record<CircuitState, CircuitName> = {
   [CircuitState.Isolated]: 'open',
 };
 
+/** How long an open circuit refuses calls before it lets one through to try. */
+const HALF_OPEN_AFTER_MS = 1_000;
+
 type ErrorKind = 'timeout' | 'unavailable' | 'circuit_open' | 'error';
 
 class DeadlineError extends Error {}
@@ -69,10 +72,12 @@ const REASONS: Record<ErrorKind, string> = {
  */
 export class RedisHealth {
   private readonly breaker = circuitBreaker(handleAll, {
-    halfOpenAfter: 1_000,
+    halfOpenAfter: HALF_OPEN_AFTER_MS,
     breaker: new SamplingBreaker({ threshold: 0.5, duration: 5_000, minimumRps: 5 }),
   });
   private readonly errors;
+  /** when the circuit last opened, epoch ms */
+  private openedAt = 0;
 
   constructor(
     private readonly client: RedisClient,
@@ -105,9 +110,10 @@ export class RedisHealth {
       log[quiet ? 'debug' : 'warn']({ path, err: err.message }, 'Redis client error');
     });
     client.on('ready', () => (lastError = ''));
-    this.breaker.onStateChange((state) =>
-      log.warn({ path, circuit: CIRCUITS[state] }, 'Redis circuit breaker changed state'),
-    );
+    this.breaker.onStateChange((state) => {
+      if (state === CircuitState.Open) this.openedAt = Date.now();
+      log.warn({ path, circuit: CIRCUITS[state] }, 'Redis circuit breaker changed state');
+    });
   }
 
   status(): RedisStatus {
@@ -117,7 +123,9 @@ export class RedisHealth {
 
   /** Whether a call now would be tried at all. */
   available(): boolean {
-    return this.client.status === 'ready' && this.breaker.state !== CircuitState.Open;
+    if (this.client.status !== 'ready') return false;
+    // an open circuit lets a trial call through once its wait is over: callers that check first must make it
+    return this.breaker.state !== CircuitState.Open || Date.now() - this.openedAt >= HALF_OPEN_AFTER_MS;
   }
 
   /** Runs a call through the breaker within the deadline; a failure is counted by kind and thrown as 'unavailable'. */

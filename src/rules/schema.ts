@@ -232,6 +232,12 @@ export const Learning = z
       .describe(
         'per channel, the outcome that counts as a success: click or accept (default: click on web, accept elsewhere)',
       ),
+    unattributed: z
+      .boolean()
+      .default(false)
+      .describe(
+        'learn from responses that name no decision (late reports from other systems), for the customer’s current segment and phase; off by default: they are tallied in reports only',
+      ),
   })
   .strict();
 export type Learning = z.output<typeof Learning>;
@@ -244,9 +250,12 @@ export const Arbitration = z
       .default([])
       .describe('multipliers by channel, placement and request context'),
     levers: z.array(WeightEntry(ProfileMatch)).default([]).describe('business levers by segment, phase or channel'),
-    learning: Learning.default({ exploration: 'thompson', priorStrength: 20, positive: {} }).describe(
-      'learned propensities: a Beta posterior per offer, channel, value segment and lifecycle phase',
-    ),
+    learning: Learning.default({
+      exploration: 'thompson',
+      priorStrength: 20,
+      positive: {},
+      unattributed: false,
+    }).describe('learned propensities: a Beta posterior per offer, channel, value segment and lifecycle phase'),
   })
   .strict();
 export type Arbitration = z.output<typeof Arbitration>;

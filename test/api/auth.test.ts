@@ -112,7 +112,8 @@ describe('security: API keys, customer tokens and CORS', () => {
   });
 
   it('a public key records impressions and clicks of its token’s customer on a decision, each once', async () => {
-    const click = { offerId: 'service-app-download', outcome: 'click', channel: 'web', decisionId: 'dec-1' };
+    const d = await (await t.post('/v1/decisions', { customerToken, channel: 'web' }, as(PUBLIC))).json();
+    const click = { offerId: d.offers[0].offerId, outcome: 'click', channel: 'web', decisionId: d.decisionId };
     const batch = await t.post(
       '/v1/responses',
       { customerToken, events: [{ ...click, eventId: 'chosen-by-page', at: '2026-01-01T00:00:00Z' }] },

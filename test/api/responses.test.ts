@@ -1,12 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import { sign } from 'hono/jwt';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { LearnedPropensity } from '../../src/learning/propensity.js';
+import { cellKey } from '../../src/learning/state.js';
 import { testApp } from '../support/app.js';
 
 type App = Awaited<ReturnType<typeof testApp>>;
 const PROBLEM = 'application/problem+json';
 const DECIDE = 'decide-key-0123456789';
 const ADMIN = 'admin-key-0123456789';
+
+interface Decided {
+  decisionId: string;
+  offers: { offerId: string }[];
+}
+/** A decision for a customer of the demo population's kind (unknown customers get the fallback offers), as the service made it. */
+const decide = async (
+  t: App,
+  customerId: string,
+  channel: string,
+  extra: Record<string, unknown> = {},
+): Promise<Decided> => (await t.post('/v1/decisions', { customerId, channel, ...extra })).json();
+
+/** The learning counts the service's model reads (a private member, reached as tests do). */
+const learningOf = (t: App) => (t.services.decisions['model'] as LearnedPropensity)['state'];
 
 /** A unique prefix per test, so eventIds and histories never collide across tests of one app. */
 const unique = () => randomUUID().slice(0, 8);
@@ -30,8 +48,13 @@ describe('POST /v1/responses', () => {
   describe('happy', () => {
     it('records one event and stores it with its fields', async () => {
       const id = unique();
+      const d = await decide(t, `C-${id}`, 'call-center');
+      const offerId = d.offers[0]!.offerId;
       const at = new Date(Date.now() - 30 * 86_400_000).toISOString().replace('Z', '+00:00');
-      const res = await t.post('/v1/responses', event(`C-${id}`, { eventId: `e-${id}`, decisionId: `d-${id}`, at }));
+      const res = await t.post(
+        '/v1/responses',
+        event(`C-${id}`, { eventId: `e-${id}`, decisionId: d.decisionId, offerId, at }),
+      );
       expect(res.status).toBe(202);
       expect(res.headers.get('content-type')).toContain('application/json');
       expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
@@ -39,10 +62,10 @@ describe('POST /v1/responses', () => {
       expect(stored).toEqual({
         eventId: `e-${id}`,
         customerId: `C-${id}`,
-        offerId: 'save-loyalty-discount',
+        offerId,
         outcome: 'accept',
         channel: 'call-center',
-        decisionId: `d-${id}`,
+        decisionId: d.decisionId,
         at: Date.parse(at),
       });
     });
@@ -155,6 +178,100 @@ describe('POST /v1/responses', () => {
     });
   });
 
+  describe('responses belong to decisions', () => {
+    const refused = async (body: unknown, paths: string[]) => {
+      const res = await t.post('/v1/responses', body);
+      expect(res.status, JSON.stringify(body)).toBe(422);
+      expect(res.headers.get('content-type')).toContain(PROBLEM);
+      const problem = await res.json();
+      expect(problem.type).toBe('urn:nextbest:problem:decision_mismatch');
+      expect(problem.errors.map((e: { path: string }) => e.path)).toEqual(paths);
+    };
+    /** Learning counts of one offer's cell, as the model reads them. */
+    const learned = () => [...learningOf(t).entries()].map(([k, c]) => [k, { ...c }]);
+
+    it('refuses a decision never made, another customer’s, an offer or channel it did not present, and a preview; records nothing', async () => {
+      const id = unique();
+      const [mine, theirs] = [`C-${id}-a`, `C-${id}-b`];
+      const d = await decide(t, mine, 'call-center');
+      const other = await decide(t, theirs, 'call-center');
+      const preview = await decide(t, mine, 'call-center', { explain: true });
+      const offerId = d.offers[0]!.offerId;
+      const unshown = ['save-loyalty-discount', 'service-help-centre', 'develop-tv-bundle'].find(
+        (o) => !d.offers.some((x) => x.offerId === o),
+      )!;
+      const before = learned();
+      await refused(event(mine, { offerId, decisionId: `made-up-${id}` }), ['/decisionId']);
+      await refused(event(mine, { offerId: other.offers[0]!.offerId, decisionId: other.decisionId }), ['/decisionId']);
+      await refused(event(mine, { offerId: unshown, decisionId: d.decisionId }), ['/offerId']);
+      await refused(event(mine, { offerId, channel: 'web', decisionId: d.decisionId }), ['/channel']);
+      await refused(event(mine, { offerId: preview.offers[0]!.offerId, decisionId: preview.decisionId }), [
+        '/decisionId',
+      ]);
+      // one bad event refuses the whole batch
+      await refused(
+        { events: [event(mine, { offerId, decisionId: d.decisionId }), event(mine, { offerId, decisionId: 'nope' })] },
+        ['/events/1/decisionId'],
+      );
+      expect(await history(t, mine)).toEqual([]);
+      expect(learned()).toEqual(before);
+      expect((await t.post('/v1/responses', event(mine, { offerId, decisionId: d.decisionId }))).status).toBe(202);
+    });
+
+    it('learns a trial once per decision × offer, and a success only after it, once', async () => {
+      const id = unique();
+      const customerId = `C-${id}`;
+      const web = await decide(t, customerId, 'web');
+      const offerId = web.offers[0]!.offerId;
+      const cell = cellKey(offerId, 'web', undefined);
+      const counts = () => ({ ...learningOf(t).get(cell) });
+      const before = counts();
+      const send = (outcome: string, n: number) =>
+        t.post('/v1/responses', {
+          customerId,
+          offerId,
+          channel: 'web',
+          outcome,
+          decisionId: web.decisionId,
+          eventId: `${id}-${n}`,
+        });
+      await send('click', 1); // no impression yet: stored, not learned
+      expect(counts()).toEqual(before);
+      await send('impression', 2);
+      await send('impression', 3); // the same offer of the same decision seen again: no second trial
+      expect(counts()).toEqual({ trials: before.trials + 1, successes: before.successes });
+      await send('click', 4);
+      await send('click', 5);
+      expect(counts()).toEqual({ trials: before.trials + 1, successes: before.successes + 1 });
+      expect(await history(t, customerId)).toHaveLength(5);
+      // on the call center an accept proves the presentation: trial and success at once, once
+      const call = await decide(t, customerId, 'call-center');
+      const callOffer = call.offers[0]!.offerId;
+      const callCell = cellKey(callOffer, 'call-center', undefined);
+      const callBefore = { ...learningOf(t).get(callCell) };
+      for (const n of [6, 7])
+        await t.post('/v1/responses', {
+          customerId,
+          offerId: callOffer,
+          channel: 'call-center',
+          outcome: 'accept',
+          decisionId: call.decisionId,
+          eventId: `${id}-${n}`,
+        });
+      expect(learningOf(t).get(callCell)).toEqual({
+        trials: callBefore.trials + 1,
+        successes: callBefore.successes + 1,
+      });
+    });
+
+    it('takes responses that name no decision, and learns nothing from them by default', async () => {
+      const before = learned();
+      const res = await t.post('/v1/responses', event(`C-${unique()}`, { outcome: 'accept' }));
+      expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
+      expect(learned()).toEqual(before);
+    });
+  });
+
   describe('security', () => {
     let secured: App;
     beforeAll(async () => {
@@ -190,6 +307,70 @@ describe('POST /v1/responses', () => {
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
         expect(Object.prototype).not.toHaveProperty('events');
       }
+    });
+  });
+
+  describe('attack replay', () => {
+    const PUBLIC = 'public-key-0123456789';
+    const SECRET = 'customer-token-secret-0123456789-abcdef';
+    const token = (sub: string) => sign({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, SECRET, 'HS256');
+
+    it('clicks and impressions naming invented or another customer’s decisions change neither learning nor reports', async () => {
+      const site = await testApp({
+        API_KEYS: `public:${PUBLIC},decide:${DECIDE},admin:${ADMIN}`,
+        CUSTOMER_TOKEN_SECRET: SECRET,
+      });
+      const as = (key: string) => ({ authorization: `Bearer ${key}` });
+      const report = async () => {
+        const { generatedAt: _at, ...rest } = await (
+          await site.app.request('/v1/reports/offers', { headers: as(ADMIN) })
+        ).json();
+        return rest;
+      };
+      const attacker = await token('C0000001');
+      const mine: Decided = await (
+        await site.post('/v1/decisions', { customerToken: attacker, channel: 'web' }, as(PUBLIC))
+      ).json();
+      const victim: Decided = await (
+        await site.post('/v1/decisions', { customerId: 'C0000002', channel: 'web' }, as(DECIDE))
+      ).json();
+      const offerId = mine.offers[0]!.offerId;
+      const learningBefore = [...learningOf(site).entries()].map(([k, c]) => [k, { ...c }]);
+      const reportBefore = await report();
+      let refused = 0;
+      for (let i = 0; i < 10; i++) {
+        const events = Array.from({ length: 100 }, (_, j) => ({
+          offerId,
+          channel: 'web',
+          outcome: j % 2 ? 'click' : 'impression',
+          decisionId: `forged-${i}-${j}`,
+        }));
+        const res = await site.post('/v1/responses', { customerToken: attacker, events }, as(PUBLIC));
+        expect(res.status).toBe(422);
+        expect((await res.json()).type).toBe('urn:nextbest:problem:decision_mismatch');
+        refused += events.length;
+      }
+      expect(refused).toBe(1_000);
+      for (const outcome of ['impression', 'click'])
+        for (const offer of victim.offers) {
+          const res = await site.post(
+            '/v1/responses',
+            { customerToken: attacker, offerId: offer.offerId, channel: 'web', outcome, decisionId: victim.decisionId },
+            as(PUBLIC),
+          );
+          expect(res.status).toBe(422);
+        }
+      const learningAfter = [...learningOf(site).entries()].map(([k, c]) => [k, { ...c }]);
+      expect(learningAfter).toEqual(learningBefore);
+      expect(await report()).toEqual(reportBefore);
+      // and the attacker's own decision still takes its impressions
+      const own = await site.post(
+        '/v1/responses',
+        { customerToken: attacker, offerId, channel: 'web', outcome: 'impression', decisionId: mine.decisionId },
+        as(PUBLIC),
+      );
+      expect(await own.json()).toMatchObject({ accepted: 1 });
+      await site.services.close();
     });
   });
 

@@ -56,7 +56,7 @@ describe('contact state in Redis', () => {
     await redis?.stop();
   });
 
-  it('the Lua scripts and the in-process writers build the same state from the same history', async () => {
+  it('the Lua scripts and the in-process writers build the same state and learning marks from the same history', async () => {
     const offer = fc.constantFrom('service-help-centre', 'develop-tv-bundle', 'care-vip-invitation');
     const channel = fc.constantFrom('web', 'call-center');
     const decisionId = fc.constantFrom('d1', 'd2', 'd3');
@@ -68,6 +68,7 @@ describe('contact state in Redis', () => {
       decisionId: fc.option(decisionId, { nil: undefined }),
       hoursAgo: fc.integer({ min: 0, max: 24 * 20 }),
       eventId: fc.integer({ min: 0, max: 12 }), // a small pool: duplicates happen
+      ask: fc.option(fc.record({ trial: fc.boolean(), success: fc.boolean() }), { nil: undefined }),
     });
     const presented = fc.record({
       offerId: offer,
@@ -99,8 +100,10 @@ describe('contact state in Redis', () => {
               decisionId,
               at: now - op.hoursAgo * HOUR,
             };
-            const [inRedis, inMemory] = [await store.record([e]), await memory.record([e])];
+            const [inRedis, inMemory] = [await store.record([e], [op.ask]), await memory.record([e], [op.ask])];
             expect(inRedis.accepted).toBe(inMemory.accepted);
+            // the learning marks: a trial once per decision × offer, a success once and only after it
+            expect(inRedis.learned).toEqual(inMemory.learned);
           } else {
             const items: Presented[] = op.items.map((p) => ({
               ...p,

@@ -95,7 +95,7 @@ describe('the decision log', () => {
     const a = logTo(redis.url, 'find:', 1_000);
     const b = logTo(redis.url, 'find:', 1_000);
     try {
-      expect(await whenReady(b.client, 2_000)).toBe(true);
+      for (const n of [a, b]) expect(await whenReady(n.client, 2_000)).toBe(true);
       a.log.append(entry(7));
       await a.log.flush();
       const found = await b.log.find('C7', ['d-7', 'd-8']);

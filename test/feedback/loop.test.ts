@@ -1,10 +1,12 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { ResponseEvent } from '../../src/contacts/store.js';
+import { LEARNED_SUCCESS, LEARNED_TRIAL, type ResponseEvent } from '../../src/contacts/store.js';
 import { MemoryCounters } from '../../src/counters/memory.js';
 import type { Decision } from '../../src/decision/types.js';
+import { type DecisionRecord, toRecord } from '../../src/decision-log/store.js';
 import { Kpis } from '../../src/feedback/kpis.js';
 import { FeedbackLoop } from '../../src/feedback/loop.js';
+import type { StoredResponse } from '../../src/feedback/service.js';
 import { LearnedPropensity } from '../../src/learning/propensity.js';
 import { cellKey, LearningState } from '../../src/learning/state.js';
 import { Metrics } from '../../src/ops/metrics.js';
@@ -26,6 +28,8 @@ const decision = (decisionId: string, lifecyclePhase: 'retain' | 'loyalty'): Dec
   profile: { found: true, valueSegment: 'top', lifecyclePhase },
   offers: [{ rank: 1, offerId: OFFER, name: 'n', group: 'save', score: 1, propensity: 0.1, treatment: {} }],
 });
+const logged = (d: Decision): DecisionRecord =>
+  toRecord({ decision: d, at: Date.now(), preview: false, interactionId: null, clv: 1, churnScore: 0.5 });
 let n = 0;
 const event = (outcome: ResponseEvent['outcome'], decisionId?: string): ResponseEvent => ({
   eventId: `e${n++}`,
@@ -35,6 +39,12 @@ const event = (outcome: ResponseEvent['outcome'], decisionId?: string): Response
   channel: 'call-center',
   decisionId,
   at: Date.now(),
+});
+/** An event as the store answers it: what it counted for learning, and its decision. */
+const stored = (e: ResponseEvent, learned: number, d?: Decision): StoredResponse => ({
+  event: e,
+  learned,
+  decision: d && logged(d),
 });
 
 async function setup() {
@@ -64,27 +74,45 @@ const loyaltyCell = cellKey(OFFER, 'call-center', { valueSegment: 'top', lifecyc
 describe('the feedback loop', () => {
   it('credits the cell the decision was made in, even after the customer changed phase', async () => {
     const { loop, learning } = await setup();
-    loop.decided(decision('d1', 'retain'));
-    loop.stored([event('impression', 'd1'), event('accept', 'd1')]);
+    const d1 = decision('d1', 'retain');
+    loop.decided(d1);
+    loop.stored([
+      stored(event('impression', 'd1'), LEARNED_TRIAL, d1),
+      stored(event('accept', 'd1'), LEARNED_SUCCESS, d1),
+    ]);
     expect(learning.get(retainCell)).toEqual({ trials: 1, successes: 1 });
     expect(learning.get(loyaltyCell)).toEqual({ trials: 0, successes: 0 });
   });
 
-  it('counts an answer to a known decision as its trial when no impression was reported, once', async () => {
+  it('counts for learning what the store settled, and nothing more', async () => {
     const { loop, learning } = await setup();
-    loop.decided(decision('d2', 'retain'));
-    loop.decided(decision('d3', 'retain'));
-    loop.stored([event('reject', 'd2'), event('accept', 'd3'), event('impression', 'd3')]);
+    const d2 = decision('d2', 'retain');
+    const d3 = decision('d3', 'retain');
+    loop.stored([
+      stored(event('reject', 'd2'), LEARNED_TRIAL, d2),
+      stored(event('accept', 'd3'), LEARNED_TRIAL | LEARNED_SUCCESS, d3),
+      stored(event('impression', 'd3'), 0, d3),
+      stored(event('accept', 'd3'), 0, d3),
+    ]);
     expect(learning.get(retainCell)).toEqual({ trials: 2, successes: 1 });
   });
 
-  it('without a known decision: the current profile, impressions as trials, and successes never above trials', async () => {
+  it('without a decision: tallied, not learned from, unless the rule set learns from unattributed responses', async () => {
     const { loop, learning, rules } = await setup();
-    loop.stored([event('accept'), event('accept'), event('impression')]);
+    loop.stored([stored(event('accept'), 0), stored(event('impression'), 0)]);
     await new Promise((r) => setTimeout(r, 10)); // the profile look-up is asynchronous
+    expect(learning.size).toBe(0);
+    const active = rules.active!;
+    const learningOn = { ...active.source.arbitration.learning, unattributed: true };
+    rules.activate({
+      ...active,
+      source: { ...active.source, arbitration: { ...active.source.arbitration, learning: learningOn } },
+    });
+    loop.stored([stored(event('accept'), 0), stored(event('accept'), 0), stored(event('impression'), 0)]);
+    await new Promise((r) => setTimeout(r, 10));
     expect(learning.get(loyaltyCell)).toEqual({ trials: 1, successes: 2 });
     const offer = rules.active!.offers.find((o) => o.id === OFFER)!;
-    const learningSettings = { ...rules.active!.source.arbitration.learning, exploration: 'none' as const };
+    const learningSettings = { ...learningOn, exploration: 'none' as const };
     const model = new LearnedPropensity(learning);
     const prior = offer.prior['call-center']!;
     const { propensity } = model.assess(

@@ -6,6 +6,7 @@ import {
   type ResponseEvent,
   type WriteResult,
 } from '../../src/contacts/index.js';
+import { MemoryDecisionLog } from '../../src/decision-log/memory.js';
 import { ApiError } from '../../src/errors.js';
 import { type ResponseEventInput, ResponseService } from '../../src/feedback/index.js';
 import { Metrics } from '../../src/ops/metrics.js';
@@ -48,7 +49,9 @@ class FlakyStore implements ContactStore {
 
 const log = pino({ level: 'silent' });
 const service = (store: ContactStore, capacity = 100) =>
-  new ResponseService(store, capacity, new Metrics({ defaultMetrics: false }), log, { closeWaitMs: 300 });
+  new ResponseService(store, new MemoryDecisionLog(60_000), capacity, new Metrics({ defaultMetrics: false }), log, {
+    closeWaitMs: 300,
+  });
 const event = (eventId: string, customerId = 'C1'): ResponseEventInput => ({
   customerId,
   offerId: 'save-discount-12m',
@@ -119,6 +122,7 @@ describe('ResponseService', () => {
     store.up = false;
     const s = new ResponseService(
       store,
+      new MemoryDecisionLog(60_000),
       100,
       new Metrics({ defaultMetrics: false }),
       pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) }),
@@ -311,10 +315,17 @@ describe('ResponseService: writes that fail after being applied', () => {
   it('learns from an event once when its first write was applied but unanswered', async () => {
     const store = new LostReply();
     const learned: string[] = [];
-    const s = new ResponseService(store, 100, new Metrics({ defaultMetrics: false }), log, {
-      closeWaitMs: 300,
-      onStored: (events) => learned.push(...events.map((e) => e.eventId)),
-    });
+    const s = new ResponseService(
+      store,
+      new MemoryDecisionLog(60_000),
+      100,
+      new Metrics({ defaultMetrics: false }),
+      log,
+      {
+        closeWaitMs: 300,
+        onStored: (stored) => learned.push(...stored.map((r) => r.event.eventId)),
+      },
+    );
     expect(await s.record([event('e1'), event('e2')])).toEqual({ accepted: 2, duplicates: 0, buffered: 2 });
     expect(learned).toEqual([]);
     await s.flush(); // the retry finds them recorded: its own earlier write, so they count now
