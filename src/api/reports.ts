@@ -8,9 +8,19 @@ const Tallies = z
     decisions: z.number().int().describe('decisions that presented the offer (segments: every decision)'),
     impressions: z.number().int(),
     clicks: z.number().int(),
+    clickThroughRate: z.number().nullable().describe('clicks ÷ impressions; null before the first impression'),
     accepts: z.number().int(),
+    acceptanceRate: z
+      .number()
+      .nullable()
+      .describe("accepts ÷ impressions on the row's channel; null before the first impression"),
     rejects: z.number().int(),
-    acceptanceRate: z.number().nullable().describe('accepts ÷ impressions; null before the first impression'),
+    unattributed: z
+      .number()
+      .int()
+      .describe(
+        'responses among the above that named no decision (counted for the customer’s profile and arm when they arrived)',
+      ),
   })
   .openapi('Tallies');
 
@@ -24,13 +34,21 @@ const Arms = {
 const Report = z
   .object({
     generatedAt: z.string(),
-    offers: z.array(z.object({ offerId: z.string(), ...Arms })),
+    offers: z.array(z.object({ offerId: z.string(), channel: z.string(), ...Arms })).describe('per offer × channel'),
     segments: z
-      .array(z.object({ lifecyclePhase: z.string(), valueSegment: z.string(), ...Arms }))
-      .describe('per lifecycle phase × value segment; "unknown" for customers without a profile'),
+      .array(z.object({ lifecyclePhase: z.string(), valueSegment: z.string(), channel: z.string(), ...Arms }))
+      .describe('per lifecycle phase × value segment × channel; "unknown" for customers without a profile'),
     offerSegments: z
-      .array(z.object({ offerId: z.string(), lifecyclePhase: z.string(), valueSegment: z.string(), ...Arms }))
-      .describe('per offer × lifecycle phase × value segment'),
+      .array(
+        z.object({
+          offerId: z.string(),
+          lifecyclePhase: z.string(),
+          valueSegment: z.string(),
+          channel: z.string(),
+          ...Arms,
+        }),
+      )
+      .describe('per offer × lifecycle phase × value segment × channel'),
   })
   .openapi('OfferReport');
 
@@ -38,7 +56,8 @@ const route = createRoute({
   method: 'get',
   path: '/v1/reports/offers',
   tags: ['reports'],
-  summary: 'Decisions and outcomes per offer and per lifecycle phase × value segment, control against treatment',
+  summary:
+    'Decisions and outcomes per offer × channel and per lifecycle phase × value segment × channel, control against treatment',
   security: [{ apiKey: [] }],
   responses: {
     200: {

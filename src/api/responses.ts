@@ -64,9 +64,9 @@ const route = createRoute({
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isBatch = (body: unknown) => isObject(body) && Object.hasOwn(body, 'events');
 
-/** Events must name offers and channels a loaded rule set knows: nothing else is learned or counted. */
+/** Events must name offers and channels a loaded rule set knows, and an offer it treats on that channel: nothing else is learned or counted. */
 function unknownNames(events: readonly ResponseEventInput[], batch: boolean, rules: RuleSetRegistry): FieldError[] {
-  const { offers, channels } = rules.knows();
+  const { offers, channels, treated } = rules.knows();
   const errors: FieldError[] = [];
   events.forEach((e, i) => {
     const at = batch ? `/events/${i}` : '';
@@ -74,6 +74,11 @@ function unknownNames(events: readonly ResponseEventInput[], batch: boolean, rul
       errors.push({ path: `${at}/offerId`, message: `no loaded rule set has an offer "${e.offerId}"` });
     if (!channels.has(e.channel))
       errors.push({ path: `${at}/channel`, message: `no loaded rule set declares the channel "${e.channel}"` });
+    else if (offers.has(e.offerId) && !treated.has(`${e.offerId}|${e.channel}`))
+      errors.push({
+        path: `${at}/channel`,
+        message: `no loaded rule set has a treatment of "${e.offerId}" on "${e.channel}"`,
+      });
   });
   return errors;
 }

@@ -4,8 +4,10 @@ import type { Decision } from '../decision/types.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Profile } from '../profiles/schema.js';
 
-export const KPI_OUTCOMES = ['decision', 'impression', 'click', 'accept', 'reject'] as const;
+/** What is tallied: decisions, each outcome, and the responses among them that named no decision. */
+export const KPI_OUTCOMES = ['decision', 'impression', 'click', 'accept', 'reject', 'unattributed'] as const;
 export type KpiOutcome = (typeof KPI_OUTCOMES)[number];
+type ResponseOutcome = Exclude<KpiOutcome, 'decision' | 'unattributed'>;
 const ARMS: readonly Arm[] = ['control', 'champion', 'challenger'];
 /** the row of a segment's own totals (every decision, offers or not) */
 const ALL = '*';
@@ -17,10 +19,14 @@ export interface Tallies {
   readonly decisions: number;
   readonly impressions: number;
   readonly clicks: number;
+  /** clicks ÷ impressions; null before the first impression */
+  readonly clickThroughRate: number | null;
   readonly accepts: number;
-  readonly rejects: number;
-  /** accepts ÷ impressions; null before the first impression */
+  /** accepts ÷ impressions on this row's channel; null before the first impression */
   readonly acceptanceRate: number | null;
+  readonly rejects: number;
+  /** responses (of any outcome) that named no decision */
+  readonly unattributed: number;
 }
 
 /** Control against treatment (champion and challenger together), and each treatment arm alone. */
@@ -31,39 +37,43 @@ export interface ArmTallies {
   readonly challenger: Tallies;
 }
 
+interface Channelled {
+  readonly channel: string;
+}
+
 export interface KpiReport {
   readonly generatedAt: string;
-  readonly offers: ({ readonly offerId: string } & ArmTallies)[];
-  readonly segments: ({ readonly lifecyclePhase: string; readonly valueSegment: string } & ArmTallies)[];
+  readonly offers: ({ readonly offerId: string } & Channelled & ArmTallies)[];
+  readonly segments: ({ readonly lifecyclePhase: string; readonly valueSegment: string } & Channelled & ArmTallies)[];
   readonly offerSegments: ({
     readonly offerId: string;
     readonly lifecyclePhase: string;
     readonly valueSegment: string;
-  } & ArmTallies)[];
+  } & Channelled &
+    ArmTallies)[];
 }
 
 type Raw = Record<KpiOutcome, number>;
-const zero = (): Raw => ({ decision: 0, impression: 0, click: 0, accept: 0, reject: 0 });
+const zero = (): Raw => ({ decision: 0, impression: 0, click: 0, accept: 0, reject: 0, unattributed: 0 });
+const rate = (n: number, of: number) => (of > 0 ? Math.round((n / of) * 1e6) / 1e6 : null);
 
 function tallies(r: Raw): Tallies {
   return {
     decisions: r.decision,
     impressions: r.impression,
     clicks: r.click,
+    clickThroughRate: rate(r.click, r.impression),
     accepts: r.accept,
+    acceptanceRate: rate(r.accept, r.impression),
     rejects: r.reject,
-    acceptanceRate: r.impression > 0 ? Math.round((r.accept / r.impression) * 1e6) / 1e6 : null,
+    unattributed: r.unattributed,
   };
 }
 
 function sum(a: Raw, b: Raw): Raw {
-  return {
-    decision: a.decision + b.decision,
-    impression: a.impression + b.impression,
-    click: a.click + b.click,
-    accept: a.accept + b.accept,
-    reject: a.reject + b.reject,
-  };
+  const out = zero();
+  for (const k of KPI_OUTCOMES) out[k] = a[k] + b[k];
+  return out;
 }
 
 /** Raw counts by arm, grown on demand. */
@@ -89,70 +99,77 @@ class ArmRows {
   }
 }
 
-/**
- * Decisions and outcomes per offer × lifecycle phase × value segment × arm, in shared counters
- * (`offer|phase|segment|arm|outcome`), with the per-offer and per-outcome totals in /metrics
- * (labels bounded by the rule set: offer, outcome, control or treatment).
- */
 /** One row's counter fields and metric slots, built once: the decision path only looks them up. */
 interface Cell {
   readonly fields: Readonly<Record<KpiOutcome, string>>;
-  readonly slots: Readonly<Record<KpiOutcome, { n: number }>>;
+  /** none for `unattributed`: /metrics counts outcomes, not where they came from */
+  readonly slots: Readonly<Partial<Record<KpiOutcome, { n: number }>>>;
 }
 
+type Segment = Pick<Decision['profile'], 'valueSegment' | 'lifecyclePhase'>;
+
+/**
+ * Decisions and outcomes per offer × channel × lifecycle phase × value segment × arm, in
+ * shared counters (`offer|channel|phase|segment|arm|outcome`), with the per-offer and
+ * per-segment totals by channel in /metrics (labels bounded by the rule set: offer, channel,
+ * outcome, control or treatment).
+ */
 export class Kpis {
-  /** arm → phase → segment → offer (or ALL) → cell */
-  private readonly cells = new Map<Arm, Map<string, Map<string, Map<string, Cell>>>>();
+  /** arm → channel → phase → segment → offer (or ALL) → cell: a decision's tallies build no key string */
+  private readonly cells = new Map<Arm, Map<string, Map<string, Map<string, Map<string, Cell>>>>>();
 
   constructor(
     private readonly counters: Counters,
     private readonly metrics: Metrics,
   ) {}
 
-  private cell(offerId: string, phase: string, segment: string, arm: Arm): Cell {
-    const byPhase = this.cells.get(arm) ?? this.cells.set(arm, new Map()).get(arm)!;
+  private cell(offerId: string, channel: string, phase: string, segment: string, arm: Arm): Cell {
+    const byChannel = this.cells.get(arm) ?? this.cells.set(arm, new Map()).get(arm)!;
+    const byPhase = byChannel.get(channel) ?? byChannel.set(channel, new Map()).get(channel)!;
     const bySegment = byPhase.get(phase) ?? byPhase.set(phase, new Map()).get(phase)!;
     const byOffer = bySegment.get(segment) ?? bySegment.set(segment, new Map()).get(segment)!;
     let cell = byOffer.get(offerId);
     if (cell) return cell;
     const group = arm === 'control' ? 'control' : 'treatment';
     const fields = {} as Record<KpiOutcome, string>;
-    const slots = {} as Record<KpiOutcome, { n: number }>;
+    const slots: Partial<Record<KpiOutcome, { n: number }>> = {};
     for (const outcome of KPI_OUTCOMES) {
-      fields[outcome] = `${offerId}|${phase}|${segment}|${arm}|${outcome}`;
+      fields[outcome] = `${offerId}|${channel}|${phase}|${segment}|${arm}|${outcome}`;
+      if (outcome === 'unattributed') continue;
       slots[outcome] =
         offerId !== ALL
-          ? this.metrics.offerOutcomes.slot(offerId, outcome, group)
-          : this.metrics.segmentOutcomes.slot(named(phase), named(segment), outcome, group);
+          ? this.metrics.offerOutcomes.slot(offerId, channel, outcome, group)
+          : this.metrics.segmentOutcomes.slot(named(phase), named(segment), channel, outcome, group);
     }
     byOffer.set(offerId, (cell = { fields, slots }));
     return cell;
   }
 
-  private add(
-    offerId: string,
-    profile: Pick<Decision['profile'], 'valueSegment' | 'lifecyclePhase'> | undefined,
-    arm: Arm,
-    outcome: KpiOutcome,
-  ): void {
-    const cell = this.cell(offerId, profile?.lifecyclePhase ?? UNKNOWN, profile?.valueSegment ?? UNKNOWN, arm);
+  private add(offerId: string, channel: string, profile: Segment | undefined, arm: Arm, outcome: KpiOutcome): void {
+    const cell = this.cell(offerId, channel, profile?.lifecyclePhase ?? UNKNOWN, profile?.valueSegment ?? UNKNOWN, arm);
     this.counters.add(cell.fields[outcome]);
-    cell.slots[outcome].n++;
+    const slot = cell.slots[outcome];
+    if (slot) slot.n++;
   }
 
   decision(d: Decision): void {
-    this.add(ALL, d.profile, d.arm, 'decision');
-    for (const o of d.offers) this.add(o.offerId, d.profile, d.arm, 'decision');
+    this.add(ALL, d.channel, d.profile, d.arm, 'decision');
+    for (const o of d.offers) this.add(o.offerId, d.channel, d.profile, d.arm, 'decision');
   }
 
+  /** `attributed`: the response named its decision (profile and arm are then the decision's). */
   outcome(
     offerId: string,
+    channel: string,
     profile: Pick<Profile, 'valueSegment' | 'lifecyclePhase'> | undefined,
     arm: Arm,
-    outcome: Exclude<KpiOutcome, 'decision'>,
+    outcome: ResponseOutcome,
+    attributed: boolean,
   ): void {
-    this.add(ALL, profile, arm, outcome);
-    this.add(offerId, profile, arm, outcome);
+    for (const row of [ALL, offerId]) {
+      this.add(row, channel, profile, arm, outcome);
+      if (!attributed) this.add(row, channel, profile, arm, 'unattributed');
+    }
   }
 
   async report(): Promise<KpiReport> {
@@ -160,25 +177,44 @@ export class Kpis {
     const segments = new ArmRows();
     const cells = new ArmRows();
     for (const [field, n] of await this.counters.totals()) {
-      const [offerId, phase, segment, arm, outcome] = field.split('|') as [string, string, string, Arm, KpiOutcome];
+      const parts = field.split('|');
+      // fields of an older layout (without the channel) are passed over
+      if (parts.length !== 6) continue;
+      const [offerId, channel, phase, segment, arm, outcome] = parts as [
+        string,
+        string,
+        string,
+        string,
+        Arm,
+        KpiOutcome,
+      ];
       if (!ARMS.includes(arm) || !KPI_OUTCOMES.includes(outcome)) continue;
-      if (offerId === ALL) segments.add(`${phase}|${segment}`, arm, outcome, n);
+      if (offerId === ALL) segments.add(`${phase}|${segment}|${channel}`, arm, outcome, n);
       else {
-        offers.add(offerId, arm, outcome, n);
-        cells.add(`${offerId}|${phase}|${segment}`, arm, outcome, n);
+        offers.add(`${offerId}|${channel}`, arm, outcome, n);
+        cells.add(`${offerId}|${phase}|${segment}|${channel}`, arm, outcome, n);
       }
     }
     const sorted = <T>(rows: Map<string, T>) => [...rows].sort(([a], [b]) => (a < b ? -1 : 1));
     return {
       generatedAt: new Date().toISOString(),
-      offers: sorted(offers.rows).map(([offerId, byArm]) => ({ offerId, ...ArmRows.arms(byArm) })),
+      offers: sorted(offers.rows).map(([key, byArm]) => {
+        const [offerId, channel] = key.split('|') as [string, string];
+        return { offerId, channel, ...ArmRows.arms(byArm) };
+      }),
       segments: sorted(segments.rows).map(([key, byArm]) => {
-        const [phase, segment] = key.split('|') as [string, string];
-        return { lifecyclePhase: named(phase), valueSegment: named(segment), ...ArmRows.arms(byArm) };
+        const [phase, segment, channel] = key.split('|') as [string, string, string];
+        return { lifecyclePhase: named(phase), valueSegment: named(segment), channel, ...ArmRows.arms(byArm) };
       }),
       offerSegments: sorted(cells.rows).map(([key, byArm]) => {
-        const [offerId, phase, segment] = key.split('|') as [string, string, string];
-        return { offerId, lifecyclePhase: named(phase), valueSegment: named(segment), ...ArmRows.arms(byArm) };
+        const [offerId, phase, segment, channel] = key.split('|') as [string, string, string, string];
+        return {
+          offerId,
+          lifecyclePhase: named(phase),
+          valueSegment: named(segment),
+          channel,
+          ...ArmRows.arms(byArm),
+        };
       }),
     };
   }

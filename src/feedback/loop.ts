@@ -65,7 +65,7 @@ export class FeedbackLoop {
         const key = cellKey(e.offerId, e.channel, cell);
         if (learned & LEARNED_TRIAL) this.count(key, 't');
         if (learned & LEARNED_SUCCESS) this.count(key, 's');
-        this.d.kpis.outcome(e.offerId, cell, decision.arm, e.outcome);
+        this.d.kpis.outcome(e.offerId, e.channel, cell, decision.arm, e.outcome, true);
         continue;
       }
       const cached = this.d.profiles.peek?.(e.customerId);
@@ -87,7 +87,7 @@ export class FeedbackLoop {
       if (e.outcome === 'impression') this.count(key, 't');
       if (e.outcome === positiveOutcome(learning, e.channel)) this.count(key, 's');
     }
-    this.d.kpis.outcome(e.offerId, profile, this.d.arms.of(e.customerId), e.outcome);
+    this.d.kpis.outcome(e.offerId, e.channel, profile, this.d.arms.of(e.customerId), e.outcome, false);
   }
 
   private count(cell: string, kind: 't' | 's'): void {

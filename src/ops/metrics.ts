@@ -167,14 +167,14 @@ export class Metrics {
   readonly offerOutcomes = new TalliedCounter(
     this.registry,
     'nextbest_offer_outcomes_total',
-    'Offers presented (decision) and their outcomes, by offer, outcome and arm (control, treatment)',
-    ['offer', 'outcome', 'arm'] as const,
+    'Offers presented (decision) and their outcomes, by offer, channel, outcome and arm (control, treatment)',
+    ['offer', 'channel', 'outcome', 'arm'] as const,
   );
   readonly segmentOutcomes = new TalliedCounter(
     this.registry,
     'nextbest_segment_outcomes_total',
-    'Decisions and outcomes by lifecycle phase, value segment, outcome and arm (control, treatment)',
-    ['lifecycle_phase', 'value_segment', 'outcome', 'arm'] as const,
+    'Decisions and outcomes by lifecycle phase, value segment, channel, outcome and arm (control, treatment)',
+    ['lifecycle_phase', 'value_segment', 'channel', 'outcome', 'arm'] as const,
   );
   readonly rulesetChanges = new TalliedCounter(
     this.registry,

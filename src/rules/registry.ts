@@ -54,18 +54,23 @@ export class RuleSetRegistry {
     return [...this.loaded.values()];
   }
 
-  private known: { offers: ReadonlySet<string>; channels: ReadonlySet<string>; retentionDays: number } | undefined;
+  private known: ReturnType<RuleSetRegistry['knows']> | undefined;
 
   /** Offers and channels of every loaded version: what response events may name. */
   knows(): {
     readonly offers: ReadonlySet<string>;
     readonly channels: ReadonlySet<string>;
+    /** `offerId|channel` for every offer with a treatment on that channel */
+    readonly treated: ReadonlySet<string>;
     readonly retentionDays: number;
   } {
     const all = [...this.loaded.values()];
     this.known ??= {
       offers: new Set(all.flatMap((r) => r.offers.map((o) => o.id))),
       channels: new Set(all.flatMap((r) => r.manifest.channels)),
+      treated: new Set(
+        all.flatMap((r) => r.offers.flatMap((o) => Object.keys(o.treatments).map((c) => `${o.id}|${c}`))),
+      ),
       retentionDays: Math.max(
         1,
         ...all.flatMap((r) => r.policy.rules.map((rule) => (rule.type === 'frequencyCap' ? rule.windowDays : 1))),

@@ -7,7 +7,14 @@ import { eventually, testPrefix, testRedis } from '../support/redis.js';
 type App = Awaited<ReturnType<typeof testApp>>;
 type Group = 'control' | 'treatment';
 type Outcome = 'impression' | 'click' | 'accept' | 'reject';
-type Counts = { decisions: number; impressions: number; clicks: number; accepts: number; rejects: number };
+type Counts = {
+  decisions: number;
+  impressions: number;
+  clicks: number;
+  accepts: number;
+  rejects: number;
+  unattributed: number;
+};
 type Row = Record<Group, Counts>;
 interface Segment {
   lifecyclePhase: string;
@@ -30,7 +37,7 @@ const FIELD: Record<Outcome, Exclude<keyof Counts, 'decisions'>> = {
   accept: 'accepts',
   reject: 'rejects',
 };
-const zero = (): Counts => ({ decisions: 0, impressions: 0, clicks: 0, accepts: 0, rejects: 0 });
+const zero = (): Counts => ({ decisions: 0, impressions: 0, clicks: 0, accepts: 0, rejects: 0, unattributed: 0 });
 
 /** The control split as the README defines it, so a warehouse could recompute it: SHA-256 of "control:<experiment>\n<id>", 6 bytes / 2^48. */
 const inControl = (customerId: string, experiment = '2026-h2', share = 0.05) =>
@@ -59,19 +66,33 @@ class Ledger {
   decided(d: Decided): void {
     const s = segmentOf(d);
     const group = groupOf(d.arm);
-    this.add(this.segments, `${s.lifecyclePhase}|${s.valueSegment}`, group, 'decisions');
+    this.add(this.segments, `${s.lifecyclePhase}|${s.valueSegment}|${d.channel}`, group, 'decisions');
     for (const o of d.offers) {
-      this.add(this.offers, o.offerId, group, 'decisions');
-      this.add(this.offerSegments, `${o.offerId}|${s.lifecyclePhase}|${s.valueSegment}`, group, 'decisions');
+      this.add(this.offers, `${o.offerId}|${d.channel}`, group, 'decisions');
+      this.add(
+        this.offerSegments,
+        `${o.offerId}|${s.lifecyclePhase}|${s.valueSegment}|${d.channel}`,
+        group,
+        'decisions',
+      );
     }
   }
 
-  /** An outcome counts for the customer's segment when it arrives, not at the decision. */
-  outcome(offerId: string, s: Segment, arm: string, outcome: Outcome): void {
+  /**
+   * An outcome that names its decision counts for the segment and arm of the decision; one that
+   * names none for the customer's segment and arm when it arrives, and as unattributed.
+   */
+  outcome(offerId: string, channel: string, s: Segment, arm: string, outcome: Outcome, attributed = true): void {
     const group = groupOf(arm);
-    this.add(this.segments, `${s.lifecyclePhase}|${s.valueSegment}`, group, FIELD[outcome]);
-    this.add(this.offers, offerId, group, FIELD[outcome]);
-    this.add(this.offerSegments, `${offerId}|${s.lifecyclePhase}|${s.valueSegment}`, group, FIELD[outcome]);
+    const keys: [Map<string, Row>, string][] = [
+      [this.segments, `${s.lifecyclePhase}|${s.valueSegment}|${channel}`],
+      [this.offers, `${offerId}|${channel}`],
+      [this.offerSegments, `${offerId}|${s.lifecyclePhase}|${s.valueSegment}|${channel}`],
+    ];
+    for (const [rows, key] of keys) {
+      this.add(rows, key, group, FIELD[outcome]);
+      if (!attributed) this.add(rows, key, group, 'unattributed');
+    }
   }
 
   total(group: Group, field: keyof Counts): number {
@@ -79,20 +100,22 @@ class Ledger {
   }
 }
 
-type Tallies = Counts & { acceptanceRate: number | null };
+type Tallies = Counts & { acceptanceRate: number | null; clickThroughRate: number | null };
 type ReportRow = Partial<Segment> & {
   offerId?: string;
+  channel: string;
   control: Tallies;
   treatment: Tallies;
   champion: Tallies;
   challenger: Tallies;
 };
-const counts = ({ decisions, impressions, clicks, accepts, rejects }: Tallies): Counts => ({
+const counts = ({ decisions, impressions, clicks, accepts, rejects, unattributed }: Tallies): Counts => ({
   decisions,
   impressions,
   clicks,
   accepts,
   rejects,
+  unattributed,
 });
 
 /** A report section as {key → control and treatment counts}, after checking each row's own arithmetic. */
@@ -101,8 +124,13 @@ function rowsOf(rows: ReportRow[], key: (r: ReportRow) => string): Map<string, R
   for (const r of rows) {
     for (const arm of ['control', 'treatment', 'champion', 'challenger'] as const) {
       const t = r[arm];
-      if (t.impressions === 0) expect(t.acceptanceRate, `${key(r)} ${arm}`).toBeNull();
-      else expect(t.acceptanceRate, `${key(r)} ${arm}`).toBeCloseTo(t.accepts / t.impressions, 6);
+      if (t.impressions === 0) {
+        expect(t.acceptanceRate, `${key(r)} ${arm}`).toBeNull();
+        expect(t.clickThroughRate, `${key(r)} ${arm}`).toBeNull();
+      } else {
+        expect(t.acceptanceRate, `${key(r)} ${arm}`).toBeCloseTo(t.accepts / t.impressions, 6);
+        expect(t.clickThroughRate, `${key(r)} ${arm}`).toBeCloseTo(t.clicks / t.impressions, 6);
+      }
     }
     expect(r.champion, key(r)).toEqual(r.treatment); // no challenger is configured
     expect(counts(r.challenger)).toEqual(zero());
@@ -117,9 +145,9 @@ async function report(t: App, headers: Record<string, string> = {}) {
   const body = await res.json();
   return {
     body,
-    offers: rowsOf(body.offers, (r) => r.offerId!),
-    segments: rowsOf(body.segments, (r) => `${r.lifecyclePhase}|${r.valueSegment}`),
-    offerSegments: rowsOf(body.offerSegments, (r) => `${r.offerId}|${r.lifecyclePhase}|${r.valueSegment}`),
+    offers: rowsOf(body.offers, (r) => `${r.offerId}|${r.channel}`),
+    segments: rowsOf(body.segments, (r) => `${r.lifecyclePhase}|${r.valueSegment}|${r.channel}`),
+    offerSegments: rowsOf(body.offerSegments, (r) => `${r.offerId}|${r.lifecyclePhase}|${r.valueSegment}|${r.channel}`),
   };
 }
 
@@ -261,7 +289,7 @@ describe('GET /v1/reports/offers', () => {
           duplicates: 0,
           buffered: 0,
         });
-        for (const e of events) ledger.outcome(e.offerId, now, d.arm, e.outcome);
+        for (const e of events) ledger.outcome(e.offerId, d.channel, now, d.arm, e.outcome, d.customerId !== mover);
         // sent again (a client retry): duplicates, counted once
         expect(await (await t.post('/v1/responses', { events })).json()).toEqual({
           accepted: 0,
@@ -279,13 +307,13 @@ describe('GET /v1/reports/offers', () => {
         eventId: 'mover-late',
       };
       expect((await t.post('/v1/responses', late)).status).toBe(202);
-      ledger.outcome(late.offerId, segmentOf(moverDecision), moverDecision.arm, 'click');
+      ledger.outcome(late.offerId, late.channel, segmentOf(moverDecision), moverDecision.arm, 'click');
       // an accept reported from elsewhere for an offer no decision presented: a row without impressions, its rate null
       const customer = decided.find((d) => d.arm !== 'control' && d.customerId !== mover && d.profile.lifecyclePhase)!;
       const unseen = t.services.rules
         .active!.byChannel.get('call-center')!
         .map((o) => o.id)
-        .find((id) => !ledger.offers.has(id))!;
+        .find((id) => !ledger.offers.has(`${id}|call-center`))!;
       expect(unseen).toBeDefined();
       await t.post('/v1/responses', {
         customerId: customer.customerId,
@@ -294,7 +322,7 @@ describe('GET /v1/reports/offers', () => {
         channel: 'call-center',
         eventId: 'elsewhere',
       });
-      ledger.outcome(unseen, segmentOf(customer), customer.arm, 'accept');
+      ledger.outcome(unseen, 'call-center', segmentOf(customer), customer.arm, 'accept', false);
 
       for (const group of ['control', 'treatment'] as const) {
         for (const field of ['decisions', 'impressions', 'clicks', 'accepts', 'rejects'] as const)
@@ -303,11 +331,15 @@ describe('GET /v1/reports/offers', () => {
 
       const got = await report(t);
       matches(got, ledger);
-      expect(got.segments.has('unknown|unknown')).toBe(true);
-      expect(got.body.offers.find((r: ReportRow) => r.offerId === unseen).treatment).toEqual({
+      expect(got.segments.has('unknown|unknown|web')).toBe(true);
+      expect(
+        got.body.offers.find((r: ReportRow) => r.offerId === unseen && r.channel === 'call-center').treatment,
+      ).toEqual({
         ...zero(),
         accepts: 1,
+        unattributed: 1,
         acceptanceRate: null,
+        clickThroughRate: null,
       });
       const rates = [...got.offers.values()].flatMap((r) => [r.control, r.treatment]);
       expect(rates.some((c) => c.impressions > 0 && c.accepts > 0 && c.accepts < c.impressions)).toBe(true);
@@ -315,14 +347,17 @@ describe('GET /v1/reports/offers', () => {
 
     it('/metrics holds the same counts as the report', async () => {
       expect(await samples(t, 'nextbest_offer_outcomes_total')).toEqual(
-        expectedSamples(ledger.offers, (offer) => [`offer=${offer}`]),
+        expectedSamples(ledger.offers, (key) => {
+          const [offer, channel] = key.split('|');
+          return [`offer=${offer}`, `channel=${channel}`];
+        }),
       );
       // the unknown customers' row: "unknown" in the report, whatever the label says in /metrics
       const segments = await samples(t, 'nextbest_segment_outcomes_total');
       const named = new Map([...segments].map(([k, v]) => [k.replace(/=_(,|$)/g, '=unknown$1'), v]));
       expect(named).toEqual(
         expectedSamples(ledger.segments, (key) =>
-          key.split('|').map((v, i) => `${i ? 'value_segment' : 'lifecycle_phase'}=${v}`),
+          key.split('|').map((v, i) => `${['lifecycle_phase', 'value_segment', 'channel'][i]}=${v}`),
         ),
       );
     });
@@ -419,7 +454,7 @@ describe('GET /v1/reports/offers', () => {
           }));
           if (!events.length) continue;
           expect((await recorder.post('/v1/responses', { events })).status).toBe(202);
-          for (const e of events) ledger.outcome(e.offerId, segmentOf(d), d.arm, e.outcome);
+          for (const e of events) ledger.outcome(e.offerId, channel, segmentOf(d), d.arm, e.outcome);
         }
       }
       expect(ledger.total('control', 'decisions')).toBeGreaterThan(0);

@@ -119,6 +119,11 @@ describe('POST /v1/responses', () => {
       ['an array', () => [event('C1')], ['/']],
       ['an offer no rule set has', () => event('C1', { offerId: 'made-up-0' }), ['/offerId']],
       [
+        'an offer without a treatment on the channel',
+        () => event('C1', { offerId: 'save-price-match', channel: 'web' }),
+        ['/channel'],
+      ],
+      [
         'a channel no rule set declares',
         () => ({ events: [event('C1'), event('C1', { channel: 'chan0' })] }),
         ['/events/1/channel'],
