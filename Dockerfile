@@ -23,6 +23,9 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY rules ./rules
 COPY web ./web
+# the one folder the service writes: the decision log of the memory store (mount a volume to keep it)
+RUN mkdir -p data/decisions && chown -R node:node data
+VOLUME ["/app/data"]
 # the image's unprivileged user; the files stay root's, so the service cannot rewrite itself
 USER node
 EXPOSE 8080

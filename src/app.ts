@@ -22,6 +22,7 @@ import {
 import { publicRequestCounter, rateLimit } from './api/rate-limit.js';
 import type { Config } from './config.js';
 import type { DecisionService } from './decision/index.js';
+import type { DecisionLog } from './decision-log/store.js';
 import { ApiError } from './errors.js';
 import type { Kpis, ResponseService } from './feedback/index.js';
 import type { DemoCustomer } from './offline/demo/profiles.js';
@@ -53,6 +54,8 @@ export interface Services {
   readonly rateWindows: WindowCounts;
   /** present when PROFILE_STORE=redis */
   readonly redis: RedisHealths | undefined;
+  /** every decision, and the recent ones found by id */
+  readonly decisionLog: DecisionLog;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly readiness: { draining: boolean };

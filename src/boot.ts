@@ -61,7 +61,7 @@ async function openStores(
   const memory = new MemoryProfileStore();
   const demo = await loadProfiles(config, memory, log);
   metrics.profilesLoaded.set(await memory.size());
-  return { stores: memoryStores(config, memory, retentionDays), demo };
+  return { stores: memoryStores(config, memory, retentionDays, metrics, log), demo };
 }
 
 async function loadCompiled(dir: string, variable: string, log: Logger): Promise<RuleSet> {
@@ -157,6 +157,7 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
     metrics,
     log,
     redis: stores.redis,
+    decisionLog: stores.decisionLog,
     readiness: { draining: false },
     demoCustomers: demo,
     rateWindows: stores.rateWindows,

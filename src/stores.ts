@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { type ContactStore, MemoryContactStore, RedisContactStore } from './contacts/index.js';
 import { type Counters, MemoryCounters, RedisCounters } from './counters/index.js';
-import { type DecisionLog, MemoryDecisionLog, RedisDecisionLog } from './decision-log/index.js';
+import { DecisionFiles, type DecisionLog, MemoryDecisionLog, RedisDecisionLog } from './decision-log/index.js';
 import type { Metrics } from './ops/metrics.js';
 import {
   type InvalidationTarget,
@@ -47,20 +47,37 @@ const BOOT_WAIT_MS = 2_000;
 
 /** `retentionDays`: days of contact counts to keep, the longest window of the loaded policies. */
 export function memoryStores(
-  config: Pick<Config, 'RESPONSE_WINDOW_MINUTES'>,
+  config: Pick<
+    Config,
+    'RESPONSE_WINDOW_MINUTES' | 'DECISION_LOG_DIR' | 'DECISION_LOG_RETENTION_DAYS' | 'DECISION_LOG_MAX_FILE_MB'
+  >,
   profiles: MemoryProfileStore,
   retentionDays: () => number,
+  metrics: Metrics,
+  log: Logger,
 ): Stores {
+  const files = new DecisionFiles(
+    {
+      dir: config.DECISION_LOG_DIR,
+      retentionDays: config.DECISION_LOG_RETENTION_DAYS,
+      maxFileBytes: config.DECISION_LOG_MAX_FILE_MB * 1024 * 1024,
+    },
+    metrics,
+    log,
+  );
+  const decisionLog = new MemoryDecisionLog(config.RESPONSE_WINDOW_MINUTES * 60_000, files);
   return {
     profiles,
     contacts: new MemoryContactStore(retentionDays),
-    decisionLog: new MemoryDecisionLog(config.RESPONSE_WINDOW_MINUTES * 60_000),
+    decisionLog,
     redis: undefined,
     rateWindows: new MemoryWindowCounts(),
     listen() {},
     counters: () => new MemoryCounters(),
     audit: () => {},
-    async close() {},
+    async close() {
+      await decisionLog.close();
+    },
   };
 }
 

@@ -51,6 +51,11 @@ describe('the container', () => {
     const health = run.find((l) => l.startsWith('HEALTHCHECK'));
     expect(health).toMatch(/\/healthz/);
     expect(run.at(-1)).toBe('CMD ["node", "dist/main.js"]');
+    // the one folder it writes, the memory store's decision log, is the run-time user's
+    expect(run).toContain('RUN mkdir -p data/decisions && chown -R node:node data');
+    expect(run.indexOf('USER node')).toBeGreaterThan(
+      run.indexOf('RUN mkdir -p data/decisions && chown -R node:node data'),
+    );
     // every folder the service reads at run time is in the image
     for (const dir of ['dist', 'bin', 'rules', 'web'])
       expect(

@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { DecisionLog } from '../decision-log/store.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RedisHealths } from '../redis/index.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
@@ -10,6 +11,7 @@ interface OpsServices {
   readonly readiness: { readonly draining: boolean };
   readonly profiles: { readonly kind: string };
   readonly redis: RedisHealths | undefined;
+  readonly decisionLog: Pick<DecisionLog, 'status'>;
 }
 
 /**
@@ -24,13 +26,15 @@ export function registerOps(app: OpenAPIHono<AppEnv>, s: OpsServices): void {
     const active = s.rules.active;
     const ready = active !== undefined && !s.readiness.draining;
     const redis = s.redis && { read: s.redis.read.status(), write: s.redis.write.status() };
+    const decisionLog = s.decisionLog.status?.();
     const body = {
       status: ready ? 'ready' : 'not ready',
       rulesetVersion: active?.version ?? null,
       draining: s.readiness.draining,
       profileStore: s.profiles.kind,
-      degraded: redis ? !redis.read.up || !redis.write.up : false,
+      degraded: (redis ? !redis.read.up || !redis.write.up : false) || decisionLog?.ok === false,
       ...(redis && { redis }),
+      ...(decisionLog && { decisionLog }),
     };
     return c.json(body, ready ? 200 : 503);
   });

@@ -1,17 +1,29 @@
+import type { DecisionFiles, FileLogStatus } from './file.js';
 import { type DecisionEntry, type DecisionLog, type DecisionRecord, Generations, toRecord } from './store.js';
 
 /** Decisions remembered for the responses that name them: at least this many (at most twice), within the window. */
 export const MEMORY_DECISIONS = 250_000;
 
-/** The embedded default: the recent decisions of this process, for the responses that name them. */
+/**
+ * The embedded default: the recent decisions of this process, for the responses that name
+ * them, and (when given) the NDJSON files every decision is appended to.
+ */
 export class MemoryDecisionLog implements DecisionLog {
   private readonly recent = new Generations<DecisionEntry>(MEMORY_DECISIONS);
 
   /** `windowMs`: how long after a decision responses may name it */
-  constructor(private readonly windowMs: number) {}
+  constructor(
+    private readonly windowMs: number,
+    private readonly files?: DecisionFiles,
+  ) {}
 
   append(entry: DecisionEntry): void {
     this.recent.set(entry.decision.decisionId, entry);
+    this.files?.append(entry);
+  }
+
+  status(): FileLogStatus | undefined {
+    return this.files?.status();
   }
 
   async find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, DecisionRecord>> {
@@ -24,5 +36,7 @@ export class MemoryDecisionLog implements DecisionLog {
     return found;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.files?.close();
+  }
 }

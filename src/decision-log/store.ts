@@ -103,6 +103,8 @@ export interface DecisionLog {
    * included: the caller refuses responses to them); another customer's are not found.
    */
   find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, DecisionRecord>>;
+  /** How writing the log goes, where the log can fail on its own (files); undefined where nothing is to say. */
+  status?(): { readonly ok: boolean; readonly error: string | null; readonly pending: number } | undefined;
   /** Writes out what is pending (at shutdown). */
   close(): Promise<void>;
 }

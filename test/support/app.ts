@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { buildServices, createApp } from '../../src/boot.js';
 import { loadConfig } from '../../src/config.js';
@@ -11,6 +14,8 @@ export async function testApp(env: Record<string, string> = {}, log: Logger = pi
     RULES_DIR: SHIPPED_RULES,
     LOG_LEVEL: 'silent',
     RULES_WATCH: 'false',
+    // the embedded default writes its decision log: into a folder of its own, never the checkout
+    DECISION_LOG_DIR: mkdtempSync(join(tmpdir(), 'nextbest-decisions-')),
     ...env,
   });
   const services = await buildServices(config, log, new Metrics({ defaultMetrics: false }));

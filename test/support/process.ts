@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -21,7 +24,15 @@ export async function startService(
   const port = await freePort();
   const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DEMO_CUSTOMERS: '1000', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DEMO_CUSTOMERS: '1000',
+      LOG_LEVEL: 'info',
+      DECISION_LOG_DIR: mkdtempSync(join(tmpdir(), 'nextbest-decisions-')),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
