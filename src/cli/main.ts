@@ -1,3 +1,4 @@
+import { runDecisions } from './decisions.js';
 import { runDemoData } from './demo-data.js';
 import type { Io } from './io.js';
 import { runPortfolio } from './portfolio.js';
@@ -8,6 +9,8 @@ import { runSimulate } from './simulate.js';
 const USAGE = `nextbest — next-best-action decisioning
 
 usage:
+  nextbest decisions export [--from DATE] [--to DATE] [--dir DIR | --redis URL]
+                                                                the decision log as NDJSON records (files or the Redis stream)
   nextbest demo-data [--customers N] [--seed S] [--out FILE]   synthetic demo profiles as NDJSON
   nextbest demo-data --transactions [--customers N] [--seed S] [--as-of DATE] [--out FILE]
                                                                 a synthetic 3-year transaction history as NDJSON
@@ -34,6 +37,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return runDemoData(rest, io);
     case 'rules':
       return runRules(rest, io);
+    case 'decisions':
+      return runDecisions(rest, io);
     case 'portfolio':
       return runPortfolio(rest, io);
     case 'profiles':

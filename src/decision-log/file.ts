@@ -2,7 +2,7 @@ import { appendFile, mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
-import { type DecisionEntry, toRecord } from './store.js';
+import { type DecisionEntry, recordLine } from './store.js';
 
 export interface FileLogSettings {
   readonly dir: string;
@@ -123,7 +123,7 @@ export class DecisionFiles {
       let n = 1;
       while (n < this.pending.length && n < BATCH && dayOf(this.pending[n]!.at) === day) n++;
       const sameDay = this.pending.slice(0, n);
-      const text = `${sameDay.map((e) => JSON.stringify(toRecord(e))).join('\n')}\n`;
+      const text = `${sameDay.map(recordLine).join('\n')}\n`;
       try {
         const path = await this.fileFor(day, Buffer.byteLength(text));
         await appendFile(path, text);

@@ -8,5 +8,6 @@ export {
   type DecisionLog,
   type DecisionRecord,
   Generations,
+  recordLine,
   toRecord,
 } from './store.js';

@@ -2,7 +2,14 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
-import { type DecisionEntry, type DecisionLog, type DecisionRecord, Generations, toRecord } from './store.js';
+import {
+  type DecisionEntry,
+  type DecisionLog,
+  type DecisionRecord,
+  Generations,
+  recordLine,
+  toRecord,
+} from './store.js';
 
 /** The first wait after a failed write; it doubles with each failure in a row, up to MAX_BACKOFF_MS. */
 const RETRY_MS = 100;
@@ -132,10 +139,10 @@ export class RedisDecisionLog implements DecisionLog {
 
   private writeOne(entry: DecisionEntry): Promise<unknown> {
     const { client, health } = this.writeLane;
-    const record = toRecord(entry);
-    const json = JSON.stringify(record);
+    const { customerId, decisionId } = entry.decision;
+    const json = recordLine(entry);
     const index = health.call('decision index', () =>
-      client.set(this.keys.decision(record.customerId, record.decisionId), json, 'PX', this.windowMs),
+      client.set(this.keys.decision(customerId, decisionId), json, 'PX', this.windowMs),
     );
     if (this.maxLen === 0) return index;
     const stream = health.call('decision log', () =>

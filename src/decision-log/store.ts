@@ -91,6 +91,28 @@ export function toRecord(e: DecisionEntry): DecisionRecord {
   };
 }
 
+/** A string as JSON: most are IDs of a safe alphabet and need no escaping. */
+const quoted = (s: string): string => (SAFE.test(s) ? `"${s}"` : JSON.stringify(s));
+const SAFE = /^[\w .:+-]*$/;
+const orNull = (s: string | null): string => (s === null ? 'null' : quoted(s));
+/** A finite number as JSON writes it; anything else as null, as JSON writes that. */
+const num = (n: number | null): string => (n !== null && Number.isFinite(n) ? `${n}` : 'null');
+
+/**
+ * JSON.stringify(toRecord(e)), written directly: the log's one line per decision without the
+ * record's objects (a property test holds the two equal).
+ */
+export function recordLine(e: DecisionEntry): string {
+  const d = e.decision;
+  const p = d.profile;
+  let offers = '';
+  for (let i = 0; i < d.offers.length; i++) {
+    const o = d.offers[i]!;
+    offers += `${i ? ',' : ''}{"offerId":${quoted(o.offerId)},"group":${quoted(o.group)},"rank":${num(o.rank)},"score":${num(o.score)},"propensity":${num(o.propensity)}}`;
+  }
+  return `{"decisionId":${quoted(d.decisionId)},"at":"${new Date(e.at).toISOString()}","customerId":${quoted(d.customerId)},"channel":${quoted(d.channel)},"interactionId":${orNull(e.interactionId)},"arm":${quoted(d.arm)},"rulesetVersion":${quoted(d.rulesetVersion)},"degraded":${d.degraded},"preview":${e.preview},"profile":{"found":${p.found},"valueSegment":${orNull(p.valueSegment)},"lifecyclePhase":${orNull(p.lifecyclePhase)},"clv":${num(e.clv)},"churnScore":${num(e.churnScore)}},"offers":[${offers}]}`;
+}
+
 /**
  * Where every decision is recorded, for analytics and audits (who got what, when, from which
  * rules), and where the responses that name a decision find it.

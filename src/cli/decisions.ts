@@ -1,0 +1,141 @@
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ConfigError, loadRedisEnv } from '../config.js';
+import { logFiles } from '../decision-log/file.js';
+import { closeRedis, connectRedis, describeTarget, RedisKeys, whenReady } from '../redis/index.js';
+import { type Io, parseFlags, UsageError, withUsage } from './io.js';
+
+const USAGE = `usage: nextbest decisions export [--from DATE] [--to DATE] [--dir DIR | --redis URL]
+  the decision log as NDJSON records, oldest first: the memory store's files in DIR (default
+  DECISION_LOG_DIR, else ./data/decisions), or the Redis stream (REDIS_URL and REDIS_KEY_PREFIX
+  apply); --from and --to are UTC days, both included`;
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** Stream entries read per round trip. */
+const PAGE = 1_000;
+/** A retried stream write may repeat a record: one is written once among the last this many decisions. */
+const DEDUP_WINDOW = 100_000;
+const CONNECT_WAIT_MS = 5_000;
+
+interface Options {
+  readonly from: string | undefined;
+  readonly to: string | undefined;
+  readonly dir: string;
+  readonly redis: string | undefined;
+}
+
+function day(flag: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!DAY.test(raw) || Number.isNaN(Date.parse(raw)))
+    throw new UsageError(`decisions export: --${flag} wants a date YYYY-MM-DD, got "${raw}"`);
+  return raw;
+}
+
+function parseOptions(args: string[]): Options {
+  const [sub, ...rest] = args;
+  if (sub !== 'export')
+    throw new UsageError(sub === undefined ? 'decisions: name a subcommand' : `decisions: unknown subcommand "${sub}"`);
+  const { values } = parseFlags('decisions export', rest, {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    dir: { type: 'string' },
+    redis: { type: 'string' },
+  });
+  if (values.dir !== undefined && values.redis !== undefined)
+    throw new UsageError('decisions export: --dir or --redis, not both');
+  const options = {
+    from: day('from', values.from),
+    to: day('to', values.to),
+    dir: values.dir ?? process.env.DECISION_LOG_DIR ?? './data/decisions',
+    redis: values.redis,
+  };
+  if (options.from && options.to && options.from > options.to)
+    throw new UsageError(`decisions export: --from ${options.from} is after --to ${options.to}`);
+  return options;
+}
+
+/** Writes a line, waiting for the stream to drain when its buffer is full. */
+async function emit(io: Io, line: string): Promise<void> {
+  if (!io.stdout.write(`${line}\n`)) await once(io.stdout, 'drain');
+}
+
+/** The files of the days asked for, line by line as they are (each a record). */
+async function fromFiles(o: Options, io: Io): Promise<number> {
+  let files: Awaited<ReturnType<typeof logFiles>>;
+  try {
+    files = await logFiles(o.dir);
+  } catch (err) {
+    io.stderr.write(`decisions export: cannot read ${o.dir}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  for (const f of files) {
+    if ((o.from && f.day < o.from) || (o.to && f.day > o.to)) continue;
+    const lines = createInterface({ input: createReadStream(join(o.dir, f.name), 'utf8'), crlfDelay: Infinity });
+    let n = 0;
+    for await (const line of lines) {
+      n++;
+      if (line.trim() === '') continue;
+      try {
+        JSON.parse(line);
+      } catch {
+        // a write cut short (the disk filled up mid-line): said, and passed over
+        io.stderr.write(`decisions export: ${f.name}:${n}: not a record, passed over\n`);
+        continue;
+      }
+      await emit(io, line);
+    }
+  }
+  return 0;
+}
+
+/** The stream, by entry ID (its time), each decision once. */
+async function fromRedis(o: Options, io: Io): Promise<number> {
+  let env: ReturnType<typeof loadRedisEnv>;
+  try {
+    env = loadRedisEnv({ ...process.env, REDIS_URL: o.redis, REDIS_CLUSTER_NODES: '' });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  const target = { url: env.REDIS_URL };
+  const client = connectRedis(target, { name: 'export', commandTimeout: 30_000 });
+  try {
+    if (!(await whenReady(client, CONNECT_WAIT_MS))) {
+      io.stderr.write(`decisions export: cannot reach Redis at ${describeTarget(target)}\n`);
+      return 1;
+    }
+    const key = new RedisKeys(env.REDIS_KEY_PREFIX).decisions;
+    const end = o.to ? String(Date.parse(o.to) + 86_400_000 - 1) : '+';
+    let start = o.from ? String(Date.parse(o.from)) : '-';
+    // the decisions of the last window or two: a repeat stands near its first
+    let seen = new Set<string>();
+    let before = new Set<string>();
+    for (;;) {
+      const entries = await client.xrange(key, start, end, 'COUNT', PAGE);
+      for (const [id, fields] of entries) {
+        const json = fields[fields.indexOf('record') + 1];
+        if (!json) continue;
+        const decisionId = (JSON.parse(json) as { decisionId?: string }).decisionId ?? id;
+        if (seen.has(decisionId) || before.has(decisionId)) continue;
+        if (seen.size >= DEDUP_WINDOW) [before, seen] = [seen, new Set()];
+        seen.add(decisionId);
+        await emit(io, json);
+      }
+      if (entries.length < PAGE) return 0;
+      start = `(${entries.at(-1)![0]}`;
+    }
+  } catch (err) {
+    io.stderr.write(`decisions export: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await closeRedis(client);
+  }
+}
+
+/** `nextbest decisions export`: the decision log as NDJSON, from files or from the Redis stream. */
+export const runDecisions = withUsage(USAGE, async (args, io) => {
+  const o = parseOptions(args);
+  return o.redis !== undefined ? fromRedis(o, io) : fromFiles(o, io);
+});
