@@ -7,6 +7,7 @@ import {
   fromZod,
   keyTable,
   problem,
+  registerDecisionLog,
   registerDecisions,
   registerDocs,
   registerFrontEnds,
@@ -21,6 +22,7 @@ import {
 } from './api/index.js';
 import { publicRequestCounter, rateLimit } from './api/rate-limit.js';
 import type { Config } from './config.js';
+import type { ContactStore } from './contacts/store.js';
 import type { DecisionService } from './decision/index.js';
 import type { DecisionLog } from './decision-log/store.js';
 import { ApiError } from './errors.js';
@@ -56,6 +58,8 @@ export interface Services {
   readonly redis: RedisHealths | undefined;
   /** every decision, and the recent ones found by id */
   readonly decisionLog: DecisionLog;
+  /** each customer's contact history and state */
+  readonly contacts: ContactStore;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly readiness: { draining: boolean };
@@ -104,6 +108,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     // a web page's public key reaches these two only, and only with a customer token
     app.use('/v1/decisions', requireScope(keys, 'public'));
     app.use('/v1/responses', requireScope(keys, 'public'));
+    app.use('/v1/decisions/:decisionId', requireScope(keys, 'admin'));
     app.use('/v1/profiles/*', requireScope(keys, 'admin'));
     app.use('/v1/reports/*', requireScope(keys, 'admin'));
     app.use('/v1/rulesets', requireScope(keys, 'admin'));
@@ -120,6 +125,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     count: publicRequestCounter(s.config.RATE_LIMITS, s.rateWindows),
   };
   registerDecisions(app, s.decisions, publicAccess);
+  registerDecisionLog(app, s.decisionLog, s.contacts);
   registerResponses(app, s.responses, s.rules, publicAccess);
   registerProfiles(app, s.profiles, s.metrics);
   registerReports(app, s.kpis);

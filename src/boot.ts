@@ -158,6 +158,7 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
     log,
     redis: stores.redis,
     decisionLog: stores.decisionLog,
+    contacts: stores.contacts,
     readiness: { draining: false },
     demoCustomers: demo,
     rateWindows: stores.rateWindows,

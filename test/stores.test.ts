@@ -200,6 +200,26 @@ describe('the Redis store, shared by two nodes', () => {
     );
   });
 
+  it('finds a decision by id from the other node, with the responses either node took', async () => {
+    const d = await decide(a, 'R-1', 'call-center');
+    const offerId = d.offers[0].offerId;
+    expect(
+      (
+        await b.post('/v1/responses', {
+          customerId: 'R-1',
+          offerId,
+          channel: 'call-center',
+          outcome: 'accept',
+          decisionId: d.decisionId,
+        })
+      ).status,
+    ).toBe(202);
+    const got = await (await b.app.request(`/v1/decisions/${d.decisionId}`)).json();
+    expect(got).toMatchObject({ decisionId: d.decisionId, customerId: 'R-1', channel: 'call-center', arm: d.arm });
+    expect(got.responses).toEqual([expect.objectContaining({ offerId, outcome: 'accept' })]);
+    expect((await a.app.request('/v1/decisions/not-a-decision-here')).status).toBe(404);
+  });
+
   it('readyz and metrics report Redis as up', async () => {
     const ready = await (await a.app.request('/readyz')).json();
     expect(ready).toMatchObject({

@@ -1,5 +1,6 @@
 /** HTTP routes, one file each, plus the API-key check and the problem+json writer. */
 export { keyTable, requireScope } from './auth.js';
+export { registerDecisionLog } from './decision-log.js';
 export { registerDecisions } from './decisions.js';
 export { registerDocs } from './docs.js';
 export { registerFrontEnds } from './front.js';

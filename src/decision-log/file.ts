@@ -1,8 +1,10 @@
+import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
-import { type DecisionEntry, recordLine } from './store.js';
+import type { LoggedLine } from './store.js';
 
 export interface FileLogSettings {
   readonly dir: string;
@@ -27,7 +29,6 @@ const MAX_BACKOFF_MS = 10_000;
 /** Most entries held while the disk refuses them; beyond it the oldest tenth is dropped and counted. */
 export const FILE_LOG_BUFFER = 50_000;
 const DAY_MS = 86_400_000;
-const dayOf = (at: number) => new Date(at).toISOString().slice(0, 10);
 
 const FILE = /^decisions-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.ndjson$/;
 /** The files of one UTC day, in writing order. */
@@ -57,7 +58,7 @@ export async function logFiles(dir: string): Promise<{ name: string; day: string
  * The failure is logged once, until a write succeeds again, and /readyz shows it.
  */
 export class DecisionFiles {
-  private pending: DecisionEntry[] = [];
+  private pending: LoggedLine[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private failures = 0;
@@ -81,8 +82,8 @@ export class DecisionFiles {
     );
   }
 
-  append(entry: DecisionEntry): void {
-    this.pending.push(entry);
+  append(logged: LoggedLine): void {
+    this.pending.push(logged);
     if (this.pending.length > FILE_LOG_BUFFER) {
       // a tenth at a time, so a full buffer does not cost a shift per decision
       const over = this.pending.length - FILE_LOG_BUFFER * 0.9;
@@ -118,12 +119,13 @@ export class DecisionFiles {
 
   private async write(): Promise<void> {
     while (this.pending.length > 0) {
-      const day = dayOf(this.pending[0]!.at);
+      const day = this.pending[0]!.day;
       // one day a file: a batch that spans midnight is written in two
       let n = 1;
-      while (n < this.pending.length && n < BATCH && dayOf(this.pending[n]!.at) === day) n++;
+      while (n < this.pending.length && n < BATCH && this.pending[n]!.day === day) n++;
       const sameDay = this.pending.slice(0, n);
-      const text = `${sameDay.map(recordLine).join('\n')}\n`;
+      let text = '';
+      for (const l of sameDay) text += `${l.line}\n`;
       try {
         const path = await this.fileFor(day, Buffer.byteLength(text));
         await appendFile(path, text);
@@ -170,6 +172,28 @@ export class DecisionFiles {
     for (const f of await logFiles(this.settings.dir).catch(() => [])) {
       if (f.day < oldest) await unlink(join(this.settings.dir, f.name)).catch(() => undefined);
     }
+  }
+
+  /**
+   * One decision's record line, searched for in the files newest first (a text match before any
+   * parse); what is still pending is looked at first. Reading streams and yields to requests.
+   */
+  async find(decisionId: string): Promise<string | undefined> {
+    const pending = this.pending.find((l) => l.decisionId === decisionId);
+    if (pending) return pending.line;
+    const needle = `"decisionId":${JSON.stringify(decisionId)},`;
+    for (const f of (await logFiles(this.settings.dir).catch(() => [])).reverse()) {
+      const lines = createInterface({
+        input: createReadStream(join(this.settings.dir, f.name), 'utf8'),
+        crlfDelay: Infinity,
+      });
+      for await (const line of lines) {
+        if (!line.startsWith(`{${needle}`)) continue;
+        lines.close();
+        return line;
+      }
+    }
+    return undefined;
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,12 @@
 import type { DecisionFiles, FileLogStatus } from './file.js';
-import { type DecisionEntry, type DecisionLog, type DecisionRecord, Generations, toRecord } from './store.js';
+import {
+  type DecisionEntry,
+  type DecisionLog,
+  type DecisionRecord,
+  Generations,
+  type LoggedLine,
+  loggedLine,
+} from './store.js';
 
 /** Decisions remembered for the responses that name them: at least this many (at most twice), within the window. */
 export const MEMORY_DECISIONS = 250_000;
@@ -9,7 +16,7 @@ export const MEMORY_DECISIONS = 250_000;
  * them, and (when given) the NDJSON files every decision is appended to.
  */
 export class MemoryDecisionLog implements DecisionLog {
-  private readonly recent = new Generations<DecisionEntry>(MEMORY_DECISIONS);
+  private readonly recent = new Generations<LoggedLine>(MEMORY_DECISIONS);
 
   /** `windowMs`: how long after a decision responses may name it */
   constructor(
@@ -18,8 +25,9 @@ export class MemoryDecisionLog implements DecisionLog {
   ) {}
 
   append(entry: DecisionEntry): void {
-    this.recent.set(entry.decision.decisionId, entry);
-    this.files?.append(entry);
+    const logged = loggedLine(entry);
+    this.recent.set(logged.decisionId, logged);
+    this.files?.append(logged);
   }
 
   status(): FileLogStatus | undefined {
@@ -30,10 +38,15 @@ export class MemoryDecisionLog implements DecisionLog {
     const found = new Map<string, DecisionRecord>();
     const since = Date.now() - this.windowMs;
     for (const id of decisionIds) {
-      const e = this.recent.get(id);
-      if (e && e.decision.customerId === customerId && e.at >= since) found.set(id, toRecord(e));
+      const l = this.recent.get(id);
+      if (l && l.customerId === customerId && l.at >= since) found.set(id, JSON.parse(l.line) as DecisionRecord);
     }
     return found;
+  }
+
+  async get(decisionId: string): Promise<DecisionRecord | undefined> {
+    const line = this.recent.get(decisionId)?.line ?? (await this.files?.find(decisionId));
+    return line === undefined ? undefined : (JSON.parse(line) as DecisionRecord);
   }
 
   async close(): Promise<void> {

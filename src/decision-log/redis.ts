@@ -7,8 +7,8 @@ import {
   type DecisionLog,
   type DecisionRecord,
   Generations,
-  recordLine,
-  toRecord,
+  type LoggedLine,
+  loggedLine,
 } from './store.js';
 
 /** The first wait after a failed write; it doubles with each failure in a row, up to MAX_BACKOFF_MS. */
@@ -37,8 +37,8 @@ const nextTick = () => new Promise((resolve) => setImmediate(resolve));
  * nextbest_decision_log_entries_total{result="dropped"}.
  */
 export class RedisDecisionLog implements DecisionLog {
-  private pending: DecisionEntry[] = [];
-  private readonly local = new Generations<DecisionEntry>(LOCAL_DECISIONS);
+  private pending: LoggedLine[] = [];
+  private readonly local = new Generations<LoggedLine>(LOCAL_DECISIONS);
   private timer: { cancel(): void } | undefined;
   private writing: Promise<void> | undefined;
   private failures = 0;
@@ -66,8 +66,9 @@ export class RedisDecisionLog implements DecisionLog {
   }
 
   append(entry: DecisionEntry): void {
-    this.local.set(entry.decision.decisionId, entry);
-    this.pending.push(entry);
+    const logged = loggedLine(entry);
+    this.local.set(logged.decisionId, logged);
+    this.pending.push(logged);
     if (this.pending.length > DECISION_LOG_BUFFER) {
       // a tenth at a time, so a full buffer does not cost a shift per decision
       const over = this.pending.length - DECISION_LOG_BUFFER * 0.9;
@@ -82,30 +83,43 @@ export class RedisDecisionLog implements DecisionLog {
     const since = Date.now() - this.windowMs;
     const elsewhere: string[] = [];
     for (const id of decisionIds) {
-      const e = this.local.get(id);
-      if (e === undefined) elsewhere.push(id);
-      else if (e.decision.customerId === customerId && e.at >= since) found.set(id, toRecord(e));
+      const l = this.local.get(id);
+      if (l === undefined) elsewhere.push(id);
+      else if (l.customerId === customerId && l.at >= since) found.set(id, JSON.parse(l.line) as DecisionRecord);
     }
     if (elsewhere.length === 0) return found;
-    await this.fetch(customerId, elsewhere, found);
+    const mine = (r: DecisionRecord) => r.customerId === customerId;
+    await this.fetch(elsewhere, found, mine);
     const late = elsewhere.filter((id) => !found.has(id));
     if (late.length === 0) return found;
     await new Promise((resolve) => setTimeout(resolve, LATE_WRITE_MS));
-    await this.fetch(customerId, late, found);
+    await this.fetch(late, found, mine);
     return found;
   }
 
-  /** One MGET (one slot: every key carries the customer's hash tag); what it finds goes into `found`. */
-  private async fetch(customerId: string, ids: readonly string[], found: Map<string, DecisionRecord>): Promise<void> {
+  async get(decisionId: string): Promise<DecisionRecord | undefined> {
+    const l = this.local.get(decisionId);
+    if (l && l.at >= Date.now() - this.windowMs) return JSON.parse(l.line) as DecisionRecord;
+    const found = new Map<string, DecisionRecord>();
+    await this.fetch([decisionId], found, () => true);
+    return found.get(decisionId);
+  }
+
+  /** The decisions' keys, read together (auto-pipelined: one round trip a node); those `keep` takes go into `found`. */
+  private async fetch(
+    ids: readonly string[],
+    found: Map<string, DecisionRecord>,
+    keep: (r: DecisionRecord) => boolean,
+  ): Promise<void> {
     const { client, health } = this.readLane;
     const values = await health.call('decision find', () =>
-      client.mget(ids.map((id) => this.keys.decision(customerId, id))),
+      Promise.all(ids.map((id) => client.get(this.keys.decision(id)))),
     );
     values.forEach((json, i) => {
       if (json === null) return;
       try {
         const record = JSON.parse(json) as DecisionRecord;
-        if (record.customerId === customerId && record.decisionId === ids[i]) found.set(record.decisionId, record);
+        if (record.decisionId === ids[i] && keep(record)) found.set(record.decisionId, record);
       } catch {
         // not a record: as if absent
       }
@@ -137,12 +151,11 @@ export class RedisDecisionLog implements DecisionLog {
     return this.writing;
   }
 
-  private writeOne(entry: DecisionEntry): Promise<unknown> {
+  private writeOne(l: LoggedLine): Promise<unknown> {
     const { client, health } = this.writeLane;
-    const { customerId, decisionId } = entry.decision;
-    const json = recordLine(entry);
+    const json = l.line;
     const index = health.call('decision index', () =>
-      client.set(this.keys.decision(customerId, decisionId), json, 'PX', this.windowMs),
+      client.set(this.keys.decision(l.decisionId), json, 'PX', this.windowMs),
     );
     if (this.maxLen === 0) return index;
     const stream = health.call('decision log', () =>

@@ -102,7 +102,7 @@ const num = (n: number | null): string => (n !== null && Number.isFinite(n) ? `$
  * JSON.stringify(toRecord(e)), written directly: the log's one line per decision without the
  * record's objects (a property test holds the two equal).
  */
-export function recordLine(e: DecisionEntry): string {
+export function recordLine(e: DecisionEntry, iso = new Date(e.at).toISOString()): string {
   const d = e.decision;
   const p = d.profile;
   let offers = '';
@@ -110,7 +110,28 @@ export function recordLine(e: DecisionEntry): string {
     const o = d.offers[i]!;
     offers += `${i ? ',' : ''}{"offerId":${quoted(o.offerId)},"group":${quoted(o.group)},"rank":${num(o.rank)},"score":${num(o.score)},"propensity":${num(o.propensity)}}`;
   }
-  return `{"decisionId":${quoted(d.decisionId)},"at":"${new Date(e.at).toISOString()}","customerId":${quoted(d.customerId)},"channel":${quoted(d.channel)},"interactionId":${orNull(e.interactionId)},"arm":${quoted(d.arm)},"rulesetVersion":${quoted(d.rulesetVersion)},"degraded":${d.degraded},"preview":${e.preview},"profile":{"found":${p.found},"valueSegment":${orNull(p.valueSegment)},"lifecyclePhase":${orNull(p.lifecyclePhase)},"clv":${num(e.clv)},"churnScore":${num(e.churnScore)}},"offers":[${offers}]}`;
+  return `{"decisionId":${quoted(d.decisionId)},"at":"${iso}","customerId":${quoted(d.customerId)},"channel":${quoted(d.channel)},"interactionId":${orNull(e.interactionId)},"arm":${quoted(d.arm)},"rulesetVersion":${quoted(d.rulesetVersion)},"degraded":${d.degraded},"preview":${e.preview},"profile":{"found":${p.found},"valueSegment":${orNull(p.valueSegment)},"lifecyclePhase":${orNull(p.lifecyclePhase)},"clv":${num(e.clv)},"churnScore":${num(e.churnScore)}},"offers":[${offers}]}`;
+}
+
+/**
+ * A decision as the stores hold it: its record as one JSON line, made once on the decision
+ * path, and what the stores look up without parsing it. A string keeps the memory a decision
+ * holds until it is forgotten in one object, not the answer's many.
+ */
+export interface LoggedLine {
+  readonly line: string;
+  readonly decisionId: string;
+  readonly customerId: string;
+  /** epoch ms */
+  readonly at: number;
+  /** its UTC day, YYYY-MM-DD */
+  readonly day: string;
+}
+
+export function loggedLine(e: DecisionEntry): LoggedLine {
+  const iso = new Date(e.at).toISOString();
+  const { decisionId, customerId } = e.decision;
+  return { line: recordLine(e, iso), decisionId, customerId, at: e.at, day: iso.slice(0, 10) };
 }
 
 /**
@@ -125,6 +146,8 @@ export interface DecisionLog {
    * included: the caller refuses responses to them); another customer's are not found.
    */
   find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, DecisionRecord>>;
+  /** One decision by its id, whoever's: within the response window, or further back where the log can look. */
+  get(decisionId: string): Promise<DecisionRecord | undefined>;
   /** How writing the log goes, where the log can fail on its own (files); undefined where nothing is to say. */
   status?(): { readonly ok: boolean; readonly error: string | null; readonly pending: number } | undefined;
   /** Writes out what is pending (at shutdown). */

@@ -21,8 +21,8 @@ export class RedisKeys {
   }
 
   /** one decision, as the decision log records it, for the responses that name it (expires after the response window) */
-  decision(customerId: string, decisionId: string): string {
-    return `${this.prefix}{${customerId}}:decision:${decisionId}`;
+  decision(decisionId: string): string {
+    return `${this.prefix}decision:${decisionId}`;
   }
 
   /** the customer's recent eventIds (a sorted set by time of receipt), for idempotency */

@@ -44,6 +44,7 @@ describe('security: API keys, customer tokens and CORS', () => {
         allowed: ['public', 'decide', 'admin'],
         body: (s) => (s === 'public' ? { customerToken, events: [{ ...event, customerId: undefined }] } : event),
       },
+      { method: 'GET', path: '/v1/decisions/some-decision-id', allowed: ['admin'] },
       { method: 'GET', path: '/v1/profiles/C0000001', allowed: ['admin'] },
       { method: 'PUT', path: '/v1/profiles/C0000001', allowed: ['admin'], body: () => profile },
       { method: 'POST', path: '/v1/profiles/bulk', allowed: ['admin'] },
