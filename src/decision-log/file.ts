@@ -24,7 +24,8 @@ export interface FileLogStatus {
 
 /** Entries written per append: one write call per batch. */
 const BATCH = 1_000;
-const FLUSH_MS = 200;
+/** Records wait at most this long: short enough that they die young in the garbage collector's eyes. */
+const FLUSH_MS = 50;
 const MAX_BACKOFF_MS = 10_000;
 /** Most entries held while the disk refuses them; beyond it the oldest tenth is dropped and counted. */
 export const FILE_LOG_BUFFER = 50_000;
@@ -51,7 +52,7 @@ export async function logFiles(dir: string): Promise<{ name: string; day: string
 /**
  * The decision log as append-only NDJSON files, one record a line: `decisions-<UTC day>.ndjson`,
  * continued in `decisions-<day>.1.ndjson` and on past `maxFileBytes`, deleted after
- * `retentionDays`. The hot path only pushes to an array; batches leave every 200 ms (or at
+ * `retentionDays`. The hot path only pushes to an array; batches leave every 50 ms (or at
  * 1 000 entries) through asynchronous appends. A write that fails (a full disk) keeps its
  * entries and is tried again with a growing pause, up to FILE_LOG_BUFFER entries, beyond
  * which the oldest are dropped and counted: a decision never waits for, or fails for, the log.
@@ -60,6 +61,8 @@ export async function logFiles(dir: string): Promise<{ name: string; day: string
 export class DecisionFiles {
   private pending: LoggedLine[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** the timer is due at once: a batch is full */
+  private soon = false;
   private writing: Promise<void> | undefined;
   private failures = 0;
   private error: string | null = null;
@@ -84,15 +87,21 @@ export class DecisionFiles {
 
   append(logged: LoggedLine): void {
     this.pending.push(logged);
-    if (this.pending.length > FILE_LOG_BUFFER) {
-      // a tenth at a time, so a full buffer does not cost a shift per decision
-      const over = this.pending.length - FILE_LOG_BUFFER * 0.9;
-      this.pending.splice(0, over);
-      this.dropped.n += over;
-    }
+    if (this.pending.length > FILE_LOG_BUFFER) this.trim();
+    // one timer at a time: a full batch brings it forward once, it is never pushed back
     if (this.writing) return;
-    if (this.pending.length >= BATCH) this.later(0);
-    else if (!this.timer) this.later(FLUSH_MS);
+    if (this.pending.length >= BATCH && !this.soon) {
+      this.soon = true;
+      this.later(0);
+    } else if (!this.timer) this.later(FLUSH_MS);
+  }
+
+  /** Past the buffer, the oldest tenth goes: a full buffer does not cost a shift per decision. */
+  private trim(): void {
+    if (this.pending.length <= FILE_LOG_BUFFER) return;
+    const over = this.pending.length - FILE_LOG_BUFFER * 0.9;
+    this.pending.splice(0, over);
+    this.dropped.n += over;
   }
 
   status(): FileLogStatus {
@@ -109,6 +118,7 @@ export class DecisionFiles {
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.soon = false;
     this.writing ??= this.write().finally(() => {
       this.writing = undefined;
       if (this.pending.length > 0 && !this.timer)
@@ -119,18 +129,32 @@ export class DecisionFiles {
 
   private async write(): Promise<void> {
     while (this.pending.length > 0) {
-      const day = this.pending[0]!.day;
-      // one day a file: a batch that spans midnight is written in two
-      let n = 1;
-      while (n < this.pending.length && n < BATCH && this.pending[n]!.day === day) n++;
-      const sameDay = this.pending.slice(0, n);
-      let text = '';
-      for (const l of sameDay) text += `${l.line}\n`;
+      // what waits is taken whole (no shift per batch); what cannot be written goes back in front
+      const taken = this.pending;
+      this.pending = [];
+      let start = 0;
       try {
-        const path = await this.fileFor(day, Buffer.byteLength(text));
-        await appendFile(path, text);
-        this.current!.bytes += Buffer.byteLength(text);
+        while (start < taken.length) {
+          const day = taken[start]!.day;
+          // one day a file, at most BATCH lines a write: a batch that spans midnight is written in two
+          let end = start + 1;
+          while (end < taken.length && end - start < BATCH && taken[end]!.day === day) end++;
+          const lines: string[] = new Array(end - start);
+          for (let i = start; i < end; i++) lines[i - start] = taken[i]!.line;
+          const text = `${lines.join('\n')}\n`;
+          // characters for bytes: the records are ASCII but for rare names, and the size limit is a guide
+          await appendFile(await this.fileFor(day, text.length), text);
+          this.current!.bytes += text.length;
+          this.written.n += end - start;
+          start = end;
+          if (this.error !== null) this.log.info({ dir: this.settings.dir }, 'decision log: writing again');
+          this.error = null;
+          this.failures = 0;
+          if (day !== this.prunedDay) await this.prune(day);
+        }
       } catch (err) {
+        this.pending = taken.slice(start).concat(this.pending);
+        this.trim();
         this.failures++;
         const message = (err as Error).message;
         if (this.error === null)
@@ -141,12 +165,6 @@ export class DecisionFiles {
         this.error = message;
         return;
       }
-      this.pending.splice(0, sameDay.length);
-      this.written.n += sameDay.length;
-      if (this.error !== null) this.log.info({ dir: this.settings.dir }, 'decision log: writing again');
-      this.error = null;
-      this.failures = 0;
-      if (day !== this.prunedDay) await this.prune(day);
     }
   }
 

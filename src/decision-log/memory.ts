@@ -4,19 +4,23 @@ import {
   type DecisionLog,
   type DecisionRecord,
   Generations,
-  type LoggedLine,
+  type IssuedDecision,
   loggedLine,
+  type Remembered,
+  recalled,
+  remember,
 } from './store.js';
 
 /** Decisions remembered for the responses that name them: at least this many (at most twice), within the window. */
-export const MEMORY_DECISIONS = 250_000;
+export const MEMORY_DECISIONS = 100_000;
 
 /**
  * The embedded default: the recent decisions of this process, for the responses that name
- * them, and (when given) the NDJSON files every decision is appended to.
+ * them, and (when given) the NDJSON files every decision is appended to, where a decision is
+ * found by id for as long as they are kept.
  */
 export class MemoryDecisionLog implements DecisionLog {
-  private readonly recent = new Generations<LoggedLine>(MEMORY_DECISIONS);
+  private readonly recent = new Generations<Remembered>(MEMORY_DECISIONS);
 
   /** `windowMs`: how long after a decision responses may name it */
   constructor(
@@ -25,27 +29,26 @@ export class MemoryDecisionLog implements DecisionLog {
   ) {}
 
   append(entry: DecisionEntry): void {
-    const logged = loggedLine(entry);
-    this.recent.set(logged.decisionId, logged);
-    this.files?.append(logged);
+    this.recent.set(entry.decision.decisionId, remember(entry));
+    this.files?.append(loggedLine(entry));
   }
 
   status(): FileLogStatus | undefined {
     return this.files?.status();
   }
 
-  async find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, DecisionRecord>> {
-    const found = new Map<string, DecisionRecord>();
+  async find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, IssuedDecision>> {
+    const found = new Map<string, IssuedDecision>();
     const since = Date.now() - this.windowMs;
     for (const id of decisionIds) {
-      const l = this.recent.get(id);
-      if (l && l.customerId === customerId && l.at >= since) found.set(id, JSON.parse(l.line) as DecisionRecord);
+      const r = this.recent.get(id);
+      if (r && r.customerId === customerId && r.at >= since) found.set(id, recalled(id, r));
     }
     return found;
   }
 
   async get(decisionId: string): Promise<DecisionRecord | undefined> {
-    const line = this.recent.get(decisionId)?.line ?? (await this.files?.find(decisionId));
+    const line = await this.files?.find(decisionId);
     return line === undefined ? undefined : (JSON.parse(line) as DecisionRecord);
   }
 

@@ -7,8 +7,12 @@ import {
   type DecisionLog,
   type DecisionRecord,
   Generations,
+  type IssuedDecision,
   type LoggedLine,
   loggedLine,
+  type Remembered,
+  recalled,
+  remember,
 } from './store.js';
 
 /** The first wait after a failed write; it doubles with each failure in a row, up to MAX_BACKOFF_MS. */
@@ -38,7 +42,7 @@ const nextTick = () => new Promise((resolve) => setImmediate(resolve));
  */
 export class RedisDecisionLog implements DecisionLog {
   private pending: LoggedLine[] = [];
-  private readonly local = new Generations<LoggedLine>(LOCAL_DECISIONS);
+  private readonly local = new Generations<Remembered>(LOCAL_DECISIONS);
   private timer: { cancel(): void } | undefined;
   private writing: Promise<void> | undefined;
   private failures = 0;
@@ -66,9 +70,8 @@ export class RedisDecisionLog implements DecisionLog {
   }
 
   append(entry: DecisionEntry): void {
-    const logged = loggedLine(entry);
-    this.local.set(logged.decisionId, logged);
-    this.pending.push(logged);
+    this.local.set(entry.decision.decisionId, remember(entry));
+    this.pending.push(loggedLine(entry));
     if (this.pending.length > DECISION_LOG_BUFFER) {
       // a tenth at a time, so a full buffer does not cost a shift per decision
       const over = this.pending.length - DECISION_LOG_BUFFER * 0.9;
@@ -78,52 +81,50 @@ export class RedisDecisionLog implements DecisionLog {
     if (!this.timer && !this.writing) this.later(0);
   }
 
-  async find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, DecisionRecord>> {
-    const found = new Map<string, DecisionRecord>();
+  async find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, IssuedDecision>> {
+    const found = new Map<string, IssuedDecision>();
     const since = Date.now() - this.windowMs;
     const elsewhere: string[] = [];
     for (const id of decisionIds) {
-      const l = this.local.get(id);
-      if (l === undefined) elsewhere.push(id);
-      else if (l.customerId === customerId && l.at >= since) found.set(id, JSON.parse(l.line) as DecisionRecord);
+      const r = this.local.get(id);
+      if (r === undefined) elsewhere.push(id);
+      else if (r.customerId === customerId && r.at >= since) found.set(id, recalled(id, r));
     }
     if (elsewhere.length === 0) return found;
-    const mine = (r: DecisionRecord) => r.customerId === customerId;
-    await this.fetch(elsewhere, found, mine);
+    const add = (records: ReadonlyMap<string, DecisionRecord>) => {
+      for (const [id, r] of records) if (r.customerId === customerId) found.set(id, r);
+    };
+    add(await this.fetch(elsewhere));
     const late = elsewhere.filter((id) => !found.has(id));
     if (late.length === 0) return found;
     await new Promise((resolve) => setTimeout(resolve, LATE_WRITE_MS));
-    await this.fetch(late, found, mine);
+    add(await this.fetch(late));
     return found;
   }
 
   async get(decisionId: string): Promise<DecisionRecord | undefined> {
-    const l = this.local.get(decisionId);
-    if (l && l.at >= Date.now() - this.windowMs) return JSON.parse(l.line) as DecisionRecord;
-    const found = new Map<string, DecisionRecord>();
-    await this.fetch([decisionId], found, () => true);
-    return found.get(decisionId);
+    const pending = this.pending.find((l) => l.decisionId === decisionId);
+    if (pending) return JSON.parse(pending.line) as DecisionRecord;
+    return (await this.fetch([decisionId])).get(decisionId);
   }
 
-  /** The decisions' keys, read together (auto-pipelined: one round trip a node); those `keep` takes go into `found`. */
-  private async fetch(
-    ids: readonly string[],
-    found: Map<string, DecisionRecord>,
-    keep: (r: DecisionRecord) => boolean,
-  ): Promise<void> {
+  /** The decisions' records from their keys, read together (auto-pipelined: one round trip a node). */
+  private async fetch(ids: readonly string[]): Promise<Map<string, DecisionRecord>> {
     const { client, health } = this.readLane;
     const values = await health.call('decision find', () =>
       Promise.all(ids.map((id) => client.get(this.keys.decision(id)))),
     );
+    const found = new Map<string, DecisionRecord>();
     values.forEach((json, i) => {
       if (json === null) return;
       try {
         const record = JSON.parse(json) as DecisionRecord;
-        if (record.decisionId === ids[i] && keep(record)) found.set(record.decisionId, record);
+        if (record.decisionId === ids[i]) found.set(record.decisionId, record);
       } catch {
         // not a record: as if absent
       }
     });
+    return found;
   }
 
   /** Flushes after `ms`; with 0 right after this turn's I/O, so that other nodes find the decisions soon. */

@@ -113,11 +113,57 @@ export function recordLine(e: DecisionEntry, iso = new Date(e.at).toISOString())
   return `{"decisionId":${quoted(d.decisionId)},"at":"${iso}","customerId":${quoted(d.customerId)},"channel":${quoted(d.channel)},"interactionId":${orNull(e.interactionId)},"arm":${quoted(d.arm)},"rulesetVersion":${quoted(d.rulesetVersion)},"degraded":${d.degraded},"preview":${e.preview},"profile":{"found":${p.found},"valueSegment":${orNull(p.valueSegment)},"lifecyclePhase":${orNull(p.lifecyclePhase)},"clv":${num(e.clv)},"churnScore":${num(e.churnScore)}},"offers":[${offers}]}`;
 }
 
+/** What a response needs of the decision it names: a part of its record. */
+export interface IssuedDecision {
+  readonly decisionId: string;
+  readonly customerId: string;
+  readonly channel: string;
+  readonly arm: ArmName;
+  readonly preview: boolean;
+  readonly profile: { readonly valueSegment: string | null; readonly lifecyclePhase: string | null };
+  readonly offers: readonly { readonly offerId: string }[];
+}
+
 /**
- * A decision as the stores hold it: its record as one JSON line, made once on the decision
- * path, and what the stores look up without parsing it. A string keeps the memory a decision
- * holds until it is forgotten in one object, not the answer's many.
+ * A decision as remembered for the responses that name it: its customer, its time, and the
+ * rest of what they need in one short string (tab-separated; no ID or name holds a tab), so a
+ * remembered decision costs a small object and a short string, not the answer's objects.
  */
+export interface Remembered {
+  readonly customerId: string;
+  /** epoch ms */
+  readonly at: number;
+  readonly brief: string;
+}
+
+export function remember(e: DecisionEntry): Remembered {
+  const d = e.decision;
+  let brief = `${d.channel}\t${d.arm}\t${e.preview ? 1 : 0}\t${d.profile.valueSegment ?? ''}\t${d.profile.lifecyclePhase ?? ''}`;
+  for (const o of d.offers) brief += `\t${o.offerId}`;
+  return { customerId: d.customerId, at: e.at, brief };
+}
+
+export function recalled(decisionId: string, r: Remembered): IssuedDecision {
+  const [channel, arm, preview, valueSegment, lifecyclePhase, ...offers] = r.brief.split('\t') as [
+    string,
+    ArmName,
+    string,
+    string,
+    string,
+    ...string[],
+  ];
+  return {
+    decisionId,
+    customerId: r.customerId,
+    channel,
+    arm,
+    preview: preview === '1',
+    profile: { valueSegment: valueSegment || null, lifecyclePhase: lifecyclePhase || null },
+    offers: offers.map((offerId) => ({ offerId })),
+  };
+}
+
+/** A decision's record as one JSON line, on its way to a file or to Redis, with what the writers look up without parsing it. */
 export interface LoggedLine {
   readonly line: string;
   readonly decisionId: string;
@@ -128,10 +174,19 @@ export interface LoggedLine {
   readonly day: string;
 }
 
+/** The last time written as ISO: decisions of the same millisecond are many under load. */
+let lastAt = Number.NaN;
+let lastIso = '';
+let lastDay = '';
+
 export function loggedLine(e: DecisionEntry): LoggedLine {
-  const iso = new Date(e.at).toISOString();
+  if (e.at !== lastAt) {
+    lastAt = e.at;
+    lastIso = new Date(e.at).toISOString();
+    lastDay = lastIso.slice(0, 10);
+  }
   const { decisionId, customerId } = e.decision;
-  return { line: recordLine(e, iso), decisionId, customerId, at: e.at, day: iso.slice(0, 10) };
+  return { line: recordLine(e, lastIso), decisionId, customerId, at: e.at, day: lastDay };
 }
 
 /**
@@ -145,7 +200,7 @@ export interface DecisionLog {
    * This customer's decisions among `decisionIds`, made within the response window (previews
    * included: the caller refuses responses to them); another customer's are not found.
    */
-  find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, DecisionRecord>>;
+  find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, IssuedDecision>>;
   /** One decision by its id, whoever's: within the response window, or further back where the log can look. */
   get(decisionId: string): Promise<DecisionRecord | undefined>;
   /** How writing the log goes, where the log can fail on its own (files); undefined where nothing is to say. */

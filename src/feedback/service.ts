@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ContactStore, LearningAsk, ResponseEvent, WriteResult } from '../contacts/store.js';
-import type { DecisionLog, DecisionRecord } from '../decision-log/store.js';
+import type { DecisionLog, IssuedDecision } from '../decision-log/store.js';
 import { ApiError, type FieldError } from '../errors.js';
 import { positiveOutcome } from '../learning/state.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -20,7 +20,7 @@ export interface StoredResponse {
   /** LEARNED_TRIAL and LEARNED_SUCCESS bits (contacts/store.ts) */
   readonly learned: number;
   /** the decision the event names, as logged; undefined for an event that names none */
-  readonly decision: DecisionRecord | undefined;
+  readonly decision: IssuedDecision | undefined;
 }
 
 export interface ResponseServiceOptions {
@@ -63,7 +63,7 @@ export class ResponseService {
   /** events a write was tried for and failed: maybe applied after all */
   private readonly attempted = new WeakSet<ResponseEvent>();
   /** the decision each event names, once looked up; an event that names one and is absent here is not verified yet */
-  private readonly decisionOf = new WeakMap<ResponseEvent, DecisionRecord>();
+  private readonly decisionOf = new WeakMap<ResponseEvent, IssuedDecision>();
   private readonly closeWaitMs: number;
   private readonly positive: (channel: string) => string;
   private readonly onStored: (stored: readonly StoredResponse[]) => void;
@@ -227,7 +227,7 @@ export class ResponseService {
       if (!ids.includes(e.decisionId)) ids.push(e.decisionId);
     }
     if (byCustomer.size === 0) return [];
-    const found = new Map<string, ReadonlyMap<string, DecisionRecord>>();
+    const found = new Map<string, ReadonlyMap<string, IssuedDecision>>();
     await Promise.all(
       [...byCustomer].map(async ([customerId, ids]) =>
         found.set(customerId, await this.decisions.find(customerId, ids)),

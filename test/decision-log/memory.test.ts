@@ -28,15 +28,41 @@ describe('the memory decision log', () => {
     log.append(entry(3, 'C3'));
     const found = await log.find('C1', ['d-1', 'd-2', 'd-3', 'd-404']);
     expect([...found.keys()]).toEqual(['d-1', 'd-2']);
-    expect(found.get('d-2')).toMatchObject({ preview: true, interactionId: 'call-1', arm: 'control', degraded: true });
-    expect(found.get('d-1')!.profile).toEqual({
-      found: false,
-      valueSegment: null,
-      lifecyclePhase: null,
-      clv: null,
-      churnScore: null,
+    expect(found.get('d-2')).toEqual({
+      decisionId: 'd-2',
+      customerId: 'C1',
+      channel: 'call-center',
+      arm: 'control',
+      preview: true,
+      profile: { valueSegment: null, lifecyclePhase: null },
+      offers: [{ offerId: 'o-1' }],
     });
-    expect(Date.parse(found.get('d-1')!.at)).toBeGreaterThan(Date.now() - 60_000);
+    expect(found.get('d-1')!.preview).toBe(false);
+  });
+
+  it('remembers what a response needs as it was decided: segment, phase, offers, arm', async () => {
+    const log = new MemoryDecisionLog(60_000);
+    const e = entry(5);
+    log.append({
+      ...e,
+      decision: {
+        ...e.decision,
+        arm: 'challenger',
+        profile: { found: true, valueSegment: 'super', lifecyclePhase: 'retain' },
+        offers: ['a-1', 'b-2', 'c-3'].map((offerId, i) => ({
+          rank: i + 1,
+          offerId,
+          group: 'save',
+          score: 1,
+          propensity: 0.1,
+        })),
+      },
+    });
+    expect((await log.find('C5', ['d-5'])).get('d-5')).toMatchObject({
+      arm: 'challenger',
+      profile: { valueSegment: 'super', lifecyclePhase: 'retain' },
+      offers: [{ offerId: 'a-1' }, { offerId: 'b-2' }, { offerId: 'c-3' }],
+    });
   });
 
   it('forgets decisions older than the response window', async () => {
