@@ -1,12 +1,15 @@
 // Starts the servers under test in child processes, so load generator and server do not share an event loop.
 import { fork } from 'node:child_process';
-import { constants } from 'node:os';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const READY_TIMEOUT_MS = 60_000;
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)); // RULES_DIR defaults to ./rules
 const children = new Set();
+// the decision log is written as in production, into a directory of its own that leaves with the bench
+const DECISION_LOG_DIR = mkdtempSync(join(tmpdir(), 'nextbest-bench-decisions-'));
 
 /** Forks `file` (relative to bench/), waits for it to report its port, returns {name, url, child}. */
 function start(name, file, env = {}, execArgv = []) {
@@ -45,6 +48,7 @@ const nextbestEnv = (customers, rulesDir) => ({
   API_KEYS: '', // empty = unset: the bench measures decisions, not auth
   PROFILES_FILE: '',
   RULES_DIR: rulesDir,
+  DECISION_LOG_DIR,
 });
 
 /** The nextbest service on the embedded default with a generated population; BENCH_CPU_PROF=DIR profiles it. */
@@ -99,6 +103,7 @@ export const die = (message) => leave(1, message);
 // whatever way the parent leaves, the children go too
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
+  rmSync(DECISION_LOG_DIR, { recursive: true, force: true });
 });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
   process.once(signal, () => leave(128 + constants.signals[signal], `${signal}: stopping the servers`));

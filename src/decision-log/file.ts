@@ -1,75 +1,94 @@
-import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
-import type { LoggedLine } from './store.js';
+import { FILE_LOG_BUFFER, type FileLogSettings, type FileLogStatus, type WriterStatus } from './file-writer.js';
+import { encode, MOST_WORDS, mostBytes, Vocabulary } from './record-codec.js';
+import type { DecisionEntry } from './store.js';
 
-export interface FileLogSettings {
-  readonly dir: string;
-  /** a day's file is continued in `…-<day>.<n>.ndjson` once it reaches this size */
-  readonly maxFileBytes: number;
-  /** files of days older than this are deleted */
-  readonly retentionDays: number;
-}
+export { FILE_LOG_BUFFER, type FileLogSettings, type FileLogStatus, fileName, logFiles } from './file-writer.js';
 
-/** How the file log is doing: /readyz shows it. */
-export interface FileLogStatus {
-  readonly ok: boolean;
-  /** why the last write failed (a full disk, a folder that cannot be written) */
-  readonly error: string | null;
-  readonly pending: number;
-}
+/** What the service sends its writer thread. */
+export type ToWriter =
+  | {
+      readonly t: 'records';
+      /** the vocabulary starts over before these words */
+      readonly reset: boolean;
+      readonly words: readonly string[];
+      readonly buf: ArrayBuffer;
+      readonly bytes: number;
+      readonly records: number;
+    }
+  | { readonly t: 'flush' | 'close'; readonly ask: number }
+  | { readonly t: 'find'; readonly ask: number; readonly decisionId: string };
 
-/** Entries written per append: one write call per batch. */
-const BATCH = 1_000;
-/** Records wait at most this long: short enough that they die young in the garbage collector's eyes. */
-const FLUSH_MS = 50;
-const MAX_BACKOFF_MS = 10_000;
-/** Most entries held while the disk refuses them; beyond it the oldest tenth is dropped and counted. */
-export const FILE_LOG_BUFFER = 50_000;
-const DAY_MS = 86_400_000;
+/** What the writer thread sends back. */
+export type FromWriter =
+  | ({ readonly t: 'status'; readonly received: number } & WriterStatus)
+  | { readonly t: 'spare'; readonly buf: ArrayBuffer }
+  | { readonly t: 'answer'; readonly ask: number; readonly line: string | undefined }
+  | {
+      readonly t: 'log';
+      readonly level: 'info' | 'warn' | 'error';
+      readonly details: Record<string, unknown>;
+      readonly message: string;
+    };
 
-const FILE = /^decisions-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.ndjson$/;
-/** The files of one UTC day, in writing order. */
-export const fileName = (day: string, part: number) => `decisions-${day}${part === 0 ? '' : `.${part}`}.ndjson`;
-
-/** The log's files in a folder, oldest first, with the UTC day each holds. */
-export async function logFiles(dir: string): Promise<{ name: string; day: string; part: number }[]> {
-  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [] as string[];
-    throw err;
-  });
-  const files: { name: string; day: string; part: number }[] = [];
-  for (const name of names) {
-    const m = FILE.exec(name);
-    if (m) files.push({ name, day: m[1]!, part: Number(m[2] ?? 0) });
-  }
-  return files.sort((a, b) => (a.day === b.day ? a.part - b.part : a.day < b.day ? -1 : 1));
-}
+/** Bytes of entries sent at a time; a busy second fills a few. */
+const CHUNK_BYTES = 256 * 1024;
+const SPARE_CHUNKS = 4;
+/** Entries wait at most this long before they go to the writer. */
+const SEND_MS = 50;
+/** A writer thread that stopped is started again after this pause. */
+const RESTART_MS = 1_000;
+/** The writer's heap: its backlog is bounded by FILE_LOG_BUFFER records, well within. */
+const WRITER_HEAP_MB = 256;
 
 /**
- * The decision log as append-only NDJSON files, one record a line: `decisions-<UTC day>.ndjson`,
- * continued in `decisions-<day>.1.ndjson` and on past `maxFileBytes`, deleted after
- * `retentionDays`. The hot path only pushes to an array; batches leave every 50 ms (or at
- * 1 000 entries) through asynchronous appends. A write that fails (a full disk) keeps its
- * entries and is tried again with a growing pause, up to FILE_LOG_BUFFER entries, beyond
- * which the oldest are dropped and counted: a decision never waits for, or fails for, the log.
- * The failure is logged once, until a write succeeds again, and /readyz shows it.
+ * The compiled writer: beside this module once built; when the sources run (the test runner
+ * transforms them, a thread cannot), the build's copy, which `npm test` makes first.
+ */
+const WRITER = new URL(
+  import.meta.url.endsWith('.ts') ? '../../dist/decision-log/file-worker.js' : './file-worker.js',
+  import.meta.url,
+);
+
+const NO_STATUS: WriterStatus & { received: number } = {
+  ok: true,
+  error: null,
+  pending: 0,
+  written: 0,
+  dropped: 0,
+  received: 0,
+};
+
+/**
+ * The decision log's NDJSON files, written by a thread of their own (file-writer.ts says how):
+ * the decision path only copies each entry's numbers and IDs into a byte chunk, sent to the
+ * writer every 50 ms; formatting the record lines and the disk writes happen there. What is
+ * waiting, here or in the writer, is bounded by FILE_LOG_BUFFER records; past it the oldest
+ * are dropped and counted. A writer thread that stops is logged and started again.
  */
 export class DecisionFiles {
-  private pending: LoggedLine[] = [];
+  private worker: Worker | undefined;
+  private restartAt = 0;
+  private chunk: Buffer | undefined;
+  private bytes = 0;
+  private records = 0;
+  private readonly words = new Vocabulary();
+  private reset = false;
+  private readonly spare: ArrayBuffer[] = [];
   private timer: NodeJS.Timeout | undefined;
-  /** the timer is due at once: a batch is full */
-  private soon = false;
-  private writing: Promise<void> | undefined;
-  private failures = 0;
-  private error: string | null = null;
-  private current: { day: string; part: number; bytes: number } | undefined;
-  private prunedDay = '';
+  /** records sent to the writer (this thread) */
+  private sent = 0;
+  /** the writer's last word on itself; `stopped`: why it is not running */
+  private remote = NO_STATUS;
+  private stopped: string | null = null;
+  private closing = false;
+  private readonly asks = new Map<number, (line: string | undefined) => void>();
+  private nextAsk = 0;
   private readonly written;
   private readonly dropped;
+  private counted = { written: 0, dropped: 0 };
 
   constructor(
     private readonly settings: FileLogSettings,
@@ -78,145 +97,168 @@ export class DecisionFiles {
   ) {
     this.written = metrics.decisionLog.slot('written');
     this.dropped = metrics.decisionLog.slot('dropped');
-    metrics.gauge(
-      'nextbest_decision_log_pending',
-      'Decisions waiting to be written to the decision log',
-      () => this.pending.length,
+    metrics.gauge('nextbest_decision_log_pending', 'Decisions waiting to be written to the decision log', () =>
+      this.pending(),
     );
   }
 
-  append(logged: LoggedLine): void {
-    this.pending.push(logged);
-    if (this.pending.length > FILE_LOG_BUFFER) this.trim();
-    // one timer at a time: a full batch brings it forward once, it is never pushed back
-    if (this.writing) return;
-    if (this.pending.length >= BATCH && !this.soon) {
-      this.soon = true;
-      this.later(0);
-    } else if (!this.timer) this.later(FLUSH_MS);
-  }
-
-  /** Past the buffer, the oldest tenth goes: a full buffer does not cost a shift per decision. */
-  private trim(): void {
-    if (this.pending.length <= FILE_LOG_BUFFER) return;
-    const over = this.pending.length - FILE_LOG_BUFFER * 0.9;
-    this.pending.splice(0, over);
-    this.dropped.n += over;
+  append(entry: DecisionEntry): void {
+    if (this.words.size >= MOST_WORDS) {
+      this.send();
+      this.words.clear();
+      this.reset = true;
+    }
+    const most = mostBytes(entry);
+    if (this.chunk === undefined || this.bytes + most > this.chunk.length) {
+      this.send();
+      this.chunk = this.chunkOf(most);
+    }
+    this.bytes = encode(entry, this.words, this.chunk, this.bytes);
+    this.records++;
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.send();
+      }, SEND_MS);
+      this.timer.unref();
+    }
   }
 
   status(): FileLogStatus {
-    return { ok: this.error === null, error: this.error, pending: this.pending.length };
+    const error = this.stopped ?? this.remote.error;
+    return { ok: error === null, error, pending: this.pending() };
   }
 
-  private later(ms: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.flush(), ms);
-    this.timer.unref();
+  /** Sends what waits and has the writer write everything it holds. */
+  async flush(): Promise<void> {
+    this.send();
+    if (this.worker) await this.ask({ t: 'flush', ask: 0 });
   }
 
-  /** Writes what is pending; what fails stays at the head for the next attempt. */
-  flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.soon = false;
-    this.writing ??= this.write().finally(() => {
-      this.writing = undefined;
-      if (this.pending.length > 0 && !this.timer)
-        this.later(this.failures === 0 ? FLUSH_MS : Math.min(FLUSH_MS * 2 ** this.failures, MAX_BACKOFF_MS));
-    });
-    return this.writing;
-  }
-
-  private async write(): Promise<void> {
-    while (this.pending.length > 0) {
-      // what waits is taken whole (no shift per batch); what cannot be written goes back in front
-      const taken = this.pending;
-      this.pending = [];
-      let start = 0;
-      try {
-        while (start < taken.length) {
-          const day = taken[start]!.day;
-          // one day a file, at most BATCH lines a write: a batch that spans midnight is written in two
-          let end = start + 1;
-          while (end < taken.length && end - start < BATCH && taken[end]!.day === day) end++;
-          const lines: string[] = new Array(end - start);
-          for (let i = start; i < end; i++) lines[i - start] = taken[i]!.line;
-          const text = `${lines.join('\n')}\n`;
-          // characters for bytes: the records are ASCII but for rare names, and the size limit is a guide
-          await appendFile(await this.fileFor(day, text.length), text);
-          this.current!.bytes += text.length;
-          this.written.n += end - start;
-          start = end;
-          if (this.error !== null) this.log.info({ dir: this.settings.dir }, 'decision log: writing again');
-          this.error = null;
-          this.failures = 0;
-          if (day !== this.prunedDay) await this.prune(day);
-        }
-      } catch (err) {
-        this.pending = taken.slice(start).concat(this.pending);
-        this.trim();
-        this.failures++;
-        const message = (err as Error).message;
-        if (this.error === null)
-          this.log.warn(
-            { err: message, dir: this.settings.dir },
-            'decision log: cannot write; decisions go on, their records wait',
-          );
-        this.error = message;
-        return;
-      }
-    }
-  }
-
-  /** The file this day's next `bytes` go to: the day's last part, or a new one once it is full. */
-  private async fileFor(day: string, bytes: number): Promise<string> {
-    if (this.current?.day !== day) {
-      await mkdir(this.settings.dir, { recursive: true });
-      const parts = (await logFiles(this.settings.dir)).filter((f) => f.day === day);
-      const last = parts.at(-1);
-      const size = last ? (await stat(join(this.settings.dir, last.name))).size : 0;
-      this.current = { day, part: last?.part ?? 0, bytes: size };
-    }
-    if (this.current.bytes > 0 && this.current.bytes + bytes > this.settings.maxFileBytes) {
-      this.current = { day, part: this.current.part + 1, bytes: 0 };
-    }
-    return join(this.settings.dir, fileName(day, this.current.part));
-  }
-
-  /** Deletes the files of days past retention, once a day. */
-  private async prune(today: string): Promise<void> {
-    this.prunedDay = today;
-    const oldest = new Date(Date.parse(today) - (this.settings.retentionDays - 1) * DAY_MS).toISOString().slice(0, 10);
-    for (const f of await logFiles(this.settings.dir).catch(() => [])) {
-      if (f.day < oldest) await unlink(join(this.settings.dir, f.name)).catch(() => undefined);
-    }
-  }
-
-  /**
-   * One decision's record line, searched for in the files newest first (a text match before any
-   * parse); what is still pending is looked at first. Reading streams and yields to requests.
-   */
+  /** One decision's record line, among those waiting or in the files. */
   async find(decisionId: string): Promise<string | undefined> {
-    const pending = this.pending.find((l) => l.decisionId === decisionId);
-    if (pending) return pending.line;
-    const needle = `"decisionId":${JSON.stringify(decisionId)},`;
-    for (const f of (await logFiles(this.settings.dir).catch(() => [])).reverse()) {
-      const lines = createInterface({
-        input: createReadStream(join(this.settings.dir, f.name), 'utf8'),
-        crlfDelay: Infinity,
-      });
-      for await (const line of lines) {
-        if (!line.startsWith(`{${needle}`)) continue;
-        lines.close();
-        return line;
-      }
-    }
-    return undefined;
+    this.send();
+    return this.ask({ t: 'find', ask: 0, decisionId });
   }
 
   async close(): Promise<void> {
-    await this.flush();
-    if (this.pending.length > 0)
-      this.log.error({ decisions: this.pending.length }, 'decisions not written to the decision log at shutdown');
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.send();
+    this.closing = true;
+    const worker = this.worker;
+    if (!worker) return;
+    worker.ref();
+    await this.ask({ t: 'close', ask: 0 });
+    this.worker = undefined;
+    await worker.terminate();
+  }
+
+  private pending(): number {
+    return this.records + (this.sent - this.remote.received) + this.remote.pending;
+  }
+
+  private chunkOf(bytes: number): Buffer {
+    const spare = bytes <= CHUNK_BYTES ? this.spare.pop() : undefined;
+    return Buffer.from(spare ?? new ArrayBuffer(Math.max(bytes, CHUNK_BYTES)));
+  }
+
+  /** Sends the chunk being filled to the writer; drops it when the writer is that far behind. */
+  private send(): void {
+    const chunk = this.chunk;
+    if (chunk === undefined || this.records === 0) return;
+    const records = this.records;
+    this.records = 0;
+    const bytes = this.bytes;
+    this.bytes = 0;
+    const worker = this.writer();
+    if (worker === undefined || this.sent - this.remote.received + records > FILE_LOG_BUFFER) {
+      // the words stay to be sent: the next records may name them
+      this.dropped.n += records;
+      return;
+    }
+    this.chunk = undefined;
+    const message: ToWriter = {
+      t: 'records',
+      reset: this.reset,
+      words: this.words.take(),
+      buf: chunk.buffer as ArrayBuffer,
+      bytes,
+      records,
+    };
+    this.reset = false;
+    this.sent += records;
+    worker.postMessage(message, [message.buf]);
+  }
+
+  private ask(message: ToWriter & { ask: number }): Promise<string | undefined> {
+    const worker = this.writer();
+    if (worker === undefined) return Promise.resolve(undefined);
+    const ask = ++this.nextAsk;
+    return new Promise((resolve) => {
+      this.asks.set(ask, resolve);
+      worker.postMessage({ ...message, ask });
+    });
+  }
+
+  /** The running writer thread, started when first needed (and again after it stopped, past a pause). */
+  private writer(): Worker | undefined {
+    if (this.worker || this.closing || Date.now() < this.restartAt) return this.worker;
+    const worker = new Worker(WRITER, {
+      workerData: this.settings,
+      resourceLimits: { maxOldGenerationSizeMb: WRITER_HEAP_MB },
+    });
+    worker.unref();
+    worker.on('message', (m: FromWriter) => this.heard(m));
+    worker.on('error', (err) => this.log.error({ err: err.message }, 'decision log: the writer thread failed'));
+    worker.on('exit', () => this.exited(worker));
+    this.worker = worker;
+    // a new writer knows no words: all of them go with the next records
+    this.words.resend();
+    this.reset = true;
+    this.remote = NO_STATUS;
+    this.sent = 0;
+    this.counted = { written: 0, dropped: 0 };
+    this.stopped = null;
+    return worker;
+  }
+
+  private heard(m: FromWriter): void {
+    switch (m.t) {
+      case 'status':
+        this.remote = m;
+        this.written.n += m.written - this.counted.written;
+        this.dropped.n += m.dropped - this.counted.dropped;
+        this.counted = { written: m.written, dropped: m.dropped };
+        return;
+      case 'spare':
+        if (this.spare.length < SPARE_CHUNKS && m.buf.byteLength === CHUNK_BYTES) this.spare.push(m.buf);
+        return;
+      case 'answer': {
+        const resolve = this.asks.get(m.ask);
+        this.asks.delete(m.ask);
+        resolve?.(m.line);
+        return;
+      }
+      case 'log':
+        this.log[m.level](m.details, m.message);
+        return;
+    }
+  }
+
+  private exited(worker: Worker): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    for (const resolve of this.asks.values()) resolve(undefined);
+    this.asks.clear();
+    if (this.closing) return;
+    // what it held is lost: counted as dropped, and the writer starts again after a pause
+    const lost = this.sent - this.remote.received + this.remote.pending;
+    this.dropped.n += lost;
+    this.remote = NO_STATUS;
+    this.sent = 0;
+    this.stopped = 'the decision log writer stopped';
+    this.restartAt = Date.now() + RESTART_MS;
+    this.log.error({ lost }, 'decision log: the writer thread stopped; it starts again, the records it held are lost');
   }
 }

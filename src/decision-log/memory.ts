@@ -5,10 +5,9 @@ import {
   type DecisionRecord,
   Generations,
   type IssuedDecision,
-  loggedLine,
   type Remembered,
+  Remembering,
   recalled,
-  remember,
 } from './store.js';
 
 /** Decisions remembered for the responses that name them: at least this many (at most twice), within the window. */
@@ -21,6 +20,7 @@ export const MEMORY_DECISIONS = 100_000;
  */
 export class MemoryDecisionLog implements DecisionLog {
   private readonly recent = new Generations<Remembered>(MEMORY_DECISIONS);
+  private readonly remembering = new Remembering();
 
   /** `windowMs`: how long after a decision responses may name it */
   constructor(
@@ -29,8 +29,8 @@ export class MemoryDecisionLog implements DecisionLog {
   ) {}
 
   append(entry: DecisionEntry): void {
-    this.recent.set(entry.decision.decisionId, remember(entry));
-    this.files?.append(loggedLine(entry));
+    this.recent.set(entry.decision.decisionId, this.remembering.remember(entry));
+    this.files?.append(entry);
   }
 
   status(): FileLogStatus | undefined {

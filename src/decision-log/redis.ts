@@ -11,8 +11,8 @@ import {
   type LoggedLine,
   loggedLine,
   type Remembered,
+  Remembering,
   recalled,
-  remember,
 } from './store.js';
 
 /** The first wait after a failed write; it doubles with each failure in a row, up to MAX_BACKOFF_MS. */
@@ -43,6 +43,7 @@ const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 export class RedisDecisionLog implements DecisionLog {
   private pending: LoggedLine[] = [];
   private readonly local = new Generations<Remembered>(LOCAL_DECISIONS);
+  private readonly remembering = new Remembering();
   private timer: { cancel(): void } | undefined;
   private writing: Promise<void> | undefined;
   private failures = 0;
@@ -70,7 +71,7 @@ export class RedisDecisionLog implements DecisionLog {
   }
 
   append(entry: DecisionEntry): void {
-    this.local.set(entry.decision.decisionId, remember(entry));
+    this.local.set(entry.decision.decisionId, this.remembering.remember(entry));
     this.pending.push(loggedLine(entry));
     if (this.pending.length > DECISION_LOG_BUFFER) {
       // a tenth at a time, so a full buffer does not cost a shift per decision

@@ -124,42 +124,60 @@ export interface IssuedDecision {
   readonly offers: readonly { readonly offerId: string }[];
 }
 
-/**
- * A decision as remembered for the responses that name it: its customer, its time, and the
- * rest of what they need in one short string (tab-separated; no ID or name holds a tab), so a
- * remembered decision costs a small object and a short string, not the answer's objects.
- */
+/** What many decisions have in common: where and how they were made, and the offers presented. */
+interface Shape {
+  readonly channel: string;
+  readonly arm: ArmName;
+  readonly preview: boolean;
+  readonly valueSegment: string | null;
+  readonly lifecyclePhase: string | null;
+  readonly offerIds: readonly string[];
+}
+
+/** A decision as remembered for the responses that name it: its customer, its time, and its shape. */
 export interface Remembered {
   readonly customerId: string;
   /** epoch ms */
   readonly at: number;
-  readonly brief: string;
+  readonly shape: Shape;
 }
 
-export function remember(e: DecisionEntry): Remembered {
-  const d = e.decision;
-  let brief = `${d.channel}\t${d.arm}\t${e.preview ? 1 : 0}\t${d.profile.valueSegment ?? ''}\t${d.profile.lifecyclePhase ?? ''}`;
-  for (const o of d.offers) brief += `\t${o.offerId}`;
-  return { customerId: d.customerId, at: e.at, brief };
+/** Shapes kept for sharing; past this they start over. */
+const MOST_SHAPES = 10_000;
+
+/**
+ * Remembers decisions in one small object each: the shapes they share (a customer segment's
+ * decisions on a channel mostly present the same offers) are kept once.
+ */
+export class Remembering {
+  private readonly shapes = new Map<string, Shape>();
+
+  remember(e: DecisionEntry): Remembered {
+    const d = e.decision;
+    const { valueSegment, lifecyclePhase } = d.profile;
+    let key = `${d.channel}\t${d.arm}\t${e.preview ? 1 : 0}\t${valueSegment ?? '\n'}\t${lifecyclePhase ?? '\n'}`;
+    for (const o of d.offers) key += `\t${o.offerId}`;
+    let shape = this.shapes.get(key);
+    if (shape === undefined) {
+      if (this.shapes.size >= MOST_SHAPES) this.shapes.clear();
+      const offerIds = d.offers.map((o) => o.offerId);
+      shape = { channel: d.channel, arm: d.arm, preview: e.preview, valueSegment, lifecyclePhase, offerIds };
+      this.shapes.set(key, shape);
+    }
+    return { customerId: d.customerId, at: e.at, shape };
+  }
 }
 
 export function recalled(decisionId: string, r: Remembered): IssuedDecision {
-  const [channel, arm, preview, valueSegment, lifecyclePhase, ...offers] = r.brief.split('\t') as [
-    string,
-    ArmName,
-    string,
-    string,
-    string,
-    ...string[],
-  ];
+  const s = r.shape;
   return {
     decisionId,
     customerId: r.customerId,
-    channel,
-    arm,
-    preview: preview === '1',
-    profile: { valueSegment: valueSegment || null, lifecyclePhase: lifecyclePhase || null },
-    offers: offers.map((offerId) => ({ offerId })),
+    channel: s.channel,
+    arm: s.arm,
+    preview: s.preview,
+    profile: { valueSegment: s.valueSegment, lifecyclePhase: s.lifecyclePhase },
+    offers: s.offerIds.map((offerId) => ({ offerId })),
   };
 }
 
@@ -174,19 +192,29 @@ export interface LoggedLine {
   readonly day: string;
 }
 
-/** The last time written as ISO: decisions of the same millisecond are many under load. */
-let lastAt = Number.NaN;
-let lastIso = '';
-let lastDay = '';
+/** A time as the log writes it: ISO, and its UTC day. */
+export interface Stamp {
+  readonly at: number;
+  readonly iso: string;
+  /** YYYY-MM-DD */
+  readonly day: string;
+}
+
+/** The last time stamped: decisions of the same millisecond are many under load. */
+let last: Stamp = { at: Number.NaN, iso: '', day: '' };
+
+export function stampOf(at: number): Stamp {
+  if (at !== last.at) {
+    const iso = new Date(at).toISOString();
+    last = { at, iso, day: iso.slice(0, 10) };
+  }
+  return last;
+}
 
 export function loggedLine(e: DecisionEntry): LoggedLine {
-  if (e.at !== lastAt) {
-    lastAt = e.at;
-    lastIso = new Date(e.at).toISOString();
-    lastDay = lastIso.slice(0, 10);
-  }
+  const { iso, day } = stampOf(e.at);
   const { decisionId, customerId } = e.decision;
-  return { line: recordLine(e, lastIso), decisionId, customerId, at: e.at, day: lastDay };
+  return { line: recordLine(e, iso), decisionId, customerId, at: e.at, day };
 }
 
 /**

@@ -108,6 +108,15 @@ interface Cell {
 
 type Segment = Pick<Decision['profile'], 'valueSegment' | 'lifecyclePhase'>;
 
+/** An arm × channel × phase × segment's cells, by offer. */
+interface Row {
+  readonly channel: string;
+  readonly phase: string;
+  readonly segment: string;
+  readonly arm: Arm;
+  readonly cells: Map<string, Cell>;
+}
+
 /**
  * Decisions and outcomes per offer × channel × lifecycle phase × value segment × arm, in
  * shared counters (`offer|channel|phase|segment|arm|outcome`), with the per-offer and
@@ -115,21 +124,30 @@ type Segment = Pick<Decision['profile'], 'valueSegment' | 'lifecyclePhase'>;
  * outcome, control or treatment).
  */
 export class Kpis {
-  /** arm → channel → phase → segment → offer (or ALL) → cell: a decision's tallies build no key string */
-  private readonly cells = new Map<Arm, Map<string, Map<string, Map<string, Map<string, Cell>>>>>();
+  /** arm → channel → phase → segment → row of cells by offer (or ALL): a decision's tallies build no key string */
+  private readonly cells = new Map<Arm, Map<string, Map<string, Map<string, Row>>>>();
 
   constructor(
     private readonly counters: Counters,
     private readonly metrics: Metrics,
   ) {}
 
-  private cell(offerId: string, channel: string, phase: string, segment: string, arm: Arm): Cell {
+  /** The cells of one arm × channel × phase × segment, by offer (and ALL). */
+  private row(channel: string, profile: Segment | undefined, arm: Arm): Row {
+    const phase = profile?.lifecyclePhase ?? UNKNOWN;
+    const segment = profile?.valueSegment ?? UNKNOWN;
     const byChannel = this.cells.get(arm) ?? this.cells.set(arm, new Map()).get(arm)!;
     const byPhase = byChannel.get(channel) ?? byChannel.set(channel, new Map()).get(channel)!;
     const bySegment = byPhase.get(phase) ?? byPhase.set(phase, new Map()).get(phase)!;
-    const byOffer = bySegment.get(segment) ?? bySegment.set(segment, new Map()).get(segment)!;
-    let cell = byOffer.get(offerId);
+    let row = bySegment.get(segment);
+    if (!row) bySegment.set(segment, (row = { channel, phase, segment, arm, cells: new Map() }));
+    return row;
+  }
+
+  private cell(row: Row, offerId: string): Cell {
+    let cell = row.cells.get(offerId);
     if (cell) return cell;
+    const { channel, phase, segment, arm } = row;
     const group = arm === 'control' ? 'control' : 'treatment';
     const fields = {} as Record<KpiOutcome, string>;
     const slots: Partial<Record<KpiOutcome, { n: number }>> = {};
@@ -141,20 +159,21 @@ export class Kpis {
           ? this.metrics.offerOutcomes.slot(offerId, channel, outcome, group)
           : this.metrics.segmentOutcomes.slot(named(phase), named(segment), channel, outcome, group);
     }
-    byOffer.set(offerId, (cell = { fields, slots }));
+    row.cells.set(offerId, (cell = { fields, slots }));
     return cell;
   }
 
-  private add(offerId: string, channel: string, profile: Segment | undefined, arm: Arm, outcome: KpiOutcome): void {
-    const cell = this.cell(offerId, channel, profile?.lifecyclePhase ?? UNKNOWN, profile?.valueSegment ?? UNKNOWN, arm);
+  private add(row: Row, offerId: string, outcome: KpiOutcome): void {
+    const cell = this.cell(row, offerId);
     this.counters.add(cell.fields[outcome]);
     const slot = cell.slots[outcome];
     if (slot) slot.n++;
   }
 
   decision(d: Decision): void {
-    this.add(ALL, d.channel, d.profile, d.arm, 'decision');
-    for (const o of d.offers) this.add(o.offerId, d.channel, d.profile, d.arm, 'decision');
+    const row = this.row(d.channel, d.profile, d.arm);
+    this.add(row, ALL, 'decision');
+    for (const o of d.offers) this.add(row, o.offerId, 'decision');
   }
 
   /** `attributed`: the response named its decision (profile and arm are then the decision's). */
@@ -166,9 +185,10 @@ export class Kpis {
     outcome: ResponseOutcome,
     attributed: boolean,
   ): void {
-    for (const row of [ALL, offerId]) {
-      this.add(row, channel, profile, arm, outcome);
-      if (!attributed) this.add(row, channel, profile, arm, 'unattributed');
+    const row = this.row(channel, profile, arm);
+    for (const offer of [ALL, offerId]) {
+      this.add(row, offer, outcome);
+      if (!attributed) this.add(row, offer, 'unattributed');
     }
   }
 

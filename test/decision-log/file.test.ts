@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DecisionFiles, FILE_LOG_BUFFER, fileName, logFiles } from '../../src/decision-log/file.js';
-import { type DecisionEntry, loggedLine, toRecord } from '../../src/decision-log/store.js';
+import { type DecisionEntry, toRecord } from '../../src/decision-log/store.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { testApp } from '../support/app.js';
 
@@ -65,7 +65,7 @@ describe('the decision log in files', () => {
     const dir = await folder();
     const { writer } = files(join(dir, 'made/by/the/log'));
     const entries = Array.from({ length: 2_500 }, (_, i) => entry(i));
-    for (const e of entries) writer.append(loggedLine(e));
+    for (const e of entries) writer.append(e);
     await writer.close();
     const got = await read(join(dir, 'made/by/the/log', fileName(today(), 0)));
     expect(got).toEqual(entries.map(toRecord));
@@ -75,7 +75,7 @@ describe('the decision log in files', () => {
     const dir = await folder();
     const { writer } = files(dir, { maxFileBytes: 20_000 });
     for (let i = 0; i < 300; i++) {
-      writer.append(loggedLine(entry(i)));
+      writer.append(entry(i));
       if (i % 25 === 24) await writer.flush(); // a file is checked for room before each batch
     }
     await writer.close();
@@ -83,7 +83,7 @@ describe('the decision log in files', () => {
     expect(names.length).toBeGreaterThan(2);
     expect(names[0]).toBe(fileName(today(), 0));
     const again = files(dir, { maxFileBytes: 20_000 });
-    again.writer.append(loggedLine(entry(300)));
+    again.writer.append(entry(300));
     await again.writer.close();
     expect((await readAll(dir)).map((r) => r.decisionId)).toEqual(Array.from({ length: 301 }, (_, i) => `d-${i}`));
   });
@@ -93,7 +93,7 @@ describe('the decision log in files', () => {
     await writeFile(join(dir, fileName('2020-01-01', 0)), '{}\n');
     await writeFile(join(dir, 'notes.txt'), 'not the log’s');
     const { writer } = files(dir, { retentionDays: 30 });
-    writer.append(loggedLine(entry(1)));
+    writer.append(entry(1));
     await writer.close();
     expect((await readdir(dir)).sort()).toEqual([fileName(today(), 0), 'notes.txt']);
   });
@@ -103,7 +103,7 @@ describe('the decision log in files', () => {
     const path = join(dir, fileName(today(), 0));
     await symlink('/dev/full', path);
     const { writer, lines, metrics } = files(dir);
-    for (let i = 0; i < FILE_LOG_BUFFER + 10_000; i++) writer.append(loggedLine(entry(i)));
+    for (let i = 0; i < FILE_LOG_BUFFER + 10_000; i++) writer.append(entry(i));
     await writer.flush();
     await writer.flush();
     expect(writer.status()).toMatchObject({ ok: false, error: expect.stringMatching(/ENOSPC|no space/i) });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encode, mostBytes, Reader, Vocabulary, Words } from '../../src/decision-log/record-codec.js';
 import { type DecisionEntry, recordLine, toRecord } from '../../src/decision-log/store.js';
 
 const text = fc.oneof(
@@ -45,5 +46,55 @@ describe('the decision-log record', () => {
       }),
       { numRuns: 2_000 },
     );
+  });
+});
+
+describe('decision entries as bytes, for the file log writer', () => {
+  /** Encodes `entries` as the service does, one message's worth. */
+  function sent(entries: readonly DecisionEntry[]) {
+    const vocabulary = new Vocabulary();
+    const buf = Buffer.alloc(entries.reduce((n, e) => n + mostBytes(e), 0));
+    let end = 0;
+    for (const e of entries) end = encode(e, vocabulary, buf, end);
+    const words = new Words();
+    words.add(vocabulary.take());
+    return { bytes: buf.subarray(0, end), words };
+  }
+
+  it('are read back as the same records, and written as the same lines without the entries', () => {
+    fc.assert(
+      fc.property(
+        fc.array(entry, { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 0, max: 600 }),
+        (entries, room) => {
+          const { bytes, words } = sent(entries);
+          const asEntries = new Reader(bytes, words);
+          const asLines = new Reader(bytes, words);
+          for (const e of entries) {
+            const iso = new Date(e.at).toISOString();
+            // an output of `room` bytes: a line that does not fit is refused whole, the reader stays
+            const small = Buffer.alloc(room);
+            const tried = asLines.line(small, 0, iso);
+            const out = Buffer.alloc(8 * recordLine(e).length + 64);
+            const end = tried === -1 ? asLines.line(out, 0, iso) : tried;
+            const written = (tried === -1 ? out : small).toString('utf8', 0, end);
+            expect(written).toBe(`${recordLine(e)}\n`);
+            expect(recordLine(asEntries.entry())).toBe(recordLine(e));
+          }
+          expect(asLines.done && asEntries.done).toBe(true);
+        },
+      ),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('send each word once, and all of them again for a reader that knows none', () => {
+    const vocabulary = new Vocabulary();
+    const ids = ['web', 'champion', 'web', 'save'].map((w) => vocabulary.id(w));
+    expect(ids).toEqual([0, 1, 0, 2]);
+    expect(vocabulary.take()).toEqual(['web', 'champion', 'save']);
+    expect(vocabulary.take()).toEqual([]);
+    vocabulary.resend();
+    expect(vocabulary.take()).toEqual(['web', 'champion', 'save']);
   });
 });
