@@ -23,7 +23,8 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY rules ./rules
 COPY web ./web
-# the one folder the service writes: the decision log of the memory store (mount a volume to keep it)
+# the one folder the service writes: the decision log of the memory store, and with Redis the spool
+# of what a stop could not write (SPOOL_DIR); mount a volume to keep them
 RUN mkdir -p data/decisions && chown -R node:node data
 VOLUME ["/app/data"]
 # the image's unprivileged user; the files stay root's, so the service cannot rewrite itself

@@ -2,12 +2,14 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createApp, type Services } from './app.js';
 import type { Config } from './config.js';
+import type { Counters } from './counters/index.js';
 import { Arms, DecisionService } from './decision/index.js';
-import { FeedbackLoop, Kpis, ResponseService } from './feedback/index.js';
+import { FeedbackLoop, Kpis, ResponseService, Spool, type SpoolContents, spooled } from './feedback/index.js';
 import { LearnedPropensity, LearningState, positiveOutcome } from './learning/index.js';
 import { type DemoCustomer, demoCustomers, generateProfiles } from './offline/demo/index.js';
 import { Metrics } from './ops/metrics.js';
 import { CachedProfileStore, type ImportReport, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
+import { describeTarget } from './redis/index.js';
 import {
   AuditTrail,
   compileRuleSet,
@@ -26,13 +28,23 @@ async function packageVersion(): Promise<string> {
   return pkg.version;
 }
 
-/** Loads the profiles; answers the customers the demo pages may offer: some of the generated population, none of a real one. */
-async function loadProfiles(config: Config, store: MemoryProfileStore, log: Logger): Promise<DemoCustomer[]> {
+/**
+ * Loads the profiles; answers the customers the demo pages may offer: some of the generated
+ * population (none in the control group of the rule set active at start, whose answers show
+ * no model at work), none of a real one.
+ */
+async function loadProfiles(
+  config: Config,
+  store: MemoryProfileStore,
+  rules: RuleSetRegistry,
+  log: Logger,
+): Promise<DemoCustomer[]> {
   if (!config.PROFILES_FILE) {
     const profiles = generateProfiles({ customers: config.DEMO_CUSTOMERS, seed: config.DEMO_SEED });
     await store.putMany(profiles);
     log.info({ customers: config.DEMO_CUSTOMERS, seed: config.DEMO_SEED }, 'demo population generated');
-    return demoCustomers(profiles);
+    const arms = new Arms(rules);
+    return demoCustomers(profiles, (id) => arms.of(id) === 'control');
   }
   let result: ImportReport;
   try {
@@ -59,9 +71,66 @@ async function openStores(
   if (config.PROFILE_STORE === 'redis')
     return { stores: await redisStores(config, metrics, log, retentionDays), demo: [] };
   const memory = new MemoryProfileStore();
-  const demo = await loadProfiles(config, memory, log);
+  const demo = await loadProfiles(config, memory, rules, log);
   metrics.profilesLoaded.set(await memory.size());
   return { stores: memoryStores(config, memory, retentionDays, metrics, log), demo };
+}
+
+/** Takes back what an earlier stop left in the spool: its events wait in the buffer, its counts with the next ones. */
+async function takeSpool(
+  spool: Spool,
+  responses: ResponseService,
+  counters: Readonly<Record<string, Counters>>,
+  log: Logger,
+): Promise<void> {
+  let taken: Awaited<ReturnType<Spool['take']>>;
+  try {
+    taken = await spool.take();
+  } catch (err) {
+    log.error({ err, dir: spool.dir }, 'the spool could not be read; its files are left for the next start');
+    return;
+  }
+  if (taken.files === 0) return;
+  responses.restore(taken.responses);
+  for (const [name, backlog] of Object.entries(taken.counters)) counters[name]?.restore(backlog);
+  log.info({ ...spooled(taken), files: taken.files }, 'delivering what an earlier stop left in the spool');
+}
+
+/**
+ * At the end of a stop: what could not be written (response events, counts) goes to the
+ * spool, for the next start to deliver. False only when something could be kept nowhere.
+ */
+async function keepUnwritten(
+  spool: Spool | undefined,
+  responses: ResponseService,
+  counters: Readonly<Record<string, Counters>>,
+  log: Logger,
+): Promise<boolean> {
+  const backlogs = Object.entries(counters).flatMap(([name, c]) => {
+    const backlog = c.backlog();
+    return backlog ? [[name, backlog] as const] : [];
+  });
+  const contents: SpoolContents = { responses: responses.unwritten(), counters: Object.fromEntries(backlogs) };
+  const { events, counts } = spooled(contents);
+  if (events + counts === 0) return true;
+  if (!spool) {
+    log.error({ events, counts }, 'response events and counts still buffered at shutdown are lost');
+    return false;
+  }
+  try {
+    const file = await spool.write(contents);
+    log.warn(
+      { events, counts, file },
+      'response events and counts still buffered at shutdown are kept in the spool; the next start delivers them',
+    );
+    return true;
+  } catch (err) {
+    log.error(
+      { err, events, counts, dir: spool.dir },
+      'response events and counts still buffered at shutdown are lost: the spool could not be written',
+    );
+    return false;
+  }
 }
 
 async function loadCompiled(dir: string, variable: string, log: Logger): Promise<RuleSet> {
@@ -107,7 +176,9 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
 
   const learning = new LearningState();
   const shared = config.PROFILE_STORE === 'redis' ? stores.counters('learning') : undefined;
-  const kpis = new Kpis(stores.counters('kpis'), metrics);
+  const kpiCounters = stores.counters('kpis');
+  const kpis = new Kpis(kpiCounters, metrics);
+  const counters: Record<string, Counters> = { kpis: kpiCounters, ...(shared && { learning: shared }) };
   const arms = new Arms(rules, challenger);
   // the service tells the loop of each decision; outcomes are tallied under the same arms
   const feedback = new FeedbackLoop({ learning, shared, kpis, profiles, rules, arms, log });
@@ -137,6 +208,16 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
       onStored: (stored) => feedback.stored(stored),
     },
   );
+  // with Redis, what a stop could not write waits in local files for the next start
+  const spool =
+    config.PROFILE_STORE === 'redis'
+      ? new Spool(
+          config.SPOOL_DIR,
+          `${describeTarget({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES })} ${config.REDIS_KEY_PREFIX}`,
+          log,
+        )
+      : undefined;
+  if (spool) await takeSpool(spool, responses, counters, log);
   const audit = new AuditTrail();
   const manager = new RuleSetManager(config.RULES_DIR, rules, metrics, log, audit, stores.audit);
   manager.started();
@@ -167,9 +248,10 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
       clearInterval(sync);
       manager.close();
       // buffered events first: they need the connections the store closes
-      const lost = await responses.close();
+      await responses.close();
+      await feedback.settled();
       await stores.close();
-      return lost === 0;
+      return keepUnwritten(spool, responses, counters, log);
     },
   };
 }

@@ -4,6 +4,7 @@ import {
   applyPresented,
   type ContactState,
   EMPTY_CONTACTS,
+  type InteractionMark,
   type Presented,
   parseContacts,
   withPresented,
@@ -12,10 +13,13 @@ import {
   type ContactStore,
   DEDUP_MAX,
   DEDUP_TTL_MS,
+  type EarlierRecord,
+  fromMark,
   HISTORY_MAX,
   LEARNED_SUCCESS,
   LEARNED_TRIAL,
   type LearningAsk,
+  markValue,
   type ResponseEvent,
   successMark,
   trialMark,
@@ -27,7 +31,7 @@ const MEMORY_CUSTOMERS = 200_000;
 
 interface CustomerState {
   readonly history: ResponseEvent[];
-  /** recent eventIds and when they were recorded, as in Redis: the last DEDUP_MAX within DEDUP_TTL_MS */
+  /** recent eventIds and when they were recorded (with what they learned: markValue), as in Redis: the last DEDUP_MAX within DEDUP_TTL_MS */
   readonly seen: Map<string, number>;
   readonly fields: Map<string, number>;
   /** the fields parsed, until the next write (decisions read far more often than events arrive) */
@@ -70,19 +74,37 @@ export class MemoryContactStore implements ContactStore {
   ): Promise<WriteResult> {
     const stored: ResponseEvent[] = [];
     const learned: number[] = [];
+    const earlier: EarlierRecord[] = [];
     const now = Date.now();
     for (const [i, e] of events.entries()) {
-      const s = this.customers.get(e.customerId);
-      if (s?.seen.has(e.eventId) && s.seen.get(e.eventId)! > now - DEDUP_TTL_MS) continue;
+      const known = this.customers.get(e.customerId)?.seen.get(e.eventId);
+      if (known !== undefined && known > now - DEDUP_TTL_MS) {
+        earlier.push({ event: e, ...fromMark(known) });
+        continue;
+      }
       const state = this.state(e.customerId);
-      if (!MemoryContactStore.mark(state.seen, e.eventId, now)) continue;
+      if (!MemoryContactStore.mark(state.seen, e.eventId, now)) {
+        earlier.push({ event: e, ...fromMark(state.seen.get(e.eventId)!) });
+        continue;
+      }
       state.history.push(e);
       if (state.history.length > HISTORY_MAX) state.history.splice(0, state.history.length - HISTORY_MAX);
       applyEvent(state.fields, e, now, this.retentionDays());
       stored.push(e);
-      learned.push(MemoryContactStore.learn(state.seen, e, asks[i], now));
+      const bits = MemoryContactStore.learn(state.seen, e, asks[i], now);
+      // kept with the eventId's mark, as in Redis, for a duplicate to say
+      if (bits > 0 && state.seen.has(e.eventId)) state.seen.set(e.eventId, markValue(now, bits));
+      learned.push(bits);
     }
-    return { accepted: stored.length, duplicates: events.length - stored.length, stored, learned, failed: [] };
+    return {
+      accepted: stored.length,
+      duplicates: earlier.length,
+      stored,
+      learned,
+      failed: [],
+      recordedAt: now,
+      earlier,
+    };
   }
 
   /** The learning marks an outcome sets, as the Redis script sets them: a success only after the trial. */
@@ -116,16 +138,17 @@ export class MemoryContactStore implements ContactStore {
     decisionId: string,
     presented: readonly Presented[],
     now: number,
+    interaction?: InteractionMark,
   ): boolean {
     const before = this.customers.get(customerId);
     if ((before?.fields.get('v') ?? 0) !== version) return false;
     const parsed = before?.parsed ?? (before === undefined ? EMPTY_CONTACTS : undefined);
     const state = this.state(customerId);
     const prunedAt = state.fields.get('p');
-    applyPresented(state.fields, decisionId, presented, now, this.retentionDays());
+    applyPresented(state.fields, decisionId, presented, now, this.retentionDays(), interaction);
     // the next decision reads the state this one wrote: carry the parsed form over unless a prune changed the fields
     if (parsed !== undefined && state.fields.get('p') === prunedAt)
-      state.parsed = withPresented(parsed, decisionId, presented, now);
+      state.parsed = withPresented(parsed, decisionId, presented, now, interaction);
     return true;
   }
 }

@@ -6,6 +6,8 @@ import {
   countField,
   dayOf,
   holdField,
+  type InteractionMark,
+  interactionField,
   lastField,
   oldestDay,
   PRUNE_ALWAYS_AT_FIELDS,
@@ -18,6 +20,7 @@ import {
   type ContactStore,
   DEDUP_MAX,
   DEDUP_TTL_MS,
+  type EarlierRecord,
   HISTORY_MAX,
   type LearningAsk,
   type ResponseEvent,
@@ -33,7 +36,7 @@ declare module 'ioredis' {
       events: string,
       contacts: string,
       ...args: (string | number)[]
-    ): Result<number, Context>;
+    ): Result<number[], Context>;
     nextbestPresent(contacts: string, ...args: (string | number)[]): Result<number, Context>;
   }
 }
@@ -50,7 +53,7 @@ local function prune(key, now, pruneAt, oldestDay, every, alwaysAt)
   local all = redis.call('HGETALL', key)
   for i = 1, #all, 2 do
     local f, kind = all[i], string.sub(all[i], 1, 2)
-    if kind == 'h|' and tonumber(all[i + 1]) <= now then redis.call('HDEL', key, f)
+    if (kind == 'h|' or kind == 'i|') and tonumber(all[i + 1]) <= now then redis.call('HDEL', key, f)
     elseif kind == 'n|' then
       local day = tonumber(string.match(f, '|(%d+)$'))
       if day and day < oldestDay then redis.call('HDEL', key, f) end
@@ -66,7 +69,9 @@ end
  * lost reply is counted once. Every key carries the customer's hash tag: one slot. Then the
  * learning marks, in the same set: the decision × offer's trial mark when asked for (bit 1 of
  * the answer's learned part), its success mark when asked for and the trial is marked (bit 2).
- * Answers 0 for a duplicate, else 1 + 2 × learned.
+ * What was learned is kept in the eventId's score, as quarters above the time (markValue in
+ * store.ts), so a duplicate answers when it was recorded and what it counted.
+ * Answers {1, learned} for an event recorded now, {0, learned, recorded at} for a duplicate.
  * ARGV: now, dedup window ms, most marks, most history entries, TTL s, eventId, count field
  * ('' when its day is past retention), last field, at, hold field ('' for none), prune
  * threshold, oldest day, prune interval ms, flood threshold, trial mark ('' without a
@@ -75,7 +80,11 @@ end
 const RECORD_EVENT = `${PRUNE}
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-if redis.call('ZADD', KEYS[1], 'NX', now, ARGV[6]) == 0 then return 0 end
+if redis.call('ZADD', KEYS[1], 'NX', now, ARGV[6]) == 0 then
+  local score = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[6]))
+  local at = math.floor(score)
+  return {0, math.floor((score - at) * 4 + 0.5), at}
+end
 local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
 if over > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 18))
@@ -90,8 +99,9 @@ if ARGV[15] ~= '' then
   if ARGV[16] == '1' and redis.call('ZADD', KEYS[1], 'NX', now, ARGV[15]) == 1 then learned = 1 end
   if ARGV[17] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[15]) and redis.call('ZADD', KEYS[1], 'NX', now, ARGV[17]) == 1 then learned = learned + 2 end
 end
+if learned > 0 then redis.call('ZADD', KEYS[1], 'XX', now + learned / 4, ARGV[6]) end
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[5]) end
-return 1 + 2 * learned`;
+return {1, learned}`;
 
 /**
  * What a decision presents, applied only if nobody wrote the customer's contact state since
@@ -157,19 +167,23 @@ export class RedisContactStore implements ContactStore {
     const stored: ResponseEvent[] = [];
     const learned: number[] = [];
     const failed: ResponseEvent[] = [];
+    const earlier: EarlierRecord[] = [];
     results.forEach((r, i) => {
-      if (r.status === 'rejected') failed.push(events[i]!);
-      else if (r.value > 0) {
-        stored.push(events[i]!);
-        learned.push((r.value - 1) / 2);
-      }
+      const event = events[i]!;
+      if (r.status === 'rejected') failed.push(event);
+      else if (r.value[0] === 1) {
+        stored.push(event);
+        learned.push(Number(r.value[1]));
+      } else earlier.push({ event, learned: Number(r.value[1]), recordedAt: Number(r.value[2]) });
     });
     return {
       accepted: stored.length,
-      duplicates: events.length - stored.length - failed.length,
+      duplicates: earlier.length,
       stored,
       learned,
       failed,
+      recordedAt: now,
+      earlier,
     };
   }
 
@@ -210,6 +224,7 @@ export class RedisContactStore implements ContactStore {
     decisionId: string,
     presented: readonly Presented[],
     now: number,
+    interaction?: InteractionMark,
   ): Promise<boolean> {
     const { client, health } = this.readLane;
     const ops: (string | number)[] = [];
@@ -217,6 +232,7 @@ export class RedisContactStore implements ContactStore {
       if (p.decision) ops.push('incr', countField('decision', p.channel, p.offerId, dayOf(now)), 1);
       if (p.holdUntil !== undefined) ops.push('set', holdField(p.channel, p.offerId, decisionId), p.holdUntil);
     }
+    if (interaction) ops.push('set', interactionField({ ...interaction, decisionId }), interaction.expiresAt);
     const applied = await health.call('contacts present', () =>
       client.nextbestPresent(
         this.keys.contacts(customerId),

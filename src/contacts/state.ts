@@ -6,6 +6,8 @@
  *                                           response outcome or `decision` (presented)
  *   t|<outcome>|<channel>|<offerId>         time of the latest such outcome, epoch ms
  *   h|<channel>|<offerId>|<decisionId>      presented, impression not yet reported: expiry, epoch ms
+ *   i|<channel>|<interactionId>|<decisionId> the decision of an interaction (a call, a page view):
+ *                                           until when a repeated request gets it again, epoch ms
  *   p                                       when the state was last pruned, epoch ms
  * Day buckets are kept for the longest window of the loaded policies (`retentionDays`): older
  * ones could change no decision. The latest times are kept regardless; they are few.
@@ -41,14 +43,51 @@ export interface HoldEntry {
   readonly expiresAt: number;
 }
 
+/** An interaction's decision: a repeated request within the interaction window gets it again. */
+export interface InteractionEntry {
+  readonly channel: string;
+  readonly interactionId: string;
+  readonly decisionId: string;
+  readonly expiresAt: number;
+}
+
 export interface ContactState {
   readonly version: number;
   readonly counts: readonly CountEntry[];
   readonly last: readonly LastEntry[];
   readonly holds: readonly HoldEntry[];
+  readonly interactions: readonly InteractionEntry[];
 }
 
-export const EMPTY_CONTACTS: ContactState = Object.freeze({ version: 0, counts: [], last: [], holds: [] });
+export const EMPTY_CONTACTS: ContactState = Object.freeze({
+  version: 0,
+  counts: [],
+  last: [],
+  holds: [],
+  interactions: [],
+});
+
+/** The decision an interaction still stands by at `now`, if any (the latest, should there be two). */
+export function interactionDecision(
+  state: ContactState,
+  channel: string,
+  interactionId: string,
+  now: number,
+): InteractionEntry | undefined {
+  let found: InteractionEntry | undefined;
+  for (const i of state.interactions)
+    if (
+      i.interactionId === interactionId &&
+      i.channel === channel &&
+      i.expiresAt > now &&
+      (found === undefined || i.expiresAt > found.expiresAt)
+    )
+      found = i;
+  return found;
+}
+
+/** The interaction a decision answers, as its reservation records it. */
+export type InteractionMark = Omit<InteractionEntry, 'decisionId'>;
 
 /** What a decision adds for the offers it presents, so caps hold across concurrent decisions. */
 export interface Presented {
@@ -65,6 +104,8 @@ export const countField = (outcome: string, channel: string, offerId: string, da
 export const lastField = (outcome: string, channel: string, offerId: string) => `t|${outcome}|${channel}|${offerId}`;
 export const holdField = (channel: string, offerId: string, decisionId: string) =>
   `h|${channel}|${offerId}|${decisionId}`;
+export const interactionField = (i: Omit<InteractionEntry, 'expiresAt'>) =>
+  `i|${i.channel}|${i.interactionId}|${i.decisionId}`;
 
 /** Parses the fields (a Map, or Redis HGETALL's object); unknown or malformed fields are ignored. */
 export function parseContacts(fields: Iterable<readonly [string, string | number]>): ContactState {
@@ -72,6 +113,7 @@ export function parseContacts(fields: Iterable<readonly [string, string | number
   const counts: CountEntry[] = [];
   const last: LastEntry[] = [];
   const holds: HoldEntry[] = [];
+  const interactions: InteractionEntry[] = [];
   for (const [field, raw] of fields) {
     const value = Number(raw);
     if (!Number.isFinite(value)) continue;
@@ -85,10 +127,12 @@ export function parseContacts(fields: Iterable<readonly [string, string | number
     else if (p[0] === 't' && p.length === 4) last.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, at: value });
     else if (p[0] === 'h' && p.length === 4)
       holds.push({ channel: p[1]!, offerId: p[2]!, decisionId: p[3]!, expiresAt: value });
+    else if (p[0] === 'i' && p.length === 4)
+      interactions.push({ channel: p[1]!, interactionId: p[2]!, decisionId: p[3]!, expiresAt: value });
   }
-  return version === 0 && counts.length === 0 && last.length === 0 && holds.length === 0
+  return version === 0 && counts.length === 0 && last.length === 0 && holds.length === 0 && interactions.length === 0
     ? EMPTY_CONTACTS
-    : { version, counts, last, holds };
+    : { version, counts, last, holds, interactions };
 }
 
 /** An outcome as contact state records it. */
@@ -115,7 +159,7 @@ function prune(fields: Map<string, number>, now: number, retentionDays: number):
     return;
   const oldest = oldestDay(now, retentionDays);
   for (const [field, value] of fields) {
-    if (field.startsWith('h|') && value <= now) fields.delete(field);
+    if ((field.startsWith('h|') || field.startsWith('i|')) && value <= now) fields.delete(field);
     else if (field.startsWith('n|') && Number(field.slice(field.lastIndexOf('|') + 1)) < oldest) fields.delete(field);
   }
   fields.set('p', now);
@@ -134,18 +178,20 @@ export function applyEvent(fields: Map<string, number>, e: ContactEvent, now: nu
   prune(fields, now, retentionDays);
 }
 
-/** Records what a decision presents (the in-process twin of the reservation script). */
+/** Records what a decision presents, and the interaction it answers (the in-process twin of the reservation script). */
 export function applyPresented(
   fields: Map<string, number>,
   decisionId: string,
   presented: readonly Presented[],
   now: number,
   retentionDays: number,
+  interaction?: InteractionMark,
 ): void {
   for (const p of presented) {
     if (p.decision) bump(fields, countField('decision', p.channel, p.offerId, dayOf(now)), 1);
     if (p.holdUntil !== undefined) fields.set(holdField(p.channel, p.offerId, decisionId), p.holdUntil);
   }
+  if (interaction) fields.set(interactionField({ ...interaction, decisionId }), interaction.expiresAt);
   bump(fields, 'v', 1);
   prune(fields, now, retentionDays);
 }
@@ -160,6 +206,7 @@ export function withPresented(
   decisionId: string,
   presented: readonly Presented[],
   now: number,
+  interaction?: InteractionMark,
 ): ContactState {
   const day = dayOf(now);
   let counts: CountEntry[] | undefined;
@@ -186,5 +233,15 @@ export function withPresented(
       h.decisionId === decisionId && fresh.some((a) => a.offerId === h.offerId && a.channel === h.channel);
     holds = (holds.some(replaced) ? holds.filter((h) => !replaced(h)) : holds).concat(fresh);
   }
-  return { version: state.version + 1, counts: counts ?? state.counts, last: state.last, holds };
+  const interactions = interaction
+    ? state.interactions
+        .filter(
+          (i) =>
+            i.decisionId !== decisionId ||
+            i.channel !== interaction.channel ||
+            i.interactionId !== interaction.interactionId,
+        )
+        .concat({ ...interaction, decisionId })
+    : state.interactions;
+  return { version: state.version + 1, counts: counts ?? state.counts, last: state.last, holds, interactions };
 }

@@ -1,4 +1,4 @@
-import type { ContactState, Presented } from './state.js';
+import type { ContactState, InteractionMark, Presented } from './state.js';
 
 export const OUTCOMES = ['impression', 'click', 'accept', 'reject'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -29,6 +29,25 @@ export interface LearningAsk {
 export const LEARNED_TRIAL = 1;
 export const LEARNED_SUCCESS = 2;
 
+/**
+ * An eventId's dedup mark keeps when the event was recorded (epoch ms, a whole number) and, as
+ * quarters above it, the LEARNED_* bits it counted: so a duplicate can say both. Exact in a
+ * double (a Redis score) for times below 2^51 ms, some 70 000 years.
+ */
+export const markValue = (recordedAt: number, learned: number): number => recordedAt + learned / 4;
+export function fromMark(value: number): { readonly recordedAt: number; readonly learned: number } {
+  const recordedAt = Math.floor(value);
+  return { recordedAt, learned: Math.round((value - recordedAt) * 4) };
+}
+
+/** An event the store had recorded before: when, and what that first recording counted for learning. */
+export interface EarlierRecord {
+  readonly event: ResponseEvent;
+  readonly recordedAt: number;
+  /** LEARNED_TRIAL and LEARNED_SUCCESS bits */
+  readonly learned: number;
+}
+
 /** The dedup-set members that mark a decision × offer's trial and success: `|` is never in an eventId. */
 export const trialMark = (decisionId: string, offerId: string) => `L|t|${decisionId}|${offerId}`;
 export const successMark = (decisionId: string, offerId: string) => `L|s|${decisionId}|${offerId}`;
@@ -44,6 +63,13 @@ export interface WriteResult {
   readonly learned: readonly number[];
   /** events that could not be written (and may be tried again: duplicates are recognised) */
   readonly failed: readonly ResponseEvent[];
+  /** when `stored` were recorded (epoch ms) */
+  readonly recordedAt: number;
+  /**
+   * The duplicates, each with its first recording: whoever recorded it owes its tallies
+   * (reports, learning), and a write whose answer was lost cannot know it was the one.
+   */
+  readonly earlier: readonly EarlierRecord[];
 }
 
 /**
@@ -55,13 +81,17 @@ export interface ContactStore {
   readonly kind: string;
   /** The customer's contact state; throws when it cannot be read. */
   read(customerId: string): ContactState | Promise<ContactState>;
-  /** Adds what a decision presents, if the state is still at `version`; false when it has moved on. */
+  /**
+   * Adds what a decision presents, and the interaction it answers, if the state is still at
+   * `version`; false when it has moved on.
+   */
   reserve(
     customerId: string,
     version: number,
     decisionId: string,
     presented: readonly Presented[],
     now: number,
+    interaction?: InteractionMark,
   ): boolean | Promise<boolean>;
   /**
    * Records the outcomes not seen before (history, dedup mark, contact state and learning

@@ -1,4 +1,4 @@
 /** Totals that only grow (learning counts, report tallies): the Counters interface, its memory and Redis implementations. */
 export { MemoryCounters } from './memory.js';
 export { RedisCounters } from './redis.js';
-export type { Counters } from './store.js';
+export type { CounterBacklog, Counters, Tally } from './store.js';

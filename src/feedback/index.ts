@@ -1,4 +1,4 @@
-/** Feedback from customers: response events and their idempotent intake, and the loop that feeds learning and the report tallies from them. */
+/** Feedback from customers: response events and their idempotent intake, the loop that feeds learning and the report tallies from them, and the spool that carries what a stop could not write to the next start. */
 
 export { KPI_OUTCOMES, type KpiReport, Kpis, type Tallies } from './kpis.js';
 export { cellsFromTotals, FeedbackLoop } from './loop.js';
@@ -9,4 +9,11 @@ export {
   type ResponseEventInput,
   ResponseEventSchema,
 } from './schema.js';
-export { type ResponseReceipt, ResponseService, type ResponseServiceOptions } from './service.js';
+export {
+  type ResponseReceipt,
+  ResponseService,
+  type ResponseServiceOptions,
+  type StoredResponse,
+  type UnwrittenResponse,
+} from './service.js';
+export { Spool, type SpoolContents, spooled } from './spool.js';

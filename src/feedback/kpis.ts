@@ -1,4 +1,4 @@
-import type { Counters } from '../counters/store.js';
+import type { Counters, Tally } from '../counters/store.js';
 import type { Arm } from '../decision/assign.js';
 import type { Decision } from '../decision/types.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -8,6 +8,8 @@ import type { Profile } from '../profiles/schema.js';
 export const KPI_OUTCOMES = ['decision', 'impression', 'click', 'accept', 'reject', 'unattributed'] as const;
 export type KpiOutcome = (typeof KPI_OUTCOMES)[number];
 type ResponseOutcome = Exclude<KpiOutcome, 'decision' | 'unattributed'>;
+/** Which event an outcome is, for its tally. */
+export type EventTally = Omit<Tally, 'fields'>;
 const ARMS: readonly Arm[] = ['control', 'champion', 'challenger'];
 /** the row of a segment's own totals (every decision, offers or not) */
 const ALL = '*';
@@ -176,7 +178,10 @@ export class Kpis {
     for (const o of d.offers) this.add(row, o.offerId, 'decision');
   }
 
-  /** `attributed`: the response named its decision (profile and arm are then the decision's). */
+  /**
+   * `attributed`: the response named its decision (profile and arm are then the decision's).
+   * Tallied once per event (`event`), however often it is told; /metrics counts the owed ones.
+   */
   outcome(
     offerId: string,
     channel: string,
@@ -184,12 +189,18 @@ export class Kpis {
     arm: Arm,
     outcome: ResponseOutcome,
     attributed: boolean,
+    event: EventTally,
   ): void {
     const row = this.row(channel, profile, arm);
+    const fields: string[] = [];
     for (const offer of [ALL, offerId]) {
-      this.add(row, offer, outcome);
-      if (!attributed) this.add(row, offer, 'unattributed');
+      const cell = this.cell(row, offer);
+      fields.push(cell.fields[outcome]);
+      if (!attributed) fields.push(cell.fields.unattributed);
+      const slot = cell.slots[outcome];
+      if (slot && event.owed) slot.n++;
     }
+    this.counters.tally({ ...event, fields });
   }
 
   async report(): Promise<KpiReport> {

@@ -14,13 +14,30 @@ export interface ResponseReceipt {
   readonly buffered: number;
 }
 
-/** An event stored for the first time, with what it counted for learning and the decision it names. */
+/** An event the store holds, with what it counted for learning and the decision it names. */
 export interface StoredResponse {
   readonly event: ResponseEvent;
   /** LEARNED_TRIAL and LEARNED_SUCCESS bits (contacts/store.ts) */
   readonly learned: number;
   /** the decision the event names, as logged; undefined for an event that names none */
   readonly decision: IssuedDecision | undefined;
+  /** when the store recorded it (epoch ms) */
+  readonly recordedAt: number;
+  /**
+   * Recorded by this service: now, or by an earlier write whose answer was lost. False for a
+   * duplicate of an event recorded elsewhere, told so that a tally still owed for it is made
+   * (tallies are idempotent per event).
+   */
+  readonly owed: boolean;
+}
+
+/** An event taken in and not yet confirmed written, as a stop leaves it for the next start. */
+export interface UnwrittenResponse {
+  readonly event: ResponseEvent;
+  /** the decision it names, when already verified */
+  readonly decision?: IssuedDecision | undefined;
+  /** a write was sent for it without an answer: it may be recorded already */
+  readonly attempted: boolean;
 }
 
 export interface ResponseServiceOptions {
@@ -28,7 +45,7 @@ export interface ResponseServiceOptions {
   readonly closeWaitMs?: number;
   /** the outcome that counts as a success on a channel: the active rule set's learning */
   readonly positive?: (channel: string) => string;
-  /** told of every event stored for the first time (learning, reports) */
+  /** told of every event written and of every duplicate (learning, reports: tallies are made once per event) */
   readonly onStored?: (stored: readonly StoredResponse[]) => void;
 }
 
@@ -49,9 +66,9 @@ const RETRY_MS = 250;
  * and nothing is recorded. Events the store cannot write wait in a bounded in-memory queue
  * and are written, oldest first, when it can (202, `buffered`); when the queue has no room
  * for them, the request is refused with 503 and Retry-After, saying what was recorded.
- * An event is never acknowledged and then dropped, short of the process stopping while the
- * store stays unavailable for the whole of close(), or of the decision it names turning out,
- * once it can be looked up, not to be one this service made (counted as refused).
+ * An event is never acknowledged and then dropped, short of the decision it names turning out,
+ * once it can be looked up, not to be one this service made (counted as refused): what close()
+ * cannot write is handed over (unwritten()) for the next start to take back (restore()).
  */
 export class ResponseService {
   private queue: ResponseEvent[] = [];
@@ -125,7 +142,9 @@ export class ResponseService {
   /**
    * A store that throws is a store that wrote nothing. A write that failed may still have been
    * applied (a timeout after Redis ran the script): when such an event comes back as a duplicate
-   * on a later attempt, it was this service's own write, so it is learned and counted then.
+   * on a later attempt, it was most likely this service's own write, so it counts as accepted
+   * and its tallies are owed, with what the store says it counted for learning. Every duplicate
+   * is told on, so that a tally still owed anywhere is made; tallies are made once per event.
    */
   private async write(events: readonly ResponseEvent[], requestId?: string): Promise<WriteResult> {
     let result: WriteResult;
@@ -135,30 +154,31 @@ export class ResponseService {
         events.map((e) => this.ask(e)),
       );
     } catch {
-      result = { accepted: 0, duplicates: 0, stored: [], learned: [], failed: events };
-    }
-    const stored = new Set(result.stored);
-    const failed = new Set(result.failed);
-    const ours = events.filter((e) => this.attempted.has(e) && !stored.has(e) && !failed.has(e));
-    if (ours.length > 0)
       result = {
-        ...result,
-        accepted: result.accepted + ours.length,
-        duplicates: result.duplicates - ours.length,
-        stored: [...result.stored, ...ours],
-        // what the first attempt counted for learning is not known: nothing, rather than twice
-        learned: [...result.learned, ...ours.map(() => 0)],
+        accepted: 0,
+        duplicates: 0,
+        stored: [],
+        learned: [],
+        failed: events,
+        recordedAt: Date.now(),
+        earlier: [],
       };
+    }
+    const ours = result.earlier.filter((r) => this.attempted.has(r.event)).length;
+    if (ours > 0) result = { ...result, accepted: result.accepted + ours, duplicates: result.duplicates - ours };
     for (const e of result.failed) this.attempted.add(e);
-    if (result.stored.length > 0) {
+    const told: StoredResponse[] = result.stored.map((event, i) => ({
+      event,
+      learned: result.learned[i] ?? 0,
+      decision: this.decisionOf.get(event),
+      recordedAt: result.recordedAt,
+      owed: true,
+    }));
+    for (const { event, learned, recordedAt } of result.earlier)
+      told.push({ event, learned, decision: this.decisionOf.get(event), recordedAt, owed: this.attempted.has(event) });
+    if (told.length > 0) {
       try {
-        this.onStored(
-          result.stored.map((event, i) => ({
-            event,
-            learned: result.learned[i] ?? 0,
-            decision: this.decisionOf.get(event),
-          })),
-        );
+        this.onStored(told);
       } catch (err) {
         // the events are stored: a fault in learning or reporting must not turn that into an error
         this.log.error({ err, requestId }, 'could not learn from stored response events');
@@ -319,7 +339,7 @@ export class ResponseService {
       this.log.info({ events: taken.length }, 'buffered response events written');
   }
 
-  /** At shutdown: keeps trying for a few seconds; returns how many events could not be written. */
+  /** At shutdown: keeps trying for a few seconds; returns how many events could not be written (see unwritten()). */
   async close(): Promise<number> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -330,8 +350,29 @@ export class ResponseService {
       await new Promise((resolve) => setTimeout(resolve, 100));
       await this.flush();
     }
-    if (this.buffered > 0)
-      this.log.error({ events: this.buffered }, 'response events still buffered at shutdown are lost');
     return this.buffered;
+  }
+
+  /** After close(): the events still waiting, oldest first, with what is known of them. */
+  unwritten(): UnwrittenResponse[] {
+    return this.queue.map((event) => ({
+      event,
+      decision: this.decisionOf.get(event),
+      attempted: this.attempted.has(event),
+    }));
+  }
+
+  /**
+   * Takes back the events an earlier process could not write, ahead of any taken in since:
+   * they were acknowledged already, so the buffer's capacity does not refuse them.
+   */
+  restore(events: readonly UnwrittenResponse[]): void {
+    if (events.length === 0) return;
+    for (const { event, decision, attempted } of events) {
+      if (decision) this.decisionOf.set(event, decision);
+      if (attempted) this.attempted.add(event);
+    }
+    this.queue = events.map((u) => u.event).concat(this.queue);
+    this.schedule(0);
   }
 }

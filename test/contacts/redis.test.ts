@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryContactStore } from '../../src/contacts/memory.js';
 import { RedisContactStore } from '../../src/contacts/redis.js';
 import { type ContactState, DAY_MS, dayOf, PRUNE_EVERY_MS, type Presented } from '../../src/contacts/state.js';
-import { OUTCOMES, type ResponseEvent } from '../../src/contacts/store.js';
+import { LEARNED_SUCCESS, LEARNED_TRIAL, OUTCOMES, type ResponseEvent } from '../../src/contacts/store.js';
 import { decide } from '../../src/decision/decide.js';
 import { priorPropensity } from '../../src/learning/model.js';
 import { generateProfiles } from '../../src/offline/demo/profiles.js';
@@ -104,6 +104,8 @@ describe('contact state in Redis', () => {
             expect(inRedis.accepted).toBe(inMemory.accepted);
             // the learning marks: a trial once per decision × offer, a success once and only after it
             expect(inRedis.learned).toEqual(inMemory.learned);
+            // and a duplicate answers what its first recording counted
+            expect(inRedis.earlier.map((d) => d.learned)).toEqual(inMemory.earlier.map((d) => d.learned));
           } else {
             const items: Presented[] = op.items.map((p) => ({
               ...p,
@@ -154,6 +156,51 @@ describe('contact state in Redis', () => {
       day: dayOf(now),
       n: 1,
     });
+  });
+
+  it('a duplicate answers when the event was recorded and what that counted for learning, in memory as in Redis', async () => {
+    const memory = new MemoryContactStore(() => 30);
+    const event = (eventId: string, outcome: ResponseEvent['outcome'], customerId: string): ResponseEvent => ({
+      eventId,
+      customerId,
+      offerId: 'service-help-centre',
+      outcome,
+      channel: 'web',
+      decisionId: 'd-dup',
+      at: Date.now(),
+    });
+    const ask = { trial: true, success: true };
+    for (const s of [store, memory]) {
+      const customerId = `dup-${s.kind}`;
+      const first = await s.record(
+        [
+          event('e-imp', 'impression', customerId),
+          event('e-click', 'click', customerId),
+          event('e-plain', 'click', customerId),
+        ],
+        [{ trial: true, success: false }, ask, undefined],
+      );
+      expect(first.learned).toEqual([LEARNED_TRIAL, LEARNED_SUCCESS, 0]);
+      const again = await s.record(
+        [
+          event('e-click', 'click', customerId),
+          event('e-imp', 'impression', customerId),
+          event('e-plain', 'click', customerId),
+        ],
+        [ask, ask, ask],
+      );
+      expect(again).toMatchObject({ accepted: 0, duplicates: 3, stored: [] });
+      expect(again.earlier.map((d) => [d.event.eventId, d.learned, d.recordedAt])).toEqual([
+        ['e-click', LEARNED_SUCCESS, first.recordedAt],
+        ['e-imp', LEARNED_TRIAL, first.recordedAt],
+        ['e-plain', 0, first.recordedAt],
+      ]);
+    }
+    // an eventId marked before what it learned was kept with it: recorded then, learned nothing known
+    const then = Date.now() - 60_000;
+    await r.zadd(`${prefix}{dup-earlier}:seen`, then, 'e-earlier');
+    const earlier = await store.record([event('e-earlier', 'impression', 'dup-earlier')], [ask]);
+    expect(earlier.earlier).toEqual([expect.objectContaining({ learned: 0, recordedAt: then })]);
   });
 
   it('pruning keeps the hash bounded: expired holds go on a later write, buckets past retention are never made', async () => {

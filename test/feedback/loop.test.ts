@@ -45,6 +45,8 @@ const stored = (e: ResponseEvent, learned: number, d?: Decision): StoredResponse
   event: e,
   learned,
   decision: d && logged(d),
+  recordedAt: e.at,
+  owed: true,
 });
 
 async function setup() {
@@ -123,6 +125,33 @@ describe('the feedback loop', () => {
     );
     // as if 1 success in 1 trial, not 2 in 1
     expect(propensity).toBeCloseTo((prior * 20 + 1) / (20 + 1), 6);
+  });
+
+  it('in memory, a duplicate is tallied nowhere: its tallies were made when this process recorded it', async () => {
+    const { rules } = await setup();
+    const learning = new LearningState();
+    const counters = new MemoryCounters();
+    const loop = new FeedbackLoop({
+      learning,
+      shared: undefined,
+      kpis: new Kpis(counters, new Metrics({ defaultMetrics: false })),
+      profiles: new MemoryProfileStore(),
+      rules,
+      arms: { of: () => 'champion' },
+      log: pino({ level: 'silent' }),
+    });
+    const d = decision('d-dup', 'retain');
+    const e = event('impression', 'd-dup');
+    loop.stored([stored(e, LEARNED_TRIAL, d)]);
+    const once = await counters.totals();
+    loop.stored([{ ...stored(e, LEARNED_TRIAL, d), owed: false }]);
+    await loop.settled();
+    expect(await counters.totals()).toEqual(once);
+    expect(learning.get(retainCell)).toEqual({ trials: 1, successes: 0 });
+    expect([...once].filter(([field]) => field.endsWith('|impression'))).toEqual([
+      [`*|call-center|retain|top|champion|impression`, 1],
+      [`${OFFER}|call-center|retain|top|champion|impression`, 1],
+    ]);
   });
 
   it('a model that has looked a cell up sees outcomes counted after, in a cell that did not exist yet', async () => {

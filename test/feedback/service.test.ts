@@ -8,7 +8,7 @@ import {
 } from '../../src/contacts/index.js';
 import { MemoryDecisionLog } from '../../src/decision-log/memory.js';
 import { ApiError } from '../../src/errors.js';
-import { type ResponseEventInput, ResponseService } from '../../src/feedback/index.js';
+import { type ResponseEventInput, ResponseService, type StoredResponse } from '../../src/feedback/index.js';
 import { Metrics } from '../../src/ops/metrics.js';
 
 /** The memory store behind a switch: while down, available() is false and record() throws; writes for `shardDown` customers fail alone. */
@@ -312,27 +312,103 @@ describe('ResponseService: writes that fail after being applied', () => {
     }
   }
 
-  it('learns from an event once when its first write was applied but unanswered', async () => {
+  it('owes the tallies of an event whose first write was applied but unanswered, and tells of duplicates as not owed', async () => {
     const store = new LostReply();
-    const learned: string[] = [];
+    const told: StoredResponse[] = [];
     const s = new ResponseService(
       store,
       new MemoryDecisionLog(60_000),
       100,
       new Metrics({ defaultMetrics: false }),
       log,
+      { closeWaitMs: 300, onStored: (stored) => told.push(...stored) },
+    );
+    const before = Date.now();
+    expect(await s.record([event('e1'), event('e2')])).toEqual({ accepted: 2, duplicates: 0, buffered: 2 });
+    expect(told).toEqual([]);
+    await s.flush(); // the retry finds them recorded: its own earlier write, so they are owed now
+    const owed = (ids: string[]) =>
+      ids.map((eventId) => expect.objectContaining({ event: expect.objectContaining({ eventId }), owed: true }));
+    expect(told).toEqual(owed(['e1', 'e2']));
+    // when the store recorded them: the first, unanswered, write
+    for (const r of told) expect(r.recordedAt).toBeGreaterThanOrEqual(before);
+    expect(s.buffered).toBe(0);
+    // a genuine repeat from a client is a duplicate, told as not owed: tallies are made once per event
+    expect(await s.record([event('e1')])).toEqual({ accepted: 0, duplicates: 1, buffered: 0 });
+    expect(told.slice(2)).toEqual([
+      expect.objectContaining({
+        event: expect.objectContaining({ eventId: 'e1' }),
+        owed: false,
+        recordedAt: told[0]!.recordedAt,
+      }),
+    ]);
+  });
+});
+
+describe('ResponseService across a stop', () => {
+  it('hands over what close() could not write, and takes it back in a new service beyond its capacity', async () => {
+    const decisions = new MemoryDecisionLog(60_000);
+    decisions.append({
+      decision: {
+        decisionId: 'd1',
+        customerId: 'C1',
+        channel: 'web',
+        rulesetVersion: 'v',
+        profile: { found: true, valueSegment: 'top', lifecyclePhase: 'retain' },
+        offers: [{ rank: 1, offerId: 'save-discount-12m', group: 'save', score: 1, propensity: 0.1 }],
+        arm: 'champion',
+        degraded: false,
+      },
+      at: Date.now(),
+      preview: false,
+      interactionId: null,
+      clv: null,
+      churnScore: null,
+    });
+    const store = new FlakyStore();
+    const s = new ResponseService(store, decisions, 100, new Metrics({ defaultMetrics: false }), log, {
+      closeWaitMs: 100,
+    });
+    await s.record([event('e1')]); // written
+    store.up = false;
+    store.lying = true; // tried and failed: attempted
+    await s.record([{ ...event('e2'), outcome: 'impression', decisionId: 'd1' }]);
+    store.lying = false; // not even tried
+    await s.record([event('e3')]);
+    expect(await s.close()).toBe(2);
+    const unwritten = JSON.parse(JSON.stringify(s.unwritten()));
+    expect(unwritten).toEqual([
       {
-        closeWaitMs: 300,
-        onStored: (stored) => learned.push(...stored.map((r) => r.event.eventId)),
+        event: expect.objectContaining({ eventId: 'e2', decisionId: 'd1' }),
+        decision: expect.objectContaining({ decisionId: 'd1', arm: 'champion' }),
+        attempted: true,
+      },
+      { event: expect.objectContaining({ eventId: 'e3' }), attempted: false },
+    ]);
+    // the next process: no decision log of its own knows d1, the event carries it
+    const told: StoredResponse[] = [];
+    const next = new ResponseService(
+      store,
+      new MemoryDecisionLog(60_000),
+      1,
+      new Metrics({ defaultMetrics: false }),
+      log,
+      {
+        closeWaitMs: 100,
+        onStored: (stored) => told.push(...stored),
       },
     );
-    expect(await s.record([event('e1'), event('e2')])).toEqual({ accepted: 2, duplicates: 0, buffered: 2 });
-    expect(learned).toEqual([]);
-    await s.flush(); // the retry finds them recorded: its own earlier write, so they count now
-    expect(learned).toEqual(['e1', 'e2']);
-    expect(s.buffered).toBe(0);
-    // a genuine repeat from a client is still a duplicate, learned from nothing
-    expect(await s.record([event('e1')])).toEqual({ accepted: 0, duplicates: 1, buffered: 0 });
-    expect(learned).toEqual(['e1', 'e2']);
+    store.up = true;
+    next.restore(unwritten);
+    expect(next.buffered).toBe(2); // beyond its capacity of 1: acknowledged already
+    expect((await refusal(next.record([event('e4')]))).code).toBe('unavailable'); // new ones wait their turn
+    await next.flush();
+    expect(await next.record([event('e4')])).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
+    expect(await ids(store)).toEqual(['e1', 'e2', 'e3', 'e4']);
+    expect(told.map((r) => [r.event.eventId, r.owed, r.decision?.decisionId])).toEqual([
+      ['e2', true, 'd1'],
+      ['e3', true, undefined],
+      ['e4', true, undefined],
+    ]);
   });
 });

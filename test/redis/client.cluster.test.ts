@@ -73,6 +73,18 @@ describe('Redis Cluster', () => {
     });
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
     expect((await decide('C0000042')).body.profile.found).toBe(true);
+    // its report tally: the hash, its batch markers and its tally marks share the {kpis} slot
+    const master = (await cluster.nodeFor('nb:{kpis}')).client();
+    try {
+      await eventually(
+        'the accept tallied, its event marked',
+        async () => (await master.zcard('nb:{kpis}:tallied')) === 1,
+      );
+      const accepts = Object.entries(await master.hgetall('nb:{kpis}')).filter(([f]) => f.endsWith('|accept'));
+      expect(accepts.map(([, n]) => n)).toEqual(['1', '1']); // the offer's row and the segment's
+    } finally {
+      master.disconnect();
+    }
   });
 
   it('a master killed while serving: no errors, its customers from cache or fallback, the rest untouched; back when it returns', async () => {

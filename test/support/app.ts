@@ -16,6 +16,8 @@ export async function testApp(env: Record<string, string> = {}, log: Logger = pi
     RULES_WATCH: 'false',
     // the embedded default writes its decision log: into a folder of its own, never the checkout
     DECISION_LOG_DIR: mkdtempSync(join(tmpdir(), 'nextbest-decisions-')),
+    // and what a stop with Redis away could not write, likewise
+    SPOOL_DIR: mkdtempSync(join(tmpdir(), 'nextbest-spool-')),
     ...env,
   });
   const services = await buildServices(config, log, new Metrics({ defaultMetrics: false }));

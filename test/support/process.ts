@@ -31,6 +31,7 @@ export async function startService(
       DEMO_CUSTOMERS: '1000',
       LOG_LEVEL: 'info',
       DECISION_LOG_DIR: mkdtempSync(join(tmpdir(), 'nextbest-decisions-')),
+      SPOOL_DIR: mkdtempSync(join(tmpdir(), 'nextbest-spool-')),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

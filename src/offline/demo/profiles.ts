@@ -240,12 +240,15 @@ export interface DemoCustomer {
   readonly lifecyclePhase: Profile['lifecyclePhase'];
 }
 
-/** The first customer of each lifecycle phase × value segment, phases and segments in schema order. */
-export function demoCustomers(profiles: Iterable<Profile>): DemoCustomer[] {
+/** The first customer of each lifecycle phase × value segment not `passedOver`, phases and segments in schema order. */
+export function demoCustomers(
+  profiles: Iterable<Profile>,
+  passedOver: (customerId: string) => boolean = () => false,
+): DemoCustomer[] {
   const byCell = new Map<string, DemoCustomer>();
   for (const p of profiles) {
     const cell = `${p.lifecyclePhase}|${p.valueSegment}`;
-    if (!byCell.has(cell))
+    if (!byCell.has(cell) && !passedOver(p.customerId))
       byCell.set(cell, { customerId: p.customerId, valueSegment: p.valueSegment, lifecyclePhase: p.lifecyclePhase });
   }
   const out: DemoCustomer[] = [];
