@@ -125,7 +125,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     count: publicRequestCounter(s.config.RATE_LIMITS, s.rateWindows),
   };
   registerDecisions(app, s.decisions, publicAccess);
-  registerDecisionLog(app, s.decisionLog, s.contacts);
+  registerDecisionLog(app, s.decisionLog, s.contacts, s.rules, s.profiles);
   registerResponses(app, s.responses, s.rules, publicAccess);
   registerProfiles(app, s.profiles, s.metrics);
   registerReports(app, s.kpis);

@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'invalid_ruleset',
   'decision_mismatch',
+  'ruleset_unavailable',
   'rate_limited',
   'not_ready',
   'unavailable',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exited, ROOT, startService } from './support/process.js';
+import { atRisk } from './support/profiles.js';
 import { testPrefix, testRedis } from './support/redis.js';
 
 /** One request on a connection of its own, so node:cluster hands each to the next worker. */
@@ -24,17 +25,7 @@ function call(base: string, method: string, path: string, body?: unknown): Promi
 }
 
 const CUSTOMER = 'W-1';
-const PROFILE = {
-  customerId: CUSTOMER,
-  valueSegment: 'top',
-  lifecyclePhase: 'retain',
-  clv: 2400,
-  churnScore: 0.7,
-  tenureDays: 900,
-  productsHeld: ['mobile', 'broadband'],
-  consents: ['web', 'call-center'],
-  annualRevenue: 800,
-};
+const PROFILE = atRisk(CUSTOMER, { clv: 2400, annualRevenue: 800 });
 
 describe('WORKERS=2 with Redis: every worker gives the same answer', () => {
   let redis: Awaited<ReturnType<typeof testRedis>>;

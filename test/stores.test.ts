@@ -218,6 +218,15 @@ describe('the Redis store, shared by two nodes', () => {
     expect(got).toMatchObject({ decisionId: d.decisionId, customerId: 'R-1', channel: 'call-center', arm: d.arm });
     expect(got.responses).toEqual([expect.objectContaining({ offerId, outcome: 'accept' })]);
     expect((await a.app.request('/v1/decisions/not-a-decision-here')).status).toBe(404);
+    // why: explained by the other node under the version that decided, with the logged scores
+    const why = await (await b.app.request(`/v1/decisions/${d.decisionId}?explain=true`)).json();
+    expect(why.explanation.rulesetVersion).toBe(d.rulesetVersion);
+    const presented = why.explanation.offers
+      .filter((o: { presented: boolean }) => o.presented)
+      .sort((x: { rank: number }, y: { rank: number }) => x.rank - y.rank);
+    expect(presented.map((o: { offerId: string; score: number }) => [o.offerId, o.score])).toEqual(
+      d.offers.map((o: { offerId: string; score: number }) => [o.offerId, o.score]),
+    );
   });
 
   it('readyz and metrics report Redis as up', async () => {

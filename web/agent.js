@@ -1,5 +1,7 @@
 // The call-center agent panel: profile summary, 1–3 recommended actions with script and reason,
-// Accept / Reject posted as responses, then the actions decided again.
+// Accept / Reject posted as responses, then the actions shown again. Every request of one call
+// (a customer looked up until another is) names the call as its interaction, so looking the
+// customer up again, changing the call reason or answering an action presents nothing new.
 (function () {
   'use strict';
   var $ = function (id) {
@@ -101,6 +103,7 @@
           outcome: outcome,
           channel: CHANNEL,
           decisionId: decision.decisionId,
+          interactionId: decision.interactionId || undefined,
           eventId: decision.decisionId + ':' + offer.offerId + ':' + outcome,
           at: new Date().toISOString(),
         },
@@ -110,6 +113,10 @@
 
   function showActions(decision) {
     actions.replaceChildren();
+    // the control group's actions are not the model's choice: no reason to give, a discreet label
+    var control = decision.arm === 'control';
+    $('arm-note').hidden = !control;
+    actions.setAttribute('data-arm', decision.arm || '');
     if (decision.offers.length === 0) {
       actions.appendChild(el('li', { class: 'muted', text: 'No action to recommend for this customer now.' }));
       return;
@@ -157,7 +164,7 @@
             el('div', { class: 'group', text: offer.rank + ' · ' + offer.group }),
             el('h3', { id: 'action-' + offer.rank, text: title }),
             t.script ? el('blockquote', { text: t.script }) : null,
-            t.reason
+            t.reason && !control
               ? el('p', { class: 'why' }, [el('strong', { text: 'Why this: ' }), document.createTextNode(t.reason)])
               : null,
             buttons,
@@ -181,6 +188,17 @@
   }
 
   var lookUps = 0;
+  /** the call in progress: its customer and the interaction its requests name */
+  var call = { customerId: null, interactionId: null };
+
+  function callFor(id) {
+    if (call.customerId !== id)
+      call = {
+        customerId: id,
+        interactionId: 'call-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10),
+      };
+    return call.interactionId;
+  }
 
   function lookUp(keepStatus) {
     var id = customer.value.trim();
@@ -189,7 +207,13 @@
     var turn = ++lookUps;
     if (!keepStatus) say('Looking up ' + id + '…');
     sessionStorage.setItem('nextbest-key', key.value);
-    var request = { customerId: id, channel: CHANNEL, placement: 'agent-panel', limit: 3 };
+    var request = {
+      customerId: id,
+      channel: CHANNEL,
+      placement: 'agent-panel',
+      limit: 3,
+      interactionId: callFor(id),
+    };
     if (intent.value) request.context = { intent: intent.value };
     var profile = fetch('/v1/profiles/' + encodeURIComponent(id), { headers: headers() }).then(
       function (res) {
@@ -236,12 +260,24 @@
       });
   }
 
+  $('new-call').addEventListener('click', function () {
+    call = { customerId: null, interactionId: null };
+    lookUp(false);
+  });
+
   form.addEventListener('submit', function (e) {
     e.preventDefault();
     lookUp(false);
   });
   intent.addEventListener('change', function () {
-    if (customer.value.trim()) lookUp(false);
+    var id = customer.value.trim();
+    if (!id) return;
+    // a call keeps the actions decided when it began: a new reason is no new presentation
+    if (call.customerId === id) {
+      say('Call reason noted. This call keeps the actions decided when it began; New call decides for the new reason.');
+      return lookUp(true);
+    }
+    lookUp(false);
   });
 
   fetch('/demo/customers')

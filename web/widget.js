@@ -31,6 +31,9 @@
   var flushTimer = null;
   var mounted = [];
   var uid = 0;
+  /** this page view: each element's requests name one interaction, so a reload of it presents nothing new */
+  var PAGE_VIEW = 'pv-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
+  var views = 0;
 
   var CSS = [
     ':where(.nb-tips){display:grid;grid-template-columns:repeat(auto-fit,minmax(var(--nb-card-min,12rem),1fr));gap:var(--nb-gap,1rem);font:inherit;color:inherit;margin:0;padding:0}',
@@ -274,10 +277,12 @@
       if (controller) controller.abort();
     }, timeout);
     el.setAttribute('aria-busy', 'true');
+    if (!el.__nextbestInteraction) el.__nextbestInteraction = PAGE_VIEW + '.' + ++views;
     var body = {
       channel: el.getAttribute('data-channel') || 'web',
       placement: el.getAttribute('data-placement') || 'tips-for-you',
       limit: clampLimit(el.getAttribute('data-limit')),
+      interactionId: el.__nextbestInteraction,
     };
     // a public key speaks for the customer of a token signed by the site's back end
     if (token) body.customerToken = token;

@@ -41,6 +41,7 @@ export function decisionJson(d: DecisionResponse): string {
     `{"decisionId":${str(d.decisionId)},"customerId":${str(d.customerId)},"channel":${str(d.channel)},` +
     `"placement":${nullable(d.placement)},"rulesetVersion":${str(d.rulesetVersion)},` +
     `"profile":{"found":${p.found},"valueSegment":${nullable(p.valueSegment)},"lifecyclePhase":${nullable(p.lifecyclePhase)}},` +
-    `"offers":[${offers}],"controlGroup":${d.controlGroup},"arm":${str(d.arm)},"degraded":${d.degraded}}`
+    `"offers":[${offers}],"controlGroup":${d.controlGroup},"arm":${str(d.arm)},` +
+    `"interactionId":${nullable(d.interactionId)},"degraded":${d.degraded}}`
   );
 }

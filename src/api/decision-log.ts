@@ -1,7 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ContactStore } from '../contacts/store.js';
+import { explainPast } from '../decision/index.js';
 import type { DecisionLog } from '../decision-log/store.js';
 import { ApiError } from '../errors.js';
+import type { ProfileStore } from '../profiles/store.js';
+import type { RuleSetRegistry } from '../rules/registry.js';
 import { problemResponse } from './schemas.js';
 import type { AppEnv } from './types.js';
 
@@ -45,6 +48,26 @@ const LoggedDecision = z
         }),
       )
       .describe("the responses received for it, oldest first, from the customer's contact history"),
+    explanation: z
+      .object({
+        rulesetVersion: z.string(),
+        basis: z.string().describe('where the facts came from'),
+        offers: z.array(
+          z.object({
+            offerId: z.string(),
+            group: z.string(),
+            presented: z.boolean(),
+            rank: z.number().int().nullable(),
+            score: z.number().nullable().describe('as logged, for a presented offer'),
+            propensity: z.number().nullable(),
+            eligible: z.boolean().describe('evaluated again under the logged rule-set version and profile fields'),
+            conditions: z.unknown(),
+            note: z.string().optional(),
+          }),
+        ),
+      })
+      .optional()
+      .describe('with ?explain=true: every offer of the channel under the rule-set version that decided'),
   })
   .openapi('LoggedDecision');
 
@@ -54,23 +77,44 @@ const route = createRoute({
   tags: ['decisions'],
   summary: 'A logged decision, with the responses received for it',
   description:
-    'Found within RESPONSE_WINDOW_MINUTES from any node with Redis; with the memory store also further back, in the files of the decision log.',
+    'Found within RESPONSE_WINDOW_MINUTES from any node with Redis; with the memory store also further back, in the files of the decision log. `?explain=true` evaluates the eligibility of every offer of its channel again under the logged rule-set version and profile fields, and reports the logged scores: nothing is drawn again.',
   security: [{ apiKey: [] }],
-  request: { params: z.object({ decisionId: Token.openapi({ param: { name: 'decisionId', in: 'path' } }) }) },
+  request: {
+    params: z.object({ decisionId: Token.openapi({ param: { name: 'decisionId', in: 'path' } }) }),
+    query: z.object({ explain: z.enum(['true', 'false']).optional() }).strict(),
+  },
   responses: {
     200: { description: 'The decision as logged', content: { 'application/json': { schema: LoggedDecision } } },
     400: problemResponse('Not a decision ID'),
     401: problemResponse('Missing or unknown API key'),
     403: problemResponse('The key lacks the admin scope'),
     404: problemResponse('No such decision in the log'),
+    409: problemResponse('explain=true for a decision whose rule-set version is no longer loaded'),
   },
 });
 
-export function registerDecisionLog(app: OpenAPIHono<AppEnv>, log: DecisionLog, contacts: ContactStore): void {
+export function registerDecisionLog(
+  app: OpenAPIHono<AppEnv>,
+  log: DecisionLog,
+  contacts: ContactStore,
+  rules: RuleSetRegistry,
+  profiles: ProfileStore,
+): void {
   app.openapi(route, async (c) => {
     const { decisionId } = c.req.valid('param');
     const record = await log.get(decisionId);
     if (!record) throw new ApiError('not_found', `no decision "${decisionId}" in the decision log`);
+    let explanation: Awaited<ReturnType<typeof explainPast>> | undefined;
+    if (c.req.valid('query').explain === 'true') {
+      const ruleset = rules.get(record.rulesetVersion);
+      if (!ruleset)
+        throw new ApiError(
+          'ruleset_unavailable',
+          `rule-set version ${record.rulesetVersion}, which made this decision, is no longer loaded (the last 50 versions are kept)`,
+        );
+      const current = record.profile.found ? await profiles.get(record.customerId).catch(() => null) : null;
+      explanation = await explainPast(record, ruleset, current ?? null);
+    }
     const history = await contacts.history(record.customerId);
     const responses = history
       .filter((e) => e.decisionId === decisionId)
@@ -81,6 +125,14 @@ export function registerDecisionLog(app: OpenAPIHono<AppEnv>, log: DecisionLog, 
         channel: e.channel,
         at: new Date(e.at).toISOString(),
       }));
-    return c.json({ ...record, offers: [...record.offers], responses }, 200);
+    return c.json(
+      {
+        ...record,
+        offers: [...record.offers],
+        responses,
+        ...(explanation && { explanation: { ...explanation, offers: [...explanation.offers] } }),
+      },
+      200,
+    );
   });
 }

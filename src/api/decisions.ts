@@ -2,13 +2,21 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context as HonoContext } from 'hono';
 import type { DecisionService } from '../decision/service.js';
 import type { Decision, DecisionRequest } from '../decision/types.js';
-import { CustomerId } from '../profiles/schema.js';
+import { CustomerId, INTERACTION_ID_PATTERN } from '../profiles/schema.js';
 import { readJson } from './body.js';
 import { checkPublicChannel, customerFromToken, MAX_TOKEN_LENGTH, type PublicAccess } from './customer-token.js';
 import { decisionJson } from './decision-json.js';
 import { fastDecisionRequest } from './fast-request.js';
 import { Context, jsonBody, problemResponse } from './schemas.js';
 import type { AppEnv } from './types.js';
+
+export const InteractionId = z
+  .string()
+  .regex(INTERACTION_ID_PATTERN, '1–64 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-"')
+  .describe(
+    'a call, a page view, an email send: a repeated request with the same customer, channel and interactionId within the rule set’s interactionMinutes gets the same decision, less the offers accepted or rejected since, and presents nothing new',
+  )
+  .openapi({ example: 'call-2026-12-07-0042' });
 
 export const DecisionRequestSchema = z
   .object({
@@ -18,6 +26,7 @@ export const DecisionRequestSchema = z
     context: Context.optional(),
     limit: z.number().int().min(1).max(20).optional(),
     explain: z.boolean().optional(),
+    interactionId: InteractionId.optional(),
   })
   .strict()
   .openapi('DecisionRequest');
@@ -61,6 +70,7 @@ export const DecisionSchema = z
     arm: z
       .enum(['control', 'champion', 'challenger'])
       .describe('which arm answered: the control group, the active rule set, or the challenger rule set'),
+    interactionId: z.string().nullable().describe('the interaction the request named, or null'),
     degraded: z.boolean(),
     explanation: z
       .array(

@@ -45,11 +45,19 @@ export function limitFor(ruleset: RuleSet, input: DecisionInput): number {
   return Math.min(requested, ruleset.maxOffers.get(input.request.channel) ?? requested);
 }
 
-function shuffled<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
+/**
+ * The control group's order: the offers of the held-out groups change places among themselves
+ * at random (Fisher–Yates over their places); every other offer keeps the place its score gives.
+ */
+export function shuffledIn(scored: readonly Scored[], heldOut: ReadonlySet<string>, random: () => number): Scored[] {
+  const out = [...scored];
+  const places: number[] = [];
+  for (let i = 0; i < out.length; i++) if (heldOut.has(out[i]!.offer.group)) places.push(i);
+  for (let k = places.length - 1; k > 0; k--) {
+    const j = Math.floor(random() * (k + 1));
+    const a = places[k]!;
+    const b = places[j]!;
+    [out[a], out[b]] = [out[b]!, out[a]!];
   }
   return out;
 }
@@ -69,10 +77,9 @@ export function decide(
   const now = options.now ?? Date.now();
   const contacts = 'contacts' in options ? options.contacts : EMPTY_CONTACTS;
   const arm = options.arm ?? 'champion';
-  const control = arm === 'control' ? ruleset.manifest.controlGroup : undefined;
+  const control = arm === 'control' ? ruleset.control.get(request.channel) : undefined;
   let candidates: readonly CompiledOffer[];
-  if (control?.offers === 'none') candidates = [];
-  else if (profile) {
+  if (profile) {
     const facts = buildFacts(profile, request);
     const reachable =
       ruleset.byChannelCell.get(request.channel)?.get(profile.lifecyclePhase)?.get(profile.valueSegment) ?? [];
@@ -80,9 +87,11 @@ export function decide(
   } else {
     candidates = ruleset.fallbackByChannel.get(request.channel) ?? [];
   }
+  if (control?.offers === 'none') candidates = candidates.filter((o) => !control.heldOut.has(o.group));
   const weights = matchWeights(ruleset, input);
   const scored = arbitrate(input, weights, candidates, model, ruleset.source.arbitration.learning);
-  const ranked = control ? shuffled(scored, options.random ?? Math.random) : scored;
+  const ranked =
+    control?.offers === 'random' ? shuffledIn(scored, control.heldOut, options.random ?? Math.random) : scored;
   const limit = limitFor(ruleset, input);
   const offers: RankedOffer[] = [];
   const suppressed = new Map<string, string>();
@@ -131,6 +140,7 @@ export function decide(
       offers,
       controlGroup: arm === 'control',
       arm,
+      interactionId: request.interactionId ?? null,
       // the history could not be read and the policy had to guess
       degraded:
         input.degraded ||

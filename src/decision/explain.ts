@@ -38,7 +38,7 @@ export async function explain(
   const channelCap = ruleset.maxOffers.get(request.channel);
   const full = outcome.decision.offers.length >= outcome.limit;
   const facts = profile ? buildFacts(profile, request) : undefined;
-  const controlNone = outcome.decision.controlGroup && ruleset.manifest.controlGroup?.offers === 'none';
+  const control = outcome.decision.controlGroup ? ruleset.control.get(request.channel) : undefined;
   const policy = new PolicyView(ruleset.policy, contacts, request.channel, now);
   return Promise.all(
     offersFor(ruleset, request.channel).map(async (offer): Promise<OfferExplanation> => {
@@ -66,7 +66,20 @@ export async function explain(
             }
           : null,
       };
-      if (controlNone) return { ...base, conditions: null, note: 'control group: no offers' };
+      if (control?.heldOut.has(offer.group)) {
+        if (control.offers === 'none')
+          return {
+            ...base,
+            conditions: null,
+            note: `control group: the ${offer.group} group is held out, not shown`,
+          };
+        if (scored)
+          return {
+            ...base,
+            conditions: facts ? (await evaluateReference(offer.source.eligibility, facts)).conditions : null,
+            note: `control group: the ${offer.group} group's eligible offers take their places in random order, not by score`,
+          };
+      }
       if (!facts) {
         return {
           ...base,

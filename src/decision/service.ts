@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type ContactState, EMPTY_CONTACTS } from '../contacts/state.js';
+import { type ContactState, EMPTY_CONTACTS, type InteractionMark, interactionDecision } from '../contacts/state.js';
 import type { ContactStore } from '../contacts/store.js';
 import type { DecisionLog } from '../decision-log/store.js';
 import { ApiError } from '../errors.js';
@@ -13,6 +13,7 @@ import { Arms } from './arms.js';
 import type { Arm } from './assign.js';
 import { decide, type Outcome } from './decide.js';
 import { explain, type OfferExplanation } from './explain.js';
+import { Interactions } from './interactions.js';
 import type { Decision, DecisionInput, DecisionRequest } from './types.js';
 
 export type DecisionResponse = Decision & { readonly explanation?: OfferExplanation[] };
@@ -42,6 +43,7 @@ export class DecisionService {
   private readonly onDecision: (decision: Decision) => void;
   private readonly random: () => number;
   private readonly budgetMs: number;
+  private readonly interactions: Interactions;
 
   constructor(
     private readonly rules: RuleSetRegistry,
@@ -57,6 +59,7 @@ export class DecisionService {
     this.onDecision = options.onDecision ?? (() => {});
     this.random = options.random ?? Math.random;
     this.budgetMs = options.budgetMs ?? 30;
+    this.interactions = new Interactions(this.decisionLog, rules);
   }
 
   /** `requestId` names the request in the log lines about it. */
@@ -78,8 +81,10 @@ export class DecisionService {
     const ruleset = arm === 'challenger' ? challenger! : champion;
     const id = request.customerId;
 
+    // an explain is a preview: it neither repeats an interaction's decision nor opens one
+    const interactionId = request.explain ? undefined : request.interactionId;
     // both reads leave before either is awaited: one round trip to Redis
-    const needsContacts = ruleset.policy.rules.length > 0;
+    const needsContacts = ruleset.policy.rules.length > 0 || interactionId !== undefined;
     let contacts: ContactState | undefined = EMPTY_CONTACTS;
     let contactsLater: Promise<ContactState | undefined> | undefined;
     if (needsContacts) {
@@ -108,17 +113,34 @@ export class DecisionService {
       }
     }
     if (contactsLater) contacts = await contactsLater;
+    const now = Date.now();
+
+    let interaction: InteractionMark | undefined;
+    if (interactionId !== undefined && contacts !== undefined) {
+      const again = await this.again(request, interactionId, contacts, now, started);
+      if (again) return again;
+      const expiresAt = now + ruleset.manifest.interactionMinutes * 60_000;
+      interaction = { channel: request.channel, interactionId, expiresAt };
+    }
 
     const input: DecisionInput = { request, profile: profile ?? undefined, degraded };
-    const now = Date.now();
     let outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
-    if (!request.explain) outcome = await this.reserve(ruleset, input, outcome, contacts, arm, now, started);
+    if (!request.explain) {
+      const reserved = await this.reserve(ruleset, input, outcome, contacts, arm, now, started, interaction);
+      if ('decisionId' in reserved) {
+        // another request of the interaction decided first
+        const again = await this.again(request, interactionId!, reserved.contacts, now, started);
+        if (again) return again;
+        outcome = reserved.outcome;
+      } else outcome = reserved;
+    }
     const { decision } = outcome;
+    if (interaction) this.interactions.remember(decision, now);
     this.decisionLog.append({
       decision,
       at: now,
       preview: request.explain === true,
-      interactionId: null,
+      interactionId: decision.interactionId,
       clv: input.profile?.clv ?? null,
       churnScore: input.profile?.churnScore ?? null,
     });
@@ -130,10 +152,34 @@ export class DecisionService {
   }
 
   /**
-   * Adds what the answer presents to the customer's contact state, if nobody wrote it since it
-   * was read; otherwise reads it again and decides again, while the budget lasts. When that
-   * keeps failing, or the state cannot be written, the answer is decided again on the last
-   * state read with every offer a cap counts held back (fail closed), and is degraded.
+   * The decision an open interaction stands by, as a repeated request gets it: nothing is
+   * presented, reserved, logged or tallied again. Undefined when the interaction has none (or
+   * it cannot be found): the request is then decided anew.
+   */
+  private async again(
+    request: DecisionRequest,
+    interactionId: string,
+    contacts: ContactState,
+    now: number,
+    started: number,
+  ): Promise<DecisionResponse | undefined> {
+    const open = interactionDecision(contacts, request.channel, interactionId, now);
+    if (open === undefined) return undefined;
+    const decision = await this.interactions.again(open.decisionId, request, contacts);
+    if (decision === undefined) return undefined;
+    const m = this.metrics;
+    m.decisionDuration.observe((performance.now() - started) / 1e3);
+    m.decisions.slot(decision.channel, 'repeated').n++;
+    return decision;
+  }
+
+  /**
+   * Adds what the answer presents, and the interaction it answers, to the customer's contact
+   * state, if nobody wrote it since it was read; otherwise reads it again and decides again,
+   * while the budget lasts — unless the state read again shows the interaction decided by a
+   * concurrent request, which then answers (returned with the state). When that keeps failing,
+   * or the state cannot be written, the answer is decided again on the last state read with
+   * every offer a cap counts held back (fail closed), and is degraded.
    */
   private async reserve(
     ruleset: RuleSet,
@@ -143,12 +189,13 @@ export class DecisionService {
     arm: Arm,
     now: number,
     started: number,
-  ): Promise<Outcome> {
+    interaction: InteractionMark | undefined,
+  ): Promise<Outcome | { readonly decisionId: string; readonly contacts: ContactState; readonly outcome: Outcome }> {
     // without the history the rules' whenHistoryUnavailable has decided; there is no version to write against
     if (read === undefined) return { ...first, presented: [] };
     let outcome = first;
     let contacts: ContactState = read;
-    for (let attempt = 0; outcome.presented.length > 0; attempt++) {
+    for (let attempt = 0; outcome.presented.length > 0 || interaction !== undefined; attempt++) {
       let applied: boolean;
       try {
         const result = this.contacts.reserve(
@@ -157,6 +204,7 @@ export class DecisionService {
           outcome.decision.decisionId,
           outcome.presented,
           now,
+          interaction,
         );
         applied = result instanceof Promise ? await result : result;
       } catch {
@@ -169,6 +217,10 @@ export class DecisionService {
         contacts = again instanceof Promise ? await again : again;
       } catch {
         break;
+      }
+      if (interaction !== undefined) {
+        const open = interactionDecision(contacts, interaction.channel, interaction.interactionId, now);
+        if (open !== undefined) return { decisionId: open.decisionId, contacts, outcome };
       }
       outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
     }

@@ -12,6 +12,8 @@ export interface DecisionRequest {
   readonly context?: Readonly<Record<string, ContextValue>> | undefined;
   readonly limit?: number | undefined;
   readonly explain?: boolean | undefined;
+  /** a call, a page view, an email send: repeated requests of one interaction get one decision */
+  readonly interactionId?: string | undefined;
 }
 
 export interface ScoreParts {
@@ -56,6 +58,7 @@ export interface Decision {
   readonly controlGroup: boolean;
   /** control, champion (the active rule set) or challenger */
   readonly arm: Arm;
+  readonly interactionId: string | null;
   readonly degraded: boolean;
 }
 

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { OUTCOMES } from '../contacts/store.js';
-import { CUSTOMER_ID_PATTERN, CustomerId } from '../profiles/schema.js';
+import { CUSTOMER_ID_PATTERN, CustomerId, INTERACTION_ID_PATTERN } from '../profiles/schema.js';
 
 /** Most events one request may carry. */
 export const MAX_EVENTS = 500;
@@ -24,6 +24,13 @@ export const ResponseEventSchema = z
       .regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name such as "web"')
       .openapi({ example: 'web' }),
     decisionId: Token.optional().describe('the decision that showed the offer'),
+    interactionId: z
+      .string()
+      .regex(INTERACTION_ID_PATTERN, '1–64 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-"')
+      .optional()
+      .describe(
+        'the interaction (call, page view) the decision answered, as the caller knows it; the decisionId is what counts',
+      ),
     eventId: Token.optional().describe(
       'idempotency key, unique per customer: an event sent twice with the same eventId is counted once; assigned by the server when absent',
     ),

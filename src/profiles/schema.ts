@@ -4,6 +4,8 @@ import { z } from '@hono/zod-openapi';
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A call, a page view, an email send, as a decision request or a response names it. */
+export const INTERACTION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export const VALUE_SEGMENTS = ['super', 'top', 'middle', 'bottom'] as const;
 export const LIFECYCLE_PHASES = ['new', 'loyalty', 'retain', 'regain'] as const;

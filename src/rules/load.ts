@@ -165,6 +165,14 @@ function crossCheck(
         );
     }
   }
+  const control = rs.manifest.controlGroup?.offers;
+  for (const channel of typeof control === 'object' ? Object.keys(control) : [])
+    if (!channels.has(channel))
+      errors.push(
+        parsed
+          .get(RULE_FILES.manifest)!
+          .issue(['controlGroup', 'offers', channel], `channel "${channel}" is not declared in channels`),
+      );
   const policy = parsed.get(RULE_FILES.contactPolicy)!;
   for (const channel of Object.keys(rs.contactPolicy.channels)) {
     if (!channels.has(channel))

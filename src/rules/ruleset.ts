@@ -39,6 +39,8 @@ export interface RuleSet {
   readonly fallbackByChannel: ReadonlyMap<string, readonly CompiledOffer[]>;
   readonly arbitration: CompiledArbitration;
   readonly maxOffers: ReadonlyMap<string, number>;
+  /** the control group's offers, per channel: which groups it holds out and what it gets of them */
+  readonly control: ReadonlyMap<string, ControlView>;
   readonly policy: CompiledPolicy;
   readonly source: RuleSetSource;
 }
@@ -49,6 +51,25 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/** What the control group gets of the offer groups held out from it, on one channel. */
+export interface ControlView {
+  readonly heldOut: ReadonlySet<string>;
+  /** none: held-out offers are not shown; random: the eligible ones fill their places in random order */
+  readonly offers: 'none' | 'random';
+}
+
+function compileControl(manifest: Manifest): Map<string, ControlView> {
+  const control = new Map<string, ControlView>();
+  const group = manifest.controlGroup;
+  if (!group) return control;
+  const heldOut = new Set<string>(group.groups);
+  for (const channel of manifest.channels) {
+    const offers = typeof group.offers === 'string' ? group.offers : (group.offers[channel] ?? 'none');
+    control.set(channel, { heldOut, offers });
+  }
+  return control;
 }
 
 export const versionOf = (manifest: Manifest, hash: string): string => `${manifest.version}+${hash.slice(0, 8)}`;
@@ -110,6 +131,7 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
     fallbackByChannel,
     arbitration: compileArbitration(source.arbitration),
     maxOffers,
+    control: compileControl(source.manifest),
     policy: compilePolicy(
       source.contactPolicy,
       offers.map((o) => ({ id: o.id, group: o.group, channels: Object.keys(o.treatments) })),

@@ -354,21 +354,35 @@ export const ContactPolicy = z
   });
 export type ContactPolicy = z.output<typeof ContactPolicy>;
 
+/** What the control group gets of the offer groups held out from it. */
+const ControlOffers = z
+  .enum(['none', 'random'])
+  .describe('none: not shown; random: the eligible ones in random order, where the ranking puts them');
+/** Offer groups a control group may hold out: service and save offers go to every customer. */
+export const HELD_OUT_GROUPS = OFFER_GROUPS.filter(
+  (g): g is Exclude<OfferGroup, 'service' | 'save'> => g !== 'service' && g !== 'save',
+);
+const ChannelName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/)
+  .refine((c) => !FORBIDDEN_KEYS.has(c), 'a forbidden channel name');
+
 export const Manifest = z
   .object({
     $schema: z.string().optional(),
     version: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'letters, digits, dots, dashes and underscores'),
     name: Name.optional(),
-    channels: z
-      .array(
-        z
-          .string()
-          .regex(/^[a-z][a-z0-9-]{0,31}$/)
-          .refine((c) => !FORBIDDEN_KEYS.has(c), 'a forbidden channel name'),
-      )
-      .min(1)
-      .describe('channels this rule set answers for'),
+    channels: z.array(ChannelName).min(1).describe('channels this rule set answers for'),
     defaultLimit: z.number().int().min(1).max(20).default(3),
+    interactionMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1440)
+      .default(30)
+      .describe(
+        'a repeated request naming the same interactionId (a call, a page view) within this many minutes gets the same decision',
+      ),
     controlGroup: z
       .object({
         share: z
@@ -376,10 +390,22 @@ export const Manifest = z
           .min(0)
           .max(0.5)
           .describe('share of customers in the control group, by a sticky hash of the customer ID'),
+        groups: z
+          .array(z.enum(HELD_OUT_GROUPS))
+          .min(1)
+          .default([...HELD_OUT_GROUPS])
+          .describe(
+            'the offer groups held out from the control group (default: all but service and save, which go to every customer)',
+          ),
         offers: z
-          .enum(['none', 'random'])
+          .union([
+            ControlOffers,
+            z.record(ChannelName, ControlOffers).describe('per channel; a channel not named gets none'),
+          ])
           .default('none')
-          .describe('none: the control group gets no offers; random: eligible offers in random order'),
+          .describe(
+            'what the control group gets of the held-out groups: none, or the eligible ones in random order (in the places the ranking gives them); per channel as an object',
+          ),
         experiment: z
           .string()
           .regex(/^[A-Za-z0-9._:-]{1,64}$/)

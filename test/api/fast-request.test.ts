@@ -23,6 +23,7 @@ const body = fc.record(
     context: fc.oneof(fc.dictionary(key, scalar, { maxKeys: 40 }), fc.jsonValue()),
     limit: fc.oneof(fc.integer({ min: -2, max: 25 }), fc.double(), fc.string()),
     explain: fc.oneof(fc.boolean(), fc.integer()),
+    interactionId: fc.oneof(fc.stringMatching(/^[A-Za-z0-9._:-]{0,66}$/), fc.string({ maxLength: 70 }), fc.integer()),
     extra: fc.jsonValue(),
   },
   { requiredKeys: [] },
@@ -40,6 +41,7 @@ const edgy = fc.record(
     ),
     limit: fc.integer({ min: 0, max: 21 }),
     explain: fc.boolean(),
+    interactionId: fc.constantFrom('c', 'call-1', 'x'.repeat(64), 'x'.repeat(65), 'a b', ''),
   },
   { requiredKeys: ['customerId', 'channel'] },
 );

@@ -20,6 +20,7 @@ const decision = (n: number): Decision => ({
     { rank: 1, offerId: 'o-1', name: 'O', group: 'care', score: 0.5, propensity: 0.1, treatment: { title: 't' } },
   ],
   controlGroup: false,
+  interactionId: null,
   arm: 'champion',
   degraded: false,
 });

@@ -1,27 +1,13 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildServices } from '../../src/boot.js';
 import { loadConfig } from '../../src/config.js';
 import { bucket } from '../../src/decision/assign.js';
 import { testApp } from '../support/app.js';
-import { SHIPPED_RULES } from '../support/rules.js';
+import { rulesCopy, SHIPPED_RULES } from '../support/rules.js';
 
 const ids = Array.from({ length: 600 }, (_, i) => `C${String(i + 1).padStart(7, '0')}`);
-
-/** A copy of the shipped rules with some JSON files rewritten. */
-async function rulesCopy(edit: Record<string, (json: Record<string, unknown>) => void>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'nextbest-exp-'));
-  await cp(SHIPPED_RULES, dir, { recursive: true });
-  for (const [file, change] of Object.entries(edit)) {
-    const json = JSON.parse(await readFile(join(dir, file), 'utf8')) as Record<string, unknown>;
-    change(json);
-    await writeFile(join(dir, file), JSON.stringify(json, null, 2));
-  }
-  return dir;
-}
 
 // Arms: a sticky control group and a challenger rule set, chosen by hashes anyone can recompute.
 describe('control group and challenger', () => {
@@ -53,7 +39,7 @@ describe('control group and challenger', () => {
       );
   });
 
-  it('gives a control group with offers "none" nothing, and "random" eligible offers in varying order', async () => {
+  it('holds out the named groups: "none" shows none of them, "random" puts them in random order; service and save are scored', async () => {
     const none = await rulesCopy({
       'manifest.json': (m) => void (m.controlGroup = { share: 0.5, offers: 'none', experiment: 'x' }),
     });
@@ -63,25 +49,80 @@ describe('control group and challenger', () => {
     dirs.push(none, random);
     const a = await testApp({ RULES_DIR: none, DEMO_CUSTOMERS: '600' });
     const b = await testApp({ RULES_DIR: random, DEMO_CUSTOMERS: '600' });
-    const controls = ids.filter((id) => bucket('control:x', id) < 0.5).slice(0, 40);
+    const controls = ids.filter((id) => bucket('control:x', id) < 0.5).slice(0, 60);
+    type Explained = {
+      offerId: string;
+      group: string;
+      eligible: boolean;
+      rank: number | null;
+      note?: string;
+      scoreParts: { score: number } | null;
+    };
+    type Answer = {
+      arm: string;
+      offers: { offerId: string; group: string; score: number }[];
+      explanation: Explained[];
+    };
+    const everyone = new Set(['service', 'save']);
+    let kept = 0;
     for (const customerId of controls) {
-      const d = await (await a.post('/v1/decisions', { customerId, channel: 'web', explain: true })).json();
-      expect(d).toMatchObject({ arm: 'control', controlGroup: true, offers: [] });
-      expect(d.explanation.every((e: { note?: string }) => e.note === 'control group: no offers')).toBe(true);
+      const d = (await (
+        await a.post('/v1/decisions', {
+          customerId,
+          channel: 'call-center',
+          explain: true,
+          context: { intent: 'cancel' },
+        })
+      ).json()) as Answer;
+      expect(d).toMatchObject({ arm: 'control', controlGroup: true });
+      for (const o of d.offers) expect(everyone.has(o.group), o.offerId).toBe(true);
+      kept += d.offers.length;
+      for (const e of d.explanation)
+        if (!everyone.has(e.group)) expect(e.note).toBe(`control group: the ${e.group} group is held out, not shown`);
     }
-    // random: only eligible offers, not always in score order
+    // a cancel call still gets its save offers
+    expect(kept).toBeGreaterThan(10);
+    // random: only eligible offers; the held-out ones not always in score order, the others where their score puts them
     let unordered = 0;
     for (const customerId of controls) {
-      const d = await (await b.post('/v1/decisions', { customerId, channel: 'web', explain: true, limit: 4 })).json();
+      const d = (await (
+        await b.post('/v1/decisions', { customerId, channel: 'web', explain: true, limit: 4 })
+      ).json()) as Answer;
       expect(d.arm).toBe('control');
-      const eligible = new Set(
-        d.explanation.filter((e: { eligible: boolean }) => e.eligible).map((e: { offerId: string }) => e.offerId),
-      );
-      for (const o of d.offers) expect(eligible.has(o.offerId)).toBe(true);
-      const scores = d.offers.map((o: { score: number }) => o.score);
-      if (scores.some((s: number, i: number) => i > 0 && s > scores[i - 1])) unordered++;
+      const eligible = d.explanation.filter((e) => e.eligible);
+      for (const o of d.offers) expect(eligible.some((e) => e.offerId === o.offerId)).toBe(true);
+      const scores = d.offers.map((o) => o.score);
+      if (scores.some((s, i) => i > 0 && s > scores[i - 1]!)) unordered++;
+      for (const e of eligible) if (!everyone.has(e.group)) expect(e.note).toMatch(/random order, not by score/);
+      // the best-scored eligible offer of a group everyone gets keeps the first place
+      const best = eligible.reduce((x, y) => (y.scoreParts!.score > x.scoreParts!.score ? y : x), eligible[0]!);
+      if (best && everyone.has(best.group) && best.note === undefined) expect(d.offers[0]!.offerId).toBe(best.offerId);
     }
     expect(unordered).toBeGreaterThan(5);
+  });
+
+  it('refuses a control group that holds out service or save, or names an undeclared channel', async () => {
+    for (const [controlGroup, path] of [
+      [{ share: 0.1, groups: ['develop', 'save'] }, 'controlGroup.groups.1'],
+      [{ share: 0.1, groups: ['service'] }, 'controlGroup.groups.0'],
+      [{ share: 0.1, offers: { web: 'none', email: 'random' } }, 'channel "email" is not declared'],
+    ] as const) {
+      const dir = await rulesCopy({ 'manifest.json': (m) => void (m.controlGroup = controlGroup) });
+      dirs.push(dir);
+      const { loadRuleSet } = await import('../../src/rules/load.js');
+      const loaded = await loadRuleSet(dir);
+      expect(loaded.ok, JSON.stringify(controlGroup)).toBe(false);
+      if (!loaded.ok) expect(loaded.errors.map((e) => e.message).join('\n')).toContain(path);
+    }
+  });
+
+  it("picks the demo pages' sample customers outside the control group", async () => {
+    const t = await testApp({ DEMO_CUSTOMERS: '2000' });
+    const picked = t.services.demoCustomers;
+    expect(picked.length).toBe(16);
+    const control = t.services.rules.active!.manifest.controlGroup!;
+    for (const c of picked)
+      expect(bucket(`control:${control.experiment}`, c.customerId)).toBeGreaterThanOrEqual(control.share);
   });
 
   it('routes the challenger share to CHALLENGER_RULES_DIR, sticky and recorded', async () => {

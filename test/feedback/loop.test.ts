@@ -23,6 +23,7 @@ const decision = (decisionId: string, lifecyclePhase: 'retain' | 'loyalty'): Dec
   placement: null,
   rulesetVersion: 'v',
   controlGroup: false,
+  interactionId: null,
   arm: 'champion',
   degraded: false,
   profile: { found: true, valueSegment: 'top', lifecyclePhase },

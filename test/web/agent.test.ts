@@ -1,12 +1,10 @@
 // page functions run in the browser
 /// <reference lib="dom" />
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, liveApp, openPage, screenshot, until } from '../support/browser.js';
-import { SHIPPED_RULES } from '../support/rules.js';
+import { rulesCopy } from '../support/rules.js';
 
 describe('the call-center agent panel in Chromium', () => {
   let browser: Browser;
@@ -18,15 +16,10 @@ describe('the call-center agent panel in Chromium', () => {
     browser = await launchBrowser();
     // the shipped rules ranked by their posterior means, without a control group: the order
     // the panel shows is then the rules' own, not one Thompson draw
-    rules = await mkdtemp(join(tmpdir(), 'nextbest-agent-rules-'));
-    await cp(SHIPPED_RULES, rules, { recursive: true });
-    const edit = async (file: string, change: (doc: Record<string, any>) => void) => {
-      const doc = JSON.parse(await readFile(join(rules, file), 'utf8'));
-      change(doc);
-      await writeFile(join(rules, file), JSON.stringify(doc, null, 2));
-    };
-    await edit('arbitration.json', (a) => void (a.learning.exploration = 'none'));
-    await edit('manifest.json', (m) => void delete m.controlGroup);
+    rules = await rulesCopy({
+      'arbitration.json': (a) => void (a.learning.exploration = 'none'),
+      'manifest.json': (m) => void delete m.controlGroup,
+    });
     api = await liveApp({ API_KEYS: 'decide:agent-test-decide,admin:agent-test-admin', RULES_DIR: rules });
   });
   afterAll(async () => {
@@ -76,16 +69,82 @@ describe('the call-center agent panel in Chromium', () => {
     await close();
   });
 
-  it('a loyal customer gets no save offer until the call reason is cancel', async () => {
+  it('a call keeps its actions when the reason changes; a new call decides for the new reason', async () => {
     const customer = api.services.demoCustomers.find(
       (c) => c.lifecyclePhase === 'loyalty' && c.valueSegment === 'top',
     )!;
     const { p, close } = await open(`?customer=${customer.customerId}`);
     await p.waitForSelector('#actions li[data-offer]');
-    expect((await offersShown(p)).map(([, group]) => group)).not.toContain('save');
-    // the same customer calling to cancel gets a save offer first
+    const first = await offersShown(p);
+    expect(first.map(([, group]) => group)).not.toContain('save');
     await p.selectOption('#intent', 'cancel');
+    await p.waitForSelector('#status:has-text("Call reason noted")');
+    expect(await offersShown(p)).toEqual(first);
+    // the same customer, now calling to cancel: a save offer first
+    await p.click('#new-call');
     await until('the save offer leads', async () => (await offersShown(p))[0]?.[1] === 'save');
+    await close();
+  });
+
+  it('one call — 3 look-ups, a reason change and an Accept — counts one impression per offer shown', async () => {
+    const customer = api.services.demoCustomers.find(
+      (c) => c.lifecyclePhase === 'retain' && c.valueSegment === 'super',
+    )!;
+    const decisions: { decisionId: string; interactionId: string | null; offers: { offerId: string }[] }[] = [];
+    // the report's call-center impressions per offer, of every customer: this call's are the difference
+    const impressions = async () => {
+      const res = await fetch(`${api.base}/v1/reports/offers`, {
+        headers: { authorization: 'Bearer agent-test-admin' },
+      });
+      const { offers } = (await res.json()) as {
+        offers: { offerId: string; channel: string; treatment: { impressions: number } }[];
+      };
+      return Object.fromEntries(
+        offers.filter((o) => o.channel === 'call-center').map((o) => [o.offerId, o.treatment.impressions]),
+      ) as Record<string, number>;
+    };
+    const before = await impressions();
+    const { p, errors, close } = await open(`?customer=${customer.customerId}&intent=cancel`);
+    p.on('response', async (res) => {
+      if (res.url().endsWith('/v1/decisions') && res.ok()) decisions.push(await res.json());
+    });
+    await p.waitForSelector('#actions li[data-offer]');
+    const shown = (await offersShown(p)).map(([id]) => id!);
+    for (let i = 0; i < 2; i++) {
+      await p.click('button[type=submit]');
+      await p.waitForSelector('#status:has-text("actions for")');
+    }
+    await p.selectOption('#intent', 'billing');
+    await p.waitForSelector('#status:has-text("Call reason noted")');
+    await p
+      .locator('#actions li')
+      .first()
+      .getByRole('button', { name: /^Accept:/ })
+      .click();
+    await p.waitForSelector('#status:has-text("Accepted")');
+    await until('the accepted action is gone', async () => !(await offersShown(p)).some(([id]) => id === shown[0]));
+    // every answer of the call was its first decision, less the accepted offer at the end
+    await until('the answers arrive', () => decisions.length >= 4);
+    const ids = new Set(decisions.map((d) => d.decisionId));
+    expect(ids.size).toBe(1);
+    expect(decisions[0]!.interactionId).toMatch(/^call-/);
+    expect((await offersShown(p)).map(([id]) => id)).toEqual(shown.slice(1));
+    // the service counted one impression per offer shown, and the accept
+    await until('the impressions are counted', async () => {
+      const now = await impressions();
+      return shown.every((id) => (now[id] ?? 0) > (before[id] ?? 0));
+    });
+    const counted = await impressions();
+    for (const id of shown) expect(counted[id]! - (before[id] ?? 0), id).toBe(1);
+    const stored = await api.services.contacts.history(customer.customerId);
+    expect(
+      stored
+        .filter((e) => e.outcome === 'impression')
+        .map((e) => e.offerId)
+        .sort(),
+    ).toEqual([...shown].sort());
+    expect(stored.filter((e) => e.outcome === 'accept').map((e) => e.offerId)).toEqual([shown[0]]);
+    expect(errors).toEqual([]);
     await close();
   });
 
@@ -126,6 +185,59 @@ describe('the call-center agent panel in Chromium', () => {
     await p.click('button[type=submit]');
     await p.waitForSelector('#status:has-text("No recommendation")');
     expect(await p.locator('#status').innerText()).toMatch(/API key/);
+    await close();
+  });
+});
+
+describe('the agent panel for a customer in the control group', () => {
+  let browser: Browser;
+  let api: Awaited<ReturnType<typeof liveApp>>;
+  let rules: string;
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    rules = await rulesCopy({
+      'manifest.json': (m) => void (m.controlGroup = { share: 0.5, experiment: 'agent-test', offers: 'random' }),
+    });
+    api = await liveApp({ RULES_DIR: rules });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await api?.close();
+    await rm(rules, { recursive: true, force: true });
+  });
+
+  it('labels the actions "standard actions" and gives no reason the model did not have', async () => {
+    // a loyal customer of the control group: the actions are held-out groups in random order
+    let customerId = '';
+    for (let i = 1; !customerId && i < 2000; i++) {
+      const id = `C${String(i).padStart(7, '0')}`;
+      const d = (await (
+        await fetch(`${api.base}/v1/decisions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ customerId: id, channel: 'call-center', explain: true }),
+        })
+      ).json()) as { arm: string; offers: unknown[] };
+      if (d.arm === 'control' && d.offers.length > 0) customerId = id;
+    }
+    expect(customerId).not.toBe('');
+    const { p, errors, close } = await openPage(browser, `${api.base}/demo/agent?customer=${customerId}`);
+    await p.waitForSelector('#actions li[data-offer]');
+    expect(await p.locator('#arm-note').isVisible()).toBe(true);
+    expect(await p.locator('#arm-note').innerText()).toBe('Standard actions');
+    expect(await p.locator('#actions .why').count()).toBe(0);
+    // a customer of the model's arm: the reasons, no label
+    const champion = api.services.demoCustomers[0]!.customerId;
+    await p.fill('#customer', champion);
+    await p.click('button[type=submit]');
+    await until(
+      'the champion is shown',
+      async () => (await p.locator('#actions').getAttribute('data-arm')) === 'champion',
+    );
+    expect(await p.locator('#arm-note').isVisible()).toBe(false);
+    expect(await p.locator('#actions .why').count()).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
     await close();
   });
 });

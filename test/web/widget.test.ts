@@ -114,6 +114,22 @@ describe('the "Tips for you" widget in Chromium', () => {
     await close();
   });
 
+  it('one page view is one interaction: refreshed tips are the same decision, a new page view decides anew', async () => {
+    const { p, errors, close } = await open('/top');
+    const { decisionId } = await shownDecision(p);
+    const shown = await p.evaluate(() =>
+      (window as unknown as { nextbest: { refresh(el: Element): Promise<boolean> } }).nextbest.refresh(
+        document.getElementById('tips')!,
+      ),
+    );
+    expect(shown).toBe(true);
+    expect(await p.locator('#tips .nb-tips').getAttribute('data-decision')).toBe(decisionId);
+    await p.reload();
+    expect((await shownDecision(p)).decisionId).not.toBe(decisionId);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('records an impression only once a card has scrolled into view', async () => {
     const { p, close } = await open('/below');
     const { decisionId } = await shownDecision(p);
@@ -273,6 +289,8 @@ describe('the demo shop page', () => {
       (await p.locator('#tips .nb-card').evaluateAll((cs) => cs.map((c) => c.getAttribute('data-offer')))).join(',');
     const seen = new Set<string>();
     for (const id of options.slice(0, 16)) {
+      // the customer shown already: the page view's interaction, its decision stands
+      if (id === (await p.inputValue('#customer'))) continue;
       const before = await p.locator('#tips .nb-tips').getAttribute('data-decision');
       await p.selectOption('#customer', id);
       await until(
