@@ -10,7 +10,8 @@ const SRC = fileURLToPath(new URL('../src', import.meta.url));
  * below its own. The decision path thus crosses each folder once, going down.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ['errors.ts', 'config.ts', 'ops', 'math'],
+  // types: declarations of the untyped libraries used
+  ['types', 'errors.ts', 'config.ts', 'ops', 'math'],
   ['redis'],
   ['profiles', 'contacts', 'counters', 'rate-windows', 'decision-log'],
   ['rules'],

@@ -16,7 +16,7 @@ import type { RuleSet } from '../src/rules/ruleset.js';
 import { OFFER_GROUPS, type OfferGroup } from '../src/rules/schema.js';
 import { shippedRuleSet } from './support/rules.js';
 
-/** Which groups may lead the answer in each lifecycle phase (see /work/shared/domain.md). */
+/** Which groups may lead the answer in each lifecycle phase (the lifecycle phases' purposes: onboard new customers, develop and care for loyal ones, save those at risk, win back the lapsed). */
 const FITS: Record<LifecyclePhase, readonly OfferGroup[]> = {
   new: ['onboard', 'care', 'service'],
   loyalty: ['care', 'develop', 'service'],

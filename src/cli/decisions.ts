@@ -90,11 +90,21 @@ async function fromFiles(o: Options, io: Io): Promise<number> {
   return 0;
 }
 
-/** The stream, by entry ID (its time), each decision once. */
-async function fromRedis(o: Options, io: Io): Promise<number> {
+/** Redis could not be reached, or its URL is wrong (a usage error is thrown for the latter). */
+export class UnreachableError extends Error {}
+
+/**
+ * The decision log's Redis stream, by entry ID (its time), each decision once, as record lines;
+ * `from` and `to` are UTC days (YYYY-MM-DD), both included. REDIS_KEY_PREFIX applies.
+ */
+export async function* redisRecords(
+  url: string,
+  from: string | undefined,
+  to: string | undefined,
+): AsyncGenerator<string> {
   let env: ReturnType<typeof loadRedisEnv>;
   try {
-    env = loadRedisEnv({ ...process.env, REDIS_URL: o.redis, REDIS_CLUSTER_NODES: '' });
+    env = loadRedisEnv({ ...process.env, REDIS_URL: url, REDIS_CLUSTER_NODES: '' });
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
@@ -102,13 +112,11 @@ async function fromRedis(o: Options, io: Io): Promise<number> {
   const target = { url: env.REDIS_URL };
   const client = connectRedis(target, { name: 'export', commandTimeout: 30_000 });
   try {
-    if (!(await whenReady(client, CONNECT_WAIT_MS))) {
-      io.stderr.write(`decisions export: cannot reach Redis at ${describeTarget(target)}\n`);
-      return 1;
-    }
+    if (!(await whenReady(client, CONNECT_WAIT_MS)))
+      throw new UnreachableError(`cannot reach Redis at ${describeTarget(target)}`);
     const key = new RedisKeys(env.REDIS_KEY_PREFIX).decisions;
-    const end = o.to ? String(Date.parse(o.to) + 86_400_000 - 1) : '+';
-    let start = o.from ? String(Date.parse(o.from)) : '-';
+    const end = to ? String(Date.parse(to) + 86_400_000 - 1) : '+';
+    let start = from ? String(Date.parse(from)) : '-';
     // the decisions of the last window or two: a repeat stands near its first
     let seen = new Set<string>();
     let before = new Set<string>();
@@ -121,16 +129,25 @@ async function fromRedis(o: Options, io: Io): Promise<number> {
         if (seen.has(decisionId) || before.has(decisionId)) continue;
         if (seen.size >= DEDUP_WINDOW) [before, seen] = [seen, new Set()];
         seen.add(decisionId);
-        await emit(io, json);
+        yield json;
       }
-      if (entries.length < PAGE) return 0;
+      if (entries.length < PAGE) return;
       start = `(${entries.at(-1)![0]}`;
     }
-  } catch (err) {
-    io.stderr.write(`decisions export: ${(err as Error).message}\n`);
-    return 1;
   } finally {
     await closeRedis(client);
+  }
+}
+
+/** The stream, each decision once. */
+async function fromRedis(o: Options, io: Io): Promise<number> {
+  try {
+    for await (const json of redisRecords(o.redis!, o.from, o.to)) await emit(io, json);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    io.stderr.write(`decisions export: ${(err as Error).message}\n`);
+    return 1;
   }
 }
 

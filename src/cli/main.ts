@@ -1,5 +1,6 @@
 import { runDecisions } from './decisions.js';
 import { runDemoData } from './demo-data.js';
+import { runImpact } from './impact.js';
 import type { Io } from './io.js';
 import { runPortfolio } from './portfolio.js';
 import { runProfiles } from './profiles.js';
@@ -18,6 +19,9 @@ usage:
                                                                 load NDJSON profiles into Redis
   nextbest profiles build --transactions FILE --out FILE [--as-of DATE] [--new-days N] [--lapsed-days N] [--at-risk X] [--consents LIST]
                                                                 profiles (segment, CLV, churn score, phase) from transactions
+  nextbest impact (--decisions FILE|DIR | --redis URL) --transactions FILE [--from DATE] [--to DATE] [--outcome-days N] [--as-of DATE] [--json]
+                                                                revenue, activity and retention against the control group,
+                                                                with 95 % intervals and CUPED
   nextbest portfolio --transactions FILE [--as-of DATE] [--json] [--strict]
                                                                 customer flows, value segments, retention and CLV
                                                                 from NDJSON transactions
@@ -41,6 +45,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return runDecisions(rest, io);
     case 'portfolio':
       return runPortfolio(rest, io);
+    case 'impact':
+      return runImpact(rest, io);
     case 'profiles':
       return runProfiles(rest, io);
     case 'simulate':

@@ -1,6 +1,7 @@
 /** The tools around the server, run by the command line: customer-value analytics, the seeded demo data, a rule set previewed on a population, two rule sets compared. */
 export * from './analytics/index.js';
 export * from './demo/index.js';
+export * from './impact/index.js';
 export {
   type Change,
   diffJson,

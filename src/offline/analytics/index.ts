@@ -32,6 +32,7 @@ export { DAY_MS, endOfDay, formatDay, parseTimestamp } from './timestamps.js';
 export { type CheckedTransaction, checkTransaction, Transaction } from './transaction.js';
 export {
   type CustomerHistory,
+  forEachLine,
   HistoryReader,
   type HistoryReport,
   type LineError,
