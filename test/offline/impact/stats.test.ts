@@ -112,7 +112,9 @@ describe('the impact statistics, against independent computations', () => {
         const k = Math.min(cut, pairs.length);
         const left = new Moments();
         const right = new Moments();
-        pairs.forEach(([x, y], i) => (i < k ? left : right).add(x, y));
+        pairs.forEach(([x, y], i) => {
+          (i < k ? left : right).add(x, y);
+        });
         const m = Moments.merged(left, right);
         const xs = pairs.map((p) => p[0]);
         const ys = pairs.map((p) => p[1]);
