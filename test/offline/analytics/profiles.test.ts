@@ -1,5 +1,15 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildProfiles, DEFAULT_PHASES, phaseOf } from '../../../src/offline/analytics/profiles.js';
+import { DEFAULT_BG_NBD_PARAMETERS, fitBgNbd } from '../../../src/offline/analytics/churn.js';
+import {
+  buildProfiles,
+  DEFAULT_PHASES,
+  evenSample,
+  FIT_ITERATIONS,
+  FIT_SAMPLE,
+  phaseOf,
+  recencyFrequency,
+} from '../../../src/offline/analytics/profiles.js';
 import { endOfDay } from '../../../src/offline/analytics/timestamps.js';
 import { type CustomerHistory, readHistories } from '../../../src/offline/analytics/transactions.js';
 import { Profile } from '../../../src/profiles/schema.js';
@@ -114,5 +124,61 @@ describe('the churn model inside profiles build', () => {
     expect(quiet.length).toBeGreaterThan(50);
     expect(recent.length).toBeGreaterThan(50);
     expect(mean(quiet)).toBeGreaterThan(mean(recent) + 0.3);
+  });
+});
+
+describe('the churn fit of a build', () => {
+  it('takes exactly the stated number of customers, evenly spread, and everyone up to it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 1, max: 1000 }), (n, size) => {
+        const items = Array.from({ length: n }, (_, i) => i);
+        const sample = evenSample(items, size);
+        expect(sample.length).toBe(Math.min(n, size));
+        expect(new Set(sample).size).toBe(sample.length);
+        if (n <= size) expect(sample).toEqual(items);
+        else {
+          expect(sample[0]).toBe(0);
+          // evenly: neighbours at most ⌈n / size⌉ apart
+          for (let i = 1; i < sample.length; i++)
+            expect(sample[i]! - sample[i - 1]!).toBeLessThanOrEqual(Math.ceil(n / size));
+        }
+      }),
+    );
+    expect(FIT_SAMPLE).toBe(100_000);
+  });
+
+  it('is fitted on every customer of a base under the sample size: the same estimate as a fit of all of them', async () => {
+    let s = 3;
+    const rnd = () => (s = (s * 48271) % 2147483647) / 2147483647;
+    const lines: string[] = [];
+    for (let c = 0; c < 3000; c++) {
+      let d = 700 - Math.floor(rnd() * 300);
+      const gap = 10 + Math.floor(rnd() * 90);
+      while (d > 0 && rnd() > 0.03) {
+        lines.push(line(`F${c}`, d, 10));
+        d -= gap;
+      }
+      if (!lines.some((l) => l.includes(`"F${c}"`))) lines.push(line(`F${c}`, 600, 10));
+    }
+    const read = await readHistories(lines, AS_OF);
+    const built = buildProfiles(read.customers, settings);
+    const buyers = [...read.customers.values()].filter((h) => !Number.isNaN(h.first));
+    const all = fitBgNbd(
+      buyers.map((h) => recencyFrequency(h, AS_OF)),
+      { maxIterations: FIT_ITERATIONS },
+    );
+    expect(built.churnModel.converged).toBe(true);
+    expect(built.churnModel.params).toEqual(all.params);
+  });
+
+  it('says one thing when the fit does not settle: the published estimates are used', async () => {
+    const read = await readHistories(
+      Array.from({ length: 40 }, (_, i) => line(`G${i % 9}`, 10 + i * 13, 20)),
+      AS_OF,
+    );
+    const built = buildProfiles(read.customers, { ...settings, fitIterations: 1 });
+    expect(built.churnModel.converged).toBe(false);
+    expect(built.churnModel.params).toEqual(DEFAULT_BG_NBD_PARAMETERS);
+    expect(built.churnModel.reason).toBe('no convergence within 1 iterations: using the published estimates');
   });
 });
