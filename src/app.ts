@@ -5,6 +5,7 @@ import {
   bodyLimits,
   browserCors,
   fromZod,
+  type ImpactReports,
   keyTable,
   problem,
   registerDecisionLog,
@@ -52,6 +53,8 @@ export interface Services {
   readonly decisions: DecisionService;
   readonly responses: ResponseService;
   readonly kpis: Kpis;
+  /** the impact report, when TRANSACTIONS_PATH names the transactions */
+  readonly impact: ImpactReports | undefined;
   /** requests per API key per minute, for the rate limits */
   readonly rateWindows: WindowCounts;
   /** present when PROFILE_STORE=redis */
@@ -128,7 +131,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   registerDecisionLog(app, s.decisionLog, s.contacts, s.rules, s.profiles);
   registerResponses(app, s.responses, s.rules, publicAccess);
   registerProfiles(app, s.profiles, s.metrics);
-  registerReports(app, s.kpis);
+  registerReports(app, s.kpis, s.impact);
   registerRulesets(app, s.rules, s.manager, s.audit);
   registerOps(app, s);
   registerDocs(app, s.version);

@@ -1,12 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import type { ImpactReports } from './api/index.js';
 import { createApp, type Services } from './app.js';
 import type { Config } from './config.js';
 import type { Counters } from './counters/index.js';
 import { Arms, DecisionService } from './decision/index.js';
+import { ApiError } from './errors.js';
 import { FeedbackLoop, Kpis, ResponseService, Spool, type SpoolContents, spooled } from './feedback/index.js';
 import { LearnedPropensity, LearningState, positiveOutcome } from './learning/index.js';
 import { type DemoCustomer, demoCustomers, generateProfiles } from './offline/demo/index.js';
+import { ImpactError, type ImpactSources, impactInThread } from './offline/impact/index.js';
 import { Metrics } from './ops/metrics.js';
 import { CachedProfileStore, type ImportReport, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
 import { describeTarget } from './redis/index.js';
@@ -58,6 +61,38 @@ async function loadProfiles(
     'profiles loaded',
   );
   return [];
+}
+
+/** How long an impact report may take before it is stopped. */
+const IMPACT_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * The impact report over this store's decision log (its files, or the Redis stream) and
+ * TRANSACTIONS_PATH, when set: computed in a thread of its own, one at a time.
+ */
+function impactReports(config: Config): ImpactReports | undefined {
+  const transactions = config.TRANSACTIONS_PATH;
+  if (!transactions) return undefined;
+  const decisions: ImpactSources['decisions'] =
+    config.PROFILE_STORE === 'redis'
+      ? { redis: { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, prefix: config.REDIS_KEY_PREFIX }
+      : { path: config.DECISION_LOG_DIR };
+  let running = false;
+  return {
+    async report(window) {
+      if (running)
+        throw new ApiError('unavailable', 'another impact report is being computed: ask again when it is done', [], 10);
+      running = true;
+      try {
+        return await impactInThread({ decisions, transactions, ...window }, IMPACT_TIMEOUT_MS);
+      } catch (err) {
+        if (err instanceof ImpactError) throw new ApiError('unavailable', `the impact report failed: ${err.message}`);
+        throw err;
+      } finally {
+        running = false;
+      }
+    },
+  };
 }
 
 /** The memory stores, the profiles preloaded (the embedded default), or Redis shared by every node. */
@@ -235,6 +270,7 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
     decisions,
     responses,
     kpis,
+    impact: impactReports(config),
     metrics,
     log,
     redis: stores.redis,

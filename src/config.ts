@@ -102,6 +102,7 @@ export const EnvSchema = z.object({
   RESPONSE_BUFFER_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   DECISION_LOG_MAXLEN: z.coerce.number().int().min(0).default(1_000_000),
   DECISION_LOG_DIR: z.string().min(1).default('./data/decisions'),
+  TRANSACTIONS_PATH: z.string().min(1).optional(),
   SPOOL_DIR: z.string().min(1).default('./data/spool'),
   DECISION_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
   DECISION_LOG_MAX_FILE_MB: z.coerce.number().int().min(1).max(100_000).default(256),

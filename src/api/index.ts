@@ -8,7 +8,7 @@ export { BODY_LIMIT_BYTES, BULK_BODY_LIMIT_BYTES, bodyLimits, browserCors, reque
 export { registerOps } from './ops.js';
 export { fromZod, problem, toApiError } from './problem.js';
 export { registerProfiles } from './profiles.js';
-export { registerReports } from './reports.js';
+export { type ImpactReports, registerReports } from './reports.js';
 export { registerResponses } from './responses.js';
 export { registerRulesets } from './rulesets.js';
 export type { AppEnv } from './types.js';

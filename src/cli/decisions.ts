@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadRedisEnv } from '../config.js';
 import { logFiles } from '../decision-log/file.js';
+import { streamRecords } from '../decision-log/stream-read.js';
 import { closeRedis, connectRedis, describeTarget, RedisKeys, whenReady } from '../redis/index.js';
 import { type Io, parseFlags, UsageError, withUsage } from './io.js';
 
@@ -13,10 +14,6 @@ const USAGE = `usage: nextbest decisions export [--from DATE] [--to DATE] [--dir
   apply); --from and --to are UTC days, both included`;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-/** Stream entries read per round trip. */
-const PAGE = 1_000;
-/** A retried stream write may repeat a record: one is written once among the last this many decisions. */
-const DEDUP_WINDOW = 100_000;
 const CONNECT_WAIT_MS = 5_000;
 
 interface Options {
@@ -114,26 +111,7 @@ export async function* redisRecords(
   try {
     if (!(await whenReady(client, CONNECT_WAIT_MS)))
       throw new UnreachableError(`cannot reach Redis at ${describeTarget(target)}`);
-    const key = new RedisKeys(env.REDIS_KEY_PREFIX).decisions;
-    const end = to ? String(Date.parse(to) + 86_400_000 - 1) : '+';
-    let start = from ? String(Date.parse(from)) : '-';
-    // the decisions of the last window or two: a repeat stands near its first
-    let seen = new Set<string>();
-    let before = new Set<string>();
-    for (;;) {
-      const entries = await client.xrange(key, start, end, 'COUNT', PAGE);
-      for (const [id, fields] of entries) {
-        const json = fields[fields.indexOf('record') + 1];
-        if (!json) continue;
-        const decisionId = (JSON.parse(json) as { decisionId?: string }).decisionId ?? id;
-        if (seen.has(decisionId) || before.has(decisionId)) continue;
-        if (seen.size >= DEDUP_WINDOW) [before, seen] = [seen, new Set()];
-        seen.add(decisionId);
-        yield json;
-      }
-      if (entries.length < PAGE) return;
-      start = `(${entries.at(-1)![0]}`;
-    }
+    yield* streamRecords(client, new RedisKeys(env.REDIS_KEY_PREFIX).decisions, from, to);
   } finally {
     await closeRedis(client);
   }

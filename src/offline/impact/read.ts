@@ -1,0 +1,79 @@
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { streamRecords } from '../../decision-log/stream-read.js';
+import { closeRedis, connectRedis, describeTarget, RedisKeys, type RedisTarget, whenReady } from '../../redis/index.js';
+import { endOfDay, forEachLine } from '../analytics/index.js';
+import { ImpactReader, type ImpactReport } from './impact.js';
+
+/** What an impact report is computed from: plain data, so a worker thread can be handed it. */
+export interface ImpactSources {
+  /** decision-log NDJSON: a file or a folder of .ndjson files; or the Redis stream */
+  readonly decisions: { readonly path: string } | { readonly redis: RedisTarget; readonly prefix: string };
+  /** transactions NDJSON: a file or a folder of .ndjson files */
+  readonly transactions: string;
+  /** UTC days (YYYY-MM-DD), both included; open when absent */
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly outcomeDays: number;
+  /** a UTC day: transactions after it are left out; default the latest transaction */
+  readonly asOf?: string | undefined;
+}
+
+/** Redis could not be reached. */
+export class UnreachableError extends Error {}
+
+const READ_CHUNK_BYTES = 1 << 20;
+const CONNECT_WAIT_MS = 5_000;
+
+/** The NDJSON files of a path: the file, or the folder's .ndjson files by name (the decision log's are by day). */
+export async function ndjsonFiles(path: string): Promise<string[]> {
+  if (!(await stat(path)).isDirectory()) return [path];
+  return (await readdir(path))
+    .filter((f) => f.endsWith('.ndjson'))
+    .sort()
+    .map((f) => join(path, f));
+}
+
+/** Each line of a file; an overlong line is passed on as one no reader takes. */
+export async function readLines(path: string, line: (text: string) => void): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await forEachLine(handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, autoClose: false }), line, () =>
+      line('-'),
+    );
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The decision-log records of the Redis stream, on a connection of their own. */
+async function* fromRedis(target: RedisTarget, prefix: string, from?: string, to?: string): AsyncGenerator<string> {
+  const client = connectRedis(target, { name: 'impact', commandTimeout: 30_000 });
+  try {
+    if (!(await whenReady(client, CONNECT_WAIT_MS)))
+      throw new UnreachableError(`cannot reach Redis at ${describeTarget(target)}`);
+    yield* streamRecords(client, new RedisKeys(prefix).decisions, from, to);
+  } finally {
+    await closeRedis(client);
+  }
+}
+
+/** Reads both sources once, as streams, into the report. */
+export async function readImpact(s: ImpactSources): Promise<ImpactReader> {
+  const reader = new ImpactReader({
+    from: s.from ? Date.parse(s.from) : Number.NEGATIVE_INFINITY,
+    to: s.to ? endOfDay(s.to) : Number.POSITIVE_INFINITY,
+    outcomeDays: s.outcomeDays,
+    asOf: s.asOf ? endOfDay(s.asOf) : undefined,
+  });
+  if ('redis' in s.decisions)
+    for await (const json of fromRedis(s.decisions.redis, s.decisions.prefix, s.from, s.to)) reader.decision(json);
+  else for (const file of await ndjsonFiles(s.decisions.path)) await readLines(file, (t) => reader.decision(t));
+  for (const file of await ndjsonFiles(s.transactions)) await readLines(file, (t) => reader.transaction(t));
+  return reader;
+}
+
+/** The report of the sources. */
+export async function impactReport(s: ImpactSources): Promise<ImpactReport> {
+  return (await readImpact(s)).result();
+}
