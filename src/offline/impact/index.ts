@@ -8,6 +8,6 @@ export {
   type ImpactWindow,
   MIN_ARM_CUSTOMERS,
 } from './impact.js';
+export { type ImpactSources, impactReport, ndjsonFiles, readImpact, readLines, UnreachableError } from './read.js';
 export { CONFIDENCE, cuped, holm, Moments, minimumDetectableEffect, newcombe, POWER, welch, wilson } from './stats.js';
-export { impactReport, type ImpactSources, ndjsonFiles, readImpact, readLines, UnreachableError } from './read.js';
 export { ImpactError, impactInThread } from './threaded.js';
