@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadRedisEnv } from '../config.js';
 import { logFiles } from '../decision-log/file.js';
-import { streamRecords } from '../decision-log/stream-read.js';
-import { closeRedis, connectRedis, describeTarget, RedisKeys, whenReady } from '../redis/index.js';
+import { redisLogRecords } from '../decision-log/stream-read.js';
 import { type Io, parseFlags, UsageError, withUsage } from './io.js';
 
 const USAGE = `usage: nextbest decisions export [--from DATE] [--to DATE] [--dir DIR | --redis URL]
@@ -14,7 +13,6 @@ const USAGE = `usage: nextbest decisions export [--from DATE] [--to DATE] [--dir
   apply); --from and --to are UTC days, both included`;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const CONNECT_WAIT_MS = 5_000;
 
 interface Options {
   readonly from: string | undefined;
@@ -87,18 +85,8 @@ async function fromFiles(o: Options, io: Io): Promise<number> {
   return 0;
 }
 
-/** Redis could not be reached, or its URL is wrong (a usage error is thrown for the latter). */
-export class UnreachableError extends Error {}
-
-/**
- * The decision log's Redis stream, by entry ID (its time), each decision once, as record lines;
- * `from` and `to` are UTC days (YYYY-MM-DD), both included. REDIS_KEY_PREFIX applies.
- */
-export async function* redisRecords(
-  url: string,
-  from: string | undefined,
-  to: string | undefined,
-): AsyncGenerator<string> {
+/** The decision log's Redis stream at `url` (REDIS_KEY_PREFIX applies), each decision once, as record lines. */
+function redisRecords(url: string, from: string | undefined, to: string | undefined): AsyncGenerator<string> {
   let env: ReturnType<typeof loadRedisEnv>;
   try {
     env = loadRedisEnv({ ...process.env, REDIS_URL: url, REDIS_CLUSTER_NODES: '' });
@@ -106,15 +94,7 @@ export async function* redisRecords(
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
-  const target = { url: env.REDIS_URL };
-  const client = connectRedis(target, { name: 'export', commandTimeout: 30_000 });
-  try {
-    if (!(await whenReady(client, CONNECT_WAIT_MS)))
-      throw new UnreachableError(`cannot reach Redis at ${describeTarget(target)}`);
-    yield* streamRecords(client, new RedisKeys(env.REDIS_KEY_PREFIX).decisions, from, to);
-  } finally {
-    await closeRedis(client);
-  }
+  return redisLogRecords({ url: env.REDIS_URL }, env.REDIS_KEY_PREFIX, from, to);
 }
 
 /** The stream, each decision once. */

@@ -3,24 +3,29 @@
  * src/offline/impact/impact.ts), from the decision log (files, or the Redis stream) and a
  * transactions file, each read once.
  */
-import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { endOfDay, forEachLine } from '../offline/analytics/index.js';
-import { type GroupImpact, ImpactReader, type ImpactReport } from '../offline/impact/index.js';
-import { redisRecords, UnreachableError } from './decisions.js';
+import { writeFile } from 'node:fs/promises';
+import { ConfigError, loadRedisEnv } from '../config.js';
+import {
+  type GroupImpact,
+  type ImpactReader,
+  type ImpactReport,
+  type ImpactSources,
+  readImpact,
+  UnreachableError,
+} from '../offline/impact/index.js';
 import { parseFlags, UsageError, withUsage } from './io.js';
 
 const USAGE = `usage: nextbest impact (--decisions FILE|DIR | --redis URL) --transactions FILE
-                       [--from DATE] [--to DATE] [--outcome-days N] [--as-of DATE] [--json]
+                       [--from DATE] [--to DATE] [--outcome-days N] [--as-of DATE] [--json] [--html FILE]
   the effect of the decisions against the control group: each customer's first decision in
   --from..--to (UTC days, both included; default all) gives their arm, phase × segment and t0;
   net revenue, activity and retention over the --outcome-days (default 90) from t0, against
   the same span before t0 (the CUPED covariate); a customer whose window ends after --as-of
   (default: the latest transaction) is pending. Decisions: decision-log NDJSON (a file, or every
-  .ndjson file of a folder) or the Redis stream; transactions: {customerId, at, amount, product?}`;
+  .ndjson file of a folder) or the Redis stream; transactions: {customerId, at, amount, product?}.
+  --html FILE also writes a self-contained HTML report: the charts and the table`;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const READ_CHUNK_BYTES = 1 << 20;
 
 interface Options {
   readonly decisions: string | undefined;
@@ -29,8 +34,10 @@ interface Options {
   readonly from: string | undefined;
   readonly to: string | undefined;
   readonly outcomeDays: number;
-  readonly asOf: number | undefined;
+  /** a UTC day */
+  readonly asOf: string | undefined;
   readonly json: boolean;
+  readonly html: string | undefined;
 }
 
 function day(flag: string, raw: string | undefined): string | undefined {
@@ -50,6 +57,7 @@ function parseOptions(args: string[]): Options {
     'outcome-days': { type: 'string' },
     'as-of': { type: 'string' },
     json: { type: 'boolean' },
+    html: { type: 'string' },
   });
   if ((values.decisions === undefined) === (values.redis === undefined))
     throw new UsageError('impact: --decisions FILE|DIR or --redis URL, one of them');
@@ -68,29 +76,10 @@ function parseOptions(args: string[]): Options {
     from,
     to,
     outcomeDays,
-    asOf: asOf === undefined ? undefined : endOfDay(asOf),
+    asOf,
     json: values.json === true,
+    html: values.html,
   };
-}
-
-/** The decision-log files to read: the file, or the folder's .ndjson files by name (the log's are by day). */
-async function decisionFiles(path: string): Promise<string[]> {
-  if (!(await stat(path)).isDirectory()) return [path];
-  return (await readdir(path))
-    .filter((f) => f.endsWith('.ndjson'))
-    .sort()
-    .map((f) => join(path, f));
-}
-
-async function readFile(path: string, line: (text: string) => void): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await forEachLine(handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, autoClose: false }), line, () =>
-      line('-'),
-    );
-  } finally {
-    await handle.close();
-  }
 }
 
 const money = (n: number | null | undefined) =>
@@ -142,33 +131,47 @@ function row(g: GroupImpact, first: string, second: string): string {
   return cells.join(' ') + (g.note ? `  (${g.note})` : '');
 }
 
+/** The Redis stream at `url` (REDIS_KEY_PREFIX applies). */
+function redisSource(url: string): ImpactSources['decisions'] {
+  try {
+    const env = loadRedisEnv({ ...process.env, REDIS_URL: url, REDIS_CLUSTER_NODES: '' });
+    return { redis: { url: env.REDIS_URL }, prefix: env.REDIS_KEY_PREFIX };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 /** `nextbest impact`. */
 export const runImpact = withUsage(USAGE, async (args, io) => {
   const o = parseOptions(args);
-  const reader = new ImpactReader({
-    from: o.from ? Date.parse(o.from) : Number.NEGATIVE_INFINITY,
-    to: o.to ? endOfDay(o.to) : Number.POSITIVE_INFINITY,
-    outcomeDays: o.outcomeDays,
-    asOf: o.asOf,
-  });
+  let reader: ImpactReader;
   try {
-    if (o.redis !== undefined) for await (const json of redisRecords(o.redis, o.from, o.to)) reader.decision(json);
-    else for (const file of await decisionFiles(o.decisions!)) await readFile(file, (t) => reader.decision(t));
+    reader = await readImpact({
+      decisions: o.redis !== undefined ? redisSource(o.redis) : { path: o.decisions! },
+      transactions: o.transactions,
+      from: o.from,
+      to: o.to,
+      outcomeDays: o.outcomeDays,
+      asOf: o.asOf,
+    });
   } catch (err) {
-    if (err instanceof UsageError) throw err;
-    const what = err instanceof UnreachableError ? '' : `cannot read ${o.decisions}: `;
+    const what = err instanceof UnreachableError ? '' : 'cannot read its input: ';
     io.stderr.write(`impact: ${what}${(err as Error).message}\n`);
-    return 1;
-  }
-  try {
-    await readFile(o.transactions, (t) => reader.transaction(t));
-  } catch (err) {
-    io.stderr.write(`impact: cannot read ${o.transactions}: ${(err as Error).message}\n`);
     return 1;
   }
   const report = reader.result();
   for (const [what, s] of Object.entries(report.skipped))
     if (s.lines > 0) io.stderr.write(`impact: ${s.lines} ${what} line(s) passed over: ${s.first.join('; ')}\n`);
+  if (o.html !== undefined) {
+    const { impactHtml } = await import('../offline/impact/html.js');
+    try {
+      await writeFile(o.html, await impactHtml(report, reader.cumulative()));
+    } catch (err) {
+      io.stderr.write(`impact: cannot write ${o.html}: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
   io.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : table(report));
   return 0;
 });

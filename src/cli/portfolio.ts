@@ -10,7 +10,7 @@
  * with numbers at full precision (shares and retention as fractions 0–1, duration in years,
  * money in the transactions' currency) and null where a figure is undefined.
  */
-import { open } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import type { HistoryReport, LineError, Portfolio } from '../offline/analytics/index.js';
 import {
   endOfDay,
@@ -22,11 +22,12 @@ import {
 } from '../offline/analytics/index.js';
 import { type Io, parseFlags, UsageError, withUsage } from './io.js';
 
-const USAGE = `usage: nextbest portfolio --transactions FILE [--as-of DATE] [--json] [--strict]
+const USAGE = `usage: nextbest portfolio --transactions FILE [--as-of DATE] [--json] [--strict] [--html FILE]
   the customer portfolio from NDJSON transactions {customerId, at, amount, product?} (FILE, or - for stdin):
   customer flows and, per value segment, revenue per customer, retention, duration and CLV.
   This year = the 365 days up to --as-of (a UTC date, default today), last year = the 365 before.
-  --strict refuses the whole file when a line is bad (default: bad lines are reported and skipped)`;
+  --strict refuses the whole file when a line is bad (default: bad lines are reported and skipped);
+  --html FILE also writes a self-contained HTML report: the charts and the table`;
 
 /** Bad lines shown on stderr: enough to find the pattern. */
 const REPORTED_LINES = 10;
@@ -37,6 +38,7 @@ interface Options {
   readonly asOf: number;
   readonly json: boolean;
   readonly strict: boolean;
+  readonly html: string | undefined;
 }
 
 function parseOptions(args: string[]): Options {
@@ -45,12 +47,19 @@ function parseOptions(args: string[]): Options {
     'as-of': { type: 'string' },
     json: { type: 'boolean' },
     strict: { type: 'boolean' },
+    html: { type: 'string' },
   });
   if (!values.transactions) throw new UsageError('portfolio: --transactions FILE is required (- for stdin)');
   const date = values['as-of'] ?? formatDay(Date.now());
   const asOf = endOfDay(date);
   if (Number.isNaN(asOf)) throw new UsageError(`portfolio: --as-of wants a date YYYY-MM-DD, got "${date}"`);
-  return { file: values.transactions, asOf, json: values.json === true, strict: values.strict === true };
+  return {
+    file: values.transactions,
+    asOf,
+    json: values.json === true,
+    strict: values.strict === true,
+    html: values.html,
+  };
 }
 
 /** Opening first turns a missing file into an error here, not a late stream event. */
@@ -92,6 +101,15 @@ export const runPortfolio = withUsage(USAGE, async (args, io) => {
   const seconds = (performance.now() - started) / 1e3;
   reportRejected(file, read.rejectedLines, read.rejected, io);
   if (read.rejectedLines > 0) io.stderr.write(`portfolio: ${read.rejectedLines} line(s) rejected and skipped\n`);
+  if (options.html !== undefined) {
+    const { portfolioHtml } = await import('../offline/report/portfolio.js');
+    try {
+      await writeFile(options.html, await portfolioHtml(document, file === '-' ? 'stdin' : file));
+    } catch (err) {
+      io.stderr.write(`portfolio: cannot write ${options.html}: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
   if (options.json) io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   else io.stdout.write(renderPortfolio(document, { ...read, seconds, file }));
   return 0;

@@ -1,4 +1,12 @@
-import type { RedisClient } from '../redis/client.js';
+import {
+  closeRedis,
+  connectRedis,
+  describeTarget,
+  type RedisClient,
+  RedisKeys,
+  type RedisTarget,
+  whenReady,
+} from '../redis/index.js';
 
 /** Stream entries read per round trip. */
 const PAGE = 1_000;
@@ -38,5 +46,27 @@ export async function* streamRecords(
     }
     if (entries.length < PAGE) return;
     start = `(${entries.at(-1)![0]}`;
+  }
+}
+
+/** Redis could not be reached. */
+export class UnreachableError extends Error {}
+
+const CONNECT_WAIT_MS = 5_000;
+
+/** The decision log's records from the Redis stream under `prefix`, on a connection of their own. */
+export async function* redisLogRecords(
+  target: RedisTarget,
+  prefix: string,
+  from: string | undefined,
+  to: string | undefined,
+): AsyncGenerator<string> {
+  const client = connectRedis(target, { name: 'log-reader', commandTimeout: 30_000 });
+  try {
+    if (!(await whenReady(client, CONNECT_WAIT_MS)))
+      throw new UnreachableError(`cannot reach Redis at ${describeTarget(target)}`);
+    yield* streamRecords(client, new RedisKeys(prefix).decisions, from, to);
+  } finally {
+    await closeRedis(client);
   }
 }

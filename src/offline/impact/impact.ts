@@ -71,6 +71,8 @@ export class ImpactReader {
   latest = Number.NEGATIVE_INFINITY;
   private firstDecision = Number.POSITIVE_INFINITY;
   private lastDecision = Number.NEGATIVE_INFINITY;
+  /** net revenue in the outcome window by day since t0, per arm and UTC day of t0 (`arm\tday`) */
+  private readonly byDay = new Map<string, Float64Array>();
 
   constructor(private readonly window: ImpactWindow) {}
 
@@ -146,7 +148,53 @@ export class ImpactReader {
     } else if (t.at >= c.t0 && t.at < c.t0 + span) {
       c.post += t.amount;
       if (t.amount > 0) c.active = true;
+      const key = `${c.arm}\t${Math.floor(c.t0 / DAY_MS)}`;
+      let days = this.byDay.get(key);
+      if (!days) this.byDay.set(key, (days = new Float64Array(this.window.outcomeDays)));
+      days[Math.floor((t.at - c.t0) / DAY_MS)]! += t.amount;
     }
+  }
+
+  /**
+   * The cumulative net revenue per customer by day since t0, per comparison arm: entry d is the
+   * mean over the arm's customers of their revenue in [t0, t0 + d + 1 days). It covers the
+   * measured customers whose UTC day of t0 is measured in full (all of them as of the end of a
+   * day, as `--as-of` gives; as of the latest transaction, that day's customers may be left out).
+   */
+  cumulative(): CumulativeRevenue {
+    const asOf = this.window.asOf ?? this.latest;
+    const span = this.window.outcomeDays * DAY_MS;
+    const pendingDays = new Set<string>();
+    for (const c of this.customers.values())
+      if (c.t0 + span > asOf) pendingDays.add(`${c.arm}\t${Math.floor(c.t0 / DAY_MS)}`);
+    const customers = new Map<Arm, number>();
+    let hasChallenger = false;
+    for (const c of this.customers.values()) {
+      if (c.arm === 'challenger' && c.t0 + span <= asOf) hasChallenger = true;
+      if (!pendingDays.has(`${c.arm}\t${Math.floor(c.t0 / DAY_MS)}`))
+        customers.set(c.arm, (customers.get(c.arm) ?? 0) + 1);
+    }
+    const sums = new Map<Arm, Float64Array>();
+    for (const [key, days] of this.byDay) {
+      if (pendingDays.has(key)) continue;
+      const arm = key.split('\t')[0] as Arm;
+      let sum = sums.get(arm);
+      if (!sum) sums.set(arm, (sum = new Float64Array(this.window.outcomeDays)));
+      for (let d = 0; d < days.length; d++) sum[d]! += days[d]!;
+    }
+    const curve = (name: string, arms: readonly Arm[]) => {
+      const n = arms.reduce((total, a) => total + (customers.get(a) ?? 0), 0);
+      const revenue: number[] = [];
+      let running = 0;
+      for (let d = 0; d < this.window.outcomeDays; d++) {
+        for (const a of arms) running += sums.get(a)?.[d] ?? 0;
+        revenue.push(n > 0 ? running / n : 0);
+      }
+      return { arm: name, customers: n, revenue };
+    };
+    const arms = [curve('treatment', ['champion', 'challenger']), curve('control', ['control'])];
+    if (hasChallenger) arms.push(curve('champion', ['champion']), curve('challenger', ['challenger']));
+    return { outcomeDays: this.window.outcomeDays, arms };
   }
 
   /** The report, as of the window's asOf or else the latest transaction read. */
@@ -297,6 +345,13 @@ export interface GroupImpact {
   readonly incrementalRevenue: { readonly total: number; readonly ciLow: number; readonly ciHigh: number } | null;
   readonly minimumDetectableEffect: { readonly revenuePerCustomer: number; readonly activeRate: number } | null;
   readonly note?: string;
+}
+
+/** Cumulative net revenue per customer by day since t0, per comparison arm (`ImpactReader.cumulative`). */
+export interface CumulativeRevenue {
+  readonly outcomeDays: number;
+  /** `revenue[d]`: mean net revenue per customer over days 0..d since t0 */
+  readonly arms: { readonly arm: string; readonly customers: number; readonly revenue: number[] }[];
 }
 
 export interface ImpactReport {

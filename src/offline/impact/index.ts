@@ -1,6 +1,7 @@
 /** The effect of the decisions against the control group: revenue, activity and retention, with intervals. */
 export {
   type ArmSummary,
+  type CumulativeRevenue,
   type Estimate,
   type GroupImpact,
   ImpactReader,

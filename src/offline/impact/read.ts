@@ -1,9 +1,11 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { streamRecords } from '../../decision-log/stream-read.js';
-import { closeRedis, connectRedis, describeTarget, RedisKeys, type RedisTarget, whenReady } from '../../redis/index.js';
+import { redisLogRecords, UnreachableError } from '../../decision-log/stream-read.js';
+import type { RedisTarget } from '../../redis/index.js';
 import { endOfDay, forEachLine } from '../analytics/index.js';
 import { ImpactReader, type ImpactReport } from './impact.js';
+
+export { UnreachableError };
 
 /** What an impact report is computed from: plain data, so a worker thread can be handed it. */
 export interface ImpactSources {
@@ -19,11 +21,7 @@ export interface ImpactSources {
   readonly asOf?: string | undefined;
 }
 
-/** Redis could not be reached. */
-export class UnreachableError extends Error {}
-
 const READ_CHUNK_BYTES = 1 << 20;
-const CONNECT_WAIT_MS = 5_000;
 
 /** The NDJSON files of a path: the file, or the folder's .ndjson files by name (the decision log's are by day). */
 export async function ndjsonFiles(path: string): Promise<string[]> {
@@ -46,18 +44,6 @@ export async function readLines(path: string, line: (text: string) => void): Pro
   }
 }
 
-/** The decision-log records of the Redis stream, on a connection of their own. */
-async function* fromRedis(target: RedisTarget, prefix: string, from?: string, to?: string): AsyncGenerator<string> {
-  const client = connectRedis(target, { name: 'impact', commandTimeout: 30_000 });
-  try {
-    if (!(await whenReady(client, CONNECT_WAIT_MS)))
-      throw new UnreachableError(`cannot reach Redis at ${describeTarget(target)}`);
-    yield* streamRecords(client, new RedisKeys(prefix).decisions, from, to);
-  } finally {
-    await closeRedis(client);
-  }
-}
-
 /** Reads both sources once, as streams, into the report. */
 export async function readImpact(s: ImpactSources): Promise<ImpactReader> {
   const reader = new ImpactReader({
@@ -67,7 +53,8 @@ export async function readImpact(s: ImpactSources): Promise<ImpactReader> {
     asOf: s.asOf ? endOfDay(s.asOf) : undefined,
   });
   if ('redis' in s.decisions)
-    for await (const json of fromRedis(s.decisions.redis, s.decisions.prefix, s.from, s.to)) reader.decision(json);
+    for await (const json of redisLogRecords(s.decisions.redis, s.decisions.prefix, s.from, s.to))
+      reader.decision(json);
   else for (const file of await ndjsonFiles(s.decisions.path)) await readLines(file, (t) => reader.decision(t));
   for (const file of await ndjsonFiles(s.transactions)) await readLines(file, (t) => reader.transaction(t));
   return reader;
