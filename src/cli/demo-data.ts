@@ -1,13 +1,19 @@
 import { once } from 'node:events';
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { endOfDay, formatDay } from '../offline/analytics/timestamps.js';
 import {
   type DemoOptions,
   demoTransactionLine,
   iterateDemoTransactions,
   iterateProfiles,
+  iterateWorld,
+  WORLD_DECISION_DAYS,
+  worldRuleSet,
 } from '../offline/demo/index.js';
+import { formatIssue, loadRuleSet } from '../rules/index.js';
 
 import { parseFlags, UsageError, withUsage } from './io.js';
 
@@ -15,7 +21,14 @@ const USAGE = `usage: nextbest demo-data [--customers N] [--seed S] [--out FILE]
        nextbest demo-data --transactions [--customers N] [--seed S] [--as-of DATE] [--out FILE]
   profiles, or with --transactions a 3-year transaction history up to --as-of (a UTC date, default today)
   whose N customers active last year have known segments and retention (src/offline/demo/transactions.ts)
+       nextbest demo-data --world DIR [--customers N] [--seed S]
+  a world to measure the decisions in: DIR/profiles.ndjson, DIR/decisions.ndjson (${WORLD_DECISION_DAYS} days of
+  decisions by the shipped rules with a 10 % control group) and DIR/transactions.ndjson, in which
+  the decisions have a known effect per lifecycle phase × value segment (src/offline/demo/world.ts)
 `;
+const MAX_WORLD_CUSTOMERS = 200_000; // the decisions are held to be written in time order
+/** The rule set shipped with the package. */
+const SHIPPED_RULES = fileURLToPath(new URL('../../rules', import.meta.url));
 const MAX_CUSTOMERS = 10_000_000;
 const LINES_PER_CHUNK = 512; // one write per chunk keeps a million lines from costing a million writes
 
@@ -32,6 +45,8 @@ interface Options extends DemoOptions {
   readonly out: string | undefined;
   /** set with --transactions: the as-of instant (end of the UTC day) */
   readonly transactionsAsOf: number | undefined;
+  /** set with --world: the folder the world is written to */
+  readonly world: string | undefined;
 }
 
 function parseOptions(args: string[]): Options {
@@ -41,7 +56,20 @@ function parseOptions(args: string[]): Options {
     out: { type: 'string' },
     transactions: { type: 'boolean' },
     'as-of': { type: 'string' },
+    world: { type: 'string' },
   });
+  if (values.world !== undefined) {
+    if (values.world === '') throw new UsageError('demo-data: --world needs a folder name');
+    if (values.out !== undefined || values.transactions || values['as-of'] !== undefined)
+      throw new UsageError('demo-data: --world writes its own files; it takes only --customers and --seed');
+    return {
+      customers: parseInteger('customers', values.customers, 10_000, 1, MAX_WORLD_CUSTOMERS),
+      seed: parseInteger('seed', values.seed, 42, 0, 0xffffffff),
+      out: undefined,
+      transactionsAsOf: undefined,
+      world: values.world,
+    };
+  }
   if (values.out === '') throw new UsageError('demo-data: --out needs a file name');
   if (values['as-of'] !== undefined && !values.transactions)
     throw new UsageError('demo-data: --as-of goes with --transactions');
@@ -53,6 +81,7 @@ function parseOptions(args: string[]): Options {
     seed: parseInteger('seed', values.seed, 42, 0, 0xffffffff),
     out: values.out,
     transactionsAsOf: values.transactions ? asOf : undefined,
+    world: undefined,
   };
 }
 
@@ -95,9 +124,93 @@ async function writeAll(stream: NodeJS.WritableStream, chunks: Iterable<string>)
   if (failure !== undefined) throw failure;
 }
 
+/** An NDJSON file written in chunks of lines, waiting for 'drain' when its buffer is full. */
+class LinesFile {
+  private lines: string[] = [];
+  private failure: unknown;
+  private constructor(private readonly stream: NodeJS.WritableStream & { destroy(): void }) {
+    stream.on('error', (err: unknown) => {
+      this.failure ??= err;
+    });
+  }
+
+  /** Opening first turns a bad path into a rejection here instead of a late 'error' event. */
+  static async open(path: string): Promise<LinesFile> {
+    return new LinesFile((await open(path, 'w')).createWriteStream());
+  }
+
+  async add(lines: readonly string[]): Promise<void> {
+    for (const line of lines) this.lines.push(line);
+    if (this.lines.length >= LINES_PER_CHUNK) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.lines.length === 0) return;
+    const chunk = `${this.lines.join('\n')}\n`;
+    this.lines = [];
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain'); // rejects on 'error'
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.stream.end();
+    await finished(this.stream);
+  }
+
+  destroy(): void {
+    this.stream.destroy(); // closes the handle too
+  }
+}
+
+/** `demo-data --world DIR`: profiles and transactions streamed customer by customer, then the decisions oldest first. */
+async function writeWorld(
+  dir: string,
+  customers: number,
+  seed: number,
+  stderr: NodeJS.WritableStream,
+): Promise<number> {
+  const loaded = await loadRuleSet(SHIPPED_RULES);
+  if (!loaded.ok) {
+    for (const e of loaded.errors) stderr.write(`demo-data: ${SHIPPED_RULES}/${formatIssue(e)}\n`);
+    return 1;
+  }
+  const ruleset = worldRuleSet(loaded.source);
+  const files: LinesFile[] = [];
+  try {
+    await mkdir(dir, { recursive: true });
+    const profiles = await LinesFile.open(join(dir, 'profiles.ndjson'));
+    files.push(profiles);
+    const transactions = await LinesFile.open(join(dir, 'transactions.ndjson'));
+    files.push(transactions);
+    const decisions: { at: number; line: string }[] = [];
+    for (const c of iterateWorld({ customers, seed, ruleset })) {
+      for (const d of c.decisions) decisions.push(d);
+      await profiles.add([c.profileLine]);
+      await transactions.add(c.transactions);
+    }
+    await profiles.close();
+    await transactions.close();
+    // the log's order: oldest first (a stable sort keeps one moment's decisions by customer)
+    decisions.sort((a, b) => a.at - b.at);
+    const log = await LinesFile.open(join(dir, 'decisions.ndjson'));
+    files.push(log);
+    for (let i = 0; i < decisions.length; i += LINES_PER_CHUNK)
+      await log.add(decisions.slice(i, i + LINES_PER_CHUNK).map((d) => d.line));
+    await log.close();
+  } catch (err) {
+    for (const f of files) f.destroy();
+    stderr.write(`demo-data: cannot write ${dir}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  return 0;
+}
+
 /** `nextbest demo-data`: the synthetic customer base as NDJSON profiles (or, with --transactions, its transactions), one per line. */
 export const runDemoData = withUsage(USAGE, async (args, io) => {
   const options = parseOptions(args);
+  if (options.world !== undefined) return writeWorld(options.world, options.customers, options.seed, io.stderr);
   const { out } = options;
   try {
     if (out === undefined) {

@@ -18,3 +18,16 @@ export {
   planDemo,
   type TransactionDemoOptions,
 } from './transactions.js';
+export {
+  iterateWorld,
+  WORLD_ACTIVE,
+  WORLD_CONTROL_SHARE,
+  WORLD_DECISION_DAYS,
+  WORLD_EFFECT_POINTS,
+  WORLD_START,
+  WORLD_WINDOW_DAYS,
+  type WorldCustomer,
+  type WorldOptions,
+  worldEffect,
+  worldRuleSet,
+} from './world.js';
