@@ -3,6 +3,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { fileName } from '../decision-log/file.js';
 import { endOfDay, formatDay } from '../offline/analytics/timestamps.js';
 import {
   type DemoOptions,
@@ -22,8 +23,8 @@ const USAGE = `usage: nextbest demo-data [--customers N] [--seed S] [--out FILE]
   profiles, or with --transactions a 3-year transaction history up to --as-of (a UTC date, default today)
   whose N customers active last year have known segments and retention (src/offline/demo/transactions.ts)
        nextbest demo-data --world DIR [--customers N] [--seed S]
-  a world to measure the decisions in: DIR/profiles.ndjson, DIR/decisions.ndjson (${WORLD_DECISION_DAYS} days of
-  decisions by the shipped rules with a 10 % control group) and DIR/transactions.ndjson, in which
+  a world to measure the decisions in: DIR/profiles.ndjson, DIR/decisions/ (${WORLD_DECISION_DAYS} days of
+  decisions by the shipped rules with a 10 % control group, a log file a day) and DIR/transactions.ndjson, in which
   the decisions have a known effect per lifecycle phase × value segment (src/offline/demo/world.ts)
 `;
 const MAX_WORLD_CUSTOMERS = 200_000; // the decisions are held to be written in time order
@@ -194,11 +195,20 @@ async function writeWorld(
     await transactions.close();
     // the log's order: oldest first (a stable sort keeps one moment's decisions by customer)
     decisions.sort((a, b) => a.at - b.at);
-    const log = await LinesFile.open(join(dir, 'decisions.ndjson'));
-    files.push(log);
-    for (let i = 0; i < decisions.length; i += LINES_PER_CHUNK)
-      await log.add(decisions.slice(i, i + LINES_PER_CHUNK).map((d) => d.line));
-    await log.close();
+    // as the decision log lays them out: a file a UTC day, so the service can be pointed at them
+    const logDir = join(dir, 'decisions');
+    await mkdir(logDir, { recursive: true });
+    for (let i = 0; i < decisions.length; ) {
+      const day = new Date(decisions[i]!.at).toISOString().slice(0, 10);
+      let end = i;
+      while (end < decisions.length && new Date(decisions[end]!.at).toISOString().slice(0, 10) === day) end++;
+      const log = await LinesFile.open(join(logDir, fileName(day, 0)));
+      files.push(log);
+      for (let k = i; k < end; k += LINES_PER_CHUNK)
+        await log.add(decisions.slice(k, Math.min(k + LINES_PER_CHUNK, end)).map((d) => d.line));
+      await log.close();
+      i = end;
+    }
   } catch (err) {
     for (const f of files) f.destroy();
     stderr.write(`demo-data: cannot write ${dir}: ${(err as Error).message}\n`);

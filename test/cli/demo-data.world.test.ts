@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,12 @@ interface Profile {
 }
 
 const lines = (text: string) => text.trimEnd().split('\n');
+/** A world's decision log: its files (a UTC day each, named as the decision log names them) in order, as one text. */
+async function logOf(world: string): Promise<string> {
+  const names = (await readdir(join(world, 'decisions'))).sort();
+  for (const n of names) expect(n).toMatch(/^decisions-\d{4}-\d{2}-\d{2}\.ndjson$/);
+  return (await Promise.all(names.map((n) => readFile(join(world, 'decisions', n), 'utf8')))).join('');
+}
 
 describe('nextbest demo-data --world', () => {
   let dir: string;
@@ -75,7 +81,7 @@ describe('nextbest demo-data --world', () => {
 
   it('logs 180 days of decisions in the decision-log format, with a 10 % control group held out of marketing on the web', async () => {
     expect(profiles).toHaveLength(CUSTOMERS);
-    const records = lines(await readFile(join(dir, 'a', 'decisions.ndjson'), 'utf8'));
+    const records = lines(await logOf(join(dir, 'a')));
     const parsed = records.map((l) => JSON.parse(l));
     // the log's own serialization: the keys in its order, numbers as JSON writes them
     for (const [i, line] of records.entries()) expect(JSON.stringify(parsed[i])).toBe(line);
@@ -132,7 +138,7 @@ describe('nextbest demo-data --world', () => {
     const r = await nextbest(
       'impact',
       '--decisions',
-      join(dir, 'a', 'decisions.ndjson'),
+      join(dir, 'a', 'decisions'),
       '--transactions',
       join(dir, 'a', 'transactions.ndjson'),
       '--json',
@@ -193,7 +199,7 @@ describe('nextbest demo-data --world', () => {
     const r = await nextbest(
       'impact',
       '--decisions',
-      join(dir, 'a', 'decisions.ndjson'),
+      join(dir, 'a', 'decisions'),
       '--transactions',
       join(dir, 'a', 'transactions.ndjson'),
       '--json',
@@ -224,7 +230,7 @@ describe('nextbest demo-data --world', () => {
       const r = await nextbest('demo-data', '--world', join(dir, name), '--customers', '300', '--seed', String(seed));
       expect(r.code, r.stderr).toBe(0);
       const read = (f: string) => readFile(join(dir, name, f), 'utf8');
-      return Promise.all(['profiles.ndjson', 'decisions.ndjson', 'transactions.ndjson'].map(read));
+      return Promise.all([read('profiles.ndjson'), logOf(join(dir, name)), read('transactions.ndjson')]);
     };
     const [first, again, other] = [await make('b', 7), await make('c', 7), await make('d', 8)];
     expect(again).toEqual(first);
