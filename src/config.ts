@@ -15,21 +15,46 @@ const csv = (s: string) =>
 export const SCOPES = ['public', 'decide', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
+/** What a key may hold: printable ASCII without spaces, so it travels unchanged in an Authorization header. */
+const KEY_CHARACTERS = /^[\x21-\x7e]+$/;
+
+/** An entry of API_KEYS as a message names it: its place, scope and first characters, never the whole key. */
+const entryName = (n: number, scope: string, key: string) =>
+  `entry ${n} (${scope}:${key.slice(0, 4)}…${key.length > 4 ? `, ${key.length} characters` : ''})`;
+
 const ApiKeys = z.string().transform((raw, ctx) => {
   const keys = new Map<string, Scope>();
-  for (const pair of csv(raw)) {
+  const where = new Map<string, number>();
+  csv(raw).forEach((pair, i) => {
+    const n = i + 1;
     const at = pair.indexOf(':');
     const scope = pair.slice(0, at) as Scope;
     const key = pair.slice(at + 1);
     if (at < 0 || !SCOPES.includes(scope) || key.length < 16) {
       ctx.addIssue({
         code: 'custom',
-        message: `"${at < 0 ? pair.slice(0, 12) : scope}…": expected scope:key with scope public, decide or admin and a key of at least 16 characters`,
+        message: `entry ${n} ("${at < 0 ? pair.slice(0, 12) : scope}…"): expected scope:key with scope public, decide or admin and a key of at least 16 characters`,
       });
-      return z.NEVER;
+      return;
+    }
+    if (!KEY_CHARACTERS.test(key)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${entryName(n, scope, key)}: a key holds printable ASCII characters only, no spaces — as configured it could never be sent`,
+      });
+      return;
+    }
+    const before = keys.get(key);
+    if (before !== undefined && before !== scope) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${entryName(n, scope, key)}: the same key as entry ${where.get(key)} (${before}); a key has one scope`,
+      });
+      return;
     }
     keys.set(key, scope);
-  }
+    if (!where.has(key)) where.set(key, n);
+  });
   return keys;
 });
 

@@ -54,6 +54,34 @@ describe('configuration', () => {
     expect(problemsOf({ API_KEYS: 'decide:short' })[0]).toMatch(/^API_KEYS:/);
   });
 
+  it('refuses keys that could never work, naming the entry but not the whole key', () => {
+    const cases: [string, RegExp][] = [
+      [
+        'decide:abcdefgh ijklmnop1',
+        /entry 1 \(decide:abcd…, 18 characters\): a key holds printable ASCII characters only, no spaces/,
+      ],
+      [
+        'admin:abcdefghijklmnop2,decide:kéy-with-an-accent-1',
+        /entry 2 \(decide:kéy-…, 20 characters\): a key holds printable ASCII/,
+      ],
+      ['decide:abcdefghijklmnop\t1', /entry 1 .*printable ASCII/],
+      [
+        'admin:abcdefghijklmnop3,decide:abcdefghijklmnop3',
+        /entry 2 \(decide:abcd…, 17 characters\): the same key as entry 1 \(admin\); a key has one scope/,
+      ],
+    ];
+    for (const [keys, message] of cases) {
+      const problems = problemsOf({ API_KEYS: keys });
+      expect(problems[0], keys).toMatch(/^API_KEYS: /);
+      expect(problems[0], keys).toMatch(message);
+      for (const key of keys.split(',').map((p) => p.slice(p.indexOf(':') + 1))) expect(problems[0]).not.toContain(key);
+    }
+    // the same key twice with the same scope is one key
+    expect([...loadConfig({ API_KEYS: 'admin:abcdefghijklmnop4,admin:abcdefghijklmnop4' }).API_KEYS!]).toEqual([
+      ['abcdefghijklmnop4', 'admin'],
+    ]);
+  });
+
   it('checks origins, cluster nodes and the token secret', () => {
     expect(loadConfig({ CORS_ORIGINS: 'https://shop.example.com,http://localhost:3000' }).CORS_ORIGINS).toEqual([
       'https://shop.example.com',

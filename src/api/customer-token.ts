@@ -50,6 +50,16 @@ export async function customerFromToken(token: unknown, { secret, audience }: Pu
   } catch (err) {
     const name = (err as Error).name;
     if (name === 'JwtTokenExpired') throw new ApiError('unauthorized', 'the customerToken has expired');
+    if (name === 'JwtTokenNotBefore')
+      throw new ApiError(
+        'unauthorized',
+        'the customerToken is not valid yet: its nbf is in the future (are the clocks of the site’s back end and of this service apart?)',
+      );
+    if (name === 'JwtTokenIssuedAt')
+      throw new ApiError(
+        'unauthorized',
+        'the customerToken was issued in the future: its iat is later than now (are the clocks of the site’s back end and of this service apart?)',
+      );
     if (name === 'JwtTokenAudience' || name === 'JwtPayloadRequiresAud')
       throw new ApiError(
         'unauthorized',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ApiError, type FieldError } from '../errors.js';
@@ -7,6 +8,7 @@ import {
   ResponseEventSchema,
   type ResponseService,
 } from '../feedback/index.js';
+import { CUSTOMER_ID_PATTERN } from '../profiles/schema.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
 import { readJson } from './body.js';
 import { checkPublicChannel, customerFromToken, type PublicAccess } from './customer-token.js';
@@ -93,6 +95,9 @@ const PUBLIC_OUTCOMES: readonly unknown[] = ['impression', 'click'];
  * public channel; its eventId is derived (decision, offer, outcome) and its time is the time of
  * receipt, so a page can report each card once and cannot back-date.
  */
+/** The longest eventId (as customer IDs, 128 characters). */
+const MAX_EVENT_ID = 128;
+
 async function withTokenCustomer(c: Context<AppEnv>, body: unknown, access: PublicAccess): Promise<unknown> {
   if (!isObject(body))
     throw new ApiError('invalid_request', 'expected an object with customerToken and an event or events');
@@ -115,6 +120,8 @@ async function withTokenCustomer(c: Context<AppEnv>, body: unknown, access: Publ
       problems.push({ path: `${at}/outcome`, message: 'a public key reports impressions and clicks' });
     if (typeof e.decisionId !== 'string')
       problems.push({ path: `${at}/decisionId`, message: 'a public key names the decision that showed the offer' });
+    else if (!CUSTOMER_ID_PATTERN.test(e.decisionId))
+      problems.push({ path: `${at}/decisionId`, message: '1–128 characters of A-Za-z0-9._:-' });
     checkPublicChannel(e.channel, access, `${at}/channel`);
   });
   if (problems.length > 0)
@@ -126,8 +133,11 @@ async function withTokenCustomer(c: Context<AppEnv>, body: unknown, access: Publ
   const own = (e: unknown) => {
     if (!isObject(e)) return e;
     const { at: _sentAt, eventId: _eventId, ...event } = e;
-    const decisionId = String(e.decisionId);
-    return { ...event, customerId, eventId: `${decisionId}:${String(e.offerId)}:${String(e.outcome)}` };
+    const derived = `${String(e.decisionId)}:${String(e.offerId)}:${String(e.outcome)}`;
+    // an eventId within its own limit, the same for the same decision, offer and outcome
+    const eventId =
+      derived.length <= MAX_EVENT_ID ? derived : `d:${createHash('sha256').update(derived).digest('hex')}`;
+    return { ...event, customerId, eventId };
   };
   return batch ? { ...rest, events: events.map(own) } : own(rest);
 }

@@ -102,6 +102,17 @@ describe('security: API keys, customer tokens and CORS', () => {
       /too far ahead/,
     );
     await expectProblem({ customerToken: await token('../../etc'), channel: 'web' }, 401, /sub/);
+    // a token from a back end whose clock runs ahead says so, not that it is malformed
+    await expectProblem(
+      { customerToken: await token('C0000002', { nbf: now() + 600 }), channel: 'web' },
+      401,
+      /not valid yet: its nbf is in the future/,
+    );
+    await expectProblem(
+      { customerToken: await token('C0000002', { iat: now() + 600 }), channel: 'web' },
+      401,
+      /issued in the future: its iat is later than now/,
+    );
     await expectProblem(
       { customerToken: await sign({ sub: 'C0000002', exp: now() + 60 }, SECRET, 'HS512'), channel: 'web' },
       401,
@@ -133,6 +144,13 @@ describe('security: API keys, customer tokens and CORS', () => {
     await refused({ customerToken, events: [{ ...click, customerId: 'C0000002' }] }, 400, '/events/0/customerId');
     await refused({ customerToken, events: [{ ...click, outcome: 'accept' }] }, 400, '/events/0/outcome');
     await refused({ customerToken, events: [{ ...click, decisionId: undefined }] }, 400, '/events/0/decisionId');
+    // a decisionId no decision has is refused on the field the page sent, not on one it did not
+    for (const decisionId of ['d'.repeat(120), 'd'.repeat(129), 'not a decision'])
+      await refused(
+        { customerToken, events: [{ ...click, decisionId }] },
+        decisionId.length <= 128 && !decisionId.includes(' ') ? 422 : 400,
+        '/events/0/decisionId',
+      );
     await refused({ customerToken, events: [{ ...click, channel: 'call-center' }] }, 403, '/events/0/channel');
     await refused({ events: [click] }, 401);
   });
