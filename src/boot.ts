@@ -180,7 +180,7 @@ async function loadCompiled(dir: string, variable: string, log: Logger): Promise
 
 /** Builds every service from the configuration; refuses to start on a bad rule set. */
 export async function buildServices(config: Config, log: Logger, metrics = new Metrics()): Promise<Services> {
-  const rules = new RuleSetRegistry();
+  const rules = new RuleSetRegistry({ versions: config.RULESET_VERSIONS, megabytes: config.RULESET_VERSIONS_MB });
   const ruleset = await loadCompiled(config.RULES_DIR, 'RULES_DIR', log);
   rules.activate(ruleset);
   metrics.rulesetInfo.labels(ruleset.version).set(1);

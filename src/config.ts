@@ -128,6 +128,8 @@ export const EnvSchema = z.object({
   DECISION_LOG_MAXLEN: z.coerce.number().int().min(0).default(1_000_000),
   DECISION_LOG_DIR: z.string().min(1).default('./data/decisions'),
   TRANSACTIONS_PATH: z.string().min(1).optional(),
+  RULESET_VERSIONS: z.coerce.number().int().min(1).max(1_000).default(50),
+  RULESET_VERSIONS_MB: z.coerce.number().int().min(1).max(100_000).default(256),
   SPOOL_DIR: z.string().min(1).default('./data/spool'),
   DECISION_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
   DECISION_LOG_MAX_FILE_MB: z.coerce.number().int().min(1).max(100_000).default(256),

@@ -110,7 +110,7 @@ export function registerDecisionLog(
       if (!ruleset)
         throw new ApiError(
           'ruleset_unavailable',
-          `rule-set version ${record.rulesetVersion}, which made this decision, is no longer loaded (the last 50 versions are kept)`,
+          `rule-set version ${record.rulesetVersion}, which made this decision, is no longer loaded (RULESET_VERSIONS and RULESET_VERSIONS_MB say how many are kept)`,
         );
       const current = record.profile.found ? await profiles.get(record.customerId).catch(() => null) : null;
       explanation = await explainPast(record, ruleset, current ?? null);

@@ -1,8 +1,14 @@
 import type { RuleIssue } from './positions.js';
 import type { RuleSet } from './ruleset.js';
 
+/** What earlier versions may cost: the last `versions`, within `megabytes` together. */
+export interface Keeping {
+  readonly versions: number;
+  readonly megabytes: number;
+}
+
 /** Versions kept loaded for rollback, besides the active one and any pinned (the challenger). */
-const KEEP_VERSIONS = 50;
+export const DEFAULT_KEEPING: Keeping = { versions: 50, megabytes: 256 };
 
 /**
  * Holds the active rule-set snapshot and the versions loaded before it. Activation is one
@@ -14,24 +20,36 @@ export class RuleSetRegistry {
   private readonly pinned = new Set<string>();
   lastError: { readonly at: string; readonly errors: readonly RuleIssue[] } | null = null;
 
+  constructor(private readonly keeping: Keeping = DEFAULT_KEEPING) {}
+
   get active(): RuleSet | undefined {
     return this.current;
   }
 
   activate(ruleset: RuleSet): void {
-    this.load(ruleset);
+    // active first: the version it replaces is an earlier one now, kept only within the budget
     this.current = ruleset;
+    this.load(ruleset);
   }
 
-  /** Keeps a version at hand without serving it (an earlier version); the oldest beyond KEEP_VERSIONS go. */
+  /**
+   * Keeps a version at hand without serving it (an earlier version). The oldest go while more
+   * than `keeping.versions` are kept or they weigh more than `keeping.megabytes` together —
+   * never the active one, the one just loaded, or a pinned one.
+   */
   load(ruleset: RuleSet): void {
     this.loaded.delete(ruleset.version);
     this.loaded.set(ruleset.version, ruleset);
     this.known = undefined;
-    for (const [version] of this.loaded) {
-      if (this.loaded.size <= KEEP_VERSIONS + this.pinned.size) break;
-      if (version !== this.current?.version && version !== ruleset.version && !this.pinned.has(version))
+    const budget = this.keeping.megabytes * 1024 * 1024;
+    let bytes = 0;
+    for (const r of this.loaded.values()) bytes += r.bytes;
+    for (const [version, r] of this.loaded) {
+      if (this.loaded.size <= this.keeping.versions + this.pinned.size && bytes <= budget) break;
+      if (version !== this.current?.version && version !== ruleset.version && !this.pinned.has(version)) {
         this.loaded.delete(version);
+        bytes -= r.bytes;
+      }
     }
   }
 

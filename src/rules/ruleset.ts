@@ -43,6 +43,8 @@ export interface RuleSet {
   readonly control: ReadonlyMap<string, ControlView>;
   readonly policy: CompiledPolicy;
   readonly source: RuleSetSource;
+  /** its size, as the UTF-8 bytes of its validated files' JSON: what keeping it loaded is measured by */
+  readonly bytes: number;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -138,5 +140,6 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
       source.manifest.channels,
     ),
     source,
+    bytes: Buffer.byteLength(JSON.stringify(source)),
   });
 }
