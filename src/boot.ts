@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ImpactReports } from './api/index.js';
 import { createApp, type Services } from './app.js';
-import type { Config } from './config.js';
+import { type Config, ruleLimits } from './config.js';
 import type { Counters } from './counters/index.js';
 import { Arms, DecisionService } from './decision/index.js';
 import { ApiError } from './errors.js';
@@ -18,6 +18,7 @@ import {
   compileRuleSet,
   formatIssue,
   loadRuleSet,
+  type RuleLimits,
   type RuleSet,
   RuleSetManager,
   RuleSetRegistry,
@@ -168,8 +169,8 @@ async function keepUnwritten(
   }
 }
 
-async function loadCompiled(dir: string, variable: string, log: Logger): Promise<RuleSet> {
-  const loaded = await loadRuleSet(dir);
+async function loadCompiled(dir: string, variable: string, log: Logger, limits: RuleLimits): Promise<RuleSet> {
+  const loaded = await loadRuleSet(dir, limits);
   if (!loaded.ok)
     throw new BootError(
       `${variable}: the rule set in ${dir} is invalid:\n${loaded.errors.map(formatIssue).join('\n')}`,
@@ -181,12 +182,12 @@ async function loadCompiled(dir: string, variable: string, log: Logger): Promise
 /** Builds every service from the configuration; refuses to start on a bad rule set. */
 export async function buildServices(config: Config, log: Logger, metrics = new Metrics()): Promise<Services> {
   const rules = new RuleSetRegistry({ versions: config.RULESET_VERSIONS, megabytes: config.RULESET_VERSIONS_MB });
-  const ruleset = await loadCompiled(config.RULES_DIR, 'RULES_DIR', log);
+  const ruleset = await loadCompiled(config.RULES_DIR, 'RULES_DIR', log, ruleLimits(config));
   rules.activate(ruleset);
   metrics.rulesetInfo.labels(ruleset.version).set(1);
   const challenger = config.CHALLENGER_RULES_DIR
     ? {
-        ruleset: await loadCompiled(config.CHALLENGER_RULES_DIR, 'CHALLENGER_RULES_DIR', log),
+        ruleset: await loadCompiled(config.CHALLENGER_RULES_DIR, 'CHALLENGER_RULES_DIR', log, ruleLimits(config)),
         share: config.CHALLENGER_SHARE,
       }
     : undefined;
@@ -254,7 +255,7 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
       : undefined;
   if (spool) await takeSpool(spool, responses, counters, log);
   const audit = new AuditTrail();
-  const manager = new RuleSetManager(config.RULES_DIR, rules, metrics, log, audit, stores.audit);
+  const manager = new RuleSetManager(config.RULES_DIR, rules, metrics, log, audit, stores.audit, ruleLimits(config));
   manager.started();
   if (config.RULES_WATCH) await manager.watch();
   // with Redis, every node learns from every node's outcomes: a copy refreshed in the background

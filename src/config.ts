@@ -128,6 +128,9 @@ export const EnvSchema = z.object({
   DECISION_LOG_MAXLEN: z.coerce.number().int().min(0).default(1_000_000),
   DECISION_LOG_DIR: z.string().min(1).default('./data/decisions'),
   TRANSACTIONS_PATH: z.string().min(1).optional(),
+  RULES_MAX_FILE_MB: z.coerce.number().positive().max(1_000).default(1),
+  RULES_MAX_SET_MB: z.coerce.number().positive().max(10_000).default(10),
+  RULES_MAX_OFFERS: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
   RULESET_VERSIONS: z.coerce.number().int().min(1).max(1_000).default(50),
   RULESET_VERSIONS_MB: z.coerce.number().int().min(1).max(100_000).default(256),
   SPOOL_DIR: z.string().min(1).default('./data/spool'),
@@ -176,6 +179,22 @@ function parseEnv<S extends z.ZodObject>(schema: S, env: Env): z.output<S> {
     throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0] ?? 'environment')}: ${i.message}`));
   }
   return parsed.data;
+}
+
+const RuleLimitsSchema = EnvSchema.pick({ RULES_MAX_FILE_MB: true, RULES_MAX_SET_MB: true, RULES_MAX_OFFERS: true });
+
+/** What a rule set may weigh (RULES_MAX_FILE_MB, RULES_MAX_SET_MB, RULES_MAX_OFFERS), for the server and the CLI alike. */
+export function ruleLimits(env: Pick<z.output<typeof RuleLimitsSchema>, keyof z.output<typeof RuleLimitsSchema>>) {
+  return {
+    fileBytes: Math.round(env.RULES_MAX_FILE_MB * 1024 * 1024),
+    setBytes: Math.round(env.RULES_MAX_SET_MB * 1024 * 1024),
+    offers: env.RULES_MAX_OFFERS,
+  };
+}
+
+/** The rule limits from the environment alone (the command line's checks). */
+export function loadRuleLimits(env: Env = process.env) {
+  return ruleLimits(parseEnv(RuleLimitsSchema, env));
 }
 
 const RedisEnvSchema = EnvSchema.pick({ REDIS_URL: true, REDIS_CLUSTER_NODES: true, REDIS_KEY_PREFIX: true });

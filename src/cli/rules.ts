@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ConfigError, loadRuleLimits } from '../config.js';
 import {
   type Change,
   diffRuleSets,
@@ -23,7 +24,15 @@ async function validate(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
   if (positionals.length > 1) return usage(io);
   const dir = positionals[0] ?? './rules';
-  const result = await loadRuleSet(dir);
+  let limits: ReturnType<typeof loadRuleLimits>;
+  try {
+    limits = loadRuleLimits();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+  const result = await loadRuleSet(dir, limits);
   const errors = result.ok ? [] : result.errors;
   if (values.json) {
     const version = result.ok ? versionOf(result.source.manifest, result.source.hash) : null;

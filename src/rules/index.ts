@@ -2,7 +2,13 @@
 
 export { type AuditEntry, type AuditSink, AuditTrail } from './audit.js';
 export { ruleSchemas } from './json-schema.js';
-export { type LoadResult, loadRuleSet, type RuleSetSource } from './load.js';
+export {
+  DEFAULT_RULE_LIMITS,
+  type LoadResult,
+  loadRuleSet,
+  type RuleLimits,
+  type RuleSetSource,
+} from './load.js';
 export { type ChangeResult, RuleSetManager, summarize } from './manager.js';
 export { type CompiledPolicy, type CompiledPolicyRule, type CountedAs, compilePolicy } from './policy.js';
 export { formatIssue, type RuleIssue } from './positions.js';

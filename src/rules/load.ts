@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { FORBIDDEN_KEYS } from '../profiles/schema.js';
@@ -37,14 +37,55 @@ interface RawFile {
   readonly text: string;
 }
 
-async function readRaw(dir: string): Promise<{ files: RawFile[]; errors: RuleIssue[] }> {
+/**
+ * What a rule set may weigh, checked before a byte of it is parsed: a file or a set past these
+ * is refused at once, naming the limit, so no upload can make the service parse for minutes.
+ */
+export interface RuleLimits {
+  /** bytes per file */
+  readonly fileBytes: number;
+  /** bytes of every file together */
+  readonly setBytes: number;
+  /** offer files */
+  readonly offers: number;
+}
+
+const MB = 1024 * 1024;
+export const DEFAULT_RULE_LIMITS: RuleLimits = { fileBytes: 1 * MB, setBytes: 10 * MB, offers: 5_000 };
+
+const megabytes = (bytes: number) => `${(bytes / MB).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
+
+async function readRaw(dir: string, limits: RuleLimits): Promise<{ files: RawFile[]; errors: RuleIssue[] }> {
   const errors: RuleIssue[] = [];
   const files: RawFile[] = [];
   const missing = (file: string, message: string) =>
     errors.push({ file, path: '/', line: 1, column: 1, message, severity: 'error' });
+  let total = 0;
+  /** The file's text, if it is within the limits (each file's, and the set's so far). */
+  const within = async (name: string): Promise<string | undefined> => {
+    const path = join(dir, name);
+    const { size } = await stat(path);
+    if (size > limits.fileBytes) {
+      missing(
+        name,
+        `the file is ${megabytes(size)}, over the limit of ${megabytes(limits.fileBytes)} a file (RULES_MAX_FILE_MB)`,
+      );
+      return undefined;
+    }
+    total += size;
+    if (total > limits.setBytes) {
+      missing(
+        name,
+        `the rule set passes ${megabytes(limits.setBytes)} with this file, over its limit (RULES_MAX_SET_MB)`,
+      );
+      return undefined;
+    }
+    return readFile(path, 'utf8');
+  };
   for (const name of [RULE_FILES.manifest, RULE_FILES.arbitration, RULE_FILES.contactPolicy]) {
     try {
-      files.push({ name, text: await readFile(join(dir, name), 'utf8') });
+      const text = await within(name);
+      if (text !== undefined) files.push({ name, text });
     } catch {
       missing(name, `cannot read ${join(dir, name)}`);
     }
@@ -56,13 +97,23 @@ async function readRaw(dir: string): Promise<{ files: RawFile[]; errors: RuleIss
   } catch {
     missing(RULE_FILES.offers, `cannot read the folder ${join(dir, RULE_FILES.offers)}`);
   }
+  if (offerNames.length > limits.offers) {
+    missing(
+      RULE_FILES.offers,
+      `${offerNames.length.toLocaleString('en-US')} offers, over the limit of ${limits.offers.toLocaleString('en-US')} a rule set (RULES_MAX_OFFERS)`,
+    );
+    return { files, errors };
+  }
   for (const n of offerNames) {
     const name = `${RULE_FILES.offers}/${n}`;
     try {
-      files.push({ name, text: await readFile(join(dir, name), 'utf8') });
+      const text = await within(name);
+      if (text !== undefined) files.push({ name, text });
     } catch {
       missing(name, 'cannot read file');
     }
+    // past the set's limit the rest are not read: one error says why
+    if (total > limits.setBytes) break;
   }
   return { files, errors };
 }
@@ -92,8 +143,8 @@ function check<S extends z.ZodTypeAny>(src: SourceFile, schema: S, errors: RuleI
 }
 
 /** Reads and validates a rule-set folder; every problem is reported, not just the first. */
-export async function loadRuleSet(dir: string): Promise<LoadResult> {
-  const { files, errors } = await readRaw(dir);
+export async function loadRuleSet(dir: string, limits: RuleLimits = DEFAULT_RULE_LIMITS): Promise<LoadResult> {
+  const { files, errors } = await readRaw(dir, limits);
   const warnings: RuleIssue[] = [];
   const hash = createHash('sha256');
   const parsed = new Map<string, SourceFile>();

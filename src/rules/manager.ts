@@ -5,7 +5,14 @@ import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { AuditEntry, AuditSink, AuditTrail } from './audit.js';
-import { isRuleFileName, loadRuleSet, RULE_FILES, type RuleSetSource } from './load.js';
+import {
+  DEFAULT_RULE_LIMITS,
+  isRuleFileName,
+  loadRuleSet,
+  RULE_FILES,
+  type RuleLimits,
+  type RuleSetSource,
+} from './load.js';
 import { formatIssue, type RuleIssue } from './positions.js';
 import type { RuleSetRegistry } from './registry.js';
 import { compileRuleSet, type RuleSet } from './ruleset.js';
@@ -73,6 +80,7 @@ export class RuleSetManager {
     private readonly log: Logger,
     private readonly trail: AuditTrail,
     private readonly sink: AuditSink = () => {},
+    private readonly limits: RuleLimits = DEFAULT_RULE_LIMITS,
   ) {}
 
   private audit(entry: Omit<AuditEntry, 'at'>): void {
@@ -149,7 +157,7 @@ export class RuleSetManager {
 
   private async reloadNow(by: Origin, onlyIfChanged: boolean): Promise<ChangeResult> {
     this.seen = await this.signature();
-    const loaded = await loadRuleSet(this.dir).catch((err: unknown) => ({ failure: err as Error }));
+    const loaded = await loadRuleSet(this.dir, this.limits).catch((err: unknown) => ({ failure: err as Error }));
     const before = this.registry.active;
     const previous = before?.version ?? null;
     if ('failure' in loaded) {
