@@ -64,6 +64,9 @@ async function loadProfiles(
   return [];
 }
 
+/** The Redis this node is configured with. */
+const redisTarget = (config: Config) => ({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
+
 /** How long an impact report may take before it is stopped. */
 const IMPACT_TIMEOUT_MS = 5 * 60_000;
 
@@ -76,7 +79,7 @@ function impactReports(config: Config): ImpactReports | undefined {
   if (!transactions) return undefined;
   const decisions: ImpactSources['decisions'] =
     config.PROFILE_STORE === 'redis'
-      ? { redis: { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, prefix: config.REDIS_KEY_PREFIX }
+      ? { redis: redisTarget(config), prefix: config.REDIS_KEY_PREFIX }
       : { path: config.DECISION_LOG_DIR };
   let running = false;
   return {
@@ -182,12 +185,13 @@ async function loadCompiled(dir: string, variable: string, log: Logger, limits: 
 /** Builds every service from the configuration; refuses to start on a bad rule set. */
 export async function buildServices(config: Config, log: Logger, metrics = new Metrics()): Promise<Services> {
   const rules = new RuleSetRegistry({ versions: config.RULESET_VERSIONS, megabytes: config.RULESET_VERSIONS_MB });
-  const ruleset = await loadCompiled(config.RULES_DIR, 'RULES_DIR', log, ruleLimits(config));
+  const limits = ruleLimits(config);
+  const ruleset = await loadCompiled(config.RULES_DIR, 'RULES_DIR', log, limits);
   rules.activate(ruleset);
   metrics.rulesetInfo.labels(ruleset.version).set(1);
   const challenger = config.CHALLENGER_RULES_DIR
     ? {
-        ruleset: await loadCompiled(config.CHALLENGER_RULES_DIR, 'CHALLENGER_RULES_DIR', log, ruleLimits(config)),
+        ruleset: await loadCompiled(config.CHALLENGER_RULES_DIR, 'CHALLENGER_RULES_DIR', log, limits),
         share: config.CHALLENGER_SHARE,
       }
     : undefined;
@@ -247,15 +251,11 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   // with Redis, what a stop could not write waits in local files for the next start
   const spool =
     config.PROFILE_STORE === 'redis'
-      ? new Spool(
-          config.SPOOL_DIR,
-          `${describeTarget({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES })} ${config.REDIS_KEY_PREFIX}`,
-          log,
-        )
+      ? new Spool(config.SPOOL_DIR, `${describeTarget(redisTarget(config))} ${config.REDIS_KEY_PREFIX}`, log)
       : undefined;
   if (spool) await takeSpool(spool, responses, counters, log);
   const audit = new AuditTrail();
-  const manager = new RuleSetManager(config.RULES_DIR, rules, metrics, log, audit, stores.audit, ruleLimits(config));
+  const manager = new RuleSetManager(config.RULES_DIR, rules, metrics, log, audit, stores.audit, limits);
   manager.started();
   if (config.RULES_WATCH) await manager.watch();
   // with Redis, every node learns from every node's outcomes: a copy refreshed in the background

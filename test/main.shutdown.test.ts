@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exited, startService } from './support/process.js';
+import { exited, postImpression, startService } from './support/process.js';
 import { testPrefix, testRedis } from './support/redis.js';
 
 const json = { 'content-type': 'application/json' };
@@ -43,18 +43,7 @@ describe('graceful shutdown under load', () => {
           if (signalledAt > 0) afterSignal++;
           const offer = d.offers?.[0];
           if (!offer) continue;
-          const res = await fetch(`${base}/v1/responses`, {
-            method: 'POST',
-            headers: json,
-            body: JSON.stringify({
-              customerId,
-              offerId: offer.offerId,
-              outcome: 'impression',
-              channel: 'web',
-              decisionId: d.decisionId,
-              eventId: `${d.decisionId}:i`,
-            }),
-          });
+          const res = await postImpression(base, customerId, d, offer.offerId);
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           if (res.status === 202) accepted += (await res.json()).accepted;
         } catch {

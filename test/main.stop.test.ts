@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exited, startService } from './support/process.js';
+import { exited, postImpression, startService } from './support/process.js';
 import { eventually, RedisServer, testPrefix } from './support/redis.js';
 
 const json = { 'content-type': 'application/json' };
@@ -76,18 +76,7 @@ describe('a stop while Redis hangs', () => {
           ).json();
           const offer = d.offers?.[0];
           if (!offer) continue;
-          const res = await fetch(`${first.base}/v1/responses`, {
-            method: 'POST',
-            headers: json,
-            body: JSON.stringify({
-              customerId,
-              offerId: offer.offerId,
-              outcome: 'impression',
-              channel: 'web',
-              decisionId: d.decisionId,
-              eventId: `${d.decisionId}:i`,
-            }),
-          });
+          const res = await postImpression(first.base, customerId, d, offer.offerId);
           if (res.status === 202) accepted += (await res.json()).accepted;
         } catch {
           await pause(20); // the node has stopped taking connections

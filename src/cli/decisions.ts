@@ -5,14 +5,12 @@ import { createInterface } from 'node:readline';
 import { ConfigError, loadRedisEnv } from '../config.js';
 import { logFiles } from '../decision-log/file.js';
 import { redisLogRecords } from '../decision-log/stream-read.js';
-import { type Io, parseFlags, UsageError, withUsage } from './io.js';
+import { dayFlag, type Io, parseFlags, UsageError, withUsage } from './io.js';
 
 const USAGE = `usage: nextbest decisions export [--from DATE] [--to DATE] [--dir DIR | --redis URL]
   the decision log as NDJSON records, oldest first: the memory store's files in DIR (default
   DECISION_LOG_DIR, else ./data/decisions), or the Redis stream (REDIS_URL and REDIS_KEY_PREFIX
   apply); --from and --to are UTC days, both included`;
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 interface Options {
   readonly from: string | undefined;
@@ -21,12 +19,7 @@ interface Options {
   readonly redis: string | undefined;
 }
 
-function day(flag: string, raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  if (!DAY.test(raw) || Number.isNaN(Date.parse(raw)))
-    throw new UsageError(`decisions export: --${flag} wants a date YYYY-MM-DD, got "${raw}"`);
-  return raw;
-}
+const day = (flag: string, raw: string | undefined) => dayFlag('decisions export', flag, raw);
 
 function parseOptions(args: string[]): Options {
   const [sub, ...rest] = args;

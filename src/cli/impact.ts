@@ -13,7 +13,7 @@ import {
   readImpact,
   UnreachableError,
 } from '../offline/impact/index.js';
-import { parseFlags, UsageError, withUsage } from './io.js';
+import { dayFlag, parseFlags, UsageError, withUsage } from './io.js';
 
 const USAGE = `usage: nextbest impact (--decisions FILE|DIR | --redis URL) --transactions FILE
                        [--from DATE] [--to DATE] [--outcome-days N] [--as-of DATE] [--json] [--html FILE]
@@ -24,8 +24,6 @@ const USAGE = `usage: nextbest impact (--decisions FILE|DIR | --redis URL) --tra
   (default: the latest transaction) is pending. Decisions: decision-log NDJSON (a file, or every
   .ndjson file of a folder) or the Redis stream; transactions: {customerId, at, amount, product?}.
   --html FILE also writes a self-contained HTML report: the charts and the table`;
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 interface Options {
   readonly decisions: string | undefined;
@@ -40,12 +38,7 @@ interface Options {
   readonly html: string | undefined;
 }
 
-function day(flag: string, raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  if (!DAY.test(raw) || Number.isNaN(Date.parse(raw)))
-    throw new UsageError(`impact: --${flag} wants a date YYYY-MM-DD, got "${raw}"`);
-  return raw;
-}
+const day = (flag: string, raw: string | undefined) => dayFlag('impact', flag, raw);
 
 function parseOptions(args: string[]): Options {
   const { values } = parseFlags('impact', args, {

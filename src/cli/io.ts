@@ -41,3 +41,13 @@ export function withUsage(
     }
   };
 }
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A `--flag` that takes a UTC day (YYYY-MM-DD): the day, or undefined when not given; a usage error otherwise. */
+export function dayFlag(command: string, flag: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!DAY.test(raw) || Number.isNaN(Date.parse(raw)))
+    throw new UsageError(`${command}: --${flag} wants a date YYYY-MM-DD, got "${raw}"`);
+  return raw;
+}

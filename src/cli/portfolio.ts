@@ -15,8 +15,10 @@ import type { HistoryReport, LineError, Portfolio } from '../offline/analytics/i
 import {
   endOfDay,
   formatDay,
+  formatNumber,
   MAX_DURATION_YEARS,
   portfolio,
+  portfolioTable,
   RejectedLinesError,
   readHistoriesFromStream,
 } from '../offline/analytics/index.js';
@@ -119,18 +121,7 @@ export const runPortfolio = withUsage(USAGE, async (args, io) => {
 // The table: what a CRM manager puts on a slide. Segments as rows, units in the headers.
 
 const DAY_BEFORE = (date: string, days: number): string => formatDay(Date.parse(date) - days * 86_400_000);
-const formats = new Map<number, Intl.NumberFormat>();
-function num(value: number | null, decimals = 0): string {
-  if (value === null) return '–';
-  let f = formats.get(decimals);
-  if (!f)
-    formats.set(
-      decimals,
-      (f = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals })),
-    );
-  return f.format(value);
-}
-const pct = (share: number | null): string => (share === null ? '–' : `${num(share * 100, 1)}%`);
+const num = formatNumber;
 
 export interface RenderInfo {
   readonly file: string;
@@ -141,41 +132,10 @@ export interface RenderInfo {
 }
 
 export function renderPortfolio(p: Portfolio, info: RenderInfo): string {
-  const { flows, total } = p;
-  const revenue = p.segments.reduce((sum, s) => sum + (s.revenuePerCustomerPerYear ?? 0) * s.customers, 0);
-  const header = [
-    'segment',
-    'customers',
-    'share',
-    'revenue/customer/yr',
-    'retention',
-    'duration (yrs)',
-    'CLV/customer',
-    'CLV index',
-    'CLV total',
-  ];
-  const rows = p.segments.map((s) => [
-    s.segment,
-    num(s.customers),
-    pct(s.share),
-    num(s.revenuePerCustomerPerYear),
-    pct(s.retention),
-    num(s.duration, 1),
-    num(s.clv),
-    num(s.clvIndex, 1),
-    num(s.clvTotal),
-  ]);
-  rows.push([
-    'total',
-    num(total.customers),
-    pct(total.customers === 0 ? 0 : 1),
-    num(total.customers === 0 ? null : revenue / total.customers),
-    pct(total.retention),
-    num(total.duration, 1),
-    num(total.clv),
-    '',
-    num(total.portfolioValue),
-  ]);
+  const { flows } = p;
+  const table = portfolioTable(p);
+  const { header } = table;
+  const rows = [...table.rows, table.total];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: readonly string[]): string =>
     cells

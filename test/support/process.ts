@@ -78,3 +78,24 @@ export function run(
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** Reports the impression of a decision's offer to the service at `base`, with an eventId of its own. */
+export function postImpression(
+  base: string,
+  customerId: string,
+  decision: { decisionId: string },
+  offerId: string,
+): Promise<Response> {
+  return fetch(`${base}/v1/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      customerId,
+      offerId,
+      outcome: 'impression',
+      channel: 'web',
+      decisionId: decision.decisionId,
+      eventId: `${decision.decisionId}:i`,
+    }),
+  });
+}

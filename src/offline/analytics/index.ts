@@ -18,6 +18,7 @@ export {
   type SegmentRow,
   segmentRetention,
 } from './portfolio.js';
+export { formatNumber, formatPercent, portfolioTable } from './portfolio-table.js';
 export {
   type BuildSettings,
   type BuiltProfiles,

@@ -3,14 +3,10 @@
  * the customer flows from last year to this year, and the table.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { Portfolio } from '../analytics/index.js';
+import { formatNumber, type Portfolio, portfolioTable } from '../analytics/index.js';
 import { chartSvg, escapeHtml, figure, htmlPage, htmlTable } from './page.js';
 
-const number = (value: number | null, decimals = 0): string =>
-  value === null
-    ? '–'
-    : value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
-const pct = (share: number | null): string => (share === null ? '–' : `${number(share * 100, 1)}%`);
+const number = formatNumber;
 
 /** CLV per customer and customers, per segment, side by side. */
 function segmentsSpec(p: Portfolio): TopLevelSpec {
@@ -66,42 +62,8 @@ function flowsSpec(p: Portfolio): TopLevelSpec {
 }
 
 function segmentTable(p: Portfolio): string {
-  const { total } = p;
-  const revenue = p.segments.reduce((sum, s) => sum + (s.revenuePerCustomerPerYear ?? 0) * s.customers, 0);
-  const header = [
-    'segment',
-    'customers',
-    'share',
-    'revenue/customer/yr',
-    'retention',
-    'duration (yrs)',
-    'CLV/customer',
-    'CLV index',
-    'CLV total',
-  ];
-  const rows = p.segments.map((s) => [
-    s.segment,
-    number(s.customers),
-    pct(s.share),
-    number(s.revenuePerCustomerPerYear),
-    pct(s.retention),
-    number(s.duration, 1),
-    number(s.clv),
-    number(s.clvIndex, 1),
-    number(s.clvTotal),
-  ]);
-  const footer = [
-    'total',
-    number(total.customers),
-    pct(total.customers === 0 ? 0 : 1),
-    number(total.customers === 0 ? null : revenue / total.customers),
-    pct(total.retention),
-    number(total.duration, 1),
-    number(total.clv),
-    '',
-    number(total.portfolioValue),
-  ];
-  return htmlTable(header, rows, { footer, className: 'portfolio' });
+  const { header, rows, total } = portfolioTable(p);
+  return htmlTable(header, rows, { footer: total, className: 'portfolio' });
 }
 
 /** The portfolio as one HTML document, charts inlined as SVG; `source` names the transactions read. */
