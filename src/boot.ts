@@ -18,6 +18,7 @@ import {
   compileRuleSet,
   formatIssue,
   loadRuleSet,
+  logWarnings,
   type RuleLimits,
   type RuleSet,
   RuleSetManager,
@@ -178,7 +179,7 @@ async function loadCompiled(dir: string, variable: string, log: Logger, limits: 
     throw new BootError(
       `${variable}: the rule set in ${dir} is invalid:\n${loaded.errors.map(formatIssue).join('\n')}`,
     );
-  for (const w of loaded.warnings) log.warn(formatIssue(w));
+  logWarnings(log, loaded.warnings);
   return compileRuleSet(loaded.source);
 }
 
@@ -255,7 +256,10 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
       : undefined;
   if (spool) await takeSpool(spool, responses, counters, log);
   const audit = new AuditTrail();
-  const manager = new RuleSetManager(config.RULES_DIR, rules, metrics, log, audit, stores.audit, limits);
+  const manager = new RuleSetManager(config.RULES_DIR, rules, metrics, log, audit, stores.audit, limits, {
+    timeoutMs: config.RULES_RELOAD_TIMEOUT_MS,
+    heapMb: config.RULES_RELOAD_HEAP_MB,
+  });
   manager.started();
   if (config.RULES_WATCH) await manager.watch();
   // with Redis, every node learns from every node's outcomes: a copy refreshed in the background

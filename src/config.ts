@@ -131,6 +131,10 @@ export const EnvSchema = z.object({
   RULES_MAX_FILE_MB: z.coerce.number().positive().max(1_000).default(1),
   RULES_MAX_SET_MB: z.coerce.number().positive().max(10_000).default(10),
   RULES_MAX_OFFERS: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
+  RULES_MAX_CONDITIONS: z.coerce.number().int().min(1).max(100_000_000).default(100_000),
+  RULES_MAX_OFFER_CONDITIONS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  RULES_RELOAD_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  RULES_RELOAD_HEAP_MB: z.coerce.number().int().min(64).max(16_384).default(512),
   RULESET_VERSIONS: z.coerce.number().int().min(1).max(1_000).default(50),
   RULESET_VERSIONS_MB: z.coerce.number().int().min(1).max(100_000).default(256),
   SPOOL_DIR: z.string().min(1).default('./data/spool'),
@@ -181,14 +185,22 @@ function parseEnv<S extends z.ZodObject>(schema: S, env: Env): z.output<S> {
   return parsed.data;
 }
 
-const RuleLimitsSchema = EnvSchema.pick({ RULES_MAX_FILE_MB: true, RULES_MAX_SET_MB: true, RULES_MAX_OFFERS: true });
+const RuleLimitsSchema = EnvSchema.pick({
+  RULES_MAX_FILE_MB: true,
+  RULES_MAX_SET_MB: true,
+  RULES_MAX_OFFERS: true,
+  RULES_MAX_CONDITIONS: true,
+  RULES_MAX_OFFER_CONDITIONS: true,
+});
 
-/** What a rule set may weigh (RULES_MAX_FILE_MB, RULES_MAX_SET_MB, RULES_MAX_OFFERS), for the server and the CLI alike. */
+/** What a rule set may weigh (the RULES_MAX_* variables), for the server and the CLI alike. */
 export function ruleLimits(env: Pick<z.output<typeof RuleLimitsSchema>, keyof z.output<typeof RuleLimitsSchema>>) {
   return {
     fileBytes: Math.round(env.RULES_MAX_FILE_MB * 1024 * 1024),
     setBytes: Math.round(env.RULES_MAX_SET_MB * 1024 * 1024),
     offers: env.RULES_MAX_OFFERS,
+    conditions: env.RULES_MAX_CONDITIONS,
+    offerConditions: env.RULES_MAX_OFFER_CONDITIONS,
   };
 }
 

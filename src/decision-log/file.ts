@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
+import { compiledWorker } from '../ops/threads.js';
 import { FILE_LOG_BUFFER, type FileLogSettings, type FileLogStatus, type WriterStatus } from './file-writer.js';
 import { encode, MOST_WORDS, mostBytes, Vocabulary } from './record-codec.js';
 import type { DecisionEntry } from './store.js';
@@ -43,14 +44,7 @@ const RESTART_MS = 1_000;
 /** The writer's heap: its backlog is bounded by FILE_LOG_BUFFER records, well within. */
 const WRITER_HEAP_MB = 256;
 
-/**
- * The compiled writer: beside this module once built; when the sources run (the test runner
- * transforms them, a thread cannot), the build's copy, which `npm test` makes first.
- */
-const WRITER = new URL(
-  import.meta.url.endsWith('.ts') ? '../../dist/decision-log/file-worker.js' : './file-worker.js',
-  import.meta.url,
-);
+const WRITER = compiledWorker('decision-log/file-worker.js');
 
 const NO_STATUS: WriterStatus & { received: number } = {
   ok: true,

@@ -11,7 +11,7 @@ export {
 } from './load.js';
 export { type ChangeResult, RuleSetManager, summarize } from './manager.js';
 export { type CompiledPolicy, type CompiledPolicyRule, type CountedAs, compilePolicy } from './policy.js';
-export { formatIssue, type RuleIssue } from './positions.js';
+export { formatIssue, logWarnings, type RuleIssue } from './positions.js';
 export { type ConditionTrace, evaluateReference } from './reference.js';
 export { RuleSetRegistry } from './registry.js';
 export { type CompiledOffer, compileRuleSet, type RuleSet, versionOf } from './ruleset.js';

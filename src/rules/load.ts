@@ -48,80 +48,115 @@ export interface RuleLimits {
   readonly setBytes: number;
   /** offer files */
   readonly offers: number;
+  /** conditions (comparisons of a fact with a value) of every offer together */
+  readonly conditions: number;
+  /** conditions of one offer's eligibility */
+  readonly offerConditions: number;
 }
 
 const MB = 1024 * 1024;
-export const DEFAULT_RULE_LIMITS: RuleLimits = { fileBytes: 1 * MB, setBytes: 10 * MB, offers: 5_000 };
+export const DEFAULT_RULE_LIMITS: RuleLimits = {
+  fileBytes: 1 * MB,
+  setBytes: 10 * MB,
+  offers: 5_000,
+  conditions: 100_000,
+  offerConditions: 1_000,
+};
 
 const megabytes = (bytes: number) => `${(bytes / MB).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
 
-async function readRaw(dir: string, limits: RuleLimits): Promise<{ files: RawFile[]; errors: RuleIssue[] }> {
+/** Files stat'ed or read at a time: a catalogue of thousands of files is read in parallel, without running out of descriptors. */
+const FILES_AT_ONCE = 64;
+
+async function eachFile<T>(names: readonly string[], work: (name: string) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < names.length; i += FILES_AT_ONCE)
+    out.push(...(await Promise.all(names.slice(i, i + FILES_AT_ONCE).map(work))));
+  return out;
+}
+
+async function readRaw(
+  dir: string,
+  limits: RuleLimits,
+): Promise<{ files: RawFile[]; errors: RuleIssue[]; overLimit: boolean }> {
   const errors: RuleIssue[] = [];
-  const files: RawFile[] = [];
   const missing = (file: string, message: string) =>
     errors.push({ file, path: '/', line: 1, column: 1, message, severity: 'error' });
+  const top: string[] = [RULE_FILES.manifest, RULE_FILES.arbitration, RULE_FILES.contactPolicy];
+  const unreadable = (name: string) => (top.includes(name) ? `cannot read ${join(dir, name)}` : 'cannot read file');
+  // editors leave dot-files beside the ones they edit (.#x.json, ._x.json): not offers
+  const offerNames = await readdir(join(dir, RULE_FILES.offers)).then(
+    (names) => names.filter(isRuleFileName).sort(),
+    () => undefined,
+  );
+  const tooMany = offerNames !== undefined && offerNames.length > limits.offers;
+  const names = [...top, ...(tooMany ? [] : (offerNames ?? []).map((n) => `${RULE_FILES.offers}/${n}`))];
+  // every size first: nothing is read unless the files are within the limits
+  const sizes = await eachFile(names, (name) =>
+    stat(join(dir, name)).then(
+      (s) => s.size,
+      () => undefined,
+    ),
+  );
+  const within: string[] = [];
   let total = 0;
-  /** The file's text, if it is within the limits (each file's, and the set's so far). */
-  const within = async (name: string): Promise<string | undefined> => {
-    const path = join(dir, name);
-    const { size } = await stat(path);
-    if (size > limits.fileBytes) {
+  let overLimit = tooMany;
+  for (const [i, name] of names.entries()) {
+    const size = sizes[i];
+    if (size === undefined) missing(name, unreadable(name));
+    else if (size > limits.fileBytes) {
+      overLimit = true;
       missing(
         name,
         `the file is ${megabytes(size)}, over the limit of ${megabytes(limits.fileBytes)} a file (RULES_MAX_FILE_MB)`,
       );
-      return undefined;
-    }
-    total += size;
-    if (total > limits.setBytes) {
+    } else if ((total += size) > limits.setBytes) {
+      overLimit = true;
+      // past the set's limit the rest are not read: one error says why
       missing(
         name,
         `the rule set passes ${megabytes(limits.setBytes)} with this file, over its limit (RULES_MAX_SET_MB)`,
       );
-      return undefined;
-    }
-    return readFile(path, 'utf8');
-  };
-  for (const name of [RULE_FILES.manifest, RULE_FILES.arbitration, RULE_FILES.contactPolicy]) {
-    try {
-      const text = await within(name);
-      if (text !== undefined) files.push({ name, text });
-    } catch {
-      missing(name, `cannot read ${join(dir, name)}`);
-    }
+      break;
+    } else within.push(name);
   }
-  let offerNames: string[] = [];
-  try {
-    // editors leave dot-files beside the ones they edit (.#x.json, ._x.json): not offers
-    offerNames = (await readdir(join(dir, RULE_FILES.offers))).filter(isRuleFileName).sort();
-  } catch {
-    missing(RULE_FILES.offers, `cannot read the folder ${join(dir, RULE_FILES.offers)}`);
-  }
-  if (offerNames.length > limits.offers) {
+  // after the three at the top, as the files are named in order (there are no offer files then)
+  if (offerNames === undefined) missing(RULE_FILES.offers, `cannot read the folder ${join(dir, RULE_FILES.offers)}`);
+  if (tooMany)
     missing(
       RULE_FILES.offers,
-      `${offerNames.length.toLocaleString('en-US')} offers, over the limit of ${limits.offers.toLocaleString('en-US')} a rule set (RULES_MAX_OFFERS)`,
+      `${offerNames!.length.toLocaleString('en-US')} offers, over the limit of ${limits.offers.toLocaleString('en-US')} a rule set (RULES_MAX_OFFERS)`,
     );
-    return { files, errors };
+  if (overLimit) return { files: [], errors, overLimit };
+  const texts = await eachFile(within, (name) =>
+    readFile(join(dir, name), 'utf8').then(
+      (text) => text,
+      () => undefined,
+    ),
+  );
+  const files: RawFile[] = [];
+  for (const [i, name] of within.entries()) {
+    const text = texts[i];
+    if (text === undefined) missing(name, unreadable(name));
+    else files.push({ name, text });
   }
-  for (const n of offerNames) {
-    const name = `${RULE_FILES.offers}/${n}`;
-    try {
-      const text = await within(name);
-      if (text !== undefined) files.push({ name, text });
-    } catch {
-      missing(name, 'cannot read file');
-    }
-    // past the set's limit the rest are not read: one error says why
-    if (total > limits.setBytes) break;
-  }
-  return { files, errors };
+  return { files, errors, overLimit };
 }
 
 function forbiddenKeys(src: SourceFile, pointers: readonly string[]): RuleIssue[] {
   return pointers
     .filter((p) => p.split('/').some((part) => FORBIDDEN_KEYS.has(part)))
     .map((p) => src.issue(p.split('/').slice(1), `forbidden property name in "${p}"`));
+}
+
+/** The comparisons in a parsed condition tree (objects naming a `fact`), counted before it is validated. */
+function countConditions(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + countConditions(v), 0);
+  if (value === null || typeof value !== 'object') return 0;
+  if (Object.hasOwn(value, 'fact')) return 1;
+  let n = 0;
+  for (const v of Object.values(value)) n += countConditions(v);
+  return n;
 }
 
 function check<S extends z.ZodTypeAny>(src: SourceFile, schema: S, errors: RuleIssue[]): z.output<S> | undefined {
@@ -144,7 +179,9 @@ function check<S extends z.ZodTypeAny>(src: SourceFile, schema: S, errors: RuleI
 
 /** Reads and validates a rule-set folder; every problem is reported, not just the first. */
 export async function loadRuleSet(dir: string, limits: RuleLimits = DEFAULT_RULE_LIMITS): Promise<LoadResult> {
-  const { files, errors } = await readRaw(dir, limits);
+  const { files, errors, overLimit } = await readRaw(dir, limits);
+  // a set past a limit is refused at once: not a byte of it parsed
+  if (overLimit) return { ok: false, errors, warnings: [] };
   const warnings: RuleIssue[] = [];
   const hash = createHash('sha256');
   const parsed = new Map<string, SourceFile>();
@@ -163,8 +200,24 @@ export async function loadRuleSet(dir: string, limits: RuleLimits = DEFAULT_RULE
   const contactPolicy = get(RULE_FILES.contactPolicy, ContactPolicy);
   const offers: Offer[] = [];
   const offerFiles = new Map<string, SourceFile>();
+  let conditions = 0;
   for (const [name, src] of parsed) {
     if (!name.startsWith(`${RULE_FILES.offers}/`)) continue;
+    // counted from the parsed JSON, before the schema or the compiler walks the conditions
+    const count = countConditions((src.data as { eligibility?: unknown } | null)?.eligibility);
+    // past the set's limit the rest are not checked: one error says why
+    if (conditions > limits.conditions) continue;
+    const over =
+      count > limits.offerConditions
+        ? `eligibility has ${count.toLocaleString('en-US')} conditions, over the limit of ${limits.offerConditions.toLocaleString('en-US')} an offer (RULES_MAX_OFFER_CONDITIONS)`
+        : conditions + count > limits.conditions
+          ? `the rule set passes ${limits.conditions.toLocaleString('en-US')} conditions with this offer, over its limit (RULES_MAX_CONDITIONS)`
+          : undefined;
+    conditions += count;
+    if (over) {
+      errors.push(src.issue(['eligibility'], over));
+      continue;
+    }
     const offer = check(src, Offer, errors);
     if (!offer) continue;
     const expected = name.slice(RULE_FILES.offers.length + 1, -'.json'.length);

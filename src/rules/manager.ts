@@ -5,17 +5,11 @@ import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { AuditEntry, AuditSink, AuditTrail } from './audit.js';
-import {
-  DEFAULT_RULE_LIMITS,
-  isRuleFileName,
-  loadRuleSet,
-  RULE_FILES,
-  type RuleLimits,
-  type RuleSetSource,
-} from './load.js';
-import { formatIssue, type RuleIssue } from './positions.js';
+import { DEFAULT_RULE_LIMITS, isRuleFileName, RULE_FILES, type RuleLimits, type RuleSetSource } from './load.js';
+import { DEFAULT_RELOAD_BUDGET, loadRuleSetInThread, type ReloadBudget } from './load-thread.js';
+import { formatIssue, logWarnings, type RuleIssue } from './positions.js';
 import type { RuleSetRegistry } from './registry.js';
-import { compileRuleSet, type RuleSet } from './ruleset.js';
+import { compileRuleSetInSteps, type RuleSet } from './ruleset.js';
 import { sameJson } from './same-json.js';
 
 export interface ChangeResult {
@@ -70,6 +64,8 @@ export class RuleSetManager {
   private firstEventAt = 0;
   /** the rule files as last read, so polling reloads only on a change */
   private seen = '';
+  /** a watch reload is queued and has not started: later edits join it rather than queue another */
+  private watchQueued = false;
   /** the content hash last read from the folder: what a watch reload compares with, so a rollback stays until the folder really changes */
   private folderHash: string | undefined;
 
@@ -81,6 +77,7 @@ export class RuleSetManager {
     private readonly trail: AuditTrail,
     private readonly sink: AuditSink = () => {},
     private readonly limits: RuleLimits = DEFAULT_RULE_LIMITS,
+    private readonly budget: ReloadBudget = DEFAULT_RELOAD_BUDGET,
   ) {}
 
   private audit(entry: Omit<AuditEntry, 'at'>): void {
@@ -157,21 +154,10 @@ export class RuleSetManager {
 
   private async reloadNow(by: Origin, onlyIfChanged: boolean): Promise<ChangeResult> {
     this.seen = await this.signature();
-    const loaded = await loadRuleSet(this.dir, this.limits).catch((err: unknown) => ({ failure: err as Error }));
+    // read, parsed, validated and compiled in a thread of its own: decisions go on meanwhile
+    const loaded = await loadRuleSetInThread(this.dir, this.limits, this.budget);
     const before = this.registry.active;
     const previous = before?.version ?? null;
-    if ('failure' in loaded) {
-      this.refuse(by, previous, [
-        {
-          file: '.',
-          path: '/',
-          line: 1,
-          column: 1,
-          message: `cannot be read: ${loaded.failure.message}`,
-          severity: 'error',
-        },
-      ]);
-    }
     if (!loaded.ok) {
       if (onlyIfChanged && this.registry.lastError && sameJson(this.registry.lastError.errors, loaded.errors))
         return { changed: false, version: previous ?? '', previous, summary: 'still refused' };
@@ -182,13 +168,13 @@ export class RuleSetManager {
     }
     this.folderHash = loaded.source.hash;
     this.registry.lastError = null;
-    for (const w of loaded.warnings) this.log.warn({ requestId: by.requestId }, formatIssue(w));
+    logWarnings(this.log, loaded.warnings, { requestId: by.requestId });
     if (before && loaded.source.hash === before.hash)
       return { changed: false, version: before.version, previous, summary: 'no change' };
     let ruleset: RuleSet;
     try {
-      // compiled in full before the one assignment that serves it
-      ruleset = compileRuleSet(loaded.source);
+      // compiled in full before the one assignment that serves it, a step at a time
+      ruleset = await compileRuleSetInSteps(loaded.source, loaded.bytes);
     } catch (err) {
       this.refuse(by, previous, [
         {
@@ -256,7 +242,10 @@ export class RuleSetManager {
     return parts.join('\n');
   }
 
-  /** Reloads 300 ms after the last change, and no later than 2 s after the first. */
+  /**
+   * Reloads 300 ms after the last change, and no later than 2 s after the first; while a reload
+   * runs, edits wait for it and then make one reload together, never a second one alongside.
+   */
   private changed(): void {
     const now = Date.now();
     if (!this.debounce) this.firstEventAt = now;
@@ -264,7 +253,13 @@ export class RuleSetManager {
     const wait = Math.max(0, Math.min(DEBOUNCE_MS, this.firstEventAt + MAX_WAIT_MS - now));
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
-      this.reload('file watch', { onlyIfChanged: true }).catch(() => {
+      if (this.watchQueued) return;
+      this.watchQueued = true;
+      this.queue(() => {
+        // from here on an edit needs a read of its own: this one may have missed it
+        this.watchQueued = false;
+        return this.reloadNow({ who: 'file watch' }, true);
+      }).catch(() => {
         // refused: audited, and lastError says why; the next edit tries again
       });
     }, wait);

@@ -1,4 +1,5 @@
 import type { ContactPolicy, ContactScope, OfferGroup, PolicyRule } from './schema.js';
+import { runSteps, type Steps } from './steps.js';
 
 interface RuleBase {
   readonly name: string;
@@ -56,48 +57,94 @@ function compileRule(r: PolicyRule): CompiledPolicyRule {
     : { ...base, type: r.type, outcome: r.outcome, days: r.days };
 }
 
+/** A rule's offers, groups and channel filters as sets: asked once per offer and channel. */
+interface Filter {
+  readonly offers: ReadonlySet<string> | undefined;
+  readonly groups: ReadonlySet<string> | undefined;
+  readonly channels: ReadonlySet<string> | undefined;
+}
+
+const filterOf = (r: PolicyRule): Filter => ({
+  offers: setOf(r.offers),
+  groups: setOf(r.groups),
+  channels: setOf(r.channel),
+});
+
 /** Does the rule govern this offer on this channel (its offers, groups and channel filters)? */
-function governs(r: PolicyRule, offer: OfferRef, channel: string): boolean {
-  if (r.offers && !r.offers.includes(offer.id)) return false;
-  if (r.groups && !r.groups.includes(offer.group)) return false;
-  return r.channel === undefined || [r.channel].flat().includes(channel);
+function governs(f: Filter, offer: OfferRef, channel: string): boolean {
+  if (f.offers && !f.offers.has(offer.id)) return false;
+  if (f.groups && !f.groups.has(offer.group)) return false;
+  return f.channels === undefined || f.channels.has(channel);
+}
+
+/** What a rule governs across every offer and channel: the offers, groups and channels a contact counts for. */
+interface Governed {
+  readonly offers: ReadonlySet<string>;
+  readonly groups: ReadonlySet<string>;
+  readonly channels: ReadonlySet<string>;
+}
+
+function governedBy(f: Filter, offers: readonly OfferRef[]): Governed {
+  const governed = { offers: new Set<string>(), groups: new Set<string>(), channels: new Set<string>() };
+  for (const o of offers)
+    for (const c of o.channels)
+      if (governs(f, o, c)) {
+        governed.offers.add(o.id);
+        governed.groups.add(o.group);
+        governed.channels.add(c);
+      }
+  return governed;
 }
 
 /**
  * Would a contact with `offer` on `channel` count toward this cap for some offer it governs,
  * on any channel? Such a contact, when a decision presents it, is what the cap must see.
  */
-function countsToward(r: PolicyRule, offer: OfferRef, channel: string, offers: readonly OfferRef[]): boolean {
-  if (r.channel !== undefined && ![r.channel].flat().includes(channel)) return false;
-  const governed = offers.flatMap((o) => o.channels.filter((c) => governs(r, o, c)).map((c) => ({ o, c })));
+function countsToward(r: PolicyRule, f: Filter, governed: Governed, offer: OfferRef, channel: string): boolean {
+  if (f.channels && !f.channels.has(channel)) return false;
   switch (r.scope) {
     case 'offer':
-      return governed.some(({ o }) => o.id === offer.id);
+      return governed.offers.has(offer.id);
     case 'group':
-      return governed.some(({ o }) => o.group === offer.group);
+      return governed.groups.has(offer.group);
     case 'channel':
-      return governed.some(({ c }) => c === channel);
+      return governed.channels.has(channel);
     case 'all':
-      return governed.length > 0;
+      return governed.offers.size > 0;
   }
 }
 
-export function compilePolicy(
+/** Offers looked at between two steps. */
+const OFFERS_PER_STEP = 500;
+
+export const compilePolicy = (
   policy: ContactPolicy,
   offers: readonly OfferRef[],
   channels: readonly string[],
-): CompiledPolicy {
+): CompiledPolicy => runSteps(policySteps(policy, offers, channels));
+
+export function* policySteps(
+  policy: ContactPolicy,
+  offers: readonly OfferRef[],
+  channels: readonly string[],
+): Steps<CompiledPolicy> {
   const rules = policy.rules.map(compileRule);
+  const filters = policy.rules.map(filterOf);
+  const governed = filters.map((f) => governedBy(f, offers));
   const rulesFor = new Map<string, Map<string, CompiledPolicyRule[]>>();
   const countedAs = new Map<string, Map<string, CountedAs>>();
   for (const channel of channels) {
     const applying = new Map<string, CompiledPolicyRule[]>();
     const counted = new Map<string, CountedAs>();
+    let seen = 0;
     for (const offer of offers) {
+      if (++seen % OFFERS_PER_STEP === 0) yield;
       if (!offer.channels.includes(channel)) continue;
-      const mine = policy.rules.flatMap((r, i) => (governs(r, offer, channel) ? [rules[i]!] : []));
+      const mine = policy.rules.flatMap((_r, i) => (governs(filters[i]!, offer, channel) ? [rules[i]!] : []));
       if (mine.length > 0) applying.set(offer.id, mine);
-      const caps = policy.rules.filter((r) => r.type === 'frequencyCap' && countsToward(r, offer, channel, offers));
+      const caps = policy.rules.filter(
+        (r, i) => r.type === 'frequencyCap' && countsToward(r, filters[i]!, governed[i]!, offer, channel),
+      );
       if (caps.length > 0) {
         counted.set(offer.id, {
           decision: caps.some((r) => r.type === 'frequencyCap' && r.counts === 'decision'),

@@ -15,6 +15,23 @@ export function formatIssue(issue: RuleIssue): string {
   return `${issue.file}:${issue.line}:${issue.column}: ${issue.severity === 'warning' ? 'warning: ' : ''}${issue.message}`;
 }
 
+/** Warnings logged one by one at most: a generated catalogue can have thousands, and each is a log line. */
+const WARNINGS_LOGGED = 20;
+
+/** Logs a rule set's warnings, the first few each on its line and a count of the rest. */
+export function logWarnings(
+  log: { warn(details: object, message: string): void },
+  warnings: readonly RuleIssue[],
+  details: object = {},
+): void {
+  for (const w of warnings.slice(0, WARNINGS_LOGGED)) log.warn(details, formatIssue(w));
+  if (warnings.length > WARNINGS_LOGGED)
+    log.warn(
+      { ...details, warnings: warnings.length },
+      `… and ${(warnings.length - WARNINGS_LOGGED).toLocaleString('en-US')} more warnings: nextbest rules validate lists them all`,
+    );
+}
+
 type Pointers = Record<string, { value: { pos: number }; key?: { pos: number } }>;
 
 /** Deeper than this, a rule file is refused before any parser recurses into it. */
@@ -43,12 +60,25 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
   return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
 }
 
-/** A parsed JSON file that can say where any of its values stands. */
+/** The JSON Pointer of every value in a parsed document, the document itself first (`""`). */
+function pointersOf(value: unknown, at = '', into: string[] = []): string[] {
+  into.push(at);
+  if (Array.isArray(value)) for (const [i, v] of value.entries()) pointersOf(v, `${at}/${i}`, into);
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) pointersOf(v, `${at}/${pointerToken(k)}`, into);
+  return into;
+}
+
+/**
+ * A parsed JSON file that can say where any of its values stands. Parsed by JSON.parse; the
+ * slower position-tracking parse runs only for a file that has something to say.
+ */
 export class SourceFile {
+  private located: Pointers | undefined;
+
   private constructor(
     readonly file: string,
     readonly data: unknown,
-    private readonly pointers: Pointers,
     private readonly text: string,
   ) {}
 
@@ -65,24 +95,34 @@ export class SourceFile {
       };
     }
     try {
-      const { data, pointers } = parseWithPointers(text);
-      return new SourceFile(file, data, pointers as Pointers, text);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const at = /position (\d+)/.exec(message);
-      const offset = at ? Number(at[1]) : text.length;
-      return {
-        file,
-        path: '',
-        ...lineColumn(text, offset),
-        message: `invalid JSON: ${message.replace(/ in JSON at position \d+/, '')}`,
-        severity: 'error',
-      };
+      return new SourceFile(file, JSON.parse(text), text);
+    } catch {
+      // the position-tracking parser says where, in the same words on every Node version
+      try {
+        return new SourceFile(file, parseWithPointers(text).data, text);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        const at = /position (\d+)/.exec(message);
+        const offset = at ? Number(at[1]) : text.length;
+        return {
+          file,
+          path: '',
+          ...lineColumn(text, offset),
+          message: `invalid JSON: ${message.replace(/ in JSON at position \d+/, '')}`,
+          severity: 'error',
+        };
+      }
     }
   }
 
+  private get pointers(): Pointers {
+    this.located ??= parseWithPointers(this.text).pointers as Pointers;
+    return this.located;
+  }
+
+  /** The JSON Pointer of every value, from the parsed data: no positions needed. */
   pointerList(): string[] {
-    return Object.keys(this.pointers);
+    return pointersOf(this.data);
   }
 
   /** The issue at the deepest existing prefix of `path` (a missing key points at its parent). */

@@ -2,8 +2,9 @@ import type { LifecyclePhase, ValueSegment } from '../profiles/schema.js';
 import { compileCondition, type Predicate } from './compile.js';
 import type { RuleSetSource } from './load.js';
 import { indexByCell, indexByPhase, reachablePhases, reachableSegments } from './phases.js';
-import { type CompiledPolicy, compilePolicy } from './policy.js';
+import { type CompiledPolicy, policySteps } from './policy.js';
 import type { Manifest, Offer, OfferGroup, Treatment } from './schema.js';
+import { runSteps, runStepsYielding, type Steps } from './steps.js';
 import { type CompiledArbitration, compileArbitration } from './weights.js';
 
 export interface CompiledOffer {
@@ -76,21 +77,38 @@ function compileControl(manifest: Manifest): Map<string, ControlView> {
 
 export const versionOf = (manifest: Manifest, hash: string): string => `${manifest.version}+${hash.slice(0, 8)}`;
 
-export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): RuleSet {
+/** Offers compiled between two looks at the event loop: a few milliseconds' work. */
+const OFFERS_PER_STEP = 250;
+
+/**
+ * Compiles in steps, each short even for the largest set the limits allow (5 000 offers:
+ * about 30 ms a step at most), so a caller on the thread that answers decisions can let them
+ * in between (compileRuleSetInSteps).
+ */
+function* compileSteps(source: RuleSetSource, loadedAt: Date, bytes: number): Steps<RuleSet> {
+  deepFreeze(source.manifest);
+  deepFreeze(source.arbitration);
+  deepFreeze(source.contactPolicy);
+  const offers: CompiledOffer[] = [];
+  for (const o of source.offers) {
+    deepFreeze(o);
+    offers.push({
+      id: o.id,
+      name: o.name,
+      group: o.group,
+      value: o.value,
+      fallback: o.fallback,
+      eligible: compileCondition(o.eligibility),
+      treatments: o.treatments as Record<string, Treatment>,
+      prior: o.propensity,
+      source: o,
+      phases: reachablePhases(o.eligibility),
+      segments: reachableSegments(o.eligibility),
+    });
+    if (offers.length % OFFERS_PER_STEP === 0) yield;
+  }
   deepFreeze(source);
-  const offers: CompiledOffer[] = source.offers.map((o) => ({
-    id: o.id,
-    name: o.name,
-    group: o.group,
-    value: o.value,
-    fallback: o.fallback,
-    eligible: compileCondition(o.eligibility),
-    treatments: o.treatments as Record<string, Treatment>,
-    prior: o.propensity,
-    source: o,
-    phases: reachablePhases(o.eligibility),
-    segments: reachableSegments(o.eligibility),
-  }));
+  yield;
   const byChannel = new Map<string, CompiledOffer[]>();
   const fallbackByChannel = new Map<string, CompiledOffer[]>();
   const byChannelPhase = new Map<string, ReadonlyMap<LifecyclePhase, readonly CompiledOffer[]>>();
@@ -119,7 +137,14 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
       channel,
       offers.filter((o) => o.fallback && Object.hasOwn(o.treatments, channel)),
     );
+    yield;
   }
+  const policy = yield* policySteps(
+    source.contactPolicy,
+    offers.map((o) => ({ id: o.id, group: o.group, channels: Object.keys(o.treatments) })),
+    source.manifest.channels,
+  );
+  yield;
   const maxOffers = new Map(Object.entries(source.contactPolicy.channels).map(([c, p]) => [c, p.maxOffers] as const));
   return Object.freeze({
     version: versionOf(source.manifest, source.hash),
@@ -134,12 +159,18 @@ export function compileRuleSet(source: RuleSetSource, loadedAt = new Date()): Ru
     arbitration: compileArbitration(source.arbitration),
     maxOffers,
     control: compileControl(source.manifest),
-    policy: compilePolicy(
-      source.contactPolicy,
-      offers.map((o) => ({ id: o.id, group: o.group, channels: Object.keys(o.treatments) })),
-      source.manifest.channels,
-    ),
+    policy,
     source,
-    bytes: Buffer.byteLength(JSON.stringify(source)),
+    bytes,
   });
 }
+
+/** The size a version is kept at: the UTF-8 bytes of its validated files' JSON (measured before it is frozen, which makes it slower to write). */
+export const sourceBytes = (source: RuleSetSource): number => Buffer.byteLength(JSON.stringify(source));
+
+export const compileRuleSet = (source: RuleSetSource, loadedAt = new Date(), bytes = sourceBytes(source)): RuleSet =>
+  runSteps(compileSteps(source, loadedAt, bytes));
+
+/** compileRuleSet with the event loop let in between its steps: what a reload on a serving thread uses. */
+export const compileRuleSetInSteps = (source: RuleSetSource, bytes: number, loadedAt = new Date()): Promise<RuleSet> =>
+  runStepsYielding(compileSteps(source, loadedAt, bytes));

@@ -57,11 +57,51 @@ describe('rule-set limits, checked before parsing', () => {
     expect((await loadRuleSet(dir)).ok).toBe(true);
   });
 
+  it('refuse an offer of more conditions than allowed, and a set of more in all, before the schema reads them', async () => {
+    const dir = await copy();
+    const base = JSON.parse(await readFile(join(SHIPPED_RULES, 'offers', 'anti-churn-early-renewal.json'), 'utf8'));
+    const leaf = (n: number) => ({ fact: 'clv', operator: 'greaterThan', value: n });
+    // 12 conditions in nested groups, one of them invalid: the count comes first
+    const eligibility = {
+      all: [leaf(1), { any: [leaf(2), leaf(3), { not: leaf(4) }] }, ...[5, 6, 7, 8, 9, 10, 11].map(leaf)],
+    };
+    eligibility.all.push({ fact: 'clv', operator: 'noSuchOperator', value: 12 });
+    await writeFile(join(dir, 'offers', 'zz-many.json'), JSON.stringify({ ...base, id: 'zz-many', eligibility }));
+    const perOffer = await loadRuleSet(dir, { ...DEFAULT_RULE_LIMITS, offerConditions: 11 });
+    expect(perOffer.ok).toBe(false);
+    if (!perOffer.ok)
+      expect(perOffer.errors).toEqual([
+        expect.objectContaining({
+          file: 'offers/zz-many.json',
+          path: '/eligibility',
+          message: 'eligibility has 12 conditions, over the limit of 11 an offer (RULES_MAX_OFFER_CONDITIONS)',
+        }),
+      ]);
+    // within the offer's limit the schema speaks, about the operator
+    const valid = await loadRuleSet(dir, { ...DEFAULT_RULE_LIMITS, offerConditions: 12 });
+    expect(valid.ok).toBe(false);
+    if (!valid.ok) expect(valid.errors.map((e) => e.path)).toEqual(['/eligibility/all/9/operator']);
+    // the shipped offers hold more than 50 conditions together: the offer that passes the set's limit is named, once
+    const bySet = await loadRuleSet(dir, { ...DEFAULT_RULE_LIMITS, conditions: 50 });
+    expect(bySet.ok).toBe(false);
+    if (!bySet.ok) {
+      const over = bySet.errors.filter((e) => /RULES_MAX_CONDITIONS/.test(e.message));
+      expect(over).toHaveLength(1);
+      expect(over[0]!.message).toBe(
+        'the rule set passes 50 conditions with this offer, over its limit (RULES_MAX_CONDITIONS)',
+      );
+    }
+  });
+
   it('nextbest rules validate refuses a 20 MB file naming the limit', async () => {
     const dir = await copy();
     await bigOffer(dir, 20 * 1024 * 1024);
+    const started = performance.now();
     const r = await run(['bin/nextbest.js', 'rules', 'validate', dir]);
+    const seconds = (performance.now() - started) / 1000;
     expect(r.code).toBe(1);
+    // refused from its size: not parsed for minutes (the process's own start is most of it)
+    expect(seconds).toBeLessThan(2);
     expect(r.stdout + r.stderr).toMatch(
       /offers\/zz-big\.json:1:1: the file is 20 MB, over the limit of 1 MB a file \(RULES_MAX_FILE_MB\)/,
     );
@@ -87,9 +127,32 @@ describe('rule-set limits, checked before parsing', () => {
   });
 
   it('take their settings from the environment, checked at start', () => {
-    const c = loadConfig({ RULES_MAX_FILE_MB: '2', RULES_MAX_SET_MB: '20', RULES_MAX_OFFERS: '100' });
+    const c = loadConfig({
+      RULES_MAX_FILE_MB: '2',
+      RULES_MAX_SET_MB: '20',
+      RULES_MAX_OFFERS: '100',
+      RULES_MAX_CONDITIONS: '5000',
+      RULES_MAX_OFFER_CONDITIONS: '50',
+      RULES_RELOAD_TIMEOUT_MS: '3000',
+      RULES_RELOAD_HEAP_MB: '256',
+    });
     expect([c.RULES_MAX_FILE_MB, c.RULES_MAX_SET_MB, c.RULES_MAX_OFFERS]).toEqual([2, 20, 100]);
-    for (const env of [{ RULES_MAX_OFFERS: '0' }, { RULES_MAX_FILE_MB: '-1' }, { RULES_MAX_SET_MB: 'lots' }])
+    expect([c.RULES_MAX_CONDITIONS, c.RULES_MAX_OFFER_CONDITIONS]).toEqual([5000, 50]);
+    expect([c.RULES_RELOAD_TIMEOUT_MS, c.RULES_RELOAD_HEAP_MB]).toEqual([3000, 256]);
+    expect(loadConfig({})).toMatchObject({
+      RULES_MAX_CONDITIONS: 100_000,
+      RULES_MAX_OFFER_CONDITIONS: 1_000,
+      RULES_RELOAD_TIMEOUT_MS: 10_000,
+      RULES_RELOAD_HEAP_MB: 512,
+    });
+    for (const env of [
+      { RULES_MAX_OFFERS: '0' },
+      { RULES_MAX_FILE_MB: '-1' },
+      { RULES_MAX_SET_MB: 'lots' },
+      { RULES_MAX_CONDITIONS: '0' },
+      { RULES_RELOAD_TIMEOUT_MS: '10' },
+      { RULES_RELOAD_HEAP_MB: '1' },
+    ])
       expect(() => loadConfig(env)).toThrow(new RegExp(Object.keys(env)[0]!));
   });
 });

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRuleSet } from '../../src/rules/load.js';
@@ -25,5 +25,28 @@ export async function rulesCopy(
     change(json);
     await writeFile(join(dir, file), JSON.stringify(json, null, 2));
   }
+  return dir;
+}
+
+/**
+ * A copy of the shipped rules with `count` more offers, each a shipped offer's copy under a new
+ * id (`gen-<n>`), optionally padded with `padding` characters of an unknown key, which the
+ * schema refuses: a large set that is valid, or one that is parsed in full and then refused.
+ */
+export async function generatedRules(count: number, padding = 0): Promise<string> {
+  const dir = await rulesCopy();
+  const names = (await readdir(join(dir, 'offers'))).filter((n) => n.endsWith('.json')).sort();
+  const offers = await Promise.all(
+    names.map(async (n) => JSON.parse(await readFile(join(dir, 'offers', n), 'utf8')) as Record<string, unknown>),
+  );
+  for (let i = 0; i < count; i += 100)
+    await Promise.all(
+      Array.from({ length: Math.min(100, count - i) }, (_, k) => {
+        const id = `gen-${i + k}`;
+        const offer = { ...offers[(i + k) % offers.length], id, fallback: false };
+        const body = padding > 0 ? { ...offer, padding: 'x'.repeat(padding) } : offer;
+        return writeFile(join(dir, 'offers', `${id}.json`), JSON.stringify(body, null, 2));
+      }),
+    );
   return dir;
 }

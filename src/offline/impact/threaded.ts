@@ -1,18 +1,12 @@
 import { Worker } from 'node:worker_threads';
+import { compiledWorker } from '../../ops/threads.js';
 import type { ImpactReport } from './impact.js';
 import type { ImpactSources } from './read.js';
 
 /** The worker's heap: the report's memory grows with the customers decided for (a million fit well within). */
 const WORKER_HEAP_MB = 1_536;
 
-/**
- * The compiled worker: beside this module once built; when the sources run (the test runner
- * transforms them, a thread cannot), the build's copy, which `npm test` makes first.
- */
-const WORKER = new URL(
-  import.meta.url.endsWith('.ts') ? '../../../dist/offline/impact/worker.js' : './worker.js',
-  import.meta.url,
-);
+const WORKER = compiledWorker('offline/impact/worker.js');
 
 /** The report failed on its input (a file unreadable, Redis unreachable) or ran out of time. */
 export class ImpactError extends Error {}
