@@ -2,11 +2,15 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import {
   type AppEnv,
+  type AuthFailureBudget,
+  authFailureGuard,
   bodyLimits,
   browserCors,
+  clientAddress,
   fromZod,
   type ImpactReports,
   keyTable,
+  type Needed,
   problem,
   registerDecisionLog,
   registerDecisions,
@@ -45,6 +49,8 @@ export interface Services {
     | 'OPS_AUTH'
     | 'RATE_LIMITS'
     | 'PUBLIC_CHANNELS'
+    | 'TRUSTED_PROXY_HEADER'
+    | 'TRUSTED_PROXY_HOPS'
   >;
   readonly rules: RuleSetRegistry;
   readonly manager: RuleSetManager;
@@ -57,6 +63,8 @@ export interface Services {
   readonly impact: ImpactReports | undefined;
   /** requests per API key per minute, for the rate limits */
   readonly rateWindows: WindowCounts;
+  /** failed authentications per client address per minute (AUTH_FAILURES_PER_MINUTE); undefined for 0 */
+  readonly authFailures: AuthFailureBudget | undefined;
   /** present when PROFILE_STORE=redis */
   readonly redis: RedisHealths | undefined;
   /** every decision, and the recent ones found by id */
@@ -77,6 +85,12 @@ export interface Services {
 const OPS_PATHS = ['/metrics', '/openapi.json', '/docs', '/docs/*'] as const;
 
 /** Wires routes to services; nothing here decides anything. */
+/** Was the request's body cut off before its end (the client went away, or the request timed out)? */
+function bodyCutOff(env: unknown): boolean {
+  const incoming = (env as { incoming?: { complete?: boolean; destroyed?: boolean } } | undefined)?.incoming;
+  return incoming !== undefined && incoming.destroyed === true && incoming.complete === false;
+}
+
 export function createApp(s: Services): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
@@ -89,6 +103,11 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   });
 
   app.onError((err, c) => {
+    // a body cut off by its client, or by the request timeout: nothing went wrong here
+    if (bodyCutOff(c.env)) {
+      s.log.info({ path: c.req.path, requestId: c.get('requestId') }, 'the request body stopped before its end');
+      return problem(c, new ApiError('invalid_request', 'the request body stopped before its end'));
+    }
     const apiError = toApiError(err);
     if (apiError.code === 'internal')
       s.log.error({ err, path: c.req.path, requestId: c.get('requestId') }, 'unexpected error');
@@ -108,15 +127,26 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   }
   app.use('/v1/*', bodyLimits());
   if (keys) {
+    // before each key check: an address that spent its failed authentications is refused unhashed
+    const budget =
+      s.authFailures &&
+      authFailureGuard(
+        s.authFailures,
+        clientAddress({ header: s.config.TRUSTED_PROXY_HEADER, hops: s.config.TRUSTED_PROXY_HOPS }),
+      );
+    const guard = (path: string, needed: Needed) => {
+      if (budget) app.use(path, budget);
+      app.use(path, requireScope(keys, needed));
+    };
     // a web page's public key reaches these two only, and only with a customer token
-    app.use('/v1/decisions', requireScope(keys, 'public'));
-    app.use('/v1/responses', requireScope(keys, 'public'));
-    app.use('/v1/decisions/:decisionId', requireScope(keys, 'admin'));
-    app.use('/v1/profiles/*', requireScope(keys, 'admin'));
-    app.use('/v1/reports/*', requireScope(keys, 'admin'));
-    app.use('/v1/rulesets', requireScope(keys, 'admin'));
-    app.use('/v1/rulesets/*', requireScope(keys, 'admin'));
-    if (s.config.OPS_AUTH === 'admin') for (const path of OPS_PATHS) app.use(path, requireScope(keys, 'admin'));
+    guard('/v1/decisions', 'public');
+    guard('/v1/responses', 'public');
+    guard('/v1/decisions/:decisionId', 'admin');
+    guard('/v1/profiles/*', 'admin');
+    guard('/v1/reports/*', 'admin');
+    guard('/v1/rulesets', 'admin');
+    guard('/v1/rulesets/*', 'admin');
+    if (s.config.OPS_AUTH === 'admin') for (const path of OPS_PATHS) guard(path, 'admin');
     // after the key checks, which name the key
     app.use('*', rateLimit(s.config.RATE_LIMITS, s.rateWindows));
   }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { ImpactReports } from './api/index.js';
+import { authFailureBudget, type ImpactReports } from './api/index.js';
 import { createApp, type Services } from './app.js';
 import { type Config, ruleLimits } from './config.js';
 import type { Counters } from './counters/index.js';
@@ -284,6 +284,7 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
     readiness: { draining: false },
     demoCustomers: demo,
     rateWindows: stores.rateWindows,
+    authFailures: authFailureBudget(config.AUTH_FAILURES_PER_MINUTE, metrics, log),
     version: await packageVersion(),
     async close() {
       clearInterval(sync);

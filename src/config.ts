@@ -115,6 +115,16 @@ export const EnvSchema = z.object({
     .pipe(z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name')).min(1))
     .default(['web']),
   RATE_LIMITS: RateLimits.default(RateLimits.parse('public:60000,customer:300,decide:600000,admin:6000')),
+  /** failed authentications (401s) one client address may make a minute before it is refused with 429; 0: no limit */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(60),
+  /** the header a trusted proxy writes the client's address in (x-forwarded-for); unset: the socket's address */
+  TRUSTED_PROXY_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'a header name, like x-forwarded-for')
+    .transform((h) => h.toLowerCase())
+    .optional(),
+  /** how many trusted proxies add to that header: the entry this many from the right is the client's */
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(1).max(10).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PROFILE_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   PROFILE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
@@ -150,6 +160,12 @@ export const EnvSchema = z.object({
   CHALLENGER_SHARE: z.coerce.number().min(0).max(1).default(0.1),
   LEARNING_SYNC_MS: z.coerce.number().int().min(100).max(600_000).default(1_000),
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(8_000).default(0),
+  /** the request's headers must arrive within it; 408 past it */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
+  /** the whole request, body included, must arrive within it; 408 past it */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /** an idle keep-alive connection is kept this long: above the idle timeouts of the proxies in front (60 s for AWS ALB and nginx) */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(65_000),
   RULES_WATCH: z
     .enum(['true', 'false'])
     .default('true')
@@ -229,6 +245,14 @@ export function loadConfig(env: Env = process.env): Config {
   if (scopes.has('public') && !data.CUSTOMER_TOKEN_SECRET) {
     throw new ConfigError([
       'CUSTOMER_TOKEN_SECRET: a public key identifies customers by signed customer tokens; set the secret the site signs them with (at least 32 characters)',
+    ]);
+  }
+  if (data.TRUSTED_PROXY_HOPS !== undefined && data.TRUSTED_PROXY_HEADER === undefined) {
+    throw new ConfigError(['TRUSTED_PROXY_HOPS: counts the proxies that add to TRUSTED_PROXY_HEADER, which is unset']);
+  }
+  if (data.HTTP_HEADERS_TIMEOUT_MS > data.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError([
+      `HTTP_HEADERS_TIMEOUT_MS: the headers are part of the request, so at most HTTP_REQUEST_TIMEOUT_MS (${data.HTTP_REQUEST_TIMEOUT_MS})`,
     ]);
   }
   if (data.OPS_AUTH === 'admin' && !scopes.has('admin')) {

@@ -1,11 +1,15 @@
 import cluster from 'node:cluster';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import { BootError, buildServices, createApp } from './boot.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { guardServer, httpServerOptions } from './ops/http-server.js';
 
+/** after the listener closes: in-flight requests, then the flush of buffered writes */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** how long requests still arriving are waited for; the flush may take 5 s more (Redis away) */
+const SHUTDOWN_ARRIVAL_MS = 4_000;
 
 function fail(message: string): never {
   process.stderr.write(`nextbest: ${message}\n`);
@@ -37,42 +41,52 @@ async function worker(config: Config): Promise<void> {
   }
   const services = await buildServices(config, log);
   const app = createApp(services);
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-    log.info(
-      { port: info.port, rulesetVersion: services.rules.active?.version, store: services.profiles.kind },
-      'nextbest is serving',
-    );
-  });
+  const timeouts = {
+    headersMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  };
+  const server = serve(
+    { fetch: app.fetch, port: config.PORT, hostname: config.HOST, serverOptions: httpServerOptions(timeouts) },
+    (info) => {
+      log.info(
+        { port: info.port, rulesetVersion: services.rules.active?.version, store: services.profiles.kind },
+        'nextbest is serving',
+      );
+    },
+  ) as Server;
+  const http = guardServer(server, timeouts, { onProblem: (code) => services.metrics.problems.slot(code).n++ });
   let stopping = false;
+  const close = () => {
+    setTimeout(() => {
+      log.error('in-flight work or buffered writes did not finish within the grace period; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    // no new connections; in-flight requests finish, idle connections close once quiet, and
+    // requests still arriving after SHUTDOWN_ARRIVAL_MS are answered 408: the rest of the
+    // grace period is for writing out what requests left buffered
+    http.close({ arrivalMs: SHUTDOWN_ARRIVAL_MS }).then(() =>
+      services.close().then(
+        (complete) => process.exit(complete ? 0 : 1),
+        (err: unknown) => {
+          log.error({ err }, 'could not flush buffered writes at shutdown');
+          process.exit(1);
+        },
+      ),
+    );
+  };
   const stop = () => {
     if (stopping) return;
     stopping = true;
     // /readyz answers 503 from now on, and every answer closes its connection (keep-alive
-    // clients move to other nodes): set on the server, so requests pay nothing until then
+    // clients move to other nodes)
     services.readiness.draining = true;
-    (server as Server).prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
-      res.shouldKeepAlive = false;
-    });
+    http.drain();
     log.info({ delayMs: config.SHUTDOWN_DELAY_MS }, 'SIGTERM: draining');
-    // the balancer gets SHUTDOWN_DELAY_MS to see the 503 and stop sending; then no new connections,
-    // and the grace period for in-flight requests and buffered writes
-    setTimeout(() => {
-      setTimeout(() => {
-        log.error('in-flight work or buffered writes did not finish within the grace period; exiting');
-        process.exit(1);
-      }, SHUTDOWN_GRACE_MS).unref();
-      server.close(() => {
-        // requests are done: write out what they left buffered, then leave
-        services.close().then(
-          (complete) => process.exit(complete ? 0 : 1),
-          (err: unknown) => {
-            log.error({ err }, 'could not flush buffered writes at shutdown');
-            process.exit(1);
-          },
-        );
-      });
-      if ('closeIdleConnections' in server) server.closeIdleConnections();
-    }, config.SHUTDOWN_DELAY_MS);
+    // the balancer gets SHUTDOWN_DELAY_MS to see the 503 and stop sending; without a delay the
+    // listener closes at once, before any client is sent off to open a new connection
+    if (config.SHUTDOWN_DELAY_MS > 0) setTimeout(close, config.SHUTDOWN_DELAY_MS);
+    else close();
   };
   // a second signal changes nothing: the flush it would cut short is what the first one started
   process.on('SIGTERM', stop);

@@ -1,5 +1,6 @@
 /** HTTP routes, one file each, plus the API-key check and the problem+json writer. */
-export { keyTable, requireScope } from './auth.js';
+export { keyTable, type Needed, requireScope } from './auth.js';
+export { AuthFailureBudget, authFailureBudget, authFailureGuard, clientAddress } from './auth-failures.js';
 export { registerDecisionLog } from './decision-log.js';
 export { registerDecisions } from './decisions.js';
 export { registerDocs } from './docs.js';

@@ -188,6 +188,16 @@ export class Metrics {
     'Error responses by problem code',
     ['code'] as const,
   );
+  readonly authFailures = new Counter({
+    name: 'nextbest_auth_failures_total',
+    help: 'Requests answered 401 (no key, unknown key, bad customer token), counted against their address’s AUTH_FAILURES_PER_MINUTE',
+    registers: [this.registry],
+  });
+  readonly authBlocked = new Counter({
+    name: 'nextbest_auth_blocked_total',
+    help: 'Requests refused with 429 before any key or token check: their address had used its AUTH_FAILURES_PER_MINUTE',
+    registers: [this.registry],
+  });
   readonly rulesetInfo = new Gauge({
     name: 'nextbest_ruleset_active_info',
     help: 'The active rule-set version (value 1)',
