@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
+import { malformedJsonBody } from './api/body.js';
 import {
   type AppEnv,
   type AuthFailureBudget,
@@ -25,6 +26,8 @@ import {
   requireScope,
   toApiError,
 } from './api/index.js';
+import { allowedMethods, noRoute, requestSchemas } from './api/problem.js';
+import { PROFILE_SUMMARY_PATH } from './api/profiles.js';
 import { publicRequestCounter, rateLimit } from './api/rate-limit.js';
 import type { Config } from './config.js';
 import type { ContactStore } from './contacts/store.js';
@@ -92,30 +95,40 @@ function bodyCutOff(env: unknown): boolean {
 }
 
 export function createApp(s: Services): OpenAPIHono<AppEnv> {
+  // the schemas of the routes' requests, known once every route is registered (below)
+  let schemaOf: ReturnType<typeof requestSchemas> = () => undefined;
+  let allowed: ReturnType<typeof allowedMethods> = () => [];
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (!result.success)
         return problem(
           c,
-          fromZod(result.error, result.target === 'json' ? 'request body' : `request ${result.target}`),
+          fromZod(
+            result.error,
+            result.target === 'json' ? 'request body' : `request ${result.target}`,
+            schemaOf(c.req.method, c.req.routePath, result.target),
+            // the validator hands the hook the input it validated
+            (result as { data?: unknown }).data,
+          ),
         );
     },
   });
 
-  app.onError((err, c) => {
+  app.onError(async (err, c) => {
     // a body cut off by its client, or by the request timeout: nothing went wrong here
     if (bodyCutOff(c.env)) {
       s.log.info({ path: c.req.path, requestId: c.get('requestId') }, 'the request body stopped before its end');
       return problem(c, new ApiError('invalid_request', 'the request body stopped before its end'));
     }
-    const apiError = toApiError(err);
+    const apiError = (await malformedJsonBody(err, c)) ?? toApiError(err);
     if (apiError.code === 'internal')
       s.log.error({ err, path: c.req.path, requestId: c.get('requestId') }, 'unexpected error');
     if (apiError.code === 'unauthorized') c.header('www-authenticate', 'Bearer realm="nextbest"');
     s.metrics.problems.slot(apiError.code).n++;
     return problem(c, apiError);
   });
-  app.notFound((c) => problem(c, new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
+  // a path some route takes with other methods: 405 with Allow; else 404
+  app.notFound((c) => problem(c, noRoute(c.req.method, c.req.path, allowed(c.req.path))));
 
   // first: every answer, problems included, carries it
   app.use('*', requestIds());
@@ -134,7 +147,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
         s.authFailures,
         clientAddress({ header: s.config.TRUSTED_PROXY_HEADER, hops: s.config.TRUSTED_PROXY_HOPS }),
       );
-    const guard = (path: string, needed: Needed) => {
+    const guard = (path: string, needed: Needed | ((path: string) => Needed)) => {
       if (budget) app.use(path, budget);
       app.use(path, requireScope(keys, needed));
     };
@@ -142,7 +155,8 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     guard('/v1/decisions', 'public');
     guard('/v1/responses', 'public');
     guard('/v1/decisions/:decisionId', 'admin');
-    guard('/v1/profiles/*', 'admin');
+    // an agent key reads a profile's summary; the rest of the profiles is the admin's
+    guard('/v1/profiles/*', (path) => (PROFILE_SUMMARY_PATH.test(path) ? 'agent' : 'admin'));
     guard('/v1/reports/*', 'admin');
     guard('/v1/rulesets', 'admin');
     guard('/v1/rulesets/*', 'admin');
@@ -166,5 +180,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   registerOps(app, s);
   registerDocs(app, s.version);
   registerFrontEnds(app, s.demoCustomers);
+  schemaOf = requestSchemas(app.openAPIRegistry.definitions);
+  allowed = allowedMethods(app.routes);
   return app;
 }

@@ -12,7 +12,8 @@ const csv = (s: string) =>
     .map((v) => v.trim())
     .filter((v) => v.length > 0);
 
-export const SCOPES = ['public', 'decide', 'admin'] as const;
+/** public: web pages (by customer token); decide: back ends; agent: the agent panel (decide, and profile summaries); admin: everything. */
+export const SCOPES = ['public', 'decide', 'agent', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** What a key may hold: printable ASCII without spaces, so it travels unchanged in an Authorization header. */
@@ -33,7 +34,7 @@ const ApiKeys = z.string().transform((raw, ctx) => {
     if (at < 0 || !SCOPES.includes(scope) || key.length < 16) {
       ctx.addIssue({
         code: 'custom',
-        message: `entry ${n} ("${at < 0 ? pair.slice(0, 12) : scope}…"): expected scope:key with scope public, decide or admin and a key of at least 16 characters`,
+        message: `entry ${n} ("${at < 0 ? pair.slice(0, 12) : scope}…"): expected scope:key with scope public, decide, agent or admin and a key of at least 16 characters`,
       });
       return;
     }
@@ -62,11 +63,11 @@ const ApiKeys = z.string().transform((raw, ctx) => {
 const RateLimits = z.string().transform((raw, ctx) => {
   const limits: Partial<Record<Scope | 'customer', number>> = {};
   for (const pair of csv(raw)) {
-    const m = /^(public|decide|admin|customer):(\d{1,10})$/.exec(pair);
+    const m = /^(public|decide|agent|admin|customer):(\d{1,10})$/.exec(pair);
     if (!m) {
       ctx.addIssue({
         code: 'custom',
-        message: `"${pair}": expected scope:requests-per-minute, scope public, decide, admin or customer`,
+        message: `"${pair}": expected scope:requests-per-minute, scope public, decide, agent, admin or customer`,
       });
       return z.NEVER;
     }
@@ -114,7 +115,7 @@ export const EnvSchema = z.object({
     .transform(csv)
     .pipe(z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name')).min(1))
     .default(['web']),
-  RATE_LIMITS: RateLimits.default(RateLimits.parse('public:60000,customer:300,decide:600000,admin:6000')),
+  RATE_LIMITS: RateLimits.default(RateLimits.parse('public:60000,customer:300,decide:600000,agent:60000,admin:6000')),
   /** failed authentications (401s) one client address may make a minute before it is refused with 429; 0: no limit */
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(60),
   /** the header a trusted proxy writes the client's address in (x-forwarded-for); unset: the socket's address */

@@ -6,6 +6,7 @@ export const ERROR_CODES = [
   'unauthorized',
   'forbidden',
   'not_found',
+  'method_not_allowed',
   'payload_too_large',
   'unsupported_media_type',
   'invalid_ruleset',
@@ -42,6 +43,8 @@ export class ApiError extends Error {
     readonly errors?: readonly FieldError[],
     /** seconds after which a retry may succeed (429 and 503 answers) */
     readonly retryAfter?: number,
+    /** the methods the path takes (405 answers), for the Allow header */
+    readonly allow?: readonly string[],
   ) {
     super(detail);
   }

@@ -2,6 +2,8 @@
 // Accept / Reject posted as responses, then the actions shown again. Every request of one call
 // (a customer looked up until another is) names the call as its interaction, so looking the
 // customer up again, changing the call reason or answering an action presents nothing new.
+// The agent's key (an `agent` key) is asked for when the service wants one and kept for the
+// browser tab's session; what goes wrong is said in words for the agent, not for a developer.
 (function () {
   'use strict';
   var $ = function (id) {
@@ -10,7 +12,9 @@
   var form = $('lookup');
   var customer = $('customer');
   var intent = $('intent');
-  var key = $('key');
+  var keyInput = $('key');
+  var keyForm = $('key-form');
+  var keySaved = $('key-saved');
   var status = $('status');
   var profileBox = $('profile');
   var actions = $('actions');
@@ -18,16 +22,28 @@
   var SEGMENTS = { super: 'Super (top 5 %)', top: 'Top', middle: 'Middle', bottom: 'Bottom' };
   var PHASES = { new: 'New', loyalty: 'Loyalty', retain: 'Retain (at risk)', regain: 'Regain (lapsed)' };
 
-  key.value = sessionStorage.getItem('nextbest-key') || '';
+  var KEY_ITEM = 'nextbest-key';
+  var key = sessionStorage.getItem(KEY_ITEM) || '';
 
   function headers() {
     var h = { 'content-type': 'application/json' };
-    if (key.value) h.authorization = 'Bearer ' + key.value;
+    if (key) h.authorization = 'Bearer ' + key;
     return h;
   }
 
-  function say(text) {
+  /** Shows the key form, or the line saying a key is in use. */
+  function askForKey() {
+    keyForm.hidden = false;
+    keySaved.hidden = true;
+  }
+  function keyInUse() {
+    keyForm.hidden = true;
+    keySaved.hidden = !key;
+  }
+
+  function say(text, isProblem) {
     status.textContent = text;
+    status.className = isProblem ? 'problem' : '';
   }
   function plural(n) {
     return n === 1 ? '1 action' : n + ' actions';
@@ -45,14 +61,57 @@
     return node;
   }
 
-  /** The problem+json detail, or the status. */
-  function failure(res) {
-    return res.json().then(
-      function (p) {
-        return (p && (p.detail || p.title)) || 'status ' + res.status;
+  var UNREACHABLE =
+    'The recommendation service cannot be reached. Check your connection and try again in a minute; if it keeps happening, tell your team lead.';
+
+  /** What went wrong, in an agent's words: an Error whose `refused` marks a key problem. */
+  function trouble(res) {
+    var err;
+    if (!res) err = new Error(UNREACHABLE);
+    else if (res.status === 401)
+      err = new Error(
+        key
+          ? 'Your agent key was not accepted. Check it and enter it again, or ask your team lead for a new one.'
+          : 'Enter your agent key to look customers up. Your team lead can give you one.',
+      );
+    else if (res.status === 403)
+      err = new Error('Your key does not open the agent panel. Ask your team lead for an agent key.');
+    else if (res.status === 429) err = new Error('Too many look-ups in a short time. Wait a minute, then try again.');
+    else if (res.status === 400)
+      err = new Error('This customer ID cannot be looked up: it takes letters, digits and . _ : - only.');
+    else if (res.status === 404) err = new Error('Not found.');
+    else if (res.status >= 500)
+      err = new Error(
+        'The recommendation service has a problem right now. Try again in a minute; if it keeps happening, tell your team lead' +
+          reference(res) +
+          '.',
+      );
+    else
+      err = new Error(
+        'Something went wrong (error ' +
+          res.status +
+          '). Try again; if it keeps happening, tell your team lead' +
+          reference(res) +
+          '.',
+      );
+    err.status = res ? res.status : 0;
+    err.refused = err.status === 401 || err.status === 403;
+    return err;
+  }
+  function reference(res) {
+    var id = res.headers.get('x-request-id');
+    return id ? ' (reference ' + id + ')' : '';
+  }
+
+  /** fetch, with an unreachable service and an error answer both thrown as trouble. */
+  function ask(path, init) {
+    return fetch(path, init).then(
+      function (res) {
+        if (!res.ok) throw trouble(res);
+        return res;
       },
       function () {
-        return 'status ' + res.status;
+        throw trouble(null);
       },
     );
   }
@@ -61,7 +120,7 @@
     return churn >= 0.6 ? ['high', 'risk-high'] : churn >= 0.3 ? ['medium', 'risk-medium'] : ['low', 'risk-low'];
   }
 
-  function showProfile(p, note) {
+  function showProfile(id, p, note) {
     profileBox.replaceChildren();
     if (!p) {
       profileBox.appendChild(el('p', { class: 'muted', text: note }));
@@ -69,7 +128,7 @@
     }
     var risk = riskOf(p.churnScore);
     var rows = [
-      ['Customer', p.customerId],
+      ['Customer', id],
       ['Value segment', SEGMENTS[p.valueSegment] || p.valueSegment],
       ['Lifecycle phase', PHASES[p.lifecyclePhase] || p.lifecyclePhase],
       [
@@ -79,7 +138,7 @@
         ),
       ],
       ['Churn risk', risk[0] + ' (' + Math.round(p.churnScore * 100) + ' %)', risk[1]],
-      ['NPS', p.npsScore === undefined ? 'not asked' : String(p.npsScore)],
+      ['NPS', p.npsScore === null || p.npsScore === undefined ? 'not asked' : String(p.npsScore)],
       ['Products', (p.productsHeld || []).join(', ') || 'none'],
     ];
     var dl = el('dl', { class: 'profile' });
@@ -91,7 +150,7 @@
   }
 
   function post(path, body) {
-    return fetch(path, { method: 'POST', headers: headers(), body: JSON.stringify(body) });
+    return ask(path, { method: 'POST', headers: headers(), body: JSON.stringify(body) });
   }
 
   function respond(decision, offer, outcome) {
@@ -141,16 +200,13 @@
           b.disabled = true;
         });
         respond(decision, offer, outcome)
-          .then(function (res) {
-            if (!res.ok)
-              return failure(res).then(function (why) {
-                throw new Error(why);
-              });
+          .then(function () {
             say((outcome === 'accept' ? 'Accepted: ' : 'Rejected: ') + title + '. Actions updated.');
             return lookUp(true);
           })
           .catch(function (err) {
-            say('Could not record the answer: ' + err.message);
+            if (err.refused) askForKey();
+            say('The answer was not recorded. ' + err.message, true);
             buttons.querySelectorAll('button').forEach(function (b) {
               b.disabled = false;
             });
@@ -206,7 +262,6 @@
     // a slower earlier look-up must not show its customer after a later one
     var turn = ++lookUps;
     if (!keepStatus) say('Looking up ' + id + '…');
-    sessionStorage.setItem('nextbest-key', key.value);
     var request = {
       customerId: id,
       channel: CHANNEL,
@@ -215,33 +270,30 @@
       interactionId: callFor(id),
     };
     if (intent.value) request.context = { intent: intent.value };
-    var profile = fetch('/v1/profiles/' + encodeURIComponent(id), { headers: headers() }).then(
+    // the summary an agent key may read: segment, phase, CLV, churn, NPS, products
+    var profile = ask('/v1/profiles/' + encodeURIComponent(id) + '/summary', { headers: headers() }).then(
       function (res) {
-        if (res.ok)
-          return res.json().then(function (p) {
-            return { profile: p };
-          });
-        if (res.status === 404) return { note: 'Not a known customer: general actions only.' };
-        if (res.status === 401 || res.status === 403) return { note: 'The profile needs an admin key.' };
-        return failure(res).then(function (why) {
-          return { note: 'Profile unavailable: ' + why };
+        return res.json().then(function (p) {
+          return { profile: p };
         });
       },
-      function () {
-        return { note: 'Profile unavailable: the service did not answer.' };
+      function (err) {
+        if (err.status === 404) return { note: 'Not a known customer: general actions only.' };
+        if (err.status === 403)
+          return { note: 'Your key shows actions but not customer details. Ask your team lead for an agent key.' };
+        return { note: 'Customer details are unavailable right now.' };
       },
     );
     var decision = post('/v1/decisions', request).then(function (res) {
-      if (!res.ok)
-        return failure(res).then(function (why) {
-          throw new Error(why);
-        });
       return res.json();
     });
     return Promise.all([profile, decision])
       .then(function (both) {
         if (turn !== lookUps) return;
-        showProfile(both[0].profile, both[0].note);
+        // it worked: with a key, say it is in use; without one, the service needs none
+        if (key) keyInUse();
+        else $('key-box').hidden = true;
+        showProfile(id, both[0].profile, both[0].note);
         showActions(both[1]);
         if (!keepStatus)
           say(
@@ -256,8 +308,49 @@
       .catch(function (err) {
         if (turn !== lookUps) return;
         actions.replaceChildren();
-        say('No recommendation: ' + err.message);
+        $('arm-note').hidden = true;
+        if (err.refused) {
+          profileBox.replaceChildren(el('p', { class: 'muted', text: 'Enter your agent key to see this customer.' }));
+          askForKey();
+          keyInput.focus();
+        }
+        say(err.message, true);
       });
+  }
+
+  keyForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    key = keyInput.value.trim();
+    keyInput.value = '';
+    if (key) sessionStorage.setItem(KEY_ITEM, key);
+    else sessionStorage.removeItem(KEY_ITEM);
+    keyInUse();
+    if (customer.value.trim()) lookUp(false);
+    else say('Key saved. Enter or pick a customer.');
+  });
+  $('change-key').addEventListener('click', function () {
+    askForKey();
+    keyInput.focus();
+  });
+
+  /** One button per sample customer: the demo population's, none for real profiles. */
+  function showSamples(list) {
+    var ul = $('sample-list');
+    list.forEach(function (c) {
+      var label =
+        c.customerId +
+        ' — ' +
+        (SEGMENTS[c.valueSegment] || c.valueSegment) +
+        ', ' +
+        (PHASES[c.lifecyclePhase] || c.lifecyclePhase);
+      var b = el('button', { type: 'button', class: 'secondary', 'data-customer': c.customerId, text: label });
+      b.addEventListener('click', function () {
+        customer.value = c.customerId;
+        lookUp(false);
+      });
+      ul.appendChild(el('li', {}, [b]));
+    });
+    $('samples').hidden = list.length === 0;
   }
 
   $('new-call').addEventListener('click', function () {
@@ -285,13 +378,12 @@
       return res.json();
     })
     .then(function (body) {
-      (body.customers || []).forEach(function (c) {
-        $('customers').appendChild(
-          el('option', { value: c.customerId, label: c.customerId + ' — ' + c.valueSegment + ', ' + c.lifecyclePhase }),
-        );
-      });
+      showSamples(body.customers || []);
     })
     .catch(function () {});
+
+  if (key) keyInUse();
+  else askForKey();
 
   var wanted = new URLSearchParams(location.search);
   if (wanted.get('intent')) intent.value = wanted.get('intent');

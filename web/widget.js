@@ -4,13 +4,15 @@
  *   <div data-nextbest data-customer-token="<JWT from your back end>" data-channel="web"></div>
  *   <script src="https://nextbest.example.com/widget.js" data-key="PUBLIC_KEY" async></script>
  *
- * (or data-customer="C0000042" with a decide key, for pages whose key is not public)
+ * (or data-customer="C0000042" with a decide key, for pages whose key is not public;
+ * data-link-base="/shop" puts a prefix before call-to-action URLs that are paths, like /offers/x)
  *
  * Renders 2–4 cards from POST /v1/decisions; records an impression when a card is at least half
  * visible and a click on its call to action through POST /v1/responses (idempotent eventIds,
  * batched, sent with fetch keepalive — or sendBeacon where keepalive is missing — when the page
  * goes away). A slow (> 800 ms) or failed API leaves the element's own content (the host page's
- * fallback tips, or nothing): never an error.
+ * fallback tips, or nothing): never an error. Why it fell back is in data-nextbest-reason:
+ * refused (401/403: the key or token), unavailable (no answer, 429, 5xx), timeout, or empty.
  * Themable with CSS custom properties (--nb-*), see the README.
  */
 (function () {
@@ -67,6 +69,12 @@
     } catch (_e) {
       return null;
     }
+  }
+
+  /** A call-to-action URL that is a path of the host site, under the element's data-link-base. */
+  function withBase(raw, base) {
+    if (!base || typeof raw !== 'string' || raw.charAt(0) !== '/' || raw.charAt(1) === '/') return raw;
+    return base.replace(/\/+$/, '') + raw;
   }
 
   function clampLimit(raw) {
@@ -186,7 +194,7 @@
         )
       : null;
 
-  function card(offer, decision, labelPrefix) {
+  function card(offer, decision, labelPrefix, linkBase) {
     var t = offer.treatment || {};
     var id = labelPrefix + '-' + offer.rank;
     var el = document.createElement('article');
@@ -211,7 +219,7 @@
       channel: decision.channel,
       decisionId: decision.decisionId,
     };
-    var href = safeUrl(t.ctaUrl);
+    var href = safeUrl(withBase(t.ctaUrl, linkBase));
     if (t.ctaLabel) {
       var cta = document.createElement(href ? 'a' : 'button');
       cta.className = 'nb-cta';
@@ -250,7 +258,7 @@
     section.setAttribute('data-decision', decision.decisionId);
     var prefix = 'nb-' + ++uid;
     var cards = offers.slice(0, clampLimit(el.getAttribute('data-limit'))).map(function (o) {
-      return card(o, decision, prefix);
+      return card(o, decision, prefix, el.getAttribute('data-link-base'));
     });
     cards.forEach(function (c) {
       section.appendChild(c);
@@ -263,6 +271,7 @@
       });
     el.__nextbestCards = cards;
     el.setAttribute('data-nextbest-state', 'shown');
+    el.removeAttribute('data-nextbest-reason');
     return true;
   }
 
@@ -302,19 +311,21 @@
       credentials: 'omit',
     })
       .then(function (res) {
-        if (!res.ok) throw new Error('status ' + res.status);
+        if (!res.ok) throw new Error(res.status === 401 || res.status === 403 ? 'refused' : 'unavailable');
         return res.json();
       })
       .then(function (decision) {
         // an answer after the deadline (no AbortController) is dropped too
-        if (Date.now() - started > timeout) throw new Error('late');
+        if (Date.now() - started > timeout) throw new Error('timeout');
         if (!current()) return false;
         if (token) decision.token = token;
-        if (!render(el, decision)) throw new Error('no offers');
+        if (!render(el, decision)) throw new Error('empty');
         return true;
       })
-      .catch(function () {
-        if (current()) fallback(el);
+      .catch(function (err) {
+        var why = err && /^(refused|unavailable|timeout|empty)$/.test(err.message) ? err.message : 'unavailable';
+        if (err && err.name === 'AbortError') why = 'timeout';
+        if (current()) fallback(el, why);
         return false;
       })
       .then(function (shown) {
@@ -325,7 +336,7 @@
   }
 
   /** The host page's own content, as it was before the widget; nothing when it had none. */
-  function fallback(el) {
+  function fallback(el, why) {
     forget(el);
     var own = el.__nextbestFallback || [];
     el.replaceChildren
@@ -335,6 +346,7 @@
           el.appendChild(n);
         }));
     el.setAttribute('data-nextbest-state', 'fallback');
+    el.setAttribute('data-nextbest-reason', why);
   }
 
   function mount(el) {

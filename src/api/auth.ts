@@ -4,14 +4,29 @@ import type { Scope } from '../config.js';
 import { ApiError } from '../errors.js';
 import type { AppEnv } from './types.js';
 
-/** What a route needs: `public` is for the two routes a web page calls (with customer tokens). */
-export type Needed = 'public' | 'decide' | 'admin';
+/**
+ * What a route needs: `public` is for the two routes a web page calls (with customer tokens),
+ * `agent` for what the agent panel reads besides them (a profile's summary).
+ */
+export type Needed = 'public' | 'decide' | 'agent' | 'admin';
 
-/** Which key scopes may call a route: admin may do everything a decide key may, decide everything a public key may. */
+/**
+ * Which key scopes may call a route: admin may do everything; an agent key everything a decide
+ * key may, and read profile summaries; a decide key everything a public key may.
+ */
 const ALLOWED: Readonly<Record<Needed, readonly Scope[]>> = {
-  public: ['public', 'decide', 'admin'],
-  decide: ['decide', 'admin'],
+  public: ['public', 'decide', 'agent', 'admin'],
+  decide: ['decide', 'agent', 'admin'],
+  agent: ['agent', 'admin'],
   admin: ['admin'],
+};
+
+/** The keys that may call a route, as a 403 names them. */
+const NEEDS: Readonly<Record<Needed, string>> = {
+  public: 'a decide, agent or admin key (or a public key with a customer token)',
+  decide: 'a decide, agent or admin key',
+  agent: 'an agent or admin key',
+  admin: 'an admin key',
 };
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
@@ -40,11 +55,15 @@ function lookUp(table: readonly KeyEntry[], presented: string): KeyEntry | undef
 }
 
 /**
- * API-key check shared by every protected route; with no keys configured it is not mounted
+ * API-key check shared by every protected route (`needed` may depend on the path, for a
+ * wildcard mount); with no keys configured it is not mounted
  * and the service is open (a warning is logged at start). The key's scope and fingerprint go
  * in the context for the routes (a public key's customer comes from its customer token).
  */
-export function requireScope(table: readonly KeyEntry[], needed: Needed): MiddlewareHandler<AppEnv> {
+export function requireScope(
+  table: readonly KeyEntry[],
+  needed: Needed | ((path: string) => Needed),
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -53,12 +72,12 @@ export function requireScope(table: readonly KeyEntry[], needed: Needed): Middle
       c.header('www-authenticate', 'Bearer realm="nextbest"');
       throw new ApiError('unauthorized', match ? 'unknown API key' : 'send Authorization: Bearer <API key>');
     }
-    if (!ALLOWED[needed].includes(entry.scope)) {
+    const need = typeof needed === 'function' ? needed(c.req.path) : needed;
+    if (!ALLOWED[need].includes(entry.scope))
       throw new ApiError(
         'forbidden',
-        `a ${entry.scope} key cannot call this route; it needs ${needed === 'admin' ? 'the admin scope' : 'the decide scope (or public, for decisions and responses)'}`,
+        `${/^[aeiou]/.test(entry.scope) ? 'an' : 'a'} ${entry.scope} key cannot call this route; it needs ${NEEDS[need]}`,
       );
-    }
     c.set('scope', entry.scope);
     c.set('keyId', entry.id);
     return next();

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { importProfileLines } from '../profiles/ndjson.js';
-import { CustomerId, Profile } from '../profiles/schema.js';
+import { CustomerId, LIFECYCLE_PHASES, Profile, VALUE_SEGMENTS } from '../profiles/schema.js';
 import type { ProfileStore } from '../profiles/store.js';
 import { CustomerIdParam, jsonBody, problemResponse } from './schemas.js';
 import type { AppEnv } from './types.js';
@@ -40,6 +40,53 @@ const getRoute = createRoute({
     200: { description: 'The profile', content: { 'application/json': { schema: Profile } } },
     404: problemResponse('No such customer'),
     ...errorResponses,
+  },
+});
+
+/**
+ * What the agent panel shows of a customer, and all an agent key may read of a profile: no
+ * attributes, consents, tenure or revenue.
+ */
+export const ProfileSummary = z
+  .object({
+    valueSegment: z.enum(VALUE_SEGMENTS),
+    lifecyclePhase: z.enum(LIFECYCLE_PHASES),
+    clv: z.number().describe('customer lifetime value, currency units'),
+    churnScore: z.number().describe('0–1'),
+    npsScore: z.number().int().nullable().describe('0–10; null when the customer was not asked'),
+    productsHeld: z.array(z.string()),
+  })
+  .strict()
+  .openapi('ProfileSummary');
+export type ProfileSummary = z.output<typeof ProfileSummary>;
+
+/** The summary's path: an agent key may read it, the rest of /v1/profiles is the admin's. */
+export const PROFILE_SUMMARY_PATH = /^\/v1\/profiles\/[^/]+\/summary$/;
+
+export const summaryOf = (p: Profile): ProfileSummary => ({
+  valueSegment: p.valueSegment,
+  lifecyclePhase: p.lifecyclePhase,
+  clv: p.clv,
+  churnScore: p.churnScore,
+  npsScore: p.npsScore ?? null,
+  productsHeld: [...p.productsHeld],
+});
+
+const summaryRoute = createRoute({
+  method: 'get',
+  path: '/v1/profiles/{customerId}/summary',
+  tags: ['profiles'],
+  summary: 'Read what the agent panel shows of a profile: segment, phase, CLV, churn score, NPS, products',
+  description:
+    'For `agent` keys (and `admin`): the value segment, lifecycle phase, CLV, churn score, NPS and products held, and nothing else of the profile.',
+  security: [{ apiKey: [] }],
+  request: { params: CustomerIdParam },
+  responses: {
+    200: { description: 'The summary', content: { 'application/json': { schema: ProfileSummary } } },
+    400: problemResponse('Invalid customer ID'),
+    401: problemResponse('Missing or unknown API key'),
+    403: problemResponse('The key lacks the agent (or admin) scope'),
+    404: problemResponse('No such customer'),
   },
 });
 
@@ -90,6 +137,13 @@ export function registerProfiles(app: OpenAPIHono<AppEnv>, store: ProfileStore, 
     const profile = await store.get(customerId);
     if (!profile) throw new ApiError('not_found', `no profile for customer "${customerId}"`);
     return c.json(profile, 200);
+  });
+
+  app.openapi(summaryRoute, async (c) => {
+    const { customerId } = c.req.valid('param');
+    const profile = await store.get(customerId);
+    if (!profile) throw new ApiError('not_found', `no profile for customer "${customerId}"`);
+    return c.json(summaryOf(profile), 200);
   });
 
   app.openapi(bulkRoute, async (c) => {

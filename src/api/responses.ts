@@ -153,7 +153,8 @@ export function registerResponses(
     const raw = await readJson(c, z.unknown());
     const body = c.get('scope') === 'public' ? await withTokenCustomer(c, raw, access) : raw;
     const parsed = isBatch(body) ? ResponseBatchSchema.safeParse(body) : ResponseEventSchema.safeParse(body);
-    if (!parsed.success) throw fromZod(parsed.error);
+    if (!parsed.success)
+      throw fromZod(parsed.error, 'request body', isBatch(body) ? ResponseBatchSchema : ResponseEventSchema, body);
     const batch = 'events' in parsed.data;
     const events = 'events' in parsed.data ? parsed.data.events : [parsed.data];
     const unknown = unknownNames(events, batch, rules);

@@ -8,7 +8,8 @@ type App = Awaited<ReturnType<typeof testApp>>;
 const DECIDE = 'decide-key-0123456789';
 const ADMIN = 'admin-key-0123456789';
 const PUBLIC = 'public-key-0123456789';
-const KEYS: Record<Scope, string> = { public: PUBLIC, decide: DECIDE, admin: ADMIN };
+const AGENT = 'agent-key-0123456789';
+const KEYS: Record<Scope, string> = { public: PUBLIC, decide: DECIDE, agent: AGENT, admin: ADMIN };
 const SECRET = 'customer-token-secret-0123456789-abcdef';
 const now = () => Math.floor(Date.now() / 1000);
 const token = (sub: string, claims: Record<string, unknown> = {}, secret = SECRET) =>
@@ -22,7 +23,7 @@ describe('security: API keys, customer tokens and CORS', () => {
   let customerToken: string;
   beforeAll(async () => {
     t = await testApp({
-      API_KEYS: `decide:${DECIDE},admin:${ADMIN},public:${PUBLIC}`,
+      API_KEYS: `decide:${DECIDE},admin:${ADMIN},public:${PUBLIC},agent:${AGENT}`,
       CORS_ORIGINS: 'https://shop.example.com',
       CUSTOMER_TOKEN_SECRET: SECRET,
     });
@@ -35,17 +36,18 @@ describe('security: API keys, customer tokens and CORS', () => {
       {
         method: 'POST',
         path: '/v1/decisions',
-        allowed: ['public', 'decide', 'admin'],
+        allowed: ['public', 'decide', 'agent', 'admin'],
         body: (s) => (s === 'public' ? { customerToken, channel: 'web' } : { customerId: 'C0000001', channel: 'web' }),
       },
       {
         method: 'POST',
         path: '/v1/responses',
-        allowed: ['public', 'decide', 'admin'],
+        allowed: ['public', 'decide', 'agent', 'admin'],
         body: (s) => (s === 'public' ? { customerToken, events: [{ ...event, customerId: undefined }] } : event),
       },
       { method: 'GET', path: '/v1/decisions/some-decision-id', allowed: ['admin'] },
       { method: 'GET', path: '/v1/profiles/C0000001', allowed: ['admin'] },
+      { method: 'GET', path: '/v1/profiles/C0000001/summary', allowed: ['agent', 'admin'] },
       { method: 'PUT', path: '/v1/profiles/C0000001', allowed: ['admin'], body: () => profile },
       { method: 'POST', path: '/v1/profiles/bulk', allowed: ['admin'] },
       { method: 'GET', path: '/v1/reports/offers', allowed: ['admin'] },

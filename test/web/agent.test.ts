@@ -20,7 +20,10 @@ describe('the call-center agent panel in Chromium', () => {
       'arbitration.json': (a) => void (a.learning.exploration = 'none'),
       'manifest.json': (m) => void delete m.controlGroup,
     });
-    api = await liveApp({ API_KEYS: 'decide:agent-test-decide,admin:agent-test-admin', RULES_DIR: rules });
+    api = await liveApp({
+      API_KEYS: 'agent:agent-test-agent-key,decide:agent-test-decide,admin:agent-test-admin',
+      RULES_DIR: rules,
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -31,8 +34,8 @@ describe('the call-center agent panel in Chromium', () => {
   const open = (query: string) =>
     openPage(browser, `${api.base}/demo/agent${query}`, {
       viewport: { width: 1200, height: 900 },
-      // the key the agent types once; the panel keeps it for the session
-      prepare: (p) => p.addInitScript(() => sessionStorage.setItem('nextbest-key', 'agent-test-admin')),
+      // the agent key typed once; the panel keeps it for the session
+      prepare: (p) => p.addInitScript(() => sessionStorage.setItem('nextbest-key', 'agent-test-agent-key')),
     });
   const offersShown = (p: Page) =>
     p
@@ -42,8 +45,20 @@ describe('the call-center agent panel in Chromium', () => {
   it('shows a retain customer on a cancel call their profile and a save offer first, with script and reason', async () => {
     const customer = api.services.demoCustomers.find((c) => c.lifecyclePhase === 'retain' && c.valueSegment === 'top')!;
     expect(customer).toBeDefined();
-    const { p, errors, close } = await open(`?customer=${customer.customerId}&intent=cancel`);
+    const asked: string[] = [];
+    const { p, errors, close } = await openPage(
+      browser,
+      `${api.base}/demo/agent?customer=${customer.customerId}&intent=cancel`,
+      {
+        viewport: { width: 1200, height: 900 },
+        prepare: (page) => {
+          page.on('request', (r) => asked.push(new URL(r.url()).pathname));
+          return page.addInitScript(() => sessionStorage.setItem('nextbest-key', 'agent-test-agent-key'));
+        },
+      },
+    );
     await p.waitForSelector('#actions li[data-offer]');
+    await p.waitForSelector('#profile dl');
     const shown = await offersShown(p);
     expect(shown.length).toBeGreaterThanOrEqual(1);
     expect(shown.length).toBeLessThanOrEqual(3);
@@ -57,6 +72,11 @@ describe('the call-center agent panel in Chromium', () => {
     expect(profile).toMatch(/Lifetime value\s+€/);
     expect(profile).toMatch(/Churn risk\s+(high|medium|low) \(\d+ %\)/);
     expect(profile).toMatch(/NPS/);
+    expect(profile).toMatch(/Products/);
+    // an agent key reads the summary, never the whole profile
+    expect(asked.filter((u) => u.startsWith('/v1/profiles/'))).toEqual([`/v1/profiles/${customer.customerId}/summary`]);
+    expect(await p.locator('#key-saved').isVisible()).toBe(true);
+    expect(await p.locator('#key-form').isVisible()).toBe(false);
     // what the agent saw counts as seen
     await until(
       'the impressions arrive',
@@ -176,15 +196,103 @@ describe('the call-center agent panel in Chromium', () => {
     await close();
   });
 
-  it('says what is wrong instead of failing: an unknown customer, and a missing key', async () => {
-    const { p, close } = await open('?customer=NOBODY-1');
+  /** Text a developer would write, which an agent should never read. */
+  const DEVELOPER_TEXT = /Authorization|Bearer|API key|status \d{3}|problem|scope|unknown API/i;
+
+  it('says plainly that a customer is not known', async () => {
+    const { p, errors, close } = await open('?customer=NOBODY-1');
     await p.waitForSelector('#actions li');
     expect(await p.locator('#profile').innerText()).toContain('Not a known customer');
-    await p.evaluate(() => sessionStorage.clear());
-    await p.fill('#key', '');
-    await p.click('button[type=submit]');
-    await p.waitForSelector('#status:has-text("No recommendation")');
-    expect(await p.locator('#status').innerText()).toMatch(/API key/);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('asks for the agent key in plain words, uses it, and keeps it for the session', async () => {
+    const customer = api.services.demoCustomers[3]!;
+    const { p, errors, close } = await openPage(browser, `${api.base}/demo/agent`, {
+      viewport: { width: 1200, height: 900 },
+    });
+    // before anything: the form, in an agent's words
+    expect(await p.locator('#key-form').isVisible()).toBe(true);
+    expect((await p.locator('label[for=key]').innerText()).replace(/\s+/g, ' ')).toBe(
+      'Your agent key — ask your team lead',
+    );
+    // a look-up without it: asked for, not told about headers
+    await p.fill('#customer', customer.customerId);
+    await p.click('#lookup button[type=submit]');
+    await p.waitForSelector('#status.problem');
+    expect(await p.locator('#status').innerText()).toBe(
+      'Enter your agent key to look customers up. Your team lead can give you one.',
+    );
+    expect(await p.locator('body').innerText()).not.toMatch(DEVELOPER_TEXT);
+    // the key entered: the customer shown, the key kept for the tab
+    await p.fill('#key', 'agent-test-agent-key');
+    await p.click('#save-key');
+    await p.waitForSelector('#actions li[data-offer]');
+    expect(await p.locator('#profile dl').innerText()).toContain(customer.customerId);
+    expect(await p.evaluate(() => sessionStorage.getItem('nextbest-key'))).toBe('agent-test-agent-key');
+    expect(await p.locator('#key-form').isVisible()).toBe(false);
+    expect(await p.locator('#key-saved').innerText()).toContain('Using your agent key');
+    await p.reload();
+    expect(await p.locator('#key-saved').isVisible()).toBe(true);
+    expect(await p.locator('#key-form').isVisible()).toBe(false);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('a wrong key: says so in words an agent understands, and asks again', async () => {
+    const customer = api.services.demoCustomers[4]!;
+    const { p, errors, close } = await openPage(browser, `${api.base}/demo/agent?customer=${customer.customerId}`, {
+      prepare: (page) => page.addInitScript(() => sessionStorage.setItem('nextbest-key', 'not-a-key-of-this-service')),
+    });
+    await p.waitForSelector('#status.problem');
+    expect(await p.locator('#status').innerText()).toBe(
+      'Your agent key was not accepted. Check it and enter it again, or ask your team lead for a new one.',
+    );
+    expect(await p.locator('#key-form').isVisible()).toBe(true);
+    expect(await p.locator('#actions li').count()).toBe(0);
+    expect(await p.locator('body').innerText()).not.toMatch(DEVELOPER_TEXT);
+    // a key that may not use the panel (an admin's is fine, a public key's is not: here a decide key lacks the summary)
+    await p.fill('#key', 'agent-test-decide');
+    await p.click('#save-key');
+    await p.waitForSelector('#actions li[data-offer]');
+    expect(await p.locator('#profile').innerText()).toBe(
+      'Your key shows actions but not customer details. Ask your team lead for an agent key.',
+    );
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('says plainly when the service cannot be reached', async () => {
+    const customer = api.services.demoCustomers[5]!;
+    const { p, errors, close } = await open(`?customer=${customer.customerId}`);
+    await p.waitForSelector('#actions li[data-offer]');
+    await p.route('**/v1/**', (route) => route.abort('connectionrefused'));
+    await p.click('#new-call');
+    await p.waitForSelector('#status.problem');
+    expect(await p.locator('#status').innerText()).toBe(
+      'The recommendation service cannot be reached. Check your connection and try again in a minute; if it keeps happening, tell your team lead.',
+    );
+    expect(await p.locator('#actions li').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('lists the sample customers as buttons, one click away', async () => {
+    const { p, errors, close } = await open('');
+    await p.waitForSelector('#sample-list button');
+    const samples = p.locator('#sample-list button');
+    expect(await samples.count()).toBe(16);
+    expect(await p.locator('datalist').count()).toBe(0);
+    const third = samples.nth(2);
+    expect(await third.isVisible()).toBe(true);
+    const id = (await third.getAttribute('data-customer'))!;
+    expect(await third.innerText()).toMatch(new RegExp(`^${id} — (Super|Top|Middle|Bottom)`));
+    await third.click();
+    await p.waitForSelector('#actions li[data-offer]');
+    expect(await p.inputValue('#customer')).toBe(id);
+    expect(await p.locator('#profile dl').innerText()).toContain(id);
+    expect(errors).toEqual([]);
     await close();
   });
 });
