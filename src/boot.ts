@@ -180,7 +180,7 @@ async function loadCompiled(dir: string, variable: string, log: Logger, limits: 
       `${variable}: the rule set in ${dir} is invalid:\n${loaded.errors.map(formatIssue).join('\n')}`,
     );
   logWarnings(log, loaded.warnings);
-  return compileRuleSet(loaded.source);
+  return compileRuleSet(loaded.source, { warnings: loaded.warnings });
 }
 
 /** Builds every service from the configuration; refuses to start on a bad rule set. */

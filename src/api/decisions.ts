@@ -75,6 +75,11 @@ export const DecisionSchema = z
     explanation: z
       .array(
         z.object({
+          summary: z
+            .string()
+            .describe(
+              'the outcome in one line: "chosen: rank 1, …", "not eligible: clv must be at least 1500 (it is 820)", "eligible, held back by …", "eligible, not among the 3 shown, …"',
+            ),
           offerId: z.string(),
           group: z.string(),
           eligible: z.boolean(),

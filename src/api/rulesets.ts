@@ -1,10 +1,33 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AuditTrail } from '../rules/audit.js';
-import type { RuleSetManager } from '../rules/manager.js';
+import type { ChangeResult, RuleSetManager } from '../rules/manager.js';
 import type { RuleSetRegistry } from '../rules/registry.js';
 import { problemResponse } from './schemas.js';
 import type { AppEnv } from './types.js';
+
+const Issue = z.object({
+  file: z.string().describe('relative to the rule-set folder'),
+  line: z.number().int(),
+  column: z.number().int(),
+  path: z.string().describe('JSON Pointer of the value in the file'),
+  message: z.string(),
+});
+
+const Warnings = z
+  .array(Issue)
+  .describe(
+    'what the checks found valid but almost certainly not meant: an offer that can never be eligible, a treatment missing for a channel, two offers alike, a policy rule that governs nothing',
+  );
+
+/** The fields of a rule-file issue the API shows. */
+const issueOf = (e: z.infer<typeof Issue>) => ({
+  file: e.file,
+  line: e.line,
+  column: e.column,
+  path: e.path,
+  message: e.message,
+});
 
 const Change = z
   .object({
@@ -12,6 +35,7 @@ const Change = z
     version: z.string().describe('the version now active'),
     previous: z.string().nullable(),
     summary: z.string().describe('offers added, removed and changed; which other files changed'),
+    warnings: Warnings,
   })
   .openapi('RuleSetChange');
 
@@ -37,20 +61,13 @@ const Listing = z
         loadedAt: z.string(),
         offers: z.number().int(),
         active: z.boolean(),
+        warnings: Warnings,
       }),
     ),
     lastError: z
       .object({
         at: z.string(),
-        errors: z.array(
-          z.object({
-            file: z.string(),
-            line: z.number().int(),
-            column: z.number().int(),
-            path: z.string(),
-            message: z.string(),
-          }),
-        ),
+        errors: z.array(Issue),
       })
       .nullable()
       .describe('why the last reload was refused; null once a reload succeeds'),
@@ -133,22 +150,20 @@ export function registerRulesets(
         loadedAt: r.loadedAt,
         offers: r.offers.length,
         active: r.version === active,
+        warnings: r.warnings.map(issueOf),
       })),
       lastError: registry.lastError && {
         at: registry.lastError.at,
-        errors: registry.lastError.errors.map((e) => ({
-          file: e.file,
-          line: e.line,
-          column: e.column,
-          path: e.path,
-          message: e.message,
-        })),
+        errors: registry.lastError.errors.map(issueOf),
       },
       audit: trail.latest(),
     });
   });
-  app.post(reloadRoute.path, async (c) => c.json(await manager.reload(who(c), { requestId: c.get('requestId') }), 200));
+  const answer = (change: ChangeResult) => ({ ...change, warnings: change.warnings.map(issueOf) });
+  app.post(reloadRoute.path, async (c) =>
+    c.json(answer(await manager.reload(who(c), { requestId: c.get('requestId') })), 200),
+  );
   app.post('/v1/rulesets/:version/activate', async (c) =>
-    c.json(await manager.activate(c.req.param('version'), who(c), c.get('requestId')), 200),
+    c.json(answer(await manager.activate(c.req.param('version'), who(c), c.get('requestId'))), 200),
   );
 }

@@ -1,6 +1,8 @@
 import type { ContactState } from '../contacts/state.js';
+import { phrase } from '../rules/lint.js';
 import { type ConditionTrace, evaluateReference } from '../rules/reference.js';
 import type { RuleSet } from '../rules/ruleset.js';
+import type { LeafCondition } from '../rules/schema.js';
 import { appliedNames } from './arbitrate.js';
 import { type Outcome, offersFor } from './decide.js';
 import { buildFacts } from './facts.js';
@@ -8,6 +10,8 @@ import { PolicyView } from './policy.js';
 import type { DecisionInput, ExplainedScoreParts } from './types.js';
 
 export interface OfferExplanation {
+  /** the outcome in one line: chosen, not eligible because…, held back by…, not among those shown */
+  readonly summary: string;
   readonly offerId: string;
   readonly group: string;
   readonly eligible: boolean;
@@ -18,6 +22,47 @@ export interface OfferExplanation {
   readonly suppressedBy: string | null;
   readonly scoreParts: ExplainedScoreParts | null;
   readonly note?: string;
+}
+
+/** Does the traced condition hold? A condition the engine never reached (it had decided) does not count against. */
+function holds(t: ConditionTrace): boolean {
+  if (t.all) return t.all.every(holds);
+  if (t.any) return t.any.length === 0 || t.any.some(holds);
+  if (t.not) return !holds(t.not);
+  return t.result !== false;
+}
+
+/** The first condition that kept the offer out, in file order. */
+function failing(t: ConditionTrace): ConditionTrace | undefined {
+  if (t.all) {
+    const first = t.all.find((c) => !holds(c));
+    return first && failing(first);
+  }
+  if (t.any) return holds(t) ? undefined : failing(t.any[0]!);
+  if (t.not) return holds(t) ? undefined : t;
+  return t.result === false ? t : undefined;
+}
+
+/** "clv must be at least 1500 (it is 820)" */
+function why(t: ConditionTrace): string {
+  if (t.not) return `a "not" condition holds the other way (${t.not.fact ?? 'a group'})`;
+  const [verb, object] = phrase(t as LeafCondition);
+  const subject = t.path === undefined ? t.fact : `${t.fact} ${t.path}`;
+  return `${subject} must ${verb} ${object} (it is ${t.factValue === undefined ? 'absent' : JSON.stringify(t.factValue)})`;
+}
+
+/** The one line that comes first: what happened to the offer, and the reason. */
+function summaryOf(e: Omit<OfferExplanation, 'summary'>, shown: number): string {
+  const score = e.scoreParts ? `, score ${e.scoreParts.score.toFixed(4)}` : '';
+  if (e.selected) return `chosen: rank ${e.rank}${score}`;
+  if (e.note !== undefined && !e.eligible) return e.note;
+  if (!e.eligible) {
+    const reason = e.conditions && failing(e.conditions);
+    return reason ? `not eligible: ${why(reason)}` : 'not eligible';
+  }
+  if (e.suppressedBy !== null) return `eligible, held back by ${e.suppressedBy}${score}`;
+  if (e.note !== undefined) return `eligible, not shown: ${e.note}`;
+  return `eligible, not among the ${shown} shown${score}`;
 }
 
 /**
@@ -40,8 +85,8 @@ export async function explain(
   const facts = profile ? buildFacts(profile, request) : undefined;
   const control = outcome.decision.controlGroup ? ruleset.control.get(request.channel) : undefined;
   const policy = new PolicyView(ruleset.policy, contacts, request.channel, now);
-  return Promise.all(
-    offersFor(ruleset, request.channel).map(async (offer): Promise<OfferExplanation> => {
+  const detailed = await Promise.all(
+    offersFor(ruleset, request.channel).map(async (offer): Promise<Omit<OfferExplanation, 'summary'>> => {
       const scored = scoredById.get(offer.id);
       const rank = rankOf.get(offer.id) ?? null;
       let held: string | null = null;
@@ -93,4 +138,6 @@ export async function explain(
       return { ...base, conditions: reference.conditions };
     }),
   );
+  // the summary first, so it reads before the detail
+  return detailed.map((e) => ({ summary: summaryOf(e, outcome.decision.offers.length), ...e }));
 }

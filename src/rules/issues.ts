@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { suggestion } from './suggest.js';
 
 type Issue = z.core.$ZodIssue;
 
@@ -6,31 +7,11 @@ type Issue = z.core.$ZodIssue;
 const offShape = (i: Issue) =>
   i.code === 'unrecognized_keys' || (i.code === 'invalid_type' && /received undefined/.test(i.message));
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const keep = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = keep;
-    }
-  }
-  return row[b.length]!;
-}
-
 /** "did you mean …" for a misspelt name among the allowed ones. */
-function suggestion(issue: Issue, input: unknown): string {
+function suggestionFor(issue: Issue, input: unknown): string {
   if (issue.code !== 'invalid_value' || typeof input !== 'string') return issue.message;
   const options = issue.values.filter((v): v is string => typeof v === 'string');
-  const best = options
-    .map((o) => [o, distance(input.toLowerCase(), o.toLowerCase())] as const)
-    .sort((a, b) => a[1] - b[1])[0];
-  const known = `"${input}" is not one of ${options.map((o) => `"${o}"`).join(', ')}`;
-  // a short name is easily near another short one: suggest only what is one edit away then
-  const near = input.length <= 3 ? 1 : Math.max(2, Math.floor((best?.[0].length ?? 0) / 3));
-  return best && best[1] <= near ? `${known}; did you mean "${best[0]}"?` : known;
+  return `"${input}" is not one of ${options.map((o) => `"${o}"`).join(', ')}${suggestion(input, options)}`;
 }
 
 /** The keys that tell which kind of condition an object means to be. */
@@ -80,7 +61,7 @@ export function preciseIssues(
       out.push(...preciseIssues(best, data, path));
       continue;
     }
-    out.push({ path, issue, message: suggestion(issue, at(data, path)) });
+    out.push({ path, issue, message: suggestionFor(issue, at(data, path)) });
   }
   return out;
 }

@@ -188,7 +188,8 @@ function tree(c: Condition | TopCondition, at: readonly Key[], counter: { n: num
   return { kind: 'leaf', leaf: { leaf: c, at, order: counter.n++ } };
 }
 
-function phrase(l: LeafCondition): [verb: string, object: string] {
+/** What a condition asks of its fact, in words: ["be", "at least 1500"]. */
+export function phrase(l: LeafCondition): [verb: string, object: string] {
   const v = l.value;
   switch (l.operator) {
     case 'equal':

@@ -19,7 +19,7 @@ else {
   for (let i = 0; i < offers.length; i += OFFERS_PER_MESSAGE) chunks.push(offers.slice(i, i + OFFERS_PER_MESSAGE));
   try {
     // compiled here first, so a set that cannot be compiled is refused without the serving thread's time
-    compileRuleSet(loaded.source, new Date(), bytes);
+    compileRuleSet(loaded.source, { bytes });
     // then sent a message at a time, the next when the serving thread asks: it takes each in between decisions
     let sent = 0;
     const next = () => {

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { FORBIDDEN_KEYS } from '../profiles/schema.js';
+import { FORBIDDEN_KEYS, LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
 import { preciseIssues } from './issues.js';
 import { lintRuleSet } from './lint.js';
 import { type RuleIssue, SourceFile } from './positions.js';
-import { Arbitration, ContactPolicy, Manifest, Offer } from './schema.js';
+import { Arbitration, type Condition, ContactPolicy, Manifest, Offer, type TopCondition } from './schema.js';
+import { didYouMean, oneOf, suggestion } from './suggest.js';
 
 /** An offer file's name: JSON, and not an editor's or a system's dot-file. */
 export const isRuleFileName = (name: string): boolean => name.endsWith('.json') && !name.startsWith('.');
@@ -159,6 +160,32 @@ function countConditions(value: unknown): number {
   return n;
 }
 
+/** What a file's top level is, in words. */
+function rootNoun(file: string): string {
+  if (file === RULE_FILES.manifest) return 'the manifest';
+  if (file === RULE_FILES.contactPolicy) return 'the contact policy';
+  if (file === RULE_FILES.arbitration) return 'the arbitration file';
+  return 'the offer';
+}
+
+/** A place in a rule file, in the words of the people who write them: "the call-center treatment". */
+function inWords(file: string, path: readonly PropertyKey[]): string {
+  if (path.length === 0) return rootNoun(file);
+  if (path[0] === 'treatments' && path.length === 2) return `the ${String(path[1])} treatment`;
+  return `"${path.join('.')}"`;
+}
+
+/** The keys an object schema allows, where the schema at `path` is a plain object (else none). */
+function keysAt(schema: z.ZodTypeAny, path: readonly PropertyKey[]): string[] {
+  let s: unknown = schema;
+  for (const key of path) {
+    const shape = (s as { shape?: Record<string, unknown> } | undefined)?.shape;
+    s = shape && typeof key === 'string' && Object.hasOwn(shape, key) ? shape[key] : undefined;
+  }
+  const shape = (s as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
 function check<S extends z.ZodTypeAny>(src: SourceFile, schema: S, errors: RuleIssue[]): z.output<S> | undefined {
   const bad = forbiddenKeys(src, src.pointerList());
   if (bad.length > 0) {
@@ -167,12 +194,42 @@ function check<S extends z.ZodTypeAny>(src: SourceFile, schema: S, errors: RuleI
   }
   const parsed = schema.safeParse(src.data);
   if (parsed.success) return parsed.data;
-  for (const { path, issue, message } of preciseIssues(parsed.error.issues, src.data)) {
-    const where = path.length ? path.join('.') : 'file';
-    // an unknown key is shown where the key stands, everything else at the value
+  const issues = preciseIssues(parsed.error.issues, src.data);
+  const parentOf = (path: readonly PropertyKey[]) => path.slice(0, -1).join('\0');
+  // a key that is missing where an unknown one stands near it: one mistake, said once, at the unknown key
+  const missing = issues.filter(
+    ({ issue }) => issue.code === 'invalid_type' && /received undefined/.test(issue.message),
+  );
+  /** the missing key an unknown one was meant to be, by the unknown key's path */
+  const meant = new Map<string, string>();
+  for (const { path, issue } of issues)
     if (issue.code === 'unrecognized_keys')
-      errors.push(src.issue([...path, issue.keys[0]!], `${where}: ${message}`, 'error', 'key'));
-    else errors.push(src.issue(path, `${where}: ${message}`));
+      for (const key of issue.keys) {
+        const absent = missing.filter((m) => parentOf(m.path) === path.join('\0')).map((m) => String(m.path.at(-1)));
+        const near = didYouMean(key, absent);
+        if (near !== undefined) meant.set([...path, key].join('\0'), near);
+      }
+  const misspelt = new Set([...meant].map(([unknown, near]) => `${parentOf(unknown.split('\0'))}\0${near}`));
+  for (const { path, issue, message } of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const near = meant.get([...path, key].join('\0')) ?? didYouMean(key, keysAt(schema, path));
+        errors.push(
+          src.issue(
+            [...path, key],
+            `"${key}" is not a field of ${inWords(src.file, path)}${near === undefined ? '' : `; did you mean "${near}"?`}`,
+            'error',
+            'key',
+          ),
+        );
+      }
+    } else if (missing.some((m) => m.issue === issue)) {
+      if (misspelt.has(`${parentOf(path)}\0${String(path.at(-1))}`)) continue;
+      errors.push(src.issue(path, `${inWords(src.file, path.slice(0, -1))} has no "${String(path.at(-1))}"`));
+    } else {
+      // an unknown key is shown where the key stands, everything else at the value
+      errors.push(src.issue(path, `${path.length ? path.join('.') : 'file'}: ${message}`));
+    }
   }
   return undefined;
 }
@@ -251,6 +308,54 @@ export async function loadRuleSet(dir: string, limits: RuleLimits = DEFAULT_RULE
   return { ok: true, source: { manifest, arbitration, contactPolicy, offers, hash: hash.digest('hex') }, warnings };
 }
 
+interface Known {
+  readonly values: readonly (string | boolean)[];
+  /** what a value is, in words: "a value segment" */
+  readonly what: string;
+}
+
+/** Facts whose every value is known: a condition comparing one with anything else can only be a slip. */
+const knownValues = (channels: readonly string[]): Readonly<Record<string, Known>> => ({
+  lifecyclePhase: { values: LIFECYCLE_PHASES, what: 'a lifecycle phase' },
+  valueSegment: { values: VALUE_SEGMENTS, what: 'a value segment' },
+  channel: { values: channels, what: 'a channel of this rule set' },
+  channelConsent: { values: [true, false], what: 'true or false' },
+});
+
+/** Each value a condition compares a fact of known values with that is none of them, as an error at the value. */
+function unknownValues(
+  condition: Condition | TopCondition,
+  at: readonly (string | number)[],
+  known: Readonly<Record<string, Known>>,
+  src: SourceFile,
+  errors: RuleIssue[],
+): void {
+  if ('all' in condition || 'any' in condition) {
+    const group = 'all' in condition ? 'all' : 'any';
+    const items: readonly Condition[] = 'all' in condition ? condition.all : condition.any;
+    for (const [i, c] of items.entries()) unknownValues(c, [...at, group, i], known, src, errors);
+  } else if ('not' in condition) unknownValues(condition.not, [...at, 'not'], known, src, errors);
+  else {
+    const fact = Object.hasOwn(known, condition.fact) ? known[condition.fact] : undefined;
+    if (!fact || condition.path !== undefined) return;
+    if (!['equal', 'notEqual', 'in', 'notIn'].includes(condition.operator)) return;
+    const values = Array.isArray(condition.value)
+      ? condition.value.map((v, i) => [v, [...at, 'value', i]] as const)
+      : [[condition.value, [...at, 'value']] as const];
+    const names = fact.values.filter((v): v is string => typeof v === 'string');
+    for (const [value, path] of values) {
+      if (fact.values.includes(value as string | boolean)) continue;
+      const near = typeof value === 'string' ? suggestion(value, names) : '';
+      errors.push(
+        src.issue(
+          path,
+          `${JSON.stringify(value)} is not ${fact.what}: ${condition.fact} is ${oneOf(fact.values)}${near}`,
+        ),
+      );
+    }
+  }
+}
+
 /** References between files: channels declared, offers named by levers exist, a fallback per channel. */
 function crossCheck(
   rs: Omit<RuleSetSource, 'hash'>,
@@ -260,12 +365,17 @@ function crossCheck(
 ): void {
   const channels = new Set(rs.manifest.channels);
   const offerIds = new Set(rs.offers.map((o) => o.id));
+  const known = knownValues(rs.manifest.channels);
   for (const offer of rs.offers) {
     const src = offerFiles.get(offer.id)!;
+    unknownValues(offer.eligibility, ['eligibility'], known, src, errors);
     for (const channel of Object.keys(offer.treatments)) {
       if (!channels.has(channel))
         errors.push(
-          src.issue(['treatments', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`),
+          src.issue(
+            ['treatments', channel],
+            `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, rs.manifest.channels)}`,
+          ),
         );
     }
   }
@@ -275,13 +385,19 @@ function crossCheck(
       errors.push(
         parsed
           .get(RULE_FILES.manifest)!
-          .issue(['controlGroup', 'offers', channel], `channel "${channel}" is not declared in channels`),
+          .issue(
+            ['controlGroup', 'offers', channel],
+            `channel "${channel}" is not declared in channels${suggestion(channel, rs.manifest.channels)}`,
+          ),
       );
   const policy = parsed.get(RULE_FILES.contactPolicy)!;
   for (const channel of Object.keys(rs.contactPolicy.channels)) {
     if (!channels.has(channel))
       errors.push(
-        policy.issue(['channels', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`),
+        policy.issue(
+          ['channels', channel],
+          `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, rs.manifest.channels)}`,
+        ),
       );
   }
   rs.contactPolicy.rules.forEach((rule, i) => {
@@ -291,7 +407,10 @@ function crossCheck(
     for (const channel of rule.channel === undefined ? [] : [rule.channel].flat()) {
       if (!channels.has(channel))
         errors.push(
-          policy.issue(['rules', i, 'channel'], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`),
+          policy.issue(
+            ['rules', i, 'channel'],
+            `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, rs.manifest.channels)}`,
+          ),
         );
     }
   });
@@ -305,7 +424,10 @@ function crossCheck(
       for (const channel of when === undefined ? [] : [when].flat()) {
         if (!channels.has(channel))
           errors.push(
-            arb.issue([list, i, 'when', 'channel'], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`),
+            arb.issue(
+              [list, i, 'when', 'channel'],
+              `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, rs.manifest.channels)}`,
+            ),
           );
       }
     });
@@ -313,7 +435,10 @@ function crossCheck(
   for (const channel of Object.keys(rs.arbitration.learning.positive)) {
     if (!channels.has(channel))
       errors.push(
-        arb.issue(['learning', 'positive', channel], `channel "${channel}" is not declared in ${RULE_FILES.manifest}`),
+        arb.issue(
+          ['learning', 'positive', channel],
+          `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, rs.manifest.channels)}`,
+        ),
       );
   }
   const manifest = parsed.get(RULE_FILES.manifest)!;

@@ -17,6 +17,8 @@ export interface ChangeResult {
   readonly version: string;
   readonly previous: string | null;
   readonly summary: string;
+  /** the warnings of the version now active: valid, but almost certainly not meant */
+  readonly warnings: readonly RuleIssue[];
 }
 
 /** Quiet time after the last file event before a reload: editors write in several steps. */
@@ -160,21 +162,34 @@ export class RuleSetManager {
     const previous = before?.version ?? null;
     if (!loaded.ok) {
       if (onlyIfChanged && this.registry.lastError && sameJson(this.registry.lastError.errors, loaded.errors))
-        return { changed: false, version: previous ?? '', previous, summary: 'still refused' };
+        return {
+          changed: false,
+          version: previous ?? '',
+          previous,
+          summary: 'still refused',
+          warnings: before?.warnings ?? [],
+        };
       this.refuse(by, previous, loaded.errors);
     }
+    // the folder is valid again: a refusal no longer describes it, even when its content is back to what it was
+    this.registry.lastError = null;
     if (onlyIfChanged && loaded.source.hash === this.folderHash) {
-      return { changed: false, version: previous ?? '', previous, summary: 'no change in the folder' };
+      return {
+        changed: false,
+        version: previous ?? '',
+        previous,
+        summary: 'no change in the folder',
+        warnings: before?.warnings ?? [],
+      };
     }
     this.folderHash = loaded.source.hash;
-    this.registry.lastError = null;
     logWarnings(this.log, loaded.warnings, { requestId: by.requestId });
     if (before && loaded.source.hash === before.hash)
-      return { changed: false, version: before.version, previous, summary: 'no change' };
+      return { changed: false, version: before.version, previous, summary: 'no change', warnings: loaded.warnings };
     let ruleset: RuleSet;
     try {
       // compiled in full before the one assignment that serves it, a step at a time
-      ruleset = await compileRuleSetInSteps(loaded.source, loaded.bytes);
+      ruleset = await compileRuleSetInSteps(loaded.source, { bytes: loaded.bytes, warnings: loaded.warnings });
     } catch (err) {
       this.refuse(by, previous, [
         {
@@ -199,7 +214,7 @@ export class RuleSetManager {
       hash: ruleset.hash,
       summary,
     });
-    return { changed: true, version: ruleset.version, previous, summary };
+    return { changed: true, version: ruleset.version, previous, summary, warnings: ruleset.warnings };
   }
 
   /** Serves a version loaded before (a rollback, or forward again). */
@@ -210,7 +225,8 @@ export class RuleSetManager {
         throw new ApiError('not_found', `no loaded rule-set version "${version}"; GET /v1/rulesets lists them`);
       const before = this.registry.active;
       const previous = before?.version ?? null;
-      if (before?.version === version) return { changed: false, version, previous, summary: 'already active' };
+      if (before?.version === version)
+        return { changed: false, version, previous, summary: 'already active', warnings: target.warnings };
       const summary = summarize(before?.source, target.source);
       this.registry.activate(target);
       this.show(version);
@@ -224,7 +240,7 @@ export class RuleSetManager {
         hash: target.hash,
         summary,
       });
-      return { changed: true, version, previous, summary };
+      return { changed: true, version, previous, summary, warnings: target.warnings };
     });
   }
 

@@ -69,6 +69,26 @@ function pointersOf(value: unknown, at = '', into: string[] = []): string[] {
   return into;
 }
 
+/** Where a value ends: a string's closing quote, a number's last digit, a closing bracket, true, false, null. */
+const VALUE_END = /["\d}\]el]$/;
+/** Where a value or a key begins. */
+const VALUE_START = /^["\d{[\-tfn]/;
+
+/**
+ * The two slips hand-edited JSON has most, said where they are rather than where the parser
+ * stumbled: a missing comma (the parser stops at the next line's value; the comma belongs after
+ * the previous one) and a comma before a closing bracket.
+ */
+function commonSlip(text: string, offset: number): { offset: number; message: string } | undefined {
+  const next = text.slice(offset).trimStart();
+  const before = text.slice(0, offset).trimEnd();
+  if (VALUE_START.test(next) && VALUE_END.test(before))
+    return { offset: before.length, message: 'a comma is missing after this value' };
+  if (/^[}\]]/.test(next) && before.endsWith(','))
+    return { offset: before.length - 1, message: `a comma before "${next[0]}" is not allowed in JSON: remove it` };
+  return undefined;
+}
+
 /**
  * A parsed JSON file that can say where any of its values stands. Parsed by JSON.parse; the
  * slower position-tracking parse runs only for a file that has something to say.
@@ -104,11 +124,12 @@ export class SourceFile {
         const message = err instanceof Error ? err.message : String(err);
         const at = /position (\d+)/.exec(message);
         const offset = at ? Number(at[1]) : text.length;
+        const slip = commonSlip(text, offset);
         return {
           file,
           path: '',
-          ...lineColumn(text, offset),
-          message: `invalid JSON: ${message.replace(/ in JSON at position \d+/, '')}`,
+          ...lineColumn(text, slip?.offset ?? offset),
+          message: `invalid JSON: ${slip?.message ?? message.replace(/ in JSON at position \d+/, '')}`,
           severity: 'error',
         };
       }

@@ -3,6 +3,7 @@ import { compileCondition, type Predicate } from './compile.js';
 import type { RuleSetSource } from './load.js';
 import { indexByCell, indexByPhase, reachablePhases, reachableSegments } from './phases.js';
 import { type CompiledPolicy, policySteps } from './policy.js';
+import type { RuleIssue } from './positions.js';
 import type { Manifest, Offer, OfferGroup, Treatment } from './schema.js';
 import { runSteps, runStepsYielding, type Steps } from './steps.js';
 import { type CompiledArbitration, compileArbitration } from './weights.js';
@@ -46,6 +47,15 @@ export interface RuleSet {
   readonly source: RuleSetSource;
   /** its size, as the UTF-8 bytes of its validated files' JSON: what keeping it loaded is measured by */
   readonly bytes: number;
+  /** what the checks found valid but almost certainly not meant (lint), as its files were read */
+  readonly warnings: readonly RuleIssue[];
+}
+
+/** When it was loaded, what it weighs (measured when absent), and the warnings it was read with. */
+export interface CompileOptions {
+  readonly loadedAt?: Date;
+  readonly bytes?: number;
+  readonly warnings?: readonly RuleIssue[];
 }
 
 function deepFreeze<T>(value: T): T {
@@ -85,7 +95,10 @@ const OFFERS_PER_STEP = 250;
  * about 30 ms a step at most), so a caller on the thread that answers decisions can let them
  * in between (compileRuleSetInSteps).
  */
-function* compileSteps(source: RuleSetSource, loadedAt: Date, bytes: number): Steps<RuleSet> {
+function* compileSteps(
+  source: RuleSetSource,
+  { loadedAt = new Date(), bytes = sourceBytes(source), warnings = [] }: CompileOptions,
+): Steps<RuleSet> {
   deepFreeze(source.manifest);
   deepFreeze(source.arbitration);
   deepFreeze(source.contactPolicy);
@@ -162,15 +175,16 @@ function* compileSteps(source: RuleSetSource, loadedAt: Date, bytes: number): St
     policy,
     source,
     bytes,
+    warnings,
   });
 }
 
 /** The size a version is kept at: the UTF-8 bytes of its validated files' JSON (measured before it is frozen, which makes it slower to write). */
 export const sourceBytes = (source: RuleSetSource): number => Buffer.byteLength(JSON.stringify(source));
 
-export const compileRuleSet = (source: RuleSetSource, loadedAt = new Date(), bytes = sourceBytes(source)): RuleSet =>
-  runSteps(compileSteps(source, loadedAt, bytes));
+export const compileRuleSet = (source: RuleSetSource, options: CompileOptions = {}): RuleSet =>
+  runSteps(compileSteps(source, options));
 
 /** compileRuleSet with the event loop let in between its steps: what a reload on a serving thread uses. */
-export const compileRuleSetInSteps = (source: RuleSetSource, bytes: number, loadedAt = new Date()): Promise<RuleSet> =>
-  runStepsYielding(compileSteps(source, loadedAt, bytes));
+export const compileRuleSetInSteps = (source: RuleSetSource, options: CompileOptions = {}): Promise<RuleSet> =>
+  runStepsYielding(compileSteps(source, options));

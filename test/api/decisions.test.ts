@@ -76,6 +76,22 @@ describe('POST /v1/decisions', () => {
       expect(excluded.scoreParts).toBeNull();
       expect(JSON.stringify(excluded.conditions)).toContain('"result":false');
       expect(JSON.stringify(excluded.conditions)).toContain('factValue');
+      // each starts with its outcome in one line, before the detail
+      expect(Object.keys(top)[0]).toBe('summary');
+      expect(top.summary).toBe(`chosen: rank 1, score ${top.scoreParts.score.toFixed(4)}`);
+      const profile = await (await t.app.request('/v1/profiles/C0000004')).json();
+      for (const e of body.explanation.filter((x: { eligible: boolean }) => !x.eligible)) {
+        const m = /^not eligible: (\w+)(?: (\S+))? must (.+) \(it is (.+)\)$/.exec(e.summary);
+        expect(m, e.summary).not.toBeNull();
+        // the value it names is the customer's, as the trace saw it
+        if (m![1] !== 'context' && m![1] !== 'channel' && m![1] !== 'attributes' && m![1] !== 'channelConsent')
+          expect(JSON.parse(m![4]!)).toEqual(profile[m![1]!] ?? null);
+      }
+      const notShown = body.explanation.filter(
+        (x: { eligible: boolean; selected: boolean }) => x.eligible && !x.selected,
+      );
+      for (const e of notShown)
+        expect(e.summary).toMatch(/^eligible, (held back by .+|not among the \d+ shown), score /);
     });
 
     it('serves a new profile on the next decision', async () => {

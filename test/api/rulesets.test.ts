@@ -57,6 +57,7 @@ describe('rule-set versions', () => {
         loadedAt: expect.any(String),
         offers: 37,
         active: true,
+        warnings: [],
       },
     ]);
     expect(body.lastError).toBeNull();
@@ -189,6 +190,73 @@ describe('rule-set versions picked up from the folder by themselves', () => {
       expect(ms).toBeLessThan(5_000);
       expect(t.services.rules.lastError).toBeNull();
       expect(t.services.audit.latest()[0]).toMatchObject({ who: 'file watch', result: 'activated' });
+    } finally {
+      await t.services.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('warnings and slips', () => {
+  it('are answered by a reload and listed with their version; a segment that does not exist is refused, with the one meant', async () => {
+    const dir = await copyRules();
+    const t = await testApp({ RULES_DIR: dir });
+    try {
+      const offer = JSON.parse(await readFile(join(dir, OFFER), 'utf8'));
+      const twice = (value: string) => ({ fact: 'lifecyclePhase', operator: 'equal', value });
+      await save(
+        dir,
+        OFFER,
+        JSON.stringify({ ...offer, eligibility: { all: [twice('new'), twice('loyalty')] } }, null, 2),
+      );
+      const res = await t.app.request('/v1/rulesets/reload', { method: 'POST' });
+      expect(res.status).toBe(200);
+      const change = await res.json();
+      expect(change.warnings).toEqual([
+        expect.objectContaining({
+          file: OFFER,
+          path: '/eligibility/all/1',
+          message: expect.stringMatching(
+            /can never be eligible: lifecyclePhase must equal "new" and "loyalty" at once/,
+          ),
+        }),
+      ]);
+      const listed = await (await t.app.request('/v1/rulesets')).json();
+      expect(listed.versions.find((v: { active: boolean }) => v.active).warnings).toEqual(change.warnings);
+      await save(
+        dir,
+        OFFER,
+        JSON.stringify(
+          { ...offer, eligibility: { all: [{ fact: 'valueSegment', operator: 'in', value: ['Super', 'Top'] }] } },
+          null,
+          2,
+        ),
+      );
+      const refused = await t.app.request('/v1/rulesets/reload', { method: 'POST' });
+      expect(refused.status).toBe(422);
+      expect((await refused.json()).errors.map((e: { message: string }) => e.message)).toEqual([
+        '"Super" is not a value segment: valueSegment is "super", "top", "middle" or "bottom"; did you mean "super"?',
+        '"Top" is not a value segment: valueSegment is "super", "top", "middle" or "bottom"; did you mean "top"?',
+      ]);
+    } finally {
+      await t.services.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a broken edit undone', () => {
+  it('clears the refusal once the folder is back to the version that serves', async () => {
+    const dir = await copyRules();
+    const t = await testApp({ RULES_DIR: dir, RULES_WATCH: 'true' });
+    try {
+      const first = t.services.rules.active!.version;
+      const original = await readFile(join(dir, OFFER), 'utf8');
+      await save(dir, OFFER, '{ "id": "service-help-centre", ');
+      await eventually('the broken edit is refused', () => t.services.rules.lastError !== null, 8_000);
+      await save(dir, OFFER, original);
+      await eventually('the refusal is cleared', () => t.services.rules.lastError === null, 8_000);
+      expect(t.services.rules.active!.version).toBe(first);
     } finally {
       await t.services.close();
       await rm(dir, { recursive: true, force: true });

@@ -23,8 +23,8 @@ describe('a rule set read in a thread of its own', () => {
     if (!threaded.ok || !direct.ok) return;
     expect(threaded.source).toEqual(direct.source);
     expect(threaded.bytes).toBe(sourceBytes(direct.source));
-    const stepped = await compileRuleSetInSteps(threaded.source, threaded.bytes, new Date(0));
-    const whole = compileRuleSet(direct.source, new Date(0));
+    const stepped = await compileRuleSetInSteps(threaded.source, { bytes: threaded.bytes, loadedAt: new Date(0) });
+    const whole = compileRuleSet(direct.source, { loadedAt: new Date(0) });
     expect(stepped.version).toBe(whole.version);
     expect(stepped.bytes).toBe(whole.bytes);
     expect([...stepped.policy.countedAs.get('web')!]).toEqual([...whole.policy.countedAs.get('web')!]);
