@@ -1,47 +1,81 @@
 /**
  * `nextbest profiles build`: one profile per customer from NDJSON transactions (definitions in
  * src/offline/analytics/profiles.ts), written as NDJSON for `nextbest profiles import` or PROFILES_FILE.
- * The summary goes to stdout: customers by lifecycle phase × value segment, the churn model's
- * parameters; `--json` prints it as one document.
+ * The summary goes to stdout (stderr with --out -): what was written, customers by lifecycle phase ×
+ * value segment, the churn model's parameters; `--json` prints it as one document.
  */
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { finished } from 'node:stream/promises';
-import {
-  buildProfiles,
-  DEFAULT_PHASES,
-  endOfDay,
-  formatDay,
-  type HistoryReport,
-  RejectedLinesError,
-  readHistoriesFromStream,
-} from '../offline/analytics/index.js';
+import { buildProfiles, DEFAULT_PHASES, endOfDay, formatDay } from '../offline/analytics/index.js';
 import { LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
-import { parseFlags, UsageError, withUsage } from './io.js';
+import { type CommandSpec, command, flags } from './command.js';
+import { num, seconds } from './format.js';
+import { readTransactions } from './input.js';
+import { UsageError } from './io.js';
+import { type Progress, progress } from './progress.js';
 
-const USAGE = `usage: nextbest profiles build --transactions FILE --out FILE [--as-of DATE] [--new-days N] [--lapsed-days N] [--at-risk X] [--consents LIST] [--strict] [--json]
-  one profile per customer from NDJSON transactions {customerId, at, amount, product?} (FILE, or - for stdin),
-  written as NDJSON to --out (- for stdout): value segment, CLV, annual revenue, tenure, products, churn score, lifecycle phase.
-  --new-days (100): a first purchase at most this many days ago is "new"; --lapsed-days (180): no purchase for longer is "regain";
-  --at-risk (0.5): a churn score at least this is "retain"; --consents (web,call-center): the channels every profile consents to`;
+const DEFAULT_CONSENTS = 'web,call-center';
 
-const READ_CHUNK_BYTES = 1 << 20;
+export const PROFILES_BUILD = {
+  name: 'profiles build',
+  summary: 'profiles (value segment, CLV, churn score, lifecycle phase) from NDJSON transactions',
+  description:
+    'One profile per customer from NDJSON transactions {customerId, at, amount, product?}, written as NDJSON ' +
+    'for `nextbest profiles import` or PROFILES_FILE: value segment, CLV, annual revenue, tenure, products, ' +
+    'churn score, lifecycle phase. Then a summary: customers by lifecycle phase × value segment and the churn ' +
+    'model, on stdout (on stderr when the profiles go to stdout). Bad lines are listed by number and skipped; ' +
+    'a warning says when --as-of is more than 30 days after the last purchase.',
+  options: {
+    transactions: { type: 'string', value: 'FILE', required: true, help: 'the NDJSON transactions; - for stdin' },
+    out: { type: 'string', value: 'FILE', required: true, help: 'where the profiles go, as NDJSON; - for stdout' },
+    'as-of': {
+      type: 'string',
+      value: 'DATE',
+      default: 'today, UTC',
+      help: 'the day the profiles are measured at, a UTC day YYYY-MM-DD: recency, this year and CLV count back from its end; later transactions are left out',
+    },
+    'new-days': {
+      type: 'string',
+      value: 'N',
+      default: String(DEFAULT_PHASES.newDays),
+      help: 'a first purchase at most this many days before --as-of makes a customer "new"; 0 to 3650',
+    },
+    'lapsed-days': {
+      type: 'string',
+      value: 'N',
+      default: String(DEFAULT_PHASES.lapsedDays),
+      help: 'no purchase for longer than this many days makes a customer "regain"; 1 to 3650',
+    },
+    'at-risk': {
+      type: 'string',
+      value: 'X',
+      default: String(DEFAULT_PHASES.atRisk),
+      help: 'a churn score at least this makes a customer "retain"; 0 to 1',
+    },
+    consents: {
+      type: 'string',
+      value: 'LIST',
+      default: DEFAULT_CONSENTS,
+      help: 'the channels every profile consents to, comma-separated',
+    },
+    strict: {
+      type: 'boolean',
+      help: 'refuse the whole file when a line is bad: the bad lines are listed by number and nothing is built (default: listed and skipped)',
+    },
+    json: { type: 'boolean', help: 'the summary as one JSON document' },
+  },
+  examples: [
+    'profiles build --transactions transactions.ndjson --out profiles.ndjson --as-of 2026-03-01',
+    'profiles build --transactions - --out - < transactions.ndjson | nextbest profiles import -',
+  ],
+} as const satisfies CommandSpec;
+
 const LINES_PER_WRITE = 512;
 
 function parseOptions(args: string[]) {
-  const { values } = parseFlags('profiles build', args, {
-    transactions: { type: 'string' },
-    out: { type: 'string' },
-    'as-of': { type: 'string' },
-    'new-days': { type: 'string' },
-    'lapsed-days': { type: 'string' },
-    'at-risk': { type: 'string' },
-    consents: { type: 'string' },
-    strict: { type: 'boolean' },
-    json: { type: 'boolean' },
-  });
-  if (!values.transactions) throw new UsageError('profiles build: --transactions FILE is required (- for stdin)');
-  if (!values.out) throw new UsageError('profiles build: --out FILE is required (- for stdout)');
+  const { values } = flags(PROFILES_BUILD, args);
   const date = values['as-of'] ?? formatDay(Date.now());
   const asOf = endOfDay(date);
   if (Number.isNaN(asOf)) throw new UsageError(`profiles build: --as-of wants a date YYYY-MM-DD, got "${date}"`);
@@ -61,7 +95,7 @@ function parseOptions(args: string[]) {
       );
     return n;
   };
-  const consents = (values.consents ?? 'web,call-center')
+  const consents = (values.consents ?? DEFAULT_CONSENTS)
     .split(',')
     .map((c) => c.trim())
     .filter((c) => c !== '');
@@ -72,6 +106,7 @@ function parseOptions(args: string[]) {
     file: values.transactions,
     out: values.out,
     asOf,
+    asOfGiven: values['as-of'] !== undefined,
     json: values.json === true,
     strict: values.strict === true,
     settings: {
@@ -84,73 +119,61 @@ function parseOptions(args: string[]) {
   };
 }
 
-async function writeLines(stream: NodeJS.WritableStream, lines: Iterable<string>): Promise<void> {
-  let chunk: string[] = [];
-  const flush = async () => {
-    if (chunk.length === 0) return;
+/** The lines, a chunk at a time, waiting for 'drain' when the stream's buffer is full; each counted into the progress. */
+async function writeLines(stream: NodeJS.WritableStream, lines: readonly string[], p: Progress): Promise<void> {
+  for (let i = 0; i < lines.length; i += LINES_PER_WRITE) {
+    const chunk = lines.slice(i, i + LINES_PER_WRITE);
     if (!stream.write(`${chunk.join('\n')}\n`)) await once(stream, 'drain');
-    chunk = [];
-  };
-  for (const line of lines) {
-    chunk.push(line);
-    if (chunk.length === LINES_PER_WRITE) await flush();
+    p.add(chunk.length);
   }
-  await flush();
 }
 
-export const runBuild = withUsage(USAGE, async (args, io) => {
+export const runBuild = command(PROFILES_BUILD, async (args, io) => {
   const options = parseOptions(args);
   const started = performance.now();
-  let read: HistoryReport;
-  let input: (NodeJS.ReadableStream & AsyncIterable<Buffer>) | undefined;
-  try {
-    input =
-      options.file === '-'
-        ? process.stdin
-        : (await open(options.file, 'r')).createReadStream({ highWaterMark: READ_CHUNK_BYTES });
-    read = await readHistoriesFromStream(input, options.asOf, { strict: options.strict });
-  } catch (err) {
-    if (err instanceof RejectedLinesError)
-      io.stderr.write(
-        `profiles build: ${err.rejectedLines} line(s) rejected; --strict refuses the file, nothing built\n`,
-      );
-    else io.stderr.write(`profiles build: cannot read ${options.file}: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    if (input && input !== process.stdin) (input as NodeJS.ReadableStream & { destroy(): void }).destroy();
-  }
-  for (const r of read.rejected.slice(0, 10))
-    for (const e of r.errors) io.stderr.write(`${options.file}:${r.line}: ${e.path} ${e.message}\n`);
-  if (read.rejectedLines > 0) io.stderr.write(`profiles build: ${read.rejectedLines} line(s) rejected and skipped\n`);
+  const p = progress(io);
+  const read = await readTransactions(
+    {
+      command: 'profiles build',
+      file: options.file,
+      asOf: options.asOf,
+      asOfGiven: options.asOfGiven,
+      strict: options.strict,
+      refused: 'nothing built',
+    },
+    p,
+    io,
+  );
+  if (read === undefined) return 1;
+  p.step(`building ${num(read.customers.size)} profiles: segments and the churn model`);
   const built = buildProfiles(read.customers, options.settings);
+  const lines = built.profiles.map((pr) => JSON.stringify(pr));
+  const destination = options.out === '-' ? 'stdout' : options.out;
+  p.step(`writing ${basename(destination)}`, lines.length, 'items');
   try {
-    if (options.out === '-')
-      await writeLines(
-        io.stdout,
-        built.profiles.map((p) => JSON.stringify(p)),
-      );
+    if (options.out === '-') await writeLines(io.stdout, lines, p);
     else {
       const file = (await open(options.out, 'w')).createWriteStream();
-      await writeLines(
-        file,
-        built.profiles.map((p) => JSON.stringify(p)),
-      );
+      await writeLines(file, lines, p);
       file.end();
       await finished(file);
     }
   } catch (err) {
+    p.done();
     io.stderr.write(`profiles build: cannot write ${options.out}: ${(err as Error).message}\n`);
     return 1;
   }
+  p.done();
   const cells = LIFECYCLE_PHASES.map((phase) => ({
     phase,
     ...Object.fromEntries(
       VALUE_SEGMENTS.map((seg) => [
         seg,
-        built.profiles.filter((p) => p.lifecyclePhase === phase && p.valueSegment === seg).length,
+        built.profiles.filter((pr) => pr.lifecyclePhase === phase && pr.valueSegment === seg).length,
       ]),
     ),
   }));
+  const elapsed = performance.now() - started;
   const summary = {
     asOf: formatDay(options.asOf),
     profiles: built.profiles.length,
@@ -165,7 +188,7 @@ export const runBuild = withUsage(USAGE, async (args, io) => {
     },
     churnModel: built.churnModel,
     phases: cells,
-    seconds: Number(((performance.now() - started) / 1e3).toFixed(3)),
+    seconds: Number((elapsed / 1e3).toFixed(3)),
   };
   // with the profiles on stdout the summary would mix with them: it goes to stderr then
   const to = options.out === '-' ? io.stderr : io.stdout;
@@ -173,21 +196,23 @@ export const runBuild = withUsage(USAGE, async (args, io) => {
   else {
     const w = Math.max(9, ...cells.map((c) => c.phase.length));
     const row = (label: string, values: (string | number)[]) =>
-      `  ${label.padEnd(w)}${values.map((v) => String(v).padStart(9)).join('')}`;
+      `  ${label.padEnd(w)}${values.map((v) => (typeof v === 'number' ? num(v) : v).padStart(9)).join('')}`;
+    const count = (c: (typeof cells)[number], s: string) => (c as Record<string, number | string>)[s] as number;
+    const { params } = built.churnModel;
     to.write(
       [
-        `${built.profiles.length} profiles as of ${summary.asOf} from ${read.transactions} transactions in ${summary.seconds.toFixed(1)} s → ${options.out === '-' ? 'stdout' : options.out}`,
-        ...(built.skipped > 0 ? [`${built.skipped} customers with refunds only: no profile`] : []),
+        `wrote ${num(built.profiles.length)} profiles as of ${summary.asOf} from ${num(read.transactions)} transactions to ${destination} in ${seconds(elapsed)}`,
+        ...(built.skipped > 0 ? [`${num(built.skipped)} customers with refunds only: no profile`] : []),
         '',
         row('', [...VALUE_SEGMENTS, 'all']),
         ...cells.map((c) =>
           row(c.phase, [
-            ...VALUE_SEGMENTS.map((s) => (c as Record<string, number | string>)[s] as number),
-            VALUE_SEGMENTS.reduce((n, s) => n + ((c as Record<string, number | string>)[s] as number), 0),
+            ...VALUE_SEGMENTS.map((s) => count(c, s)),
+            VALUE_SEGMENTS.reduce((n, s) => n + count(c, s), 0),
           ]),
         ),
         '',
-        `churn score = 1 − P(alive) by BG/NBD, ${built.churnModel.converged ? 'fitted to these customers' : 'the published CDNOW estimates'}: r ${built.churnModel.params.r.toFixed(3)}, α ${built.churnModel.params.alpha.toFixed(1)} days, a ${built.churnModel.params.a.toFixed(3)}, b ${built.churnModel.params.b.toFixed(3)}`,
+        `churn score = 1 − P(alive) by BG/NBD, ${built.churnModel.converged ? 'fitted to these customers' : 'the published CDNOW estimates'}: r ${params.r.toFixed(3)}, α ${num(params.alpha, 1)} days, a ${params.a.toFixed(3)}, b ${params.b.toFixed(3)}`,
         ...(built.churnModel.converged ? [] : [`  (not fitted: ${built.churnModel.reason ?? 'no convergence'})`]),
         '',
       ].join('\n'),

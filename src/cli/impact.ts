@@ -3,27 +3,85 @@
  * src/offline/impact/impact.ts), from the decision log (files, or the Redis stream) and a
  * transactions file, each read once.
  */
-import { writeFile } from 'node:fs/promises';
+import { open, stat, writeFile } from 'node:fs/promises';
 import { ConfigError, loadRedisEnv } from '../config.js';
+import { redisLogRecords } from '../decision-log/stream-read.js';
+import { endOfDay, forEachLine } from '../offline/analytics/index.js';
 import {
   type GroupImpact,
-  type ImpactReader,
+  ImpactReader,
   type ImpactReport,
   type ImpactSources,
-  readImpact,
+  ndjsonFiles,
   UnreachableError,
 } from '../offline/impact/index.js';
-import { dayFlag, parseFlags, UsageError, withUsage } from './io.js';
+import { type CommandSpec, command, flags } from './command.js';
+import { num, seconds } from './format.js';
+import { dayFlag, UsageError } from './io.js';
+import { type Progress, progress } from './progress.js';
 
-const USAGE = `usage: nextbest impact (--decisions FILE|DIR | --redis URL) --transactions FILE
-                       [--from DATE] [--to DATE] [--outcome-days N] [--as-of DATE] [--json] [--html FILE]
-  the effect of the decisions against the control group: each customer's first decision in
-  --from..--to (UTC days, both included; default all) gives their arm, phase × segment and t0;
-  net revenue, activity and retention over the --outcome-days (default 90) from t0, against
-  the same span before t0 (the CUPED covariate); a customer whose window ends after --as-of
-  (default: the latest transaction) is pending. Decisions: decision-log NDJSON (a file, or every
-  .ndjson file of a folder) or the Redis stream; transactions: {customerId, at, amount, product?}.
-  --html FILE also writes a self-contained HTML report: the charts and the table`;
+const DEFAULT_OUTCOME_DAYS = 90;
+
+export const IMPACT = {
+  name: 'impact',
+  summary: 'revenue, activity and retention against the control group, with 95 % intervals and CUPED',
+  forms: [
+    'impact (--decisions FILE|DIR | --redis URL) --transactions FILE [--from DATE] [--to DATE] [--outcome-days N] [--as-of DATE] [--json] [--html FILE]',
+  ],
+  description:
+    "The effect of the decisions against the control group: each customer's first decision in --from..--to " +
+    'gives their arm, phase × segment and t0; net revenue, activity and retention over the --outcome-days from ' +
+    't0, against the same span before t0 (the CUPED covariate); a customer whose window ends after --as-of is ' +
+    'pending. Transactions are {customerId, at, amount, product?}.',
+  options: {
+    decisions: {
+      type: 'string',
+      value: 'FILE|DIR',
+      help: 'the decision log: an NDJSON file, or every .ndjson file of a folder (or --redis)',
+    },
+    redis: {
+      type: 'string',
+      value: 'URL',
+      help: 'read the decision log from the Redis stream instead (REDIS_KEY_PREFIX applies)',
+    },
+    transactions: {
+      type: 'string',
+      value: 'FILE',
+      required: true,
+      help: 'the NDJSON transactions: a file, or every .ndjson file of a folder',
+    },
+    from: {
+      type: 'string',
+      value: 'DATE',
+      default: 'the first decision',
+      help: 'the first day of decisions counted, a UTC day YYYY-MM-DD',
+    },
+    to: {
+      type: 'string',
+      value: 'DATE',
+      default: 'the last decision',
+      help: 'the last day of decisions counted, a UTC day YYYY-MM-DD, included',
+    },
+    'outcome-days': {
+      type: 'string',
+      value: 'N',
+      default: String(DEFAULT_OUTCOME_DAYS),
+      help: 'the days from t0 over which the outcome is measured, 1 to 730',
+    },
+    'as-of': {
+      type: 'string',
+      value: 'DATE',
+      default: 'the latest transaction',
+      help: 'the end of the data, a UTC day YYYY-MM-DD: later transactions are left out, windows ending after it are pending',
+    },
+    json: { type: 'boolean', help: 'the whole report as one JSON document' },
+    html: { type: 'string', value: 'FILE', help: 'also write a self-contained HTML report: the charts and the table' },
+  },
+  examples: [
+    'impact --decisions data/decisions --transactions transactions.ndjson --from 2026-01-05 --to 2026-03-31',
+    'impact --redis redis://localhost:6379 --transactions transactions.ndjson --json',
+  ],
+} as const satisfies CommandSpec;
 
 interface Options {
   readonly decisions: string | undefined;
@@ -41,21 +99,10 @@ interface Options {
 const day = (flag: string, raw: string | undefined) => dayFlag('impact', flag, raw);
 
 function parseOptions(args: string[]): Options {
-  const { values } = parseFlags('impact', args, {
-    decisions: { type: 'string' },
-    redis: { type: 'string' },
-    transactions: { type: 'string' },
-    from: { type: 'string' },
-    to: { type: 'string' },
-    'outcome-days': { type: 'string' },
-    'as-of': { type: 'string' },
-    json: { type: 'boolean' },
-    html: { type: 'string' },
-  });
+  const { values } = flags(IMPACT, args);
   if ((values.decisions === undefined) === (values.redis === undefined))
     throw new UsageError('impact: --decisions FILE|DIR or --redis URL, one of them');
-  if (!values.transactions) throw new UsageError('impact: --transactions FILE is required');
-  const outcomeDays = Number(values['outcome-days'] ?? 90);
+  const outcomeDays = Number(values['outcome-days'] ?? DEFAULT_OUTCOME_DAYS);
   if (!Number.isInteger(outcomeDays) || outcomeDays < 1 || outcomeDays > 730)
     throw new UsageError(`impact: --outcome-days wants a whole number of days 1–730, got "${values['outcome-days']}"`);
   const from = day('from', values.from);
@@ -75,6 +122,46 @@ function parseOptions(args: string[]): Options {
   };
 }
 
+const READ_CHUNK_BYTES = 1 << 20;
+
+/** Every line of the files, the bytes counted into the progress; an overlong line is passed on as one no reader takes. */
+async function readFiles(files: readonly string[], label: string, p: Progress, line: (text: string) => void) {
+  const sizes = await Promise.all(files.map((f) => stat(f).then((s) => s.size)));
+  p.step(
+    label,
+    sizes.reduce((a, b) => a + b, 0),
+    'bytes',
+  );
+  for (const file of files) {
+    const handle = await open(file, 'r');
+    try {
+      const stream = handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, autoClose: false });
+      await forEachLine(p.bytesOf(stream as AsyncIterable<Buffer>), line, () => line('-'));
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** What readImpact (src/offline/impact/read.ts) does, with the progress: the files' bytes, or the stream's records. */
+async function readImpact(s: ImpactSources, p: Progress): Promise<ImpactReader> {
+  const reader = new ImpactReader({
+    from: s.from ? Date.parse(s.from) : Number.NEGATIVE_INFINITY,
+    to: s.to ? endOfDay(s.to) : Number.POSITIVE_INFINITY,
+    outcomeDays: s.outcomeDays,
+    asOf: s.asOf ? endOfDay(s.asOf) : undefined,
+  });
+  if ('redis' in s.decisions) {
+    p.step('reading the decision stream', undefined, 'items');
+    for await (const json of redisLogRecords(s.decisions.redis, s.decisions.prefix, s.from, s.to)) {
+      reader.decision(json);
+      p.add(1);
+    }
+  } else await readFiles(await ndjsonFiles(s.decisions.path), 'reading the decisions', p, (t) => reader.decision(t));
+  await readFiles(await ndjsonFiles(s.transactions), 'reading the transactions', p, (t) => reader.transaction(t));
+  return reader;
+}
+
 const money = (n: number | null | undefined) =>
   n === null || n === undefined ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: 2 });
 const points = (n: number | null | undefined) =>
@@ -84,10 +171,10 @@ const points = (n: number | null | undefined) =>
 const interval = (e: { difference: number; ciLow: number; ciHigh: number } | null, f: (n: number) => string) =>
   e === null ? '–' : `${f(e.difference)} [${f(e.ciLow)}, ${f(e.ciHigh)}]`;
 
-function table(report: ImpactReport): string {
+function table(report: ImpactReport, elapsedMs: number, html: string | undefined): string {
   const out: string[] = [
-    `decisions ${report.window.from?.slice(0, 10) ?? '–'} – ${report.window.to?.slice(0, 10) ?? '–'}, outcome over ${report.window.outcomeDays} days, as of ${report.window.asOf?.slice(0, 10) ?? '–'}`,
-    `customers: ${report.customers.toLocaleString('en-US')} decided, ${report.measured.toLocaleString('en-US')} measured, ${report.pending.toLocaleString('en-US')} pending (window not ended)`,
+    `decisions ${report.window.from?.slice(0, 10) ?? '–'} – ${report.window.to?.slice(0, 10) ?? '–'}, outcome over ${num(report.window.outcomeDays)} days, as of ${report.window.asOf?.slice(0, 10) ?? '–'}`,
+    `customers: ${num(report.customers)} decided, ${num(report.measured)} measured, ${num(report.pending)} pending (window not ended)`,
   ];
   for (const c of report.comparisons) {
     const [first, second] = c.name.split('-vs-') as [string, string];
@@ -106,6 +193,11 @@ function table(report: ImpactReport): string {
     );
     for (const g of c.groups) out.push(row(g, first, second));
   }
+  out.push(
+    '',
+    `read ${num(report.decisions)} decisions and ${num(report.transactions)} transactions in ${seconds(elapsedMs)}` +
+      (html === undefined ? '' : `; HTML report in ${html}`),
+  );
   return `${out.join('\n')}\n`;
 }
 
@@ -114,8 +206,8 @@ function row(g: GroupImpact, first: string, second: string): string {
   const pText = p === null ? '–' : (p.pValueHolm ?? p.pValue).toFixed(3);
   const cells = [
     `${g.lifecyclePhase} × ${g.valueSegment}`.padEnd(18),
-    String(g.arms[first]?.customers ?? 0).padStart(10),
-    String(g.arms[second]?.customers ?? 0).padStart(9),
+    num(g.arms[first]?.customers ?? 0).padStart(10),
+    num(g.arms[second]?.customers ?? 0).padStart(9),
     interval(p, money).padStart(28),
     interval(g.revenuePerCustomerCuped, money).padStart(28),
     interval(g.activeRate, points).padStart(22),
@@ -136,26 +228,35 @@ function redisSource(url: string): ImpactSources['decisions'] {
 }
 
 /** `nextbest impact`. */
-export const runImpact = withUsage(USAGE, async (args, io) => {
+export const runImpact = command(IMPACT, async (args, io) => {
   const o = parseOptions(args);
+  const started = performance.now();
+  const decisions = o.redis !== undefined ? redisSource(o.redis) : { path: o.decisions! };
+  const p = progress(io);
   let reader: ImpactReader;
   try {
-    reader = await readImpact({
-      decisions: o.redis !== undefined ? redisSource(o.redis) : { path: o.decisions! },
-      transactions: o.transactions,
-      from: o.from,
-      to: o.to,
-      outcomeDays: o.outcomeDays,
-      asOf: o.asOf,
-    });
+    reader = await readImpact(
+      {
+        decisions,
+        transactions: o.transactions,
+        from: o.from,
+        to: o.to,
+        outcomeDays: o.outcomeDays,
+        asOf: o.asOf,
+      },
+      p,
+    );
   } catch (err) {
+    p.done();
     const what = err instanceof UnreachableError ? '' : 'cannot read its input: ';
     io.stderr.write(`impact: ${what}${(err as Error).message}\n`);
     return 1;
   }
+  p.step('measuring');
   const report = reader.result();
+  p.done();
   for (const [what, s] of Object.entries(report.skipped))
-    if (s.lines > 0) io.stderr.write(`impact: ${s.lines} ${what} line(s) passed over: ${s.first.join('; ')}\n`);
+    if (s.lines > 0) io.stderr.write(`impact: ${num(s.lines)} ${what} line(s) passed over: ${s.first.join('; ')}\n`);
   if (o.html !== undefined) {
     const { impactHtml } = await import('../offline/impact/html.js');
     try {
@@ -165,6 +266,6 @@ export const runImpact = withUsage(USAGE, async (args, io) => {
       return 1;
     }
   }
-  io.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : table(report));
+  io.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : table(report, performance.now() - started, o.html));
   return 0;
 });

@@ -1,63 +1,87 @@
-import { runDecisions } from './decisions.js';
+import { runBuild } from './build.js';
+import { type Command, command, forms, helpPointer, wantsHelp, wrap } from './command.js';
+import { runDecisionsExport } from './decisions.js';
 import { runDemoData } from './demo-data.js';
 import { runImpact } from './impact.js';
 import type { Io } from './io.js';
 import { runPortfolio } from './portfolio.js';
-import { runProfiles } from './profiles.js';
+import { runImport } from './profiles.js';
 import { runRules } from './rules.js';
+import { RULES_DIFF, RULES_SCHEMAS, RULES_VALIDATE } from './rules-spec.js';
 import { runSimulate } from './simulate.js';
 
-const USAGE = `nextbest — next-best-action decisioning
+/** rules.ts runs the three `rules` subcommands itself. */
+const rules = (sub: string) => (args: string[], io: Io) => runRules([sub, ...args], io);
 
-usage:
-  nextbest decisions export [--from DATE] [--to DATE] [--dir DIR | --redis URL]
-                                                                the decision log as NDJSON records (files or the Redis stream)
-  nextbest demo-data [--customers N] [--seed S] [--out FILE]   synthetic demo profiles as NDJSON
-  nextbest demo-data --transactions [--customers N] [--seed S] [--as-of DATE] [--out FILE]
-                                                                a synthetic 3-year transaction history as NDJSON
-  nextbest profiles import FILE [--redis URL | --cluster HOST:PORT,...] [--json]
-                                                                load NDJSON profiles into Redis
-  nextbest profiles build --transactions FILE --out FILE [--as-of DATE] [--new-days N] [--lapsed-days N] [--at-risk X] [--consents LIST]
-                                                                profiles (segment, CLV, churn score, phase) from transactions
-  nextbest impact (--decisions FILE|DIR | --redis URL) --transactions FILE [--from DATE] [--to DATE] [--outcome-days N] [--as-of DATE] [--json]
-                                                                revenue, activity and retention against the control group,
-                                                                with 95 % intervals and CUPED
-  nextbest portfolio --transactions FILE [--as-of DATE] [--json] [--strict]
-                                                                customer flows, value segments, retention and CLV
-                                                                from NDJSON transactions
-  nextbest rules validate [DIR] [--json]                        check a rule set; errors as file:line:col
-  nextbest rules schemas [DIR] [--check]                        regenerate the editor JSON Schemas
-  nextbest rules diff DIR_A DIR_B [--json]                      offers, weights, levers and policy changed from A to B
-  nextbest simulate --rules DIR --profiles FILE [--channel C] [--context KEY=VALUE ...] [--placement P] [--baseline DIR] [--json]
-                                                                preview a rule set on a population: top offers
-                                                                by phase × segment, shift against a baseline
+/**
+ * Every command, with its table: `nextbest <name>` runs it, `nextbest --help` lists it, and
+ * `nextbest <name> --help` prints its options from the table its parser reads.
+ */
+export const COMMANDS: readonly Command[] = [
+  runDecisionsExport,
+  runDemoData,
+  runImpact,
+  runPortfolio,
+  runBuild,
+  runImport,
+  command(RULES_VALIDATE, rules('validate')),
+  command(RULES_SCHEMAS, rules('schemas')),
+  command(RULES_DIFF, rules('diff')),
+  runSimulate,
+];
 
-The HTTP service starts with: npm start`;
+/** Each command's forms and, beneath, its line. */
+function listing(commands: readonly Command[]): string[] {
+  return commands.flatMap((c) => [...forms(c.spec).map((f) => `  ${f}`), `      ${wrap(c.spec.summary, 6)}`]);
+}
+
+const USAGE = [
+  'nextbest — next-best-action decisioning',
+  '',
+  'usage: nextbest <command> [options]',
+  '       nextbest <command> --help     every option of the command, its default, and an example',
+  '',
+  'commands:',
+  ...listing(COMMANDS),
+  '',
+  'The HTTP service starts with: npm start',
+].join('\n');
+
+/** The commands of a group (`profiles`, `rules`, `decisions`): their forms and lines. */
+function groupUsage(group: string, members: readonly Command[]): string {
+  const subs = members.map((c) => c.spec.name.slice(group.length + 1));
+  return [
+    `usage: nextbest ${group} <${subs.join('|')}> [options]`,
+    '',
+    ...listing(members),
+    '',
+    helpPointer(`${group} <${subs.join('|')}>`),
+  ].join('\n');
+}
 
 export async function runCli(argv: string[], io: Io): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'demo-data':
-      return runDemoData(rest, io);
-    case 'rules':
-      return runRules(rest, io);
-    case 'decisions':
-      return runDecisions(rest, io);
-    case 'portfolio':
-      return runPortfolio(rest, io);
-    case 'impact':
-      return runImpact(rest, io);
-    case 'profiles':
-      return runProfiles(rest, io);
-    case 'simulate':
-      return runSimulate(rest, io);
-    case 'help':
-    case '--help':
-    case '-h':
-      io.stdout.write(`${USAGE}\n`);
-      return 0;
-    default:
-      io.stderr.write(`${command ? `unknown command "${command}"\n\n` : ''}${USAGE}\n`);
-      return 2;
+  const [first, second, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h') {
+    (first === undefined ? io.stderr : io.stdout).write(`${USAGE}\n`);
+    return first === undefined ? 2 : 0;
   }
+  // `nextbest help` and `nextbest help <command>`
+  if (first === 'help') return second === undefined ? runCli(['--help'], io) : runCli([second, ...rest, '--help'], io);
+  const single = COMMANDS.find((c) => c.spec.name === first);
+  if (single) return single(argv.slice(1), io);
+  const members = COMMANDS.filter((c) => c.spec.name.startsWith(`${first} `));
+  if (members.length === 0) {
+    io.stderr.write(`unknown command "${first}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  const sub = members.find((c) => c.spec.name === `${first} ${second}`);
+  if (sub) return sub(argv.slice(2), io);
+  if (second !== undefined && wantsHelp([second])) {
+    io.stdout.write(`${groupUsage(first, members)}\n`);
+    return 0;
+  }
+  io.stderr.write(
+    `${second === undefined ? `${first}: name a subcommand` : `${first}: unknown subcommand "${second}"`}\n${groupUsage(first, members)}\n`,
+  );
+  return 2;
 }

@@ -10,8 +10,8 @@
  * with numbers at full precision (shares and retention as fractions 0–1, duration in years,
  * money in the transactions' currency) and null where a figure is undefined.
  */
-import { open, writeFile } from 'node:fs/promises';
-import type { HistoryReport, LineError, Portfolio } from '../offline/analytics/index.js';
+import { writeFile } from 'node:fs/promises';
+import type { Portfolio } from '../offline/analytics/index.js';
 import {
   endOfDay,
   formatDay,
@@ -19,90 +19,87 @@ import {
   MAX_DURATION_YEARS,
   portfolio,
   portfolioTable,
-  RejectedLinesError,
-  readHistoriesFromStream,
 } from '../offline/analytics/index.js';
-import { type Io, parseFlags, UsageError, withUsage } from './io.js';
+import { type CommandSpec, command, flags } from './command.js';
+import { seconds } from './format.js';
+import { readTransactions } from './input.js';
+import { UsageError } from './io.js';
+import { progress } from './progress.js';
 
-const USAGE = `usage: nextbest portfolio --transactions FILE [--as-of DATE] [--json] [--strict] [--html FILE]
-  the customer portfolio from NDJSON transactions {customerId, at, amount, product?} (FILE, or - for stdin):
-  customer flows and, per value segment, revenue per customer, retention, duration and CLV.
-  This year = the 365 days up to --as-of (a UTC date, default today), last year = the 365 before.
-  --strict refuses the whole file when a line is bad (default: bad lines are reported and skipped);
-  --html FILE also writes a self-contained HTML report: the charts and the table`;
-
-/** Bad lines shown on stderr: enough to find the pattern. */
-const REPORTED_LINES = 10;
-const READ_CHUNK_BYTES = 1 << 20;
+export const PORTFOLIO = {
+  name: 'portfolio',
+  summary: 'customer flows, value segments, retention and CLV from NDJSON transactions',
+  description:
+    'The customer portfolio from NDJSON transactions {customerId, at, amount, product?}: customer flows and, ' +
+    'per value segment, revenue per customer, retention, duration and CLV. This year = the 365 days up to ' +
+    '--as-of, last year = the 365 before. Bad lines are listed by number and skipped; a warning says when ' +
+    '--as-of is more than 30 days after the last purchase.',
+  options: {
+    transactions: { type: 'string', value: 'FILE', required: true, help: 'the NDJSON transactions; - for stdin' },
+    'as-of': {
+      type: 'string',
+      value: 'DATE',
+      default: 'today, UTC',
+      help: 'the last day of "this year", a UTC day YYYY-MM-DD; later transactions are left out',
+    },
+    json: {
+      type: 'boolean',
+      help: "print the contract's JSON document (full precision, shares as fractions) instead of the table",
+    },
+    strict: {
+      type: 'boolean',
+      help: 'refuse the whole file when a line is bad: the bad lines are listed by number and nothing is computed (default: listed and skipped)',
+    },
+    html: {
+      type: 'string',
+      value: 'FILE',
+      help: 'also write a self-contained HTML report: the charts and the table',
+    },
+  },
+  examples: [
+    'portfolio --transactions transactions.ndjson --as-of 2026-03-01',
+    'portfolio --transactions transactions.ndjson --json --html portfolio.html',
+  ],
+} as const satisfies CommandSpec;
 
 interface Options {
   readonly file: string;
   readonly asOf: number;
+  readonly asOfGiven: boolean;
   readonly json: boolean;
   readonly strict: boolean;
   readonly html: string | undefined;
 }
 
 function parseOptions(args: string[]): Options {
-  const { values } = parseFlags('portfolio', args, {
-    transactions: { type: 'string' },
-    'as-of': { type: 'string' },
-    json: { type: 'boolean' },
-    strict: { type: 'boolean' },
-    html: { type: 'string' },
-  });
-  if (!values.transactions) throw new UsageError('portfolio: --transactions FILE is required (- for stdin)');
+  const { values } = flags(PORTFOLIO, args);
+  if (values.html === '') throw new UsageError('portfolio: --html needs a file name');
   const date = values['as-of'] ?? formatDay(Date.now());
   const asOf = endOfDay(date);
   if (Number.isNaN(asOf)) throw new UsageError(`portfolio: --as-of wants a date YYYY-MM-DD, got "${date}"`);
   return {
     file: values.transactions,
     asOf,
+    asOfGiven: values['as-of'] !== undefined,
     json: values.json === true,
     strict: values.strict === true,
     html: values.html,
   };
 }
 
-/** Opening first turns a missing file into an error here, not a late stream event. */
-async function openInput(file: string): Promise<NodeJS.ReadableStream & AsyncIterable<Buffer>> {
-  if (file === '-') return process.stdin;
-  return (await open(file, 'r')).createReadStream({ highWaterMark: READ_CHUNK_BYTES });
-}
-
-function reportRejected(file: string, rejectedLines: number, rejected: readonly LineError[], io: Io): void {
-  const shown = rejected.slice(0, REPORTED_LINES);
-  for (const r of shown) for (const e of r.errors) io.stderr.write(`${file}:${r.line}: ${e.path} ${e.message}\n`);
-  if (rejectedLines > shown.length) io.stderr.write(`… and ${rejectedLines - shown.length} more rejected lines\n`);
-}
-
 /** `nextbest portfolio`: streams the transactions into per-customer histories and prints the portfolio. */
-export const runPortfolio = withUsage(USAGE, async (args, io) => {
+export const runPortfolio = command(PORTFOLIO, async (args, io) => {
   const options = parseOptions(args);
   const { file, asOf, strict } = options;
   const started = performance.now();
-  let read: HistoryReport;
-  let input: (NodeJS.ReadableStream & AsyncIterable<Buffer>) | undefined;
-  try {
-    input = await openInput(file);
-    read = await readHistoriesFromStream(input, asOf, { strict });
-  } catch (err) {
-    if (err instanceof RejectedLinesError) {
-      reportRejected(file, err.rejectedLines, err.rejected, io);
-      io.stderr.write(
-        `portfolio: ${err.rejectedLines} line(s) rejected; --strict refuses the file, nothing computed\n`,
-      );
-    } else {
-      io.stderr.write(`portfolio: cannot read ${file}: ${(err as Error).message}\n`);
-    }
-    return 1;
-  } finally {
-    if (input && input !== process.stdin) (input as NodeJS.ReadableStream & { destroy(): void }).destroy();
-  }
+  const p = progress(io);
+  const read = await readTransactions(
+    { command: 'portfolio', file, asOf, asOfGiven: options.asOfGiven, strict, refused: 'nothing computed' },
+    p,
+    io,
+  );
+  if (read === undefined) return 1;
   const document = portfolio(read.customers.values(), asOf);
-  const seconds = (performance.now() - started) / 1e3;
-  reportRejected(file, read.rejectedLines, read.rejected, io);
-  if (read.rejectedLines > 0) io.stderr.write(`portfolio: ${read.rejectedLines} line(s) rejected and skipped\n`);
   if (options.html !== undefined) {
     const { portfolioHtml } = await import('../offline/report/portfolio.js');
     try {
@@ -112,8 +109,9 @@ export const runPortfolio = withUsage(USAGE, async (args, io) => {
       return 1;
     }
   }
+  const elapsedMs = performance.now() - started;
   if (options.json) io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
-  else io.stdout.write(renderPortfolio(document, { ...read, seconds, file }));
+  else io.stdout.write(renderPortfolio(document, { ...read, elapsedMs, file, html: options.html }));
   return 0;
 });
 
@@ -128,7 +126,9 @@ export interface RenderInfo {
   readonly transactions: number;
   readonly ignoredAfterAsOf: number;
   readonly rejectedLines: number;
-  readonly seconds: number;
+  readonly elapsedMs: number;
+  /** the HTML report written beside, if any */
+  readonly html?: string | undefined;
 }
 
 export function renderPortfolio(p: Portfolio, info: RenderInfo): string {
@@ -145,9 +145,10 @@ export function renderPortfolio(p: Portfolio, info: RenderInfo): string {
   const rule = '-'.repeat(line(header).length);
   const source = info.file === '-' ? 'stdin' : info.file;
   const notes = [
-    `${num(info.transactions)} transactions from ${source} in ${info.seconds.toFixed(1)} s`,
+    `${num(info.transactions)} transactions from ${source} in ${seconds(info.elapsedMs)}`,
     ...(info.ignoredAfterAsOf > 0 ? [`${num(info.ignoredAfterAsOf)} after the as-of date ignored`] : []),
     ...(info.rejectedLines > 0 ? [`${num(info.rejectedLines)} lines rejected`] : []),
+    ...(info.html !== undefined ? [`HTML report in ${info.html}`] : []),
   ];
   const flowWidth = Math.max(...[flows.activeAtStart, flows.activeAtEnd].map((n) => num(n).length));
   return [

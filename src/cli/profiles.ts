@@ -1,17 +1,39 @@
-import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { ConfigError, loadRedisEnv, type RedisEnv } from '../config.js';
 import { Metrics } from '../ops/metrics.js';
 import { importProfileLines, type Profile, RedisProfileStore } from '../profiles/index.js';
 import { connectRedis, describeTarget, type RedisClient, RedisHealth, RedisKeys, whenReady } from '../redis/index.js';
-import { runBuild } from './build.js';
-import { type Io, parseFlags, UsageError, withUsage } from './io.js';
+import { type CommandSpec, command, flags } from './command.js';
+import { num, perSecond, seconds } from './format.js';
+import { type Input, listRejected, openInput } from './input.js';
+import { type Io, UsageError } from './io.js';
+import { progress } from './progress.js';
 
-const USAGE = `usage:
-  nextbest profiles import FILE [--redis URL] [--cluster HOST:PORT,...] [--json]
-      loads NDJSON profiles (FILE, or - for stdin) into Redis; REDIS_URL, REDIS_CLUSTER_NODES
-      and REDIS_KEY_PREFIX apply when the flags are absent`;
+export const PROFILES_IMPORT = {
+  name: 'profiles import',
+  summary: 'load NDJSON profiles into Redis',
+  description:
+    'Loads NDJSON profiles into Redis with pipelined writes. Bad lines are listed by number and skipped; the ' +
+    'exit code is 1 when there was any. REDIS_URL, REDIS_CLUSTER_NODES and REDIS_KEY_PREFIX apply when the ' +
+    'flags are absent.',
+  arguments: [{ name: 'FILE', help: 'the NDJSON profiles; - for stdin' }],
+  options: {
+    redis: { type: 'string', value: 'URL', default: 'REDIS_URL', help: 'the Redis server to load into' },
+    cluster: {
+      type: 'string',
+      value: 'HOST:PORT,...',
+      default: 'REDIS_CLUSTER_NODES',
+      help: 'the Redis Cluster nodes to load into, instead of one server',
+    },
+    json: { type: 'boolean', help: 'the report as one JSON document' },
+  },
+  examples: [
+    'profiles import profiles.ndjson --redis redis://localhost:6379',
+    'demo-data | nextbest profiles import - --cluster 10.0.0.1:6379,10.0.0.2:6379',
+  ],
+} as const satisfies CommandSpec;
 
 /** Batches written at once: parsing the next overlaps the round trips of these. */
 const IN_FLIGHT = 4;
@@ -20,12 +42,7 @@ const CONNECT_WAIT_MS = 5_000;
 const WRITE_DEADLINE_MS = 30_000;
 
 function options(args: string[]) {
-  const { values, positionals } = parseFlags(
-    'profiles import',
-    args,
-    { redis: { type: 'string' }, cluster: { type: 'string' }, json: { type: 'boolean' } },
-    true,
-  );
+  const { values, positionals } = flags(PROFILES_IMPORT, args);
   if (positionals.length !== 1)
     throw new UsageError(
       positionals.length === 0
@@ -65,20 +82,7 @@ function pipelined(write: (profiles: Profile[]) => Promise<void>) {
   };
 }
 
-/** Opening first turns a missing file into an error here, not a late stream event. */
-async function openInput(file: string): Promise<NodeJS.ReadableStream> {
-  if (file === '-') return process.stdin;
-  return (await open(file, 'r')).createReadStream({ encoding: 'utf8' });
-}
-
-async function importFile(
-  file: string,
-  input: NodeJS.ReadableStream,
-  json: boolean,
-  client: RedisClient,
-  prefix: string,
-  io: Io,
-): Promise<number> {
+async function importFile(input: Input, json: boolean, client: RedisClient, prefix: string, io: Io): Promise<number> {
   const metrics = new Metrics({ defaultMetrics: false });
   const lane = {
     client,
@@ -87,37 +91,39 @@ async function importFile(
   const store = new RedisProfileStore(lane, lane, new RedisKeys(prefix), metrics);
   const writes = pipelined((p) => store.putMany(p));
   const started = performance.now();
-  const report = await importProfileLines(createInterface({ input, crlfDelay: Infinity }), (p) => writes.put(p));
-  await writes.drain();
-  const seconds = (performance.now() - started) / 1e3;
-  const rate = Math.round(report.imported / Math.max(seconds, 1e-6));
+  const p = progress(io);
+  p.step(`importing ${basename(input.name)}`, input.size, 'bytes');
+  let report: Awaited<ReturnType<typeof importProfileLines>>;
+  try {
+    p.watch(input.stream); // before readline starts the stream flowing
+    report = await importProfileLines(createInterface({ input: input.stream, crlfDelay: Infinity }), (pr) =>
+      writes.put(pr),
+    );
+    await writes.drain();
+  } finally {
+    p.done();
+  }
+  const elapsed = performance.now() - started;
+  const rate = Math.round(report.imported / Math.max(elapsed / 1e3, 1e-6));
   if (json) {
-    io.stdout.write(`${JSON.stringify({ ...report, seconds: Number(seconds.toFixed(3)), profilesPerSecond: rate })}\n`);
-  } else {
-    for (const r of report.rejected)
-      for (const e of r.errors) io.stderr.write(`${file}:${r.line}: ${e.path} ${e.message}\n`);
-    if (report.rejectedLines > report.rejected.length)
-      io.stderr.write(`… and ${report.rejectedLines - report.rejected.length} more rejected lines\n`);
     io.stdout.write(
-      `imported ${report.imported} profiles in ${seconds.toFixed(2)} s (${rate} profiles/s); ${report.rejectedLines} lines rejected\n`,
+      `${JSON.stringify({ ...report, seconds: Number((elapsed / 1e3).toFixed(3)), profilesPerSecond: rate })}\n`,
+    );
+  } else {
+    listRejected(input.name, report.rejectedLines, report.rejected, io);
+    io.stdout.write(
+      `imported ${num(report.imported)} profiles in ${seconds(elapsed)} (${perSecond(report.imported, elapsed)} profiles/s); ${num(report.rejectedLines)} lines rejected\n`,
     );
   }
   return report.rejectedLines > 0 ? 1 : 0;
 }
 
-/** `nextbest profiles build`, and `nextbest profiles import`. */
-export function runProfiles(args: string[], io: Io): Promise<number> {
-  return args[0] === 'build' ? runBuild(args.slice(1), io) : runImport(args, io);
-}
-
 /** `nextbest profiles import`: streams NDJSON profiles into Redis with pipelined writes. */
-const runImport = withUsage(USAGE, async ([sub, ...rest], io) => {
-  if (sub !== 'import')
-    throw new UsageError(sub === undefined ? 'profiles: name a subcommand' : `profiles: unknown subcommand "${sub}"`);
-  const { file, json, env } = options(rest);
-  let input: NodeJS.ReadableStream;
+export const runImport = command(PROFILES_IMPORT, async (args, io) => {
+  const { file, json, env } = options(args);
+  let input: Input;
   try {
-    input = await openInput(file);
+    input = await openInput(file, { encoding: 'utf8' });
   } catch (err) {
     io.stderr.write(`profiles import: cannot read ${file}: ${(err as Error).message}\n`);
     return 1;
@@ -139,12 +145,12 @@ const runImport = withUsage(USAGE, async ([sub, ...rest], io) => {
       io.stderr.write(`profiles import: cannot reach Redis at ${where}: ${unreachable}\n`);
       return 1;
     }
-    return await importFile(file, input, json, client, env.REDIS_KEY_PREFIX, io);
+    return await importFile(input, json, client, env.REDIS_KEY_PREFIX, io);
   } catch (err) {
     io.stderr.write(`profiles import: ${(err as Error).message}; lines before the failure may have been written\n`);
     return 1;
   } finally {
     client.disconnect();
-    if (input !== process.stdin) (input as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    input.close();
   }
 });

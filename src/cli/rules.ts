@@ -1,6 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ConfigError, loadRuleLimits } from '../config.js';
 import {
   type Change,
@@ -12,18 +11,21 @@ import {
 import { ruleSchemas } from '../rules/json-schema.js';
 import { type LoadResult, loadRuleSet } from '../rules/load.js';
 import { formatIssue } from '../rules/positions.js';
-import { versionOf } from '../rules/ruleset.js';
+import { flags } from './command.js';
 import { type Io, UsageError, withUsage } from './io.js';
+import { RULES_DIFF, RULES_SCHEMAS, RULES_VALIDATE } from './rules-spec.js';
+import { validateRuleSet } from './rules-validate.js';
 
 const USAGE = `usage:
-  nextbest rules validate [DIR] [--json]     check a rule set (default ./rules)
+  nextbest rules validate [DIR|FILE] [--json] [--max-warnings N]\n                                             check a rule set (default ./rules), or the set a rule file belongs to;\n                                             exit 0 only without errors and with at most N warnings
   nextbest rules schemas [DIR] [--check]     write DIR/schema/*.schema.json from the code (--check: fail if stale)
   nextbest rules diff DIR_A DIR_B [--json]   what changed from A to B: offers, weights, levers, contact policy`;
 
 async function validate(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
+  const { values, positionals } = flags(RULES_VALIDATE, args);
   if (positionals.length > 1) return usage(io);
-  const dir = positionals[0] ?? './rules';
+  const max = values['max-warnings'];
+  if (max !== undefined && !/^\d{1,9}$/.test(max)) throw new UsageError('--max-warnings takes a whole number');
   let limits: ReturnType<typeof loadRuleLimits>;
   try {
     limits = loadRuleLimits();
@@ -32,24 +34,16 @@ async function validate(args: string[], io: Io): Promise<number> {
     io.stderr.write(`${err.message}\n`);
     return 2;
   }
-  const result = await loadRuleSet(dir, limits);
-  const errors = result.ok ? [] : result.errors;
-  if (values.json) {
-    const version = result.ok ? versionOf(result.source.manifest, result.source.hash) : null;
-    io.stdout.write(`${JSON.stringify({ valid: result.ok, version, errors, warnings: result.warnings }, null, 2)}\n`);
-  } else {
-    for (const issue of [...errors, ...result.warnings]) io.stdout.write(`${formatIssue(issue)}\n`);
-    if (result.ok)
-      io.stdout.write(
-        `${dir}: valid, version ${versionOf(result.source.manifest, result.source.hash)}, ${result.source.offers.length} offers\n`,
-      );
-    else io.stderr.write(`${dir}: ${errors.length} error(s)\n`);
-  }
-  return result.ok ? 0 : 1;
+  return validateRuleSet(
+    positionals[0] ?? './rules',
+    limits,
+    { json: values.json === true, maxWarnings: max === undefined ? undefined : Number(max) },
+    io,
+  );
 }
 
 async function schemas(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { check: { type: 'boolean' } }, allowPositionals: true });
+  const { values, positionals } = flags(RULES_SCHEMAS, args);
   const dir = join(positionals[0] ?? './rules', 'schema');
   let stale = 0;
   await mkdir(dir, { recursive: true });
@@ -64,6 +58,10 @@ async function schemas(args: string[], io: Io): Promise<number> {
       io.stdout.write(`wrote ${path}\n`);
     }
   }
+  const all = Object.keys(ruleSchemas()).length;
+  if (stale === 0) io.stdout.write(`${dir}: the ${all} schemas are up to date\n`);
+  else if (values.check) io.stderr.write(`${dir}: ${stale} of ${all} schemas stale\n`);
+  else io.stdout.write(`${dir}: ${stale} of ${all} schemas rewritten\n`);
   return values.check && stale > 0 ? 1 : 0;
 }
 
@@ -173,7 +171,7 @@ export function formatDiff(d: RuleSetDiff, dirA: string, dirB: string): string {
 }
 
 async function diff(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
+  const { values, positionals } = flags(RULES_DIFF, args);
   if (positionals.length !== 2) return usage(io);
   const [dirA, dirB] = positionals as [string, string];
   const [a, b] = await Promise.all([loadRuleSet(dirA), loadRuleSet(dirB)]);

@@ -26,23 +26,54 @@
  *   where Mix = { customers, noOffer: { customers, share }, topOffers: [{ offerId, customers, share }] }
  *   and noOffer.share + Σ topOffers[].share = 1 (when customers > 0).
  */
-import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ContextValue } from '../decision/types.js';
 import { type ChannelSimulation, type Count, Simulation, type SimulationReport } from '../offline/simulate.js';
 import { type ImportReport, importProfileLines } from '../profiles/ndjson.js';
 import { FORBIDDEN_KEYS, KEY_PATTERN, LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
 import { compileRuleSet, formatIssue, loadRuleSet, type RuleSet } from '../rules/index.js';
-import { type Io, parseFlags, UsageError, withUsage } from './io.js';
+import { type CommandSpec, command, flags, usageText } from './command.js';
+import { num, perSecond, seconds } from './format.js';
+import { type Input, LISTED_LINES, listRejected, openInput } from './input.js';
+import { type Io, UsageError } from './io.js';
+import { progress } from './progress.js';
 
-const USAGE = `usage: nextbest simulate --rules DIR --profiles FILE [--channel C] [--context KEY=VALUE ...] [--placement P] [--baseline DIR] [--json]
-  runs every profile (FILE, or - for stdin) through the rule set in DIR on each channel (default: all it declares)
-  and prints the share of customers per top offer, by lifecycle phase × value segment; with --baseline, how the
-  mix shifts against the rule set in that folder and who moves from which offer to which`;
+export const SIMULATE = {
+  name: 'simulate',
+  summary: 'preview a rule set on a population: top offers by phase × segment, shift against a baseline',
+  description:
+    'Runs every profile through the rule set on each channel and prints the share of customers per top offer, by ' +
+    'lifecycle phase × value segment; with --baseline, how the mix shifts against the rule set in that folder and ' +
+    'who moves from which offer to which. Bad lines are listed by number and skipped.',
+  options: {
+    rules: { type: 'string', value: 'DIR', required: true, help: 'the rule set to preview' },
+    profiles: { type: 'string', value: 'FILE', required: true, help: 'the NDJSON profiles; - for stdin' },
+    channel: {
+      type: 'string',
+      value: 'C',
+      multiple: true,
+      default: 'every channel the rule set declares',
+      help: 'a channel to simulate; give it again for more',
+    },
+    context: {
+      type: 'string',
+      value: 'KEY=VALUE',
+      multiple: true,
+      help: "a key of the request's context, as a web page would send it (numbers and true/false become numbers and booleans); give it again for more",
+    },
+    placement: { type: 'string', value: 'P', help: "the request's placement, 1 to 64 characters" },
+    baseline: { type: 'string', value: 'DIR', help: 'a rule set to compare with: the shift from it to --rules' },
+    json: { type: 'boolean', help: 'the whole report as one JSON document' },
+  },
+  examples: [
+    'simulate --rules rules --profiles customers.ndjson --channel web',
+    'simulate --rules rules-next --baseline rules --profiles customers.ndjson --context page=checkout',
+  ],
+} as const satisfies CommandSpec;
 
-/** Bad lines shown on stderr and kept in the JSON: enough to find the pattern. */
-const REPORTED_LINES = 10;
+/** Bad lines kept in the JSON: as many as are listed on stderr. */
+const REPORTED_LINES = LISTED_LINES;
 const FLOWS_SHOWN = 10;
 const CELLS_PER_FLOW = 3;
 const MAX_CONTEXT_KEYS = 32;
@@ -84,17 +115,7 @@ export function parseContext(pairs: readonly string[]): Record<string, ContextVa
 }
 
 function parseOptions(args: string[]): Options {
-  const { values } = parseFlags('simulate', args, {
-    rules: { type: 'string' },
-    profiles: { type: 'string' },
-    baseline: { type: 'string' },
-    channel: { type: 'string', multiple: true },
-    context: { type: 'string', multiple: true },
-    placement: { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  if (!values.rules) throw new UsageError('simulate: --rules DIR is required');
-  if (!values.profiles) throw new UsageError('simulate: --profiles FILE is required (- for stdin)');
+  const { values } = flags(SIMULATE, args);
   if (values.baseline === '') throw new UsageError('simulate: --baseline needs a folder');
   return {
     rules: values.rules,
@@ -118,14 +139,8 @@ async function ruleSetAt(dir: string, io: Io): Promise<RuleSet | undefined> {
   return undefined;
 }
 
-/** Opening first turns a missing file into an error here, not a late stream event. */
-async function openInput(file: string): Promise<NodeJS.ReadableStream> {
-  if (file === '-') return process.stdin;
-  return (await open(file, 'r')).createReadStream({ encoding: 'utf8' });
-}
-
 /** `nextbest simulate`: streams the profiles through the rule set (and the baseline) and prints the mix. */
-export const runSimulate = withUsage(USAGE, async (args, io) => {
+export const runSimulate = command(SIMULATE, async (args, io) => {
   const options = parseOptions(args);
   const rules = await ruleSetAt(options.rules, io);
   const baseline = options.baseline === undefined ? undefined : await ruleSetAt(options.baseline, io);
@@ -133,7 +148,7 @@ export const runSimulate = withUsage(USAGE, async (args, io) => {
   const undeclared = options.channels.filter((c) => !rules.manifest.channels.includes(c));
   if (undeclared.length > 0) {
     io.stderr.write(
-      `simulate: channel "${undeclared[0]}" is not declared by ${options.rules} (it declares ${rules.manifest.channels.join(', ')})\n${USAGE}\n`,
+      `simulate: channel "${undeclared[0]}" is not declared by ${options.rules} (it declares ${rules.manifest.channels.join(', ')})\n${usageText(SIMULATE)}\n`,
     );
     return 2;
   }
@@ -146,28 +161,31 @@ export const runSimulate = withUsage(USAGE, async (args, io) => {
     placement: options.placement,
   });
   const started = performance.now();
+  const p = progress(io);
   let read: ImportReport;
-  let input: NodeJS.ReadableStream | undefined;
+  let input: Input | undefined;
   try {
-    input = await openInput(options.profiles);
-    read = await importProfileLines(createInterface({ input, crlfDelay: Infinity }), async (profiles) => {
+    input = await openInput(options.profiles, { encoding: 'utf8' });
+    p.step(`simulating ${basename(input.name)}`, input.size, 'bytes');
+    p.watch(input.stream); // before readline starts the stream flowing
+    read = await importProfileLines(createInterface({ input: input.stream, crlfDelay: Infinity }), async (profiles) => {
       for (const profile of profiles) simulation.add(profile);
     });
   } catch (err) {
     io.stderr.write(`simulate: cannot read ${options.profiles}: ${(err as Error).message}\n`);
     return 1;
   } finally {
-    if (input && input !== process.stdin) (input as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    p.done();
+    input?.close();
   }
   const elapsedMs = Math.round(performance.now() - started);
   const report = simulation.report();
   const rejected = read.rejected.slice(0, REPORTED_LINES);
-  for (const r of rejected)
-    for (const e of r.errors) io.stderr.write(`${options.profiles}:${r.line}: ${e.path} ${e.message}\n`);
-  if (read.rejectedLines > rejected.length)
-    io.stderr.write(`… and ${read.rejectedLines - rejected.length} more rejected lines\n`);
+  listRejected(input.name, read.rejectedLines, read.rejected, io);
   if (read.rejectedLines > 0)
-    io.stderr.write(`simulate: ${read.rejectedLines} line(s) rejected, ${read.imported} profiles simulated\n`);
+    io.stderr.write(
+      `simulate: ${num(read.rejectedLines)} line(s) rejected, ${num(read.imported)} profiles simulated\n`,
+    );
   if (options.json) {
     const document = {
       rules: { dir: options.rules, version: report.rulesVersion },
@@ -207,11 +225,10 @@ function render(report: SimulationReport, info: RenderInfo): string {
   const context = Object.entries(report.context)
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(' ');
-  const seconds = info.elapsedMs / 1e3;
   const lines = [
     `rules ${report.rulesVersion} (${info.rules})${report.baselineVersion ? ` against baseline ${report.baselineVersion} (${info.baseline})` : ''}`,
-    `${info.simulated} customers from ${info.profiles === '-' ? 'stdin' : info.profiles}${info.rejectedLines ? `, ${info.rejectedLines} lines rejected` : ''}; ` +
-      `context ${context || '(none)'}${report.placement ? `; placement ${report.placement}` : ''}; ${seconds.toFixed(2)} s (${Math.round(info.simulated / Math.max(seconds, 1e-3))} profiles/s)`,
+    `${num(info.simulated)} customers from ${info.profiles === '-' ? 'stdin' : info.profiles}${info.rejectedLines ? `, ${num(info.rejectedLines)} lines rejected` : ''}; ` +
+      `context ${context || '(none)'}${report.placement ? `; placement ${report.placement}` : ''}; ${seconds(info.elapsedMs)} (${perSecond(info.simulated, info.elapsedMs)} profiles/s)`,
   ];
   for (const channel of report.channels) lines.push('', ...renderChannel(channel));
   return `${lines.join('\n')}\n`;
@@ -227,12 +244,12 @@ function renderChannel(ch: ChannelSimulation): string[] {
   ];
   const width = Math.max(...ids.map((s) => s.length)) + 2;
   const out = [
-    `channel ${ch.channel}: ${ch.customers} customers, ${mix.noOffer.customers} (${pct(mix.noOffer.share)}) with no offer`,
+    `channel ${ch.channel}: ${num(ch.customers)} customers, ${num(mix.noOffer.customers)} (${pct(mix.noOffer.share)}) with no offer`,
     '',
   ];
   out.push(row('top offer', width, ['customers', 'share'], 11));
-  for (const o of mix.topOffers) out.push(row(o.offerId, width, [String(o.customers), pct(o.share)], 11));
-  out.push(row(NONE, width, [String(mix.noOffer.customers), pct(mix.noOffer.share)], 11));
+  for (const o of mix.topOffers) out.push(row(o.offerId, width, [num(o.customers), pct(o.share)], 11));
+  out.push(row(NONE, width, [num(mix.noOffer.customers), pct(mix.noOffer.share)], 11));
   out.push('', "  top offer by lifecycle phase × value segment (share of the cell's customers)");
   for (const phase of LIFECYCLE_PHASES) {
     const cells = VALUE_SEGMENTS.map(
@@ -254,7 +271,7 @@ function renderChannel(ch: ChannelSimulation): string[] {
     }
     const order = [...offers].sort(([a, x], [b, y]) => (a === null ? 1 : b === null ? -1 : y - x || (a < b ? -1 : 1)));
     out.push('', row(phase, width, [...VALUE_SEGMENTS, 'all'], 9));
-    out.push(row('  customers', width, [...cells.map((c) => String(c.customers)), String(phaseCustomers)], 9));
+    out.push(row('  customers', width, [...cells.map((c) => num(c.customers)), num(phaseCustomers)], 9));
     for (const [id, n] of order) {
       const shares = cells.map((c) => {
         const s = shareIn(c, id);
@@ -274,7 +291,7 @@ function renderShift(ch: ChannelSimulation, width: number): string[] {
     out.push(`  the baseline does not declare ${ch.channel}: there every customer counts as no offer`);
   if (shift.changed.customers === 0) return [...out, "  against the baseline: no customer's top offer changes"];
   out.push(
-    `  against the baseline: ${shift.changed.customers} customers (${pct(shift.changed.share)}) get a different top offer`,
+    `  against the baseline: ${num(shift.changed.customers)} customers (${pct(shift.changed.share)}) get a different top offer`,
     '',
   );
   out.push(row('top offer', width, ['before', 'after', 'change'], 11));
@@ -289,14 +306,14 @@ function renderShift(ch: ChannelSimulation, width: number): string[] {
   for (const f of shift.flows.slice(0, FLOWS_SHOWN)) {
     const where = f.segments
       .slice(0, CELLS_PER_FLOW)
-      .map((c) => `${c.lifecyclePhase}/${c.valueSegment} ${c.customers}`);
+      .map((c) => `${c.lifecyclePhase}/${c.valueSegment} ${num(c.customers)}`);
     if (f.segments.length > CELLS_PER_FLOW) where.push(`${f.segments.length - CELLS_PER_FLOW} more cells`);
     out.push(
-      `  ${String(f.customers).padStart(9)}  ${label(f.from).padEnd(fromWidth)} → ${label(f.to).padEnd(toWidth)}  ${where.join(', ')}`,
+      `  ${num(f.customers).padStart(9)}  ${label(f.from).padEnd(fromWidth)} → ${label(f.to).padEnd(toWidth)}  ${where.join(', ')}`,
     );
   }
   const rest = shift.flows.slice(FLOWS_SHOWN);
   if (rest.length > 0)
-    out.push(`  … and ${rest.length} smaller moves (${rest.reduce((n, f) => n + f.customers, 0)} customers)`);
+    out.push(`  … and ${num(rest.length)} smaller moves (${num(rest.reduce((n, f) => n + f.customers, 0))} customers)`);
   return out;
 }

@@ -108,7 +108,9 @@ describe('nextbest profiles build', () => {
       profiles.filter((p) => p.tenureDays === 0).length,
     );
     expect(profiles.every((p) => p.consents.length === 1 && p.consents[0] === 'web')).toBe(true);
-    expect(r.stderr).toMatch(/profiles as of 2026-03-01 from \d+ transactions/);
+    expect(r.stderr).toMatch(
+      /^wrote [\d,]+ profiles as of 2026-03-01 from [\d,]+ transactions to stdout in [\d.]+ s\n/,
+    );
   });
 
   it('feeds the service: the built file preloads the memory store', async () => {

@@ -73,7 +73,11 @@ describe('nextbest demo-data --world', () => {
       '--seed',
       String(SEED),
     );
-    expect(r.stderr).toBe('');
+    // stdout empty, the summary on stderr
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(
+      /^wrote a world of 8,000 customers to \S+ in [\d.]+ s: 8,000 profiles, [\d,]+ transactions, [\d,]+ decisions in \d+ daily log files\n$/,
+    );
     expect(r.code).toBe(0);
     profiles = lines(await readFile(join(dir, 'a', 'profiles.ndjson'), 'utf8')).map((l) => JSON.parse(l) as Profile);
   });

@@ -219,6 +219,9 @@ describe('nextbest impact', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/treatment-vs-control: differences are treatment − control/);
     expect(r.stdout).toMatch(/^retain × top\s+\d+\s+\d+/m);
+    // the summary last, its counts grouped as everywhere in text output
+    expect(r.stdout).toMatch(/^customers: \d{1,3},\d{3} decided, /m);
+    expect(r.stdout).toMatch(/\nread \d{1,3}(,\d{3})* decisions and \d{1,3}(,\d{3})+ transactions in [\d.]+ s\n$/);
   });
 
   it('refuses what it cannot take: usage 2, unreadable input 1', async () => {

@@ -43,7 +43,7 @@ describe('nextbest profiles import', () => {
     );
     const res = await run(['bin/nextbest.js', 'profiles', 'import', file, '--redis', redis.url], env());
     expect(res.code).toBe(1);
-    expect(res.stdout).toMatch(/imported 3 profiles in [\d.]+ s \(\d+ profiles\/s\); 2 lines rejected/);
+    expect(res.stdout).toMatch(/imported 3 profiles in [\d.]+ s \([\d,]+ profiles\/s\); 2 lines rejected/);
     expect(res.stderr).toContain(`${file}:2: / invalid JSON`);
     expect(res.stderr).toMatch(new RegExp(`${file}:5: /clv .*>=0`));
     expect(

@@ -151,14 +151,19 @@ describe('nextbest simulate', () => {
     expect(sections).toHaveLength(doc.channels.length);
     doc.channels.forEach((ch, i) => {
       const section = sections[i]!;
-      expect(section.startsWith(`${ch.channel}: 2000 customers, ${ch.rules.noOffer.customers} (`)).toBe(true);
+      // counts as the text writes them: grouped digits
+      const n = (x: number) => x.toLocaleString('en-US');
+      expect(section.startsWith(`${ch.channel}: 2,000 customers, ${n(ch.rules.noOffer.customers)} (`)).toBe(true);
       const overall = section.split('\n\n')[1]!; // the table after the heading
       for (const o of ch.rules.topOffers) {
-        expect(overall).toMatch(new RegExp(`^  ${o.offerId} +${o.customers} +${(o.share * 100).toFixed(1)}%$`, 'm'));
+        expect(overall).toMatch(new RegExp(`^  ${o.offerId} +${n(o.customers)} +${(o.share * 100).toFixed(1)}%$`, 'm'));
       }
       // a cell of the phase × segment table: the customers row of loyalty
       const loyalty = ch.rules.segments.filter((c) => c.lifecyclePhase === 'loyalty').map((c) => c.customers);
-      const row = loyalty.concat(loyalty.reduce((a, b) => a + b, 0)).join(' +');
+      const row = loyalty
+        .concat(loyalty.reduce((a, b) => a + b, 0))
+        .map(n)
+        .join(' +');
       expect(section).toMatch(new RegExp(`^  loyalty +super +top +middle +bottom +all\\n    customers +${row}$`, 'm'));
     });
   });

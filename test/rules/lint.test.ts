@@ -187,16 +187,26 @@ describe('lint warnings of a rule set', () => {
     }
   });
 
-  it('a phase or segment that does not exist', async () => {
+  it('a phase, segment or channel that does not exist is an error, with the name meant', async () => {
+    const errors = async () => {
+      const r = await loadRuleSet(dir);
+      return r.ok ? [] : r.errors.map(formatIssue);
+    };
     const phase = '{ "fact": "lifecyclePhase", "operator": "equal", "value": "gold" }';
     let text = await setEligibility(OFFER, all(phase));
-    expect(await warnings()).toEqual([
-      `${OFFER}:${positionOf(text, phase)}: ${never('lifecyclePhase must equal "gold", but it is always one of "new", "loyalty", "retain" or "regain"')}`,
+    expect(await errors()).toEqual([
+      `${OFFER}:${positionOf(text, '"gold"')}: "gold" is not a lifecycle phase: lifecyclePhase is "new", "loyalty", "retain" or "regain"`,
     ]);
-    const segment = '{ "fact": "valueSegment", "operator": "in", "value": ["gold", "platinum"] }';
+    const segment = '{ "fact": "valueSegment", "operator": "in", "value": ["Super", "platinum"] }';
     text = await setEligibility(OFFER, all(segment));
-    expect(await warnings()).toEqual([
-      `${OFFER}:${positionOf(text, segment)}: ${never('valueSegment must be one of ["gold", "platinum"], but it is always one of "super", "top", "middle" or "bottom"')}`,
+    expect(await errors()).toEqual([
+      `${OFFER}:${positionOf(text, '"Super"')}: "Super" is not a value segment: valueSegment is "super", "top", "middle" or "bottom"; did you mean "super"?`,
+      `${OFFER}:${positionOf(text, '"platinum"')}: "platinum" is not a value segment: valueSegment is "super", "top", "middle" or "bottom"`,
+    ]);
+    const channel = '{ "not": { "fact": "channel", "operator": "notIn", "value": ["callcenter"] } }';
+    text = await setEligibility(OFFER, all(channel));
+    expect(await errors()).toEqual([
+      `${OFFER}:${positionOf(text, '"callcenter"')}: "callcenter" is not a channel of this rule set: channel is "web" or "call-center"; did you mean "call-center"?`,
     ]);
   });
 
@@ -237,7 +247,7 @@ describe('lint warnings of a rule set', () => {
     await setEligibility(
       OFFER,
       all(
-        '{ "not": { "fact": "lifecyclePhase", "operator": "equal", "value": "gold" } }',
+        '{ "not": { "fact": "lifecyclePhase", "operator": "in", "value": ["new", "loyalty", "retain", "regain"] } }',
         '{ "not": { "fact": "valueSegment", "operator": "in", "value": [] } }',
       ),
     );
@@ -315,22 +325,38 @@ describe('lint warnings of a rule set', () => {
   });
 
   // runs dist/: npm test builds first
-  it('nextbest rules validate: warnings only exit 0 and print warning: lines', async () => {
-    const leaf = '{ "fact": "lifecyclePhase", "operator": "equal", "value": "gold" }';
-    const text = await setEligibility(OFFER, all(leaf));
+  it('nextbest rules validate: warnings exit 0 unless past --max-warnings; paths as given; a file checks its set', async () => {
+    const later = '{ "fact": "lifecyclePhase", "operator": "equal", "value": "loyalty" }';
+    const text = await setEligibility(
+      OFFER,
+      all('{ "fact": "lifecyclePhase", "operator": "equal", "value": "new" }', later),
+    );
     const r = await run(['bin/nextbest.js', 'rules', 'validate', dir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
-      `${OFFER}:${positionOf(text, leaf)}: warning: offer "service-app-download" can never be eligible: lifecyclePhase must equal "gold"`,
+      `${join(dir, OFFER)}:${positionOf(text, later)}: warning: offer "service-app-download" can never be eligible: lifecyclePhase must equal "new" and "loyalty" at once`,
     );
-    expect(r.stdout).toMatch(/valid, version/);
+    expect(r.stdout).toMatch(/valid, version .*, 37 offers, 1 warning\n/);
+    const strict = await run(['bin/nextbest.js', 'rules', 'validate', dir, '--max-warnings', '0']);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain('valid, but 1 warning, more than --max-warnings 0');
+    expect((await run(['bin/nextbest.js', 'rules', 'validate', dir, '--max-warnings', '1'])).code).toBe(0);
     const j = await run(['bin/nextbest.js', 'rules', 'validate', dir, '--json']);
     expect(j.code).toBe(0);
     const out = JSON.parse(j.stdout);
     expect(out.valid).toBe(true);
     expect(out.warnings).toContainEqual(
-      expect.objectContaining({ file: OFFER, severity: 'warning', line: Number(positionOf(text, leaf).split(':')[0]) }),
+      expect.objectContaining({
+        file: OFFER,
+        severity: 'warning',
+        line: Number(positionOf(text, later).split(':')[0]),
+      }),
     );
+    // one offer file: its rule set is checked, and its issues named by the path given
+    const one = await run(['bin/nextbest.js', 'rules', 'validate', join(dir, OFFER)]);
+    expect(one.code).toBe(0);
+    expect(one.stderr).toContain(`belongs to the rule set in ${dir}: checking the whole set`);
+    expect(one.stdout).toContain(`${join(dir, OFFER)}:${positionOf(text, later)}: warning:`);
   });
 });
 
