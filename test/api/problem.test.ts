@@ -5,10 +5,10 @@ import { PROBLEMS, problemBody, toApiError } from '../../src/api/problem.js';
 import { ApiError } from '../../src/errors.js';
 
 describe('problems', () => {
-  it('every error code is documented in the README with its status', async () => {
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+  it('every error code is documented in docs/api.md with its status', async () => {
+    const api = await readFile(new URL('../../docs/api.md', import.meta.url), 'utf8');
     for (const [code, { status }] of Object.entries(PROBLEMS)) {
-      expect(readme, code).toContain(`| \`${code}\` | ${status} |`);
+      expect(api, code).toContain(`| \`${code}\` | ${status} |`);
     }
   });
 

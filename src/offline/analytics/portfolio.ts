@@ -1,5 +1,5 @@
 /**
- * The customer-portfolio view (domain.md's arithmetic), from customer histories (transactions.ts).
+ * The customer-portfolio view (the arithmetic of docs/domain.md), from customer histories (transactions.ts).
  * Pure: the same histories and asOf give the same document.
  *
  * Definitions — this year = the 365 days up to asOf, last year = the 365 before (transactions.ts);

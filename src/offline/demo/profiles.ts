@@ -24,7 +24,7 @@ export const PRODUCTS = [
 ] as const;
 export type ProductCode = (typeof PRODUCTS)[number];
 
-/** Yearly retention per value segment; duration = 1 / (1 - retention) years (domain.md). */
+/** Yearly retention per value segment; duration = 1 / (1 - retention) years (docs/domain.md). */
 export const SEGMENT_RETENTION: Readonly<Record<ValueSegment, number>> = Object.freeze({
   super: 0.92,
   top: 0.88,
