@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { authFailureBudget, type ImpactReports } from './api/index.js';
 import { createApp, type Services } from './app.js';
@@ -28,6 +29,20 @@ import { memoryStores, redisStores, type Stores } from './stores.js';
 
 export class BootError extends Error {}
 
+/** A path as set, and where it leads when relative: the folder the service was started in decides. */
+const shown = (path: string) => (isAbsolute(path) ? path : `${path} (${resolve(path)})`);
+
+/** Why a path set in `variable` cannot be read, and what to do, in one line. */
+function unreadable(variable: string, path: string, err: NodeJS.ErrnoException, fix: string): BootError {
+  const why =
+    err.code === 'ENOENT' || err.code === 'ENOTDIR'
+      ? 'does not exist'
+      : err.code === 'EACCES' || err.code === 'EPERM'
+        ? 'cannot be read by this user (permission denied)'
+        : `cannot be read: ${err.message}`;
+  return new BootError(`${variable}: ${shown(path)} ${why}: ${fix}`);
+}
+
 async function packageVersion(): Promise<string> {
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -51,11 +66,16 @@ async function loadProfiles(
     const arms = new Arms(rules);
     return demoCustomers(profiles, (id) => arms.of(id) === 'control');
   }
+  const fix =
+    'set PROFILES_FILE to a readable NDJSON file of profiles (`nextbest demo-data --out FILE` writes one), or unset it for the generated demo population';
   let result: ImportReport;
   try {
+    if ((await stat(config.PROFILES_FILE)).isDirectory())
+      throw new BootError(`PROFILES_FILE: ${shown(config.PROFILES_FILE)} is a folder, not a file: ${fix}`);
     result = await loadProfileFile(config.PROFILES_FILE, store);
   } catch (err) {
-    throw new BootError(`PROFILES_FILE: cannot read ${config.PROFILES_FILE}: ${(err as Error).message}`);
+    if (err instanceof BootError) throw err;
+    throw unreadable('PROFILES_FILE', config.PROFILES_FILE, err as NodeJS.ErrnoException, fix);
   }
   for (const r of result.rejected.slice(0, 20)) log.warn({ line: r.line, errors: r.errors }, 'profile line rejected');
   log.info(
@@ -174,6 +194,15 @@ async function keepUnwritten(
 }
 
 async function loadCompiled(dir: string, variable: string, log: Logger, limits: RuleLimits): Promise<RuleSet> {
+  // a folder that is not there is one line, not a list of the files it would hold
+  const fix = `set ${variable} to the folder of a rule set (manifest.json, arbitration.json, contact-policy.json, offers/), like the shipped ./rules`;
+  try {
+    if (!(await stat(dir)).isDirectory())
+      throw new BootError(`${variable}: ${shown(dir)} is a file, not a folder: ${fix}`);
+  } catch (err) {
+    if (err instanceof BootError) throw err;
+    throw unreadable(variable, dir, err as NodeJS.ErrnoException, fix);
+  }
   const loaded = await loadRuleSet(dir, limits);
   if (!loaded.ok)
     throw new BootError(

@@ -127,6 +127,8 @@ export const EnvSchema = z.object({
   /** how many trusted proxies add to that header: the entry this many from the right is the client's */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(1).max(10).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** json: one JSON object a line; pretty: lines for a person; unset: pretty when stdout is a terminal, else json */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   PROFILE_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   PROFILE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
   REDIS_KEY_PREFIX: z

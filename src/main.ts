@@ -1,24 +1,74 @@
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
-import { pino } from 'pino';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
 import { BootError, buildServices, createApp } from './boot.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { guardServer, httpServerOptions } from './ops/http-server.js';
+import { createLogger, listenProblem, startBanner } from './ops/startup.js';
 
 /** after the listener closes: in-flight requests, then the flush of buffered writes */
 const SHUTDOWN_GRACE_MS = 10_000;
 /** how long requests still arriving are waited for; the flush may take 5 s more (Redis away) */
 const SHUTDOWN_ARRIVAL_MS = 4_000;
 
+/** What a worker sends the primary when it cannot start. */
+const START_FAILED = 'nextbest:start-failed';
+/** How long a worker that could not start waits for the primary to stop it. */
+const START_FAILED_WAIT_MS = 5_000;
+
+/** A start that cannot go on: one line on stderr, exit 1. */
 function fail(message: string): never {
   process.stderr.write(`nextbest: ${message}\n`);
   process.exit(1);
 }
 
+/**
+ * The same for a worker: its line goes to the primary, which prints the first one and exits
+ * (the workers, disconnected, exit with it): one line, not one a worker.
+ */
+function failStart(message: string): void {
+  if (!cluster.isWorker || !process.send) fail(message);
+  // a send that fails finds the primary gone: it has printed another worker's line, and this
+  // worker, disconnected, exits
+  process.send({ type: START_FAILED, message }, undefined, undefined, () => {});
+  setTimeout(() => fail(message), START_FAILED_WAIT_MS);
+}
+
+/** A start error as one line: what the boot says, a system call's message (the file, the socket), a stack only for the unforeseen. */
+function startProblem(err: unknown): string {
+  if (err instanceof BootError) return err.message;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (typeof e?.code === 'string' && typeof e.syscall === 'string') return `cannot start: ${e.message}`;
+  return `cannot start: ${e?.stack ?? String(err)}`;
+}
+
+/** Listens; the promise fails with the listener's error (port in use, no permission, no such address). */
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
 function primary(config: Config): void {
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, pid: true });
   for (let i = 0; i < config.workers; i++) cluster.fork();
   let stopping = false;
+  let announced = false;
+  cluster.on('listening', (_worker, address) => {
+    if (announced) return;
+    announced = true;
+    log.info(startBanner(address.address ?? config.HOST, address.port));
+  });
+  cluster.on('message', (_worker, message: { type?: unknown; message?: unknown }) => {
+    if (stopping || message?.type !== START_FAILED) return;
+    stopping = true;
+    fail(String(message.message));
+  });
   cluster.on('exit', (worker, code) => {
     if (stopping) return;
     // a worker that dies at boot would die again: stop instead of looping
@@ -31,7 +81,7 @@ function primary(config: Config): void {
 }
 
 async function worker(config: Config): Promise<void> {
-  const log = pino({ level: config.LOG_LEVEL, base: { pid: process.pid } });
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, pid: config.workers > 1 });
   if (!config.API_KEYS)
     log.warn('API_KEYS is unset: every route is open; set scope:key pairs before exposing the service');
   if (config.workers > 1 && config.PROFILE_STORE === 'memory') {
@@ -46,16 +96,24 @@ async function worker(config: Config): Promise<void> {
     requestMs: config.HTTP_REQUEST_TIMEOUT_MS,
     keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
   };
-  const server = serve(
-    { fetch: app.fetch, port: config.PORT, hostname: config.HOST, serverOptions: httpServerOptions(timeouts) },
-    (info) => {
-      log.info(
-        { port: info.port, rulesetVersion: services.rules.active?.version, store: services.profiles.kind },
-        'nextbest is serving',
-      );
-    },
-  ) as Server;
+  const server = createAdaptorServer({ fetch: app.fetch, serverOptions: httpServerOptions(timeouts) }) as Server;
   const http = guardServer(server, timeouts, { onProblem: (code) => services.metrics.problems.slot(code).n++ });
+  let address: AddressInfo;
+  try {
+    address = await listen(server, config.PORT, config.HOST);
+  } catch (err) {
+    // what the boot took from the spool goes back to it
+    await Promise.race([services.close().catch(() => false), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS))]);
+    throw new BootError(listenProblem(err as NodeJS.ErrnoException, config.HOST, config.PORT));
+  }
+  // past the start, a failed accept (too many open files) is logged, and the listener goes on
+  server.on('error', (err) => log.error({ err }, 'the listener failed'));
+  log.info(
+    { port: address.port, rulesetVersion: services.rules.active?.version, store: services.profiles.kind },
+    'nextbest is serving',
+  );
+  // with several workers the primary says it, once
+  if (!cluster.isWorker) log.info(startBanner(address.address, address.port));
   let stopping = false;
   const close = () => {
     setTimeout(() => {
@@ -100,7 +158,4 @@ try {
   fail(err instanceof ConfigError ? err.message : String(err));
 }
 if (config.workers > 1 && cluster.isPrimary) primary(config);
-else
-  worker(config).catch((err: unknown) =>
-    fail(err instanceof BootError ? err.message : `cannot start: ${(err as Error).stack ?? String(err)}`),
-  );
+else worker(config).catch((err: unknown) => failStart(startProblem(err)));

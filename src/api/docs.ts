@@ -5,7 +5,11 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from './types.js';
 
 const require = createRequire(import.meta.url);
-/** Swagger UI is served from the installed package, so /docs works without internet access. */
+/**
+ * Swagger UI is served from the installed package, so /docs works without internet access. Its
+ * dependency @scarf/scarf (install telemetry) never runs: package.json denies its install script
+ * (allowScripts, npm 11) and opts out (scarfSettings, for an npm that runs install scripts).
+ */
 const SWAGGER_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
 const ASSETS: Readonly<Record<string, string>> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
