@@ -33,7 +33,7 @@ describe('Redis killed mid-traffic', () => {
     redis = await RedisServer.start();
     expect((await run(['bin/nextbest.js', 'demo-data', '--customers', '2000', '--out', file])).code).toBe(0);
     const imported = await run(['bin/nextbest.js', 'profiles', 'import', file, '--redis', redis.url]);
-    expect(imported.stdout).toMatch(/imported 2000 profiles/);
+    expect(imported.stdout).toMatch(/imported 2,000 profiles/);
     await redis.save(); // the restarted server comes back with the data
     // 50 ms rather than the default 15: this test is about Redis dying, where calls fail at once;
     // the load generator shares the two cores with the service, so a tight deadline would measure
