@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,21 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 /** root reads every file and binds every port: the cases about permissions run as nobody */
 const asRoot = process.getuid?.() === 0;
 const unprivileged = asRoot ? { uid: 65534, gid: 65534 } : {};
+/** nobody must reach the checkout to run it: say so rather than fail on a missing module */
+function reachable(): void {
+  if (!asRoot) return;
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', 'require("fs").accessSync(process.argv[1])', join(ROOT, 'dist/main.js')],
+    {
+      ...unprivileged,
+    },
+  );
+  if (probe.status !== 0)
+    throw new Error(
+      `run as root, these cases run the service as nobody, who cannot read ${ROOT}: let others reach it (chmod o+x on its folders; .ci/run does)`,
+    );
+}
 
 /** Runs dist/main.js to its exit. */
 function start(
@@ -88,6 +103,7 @@ describe('a start that cannot go on says why in one line, and exits 1', () => {
     }
   })();
   it.skipIf(portStart <= 80)('a port the user may not bind', async () => {
+    reachable();
     const line = oneLine(await start({ PORT: '80' }, unprivileged));
     expect(line).toContain('no permission to listen on port 80');
   });
@@ -106,6 +122,7 @@ describe('a start that cannot go on says why in one line, and exits 1', () => {
     const file = join(scratch, 'locked.ndjson');
     writeFileSync(file, '');
     chmodSync(file, 0o000);
+    reachable();
     const line = oneLine(await start({ PORT: '0', PROFILES_FILE: file }, unprivileged));
     expect(line).toMatch(/PROFILES_FILE: .*locked\.ndjson cannot be read by this user \(permission denied\)/);
   });
