@@ -26,7 +26,7 @@ function reachable(): void {
   );
   if (probe.status !== 0)
     throw new Error(
-      `run as root, these cases run the service as nobody, who cannot read ${ROOT}: let others reach it (chmod o+x on its folders; .ci/run does)`,
+      `run as root, these cases run the service as nobody, who cannot run ${process.execPath} on ${ROOT}/dist/main.js: let others reach both (chmod o+x on their folders; .ci/run does)`,
     );
 }
 
