@@ -179,7 +179,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   registerRulesets(app, s.rules, s.manager, s.audit);
   registerOps(app, s);
   registerDocs(app, s.version);
-  registerFrontEnds(app, s.demoCustomers);
+  registerFrontEnds(app, s.demoCustomers, keys !== undefined);
   schemaOf = requestSchemas(app.openAPIRegistry.definitions);
   allowed = allowedMethods(app.routes);
   return app;

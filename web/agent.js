@@ -379,11 +379,14 @@
     })
     .then(function (body) {
       showSamples(body.customers || []);
+      // a service without API keys needs none: the form shows only where one is asked for
+      if (!key && body.keysRequired !== false) askForKey();
     })
-    .catch(function () {});
+    .catch(function () {
+      if (!key) askForKey();
+    });
 
-  if (key) keyInUse();
-  else askForKey();
+  keyInUse();
 
   var wanted = new URLSearchParams(location.search);
   if (wanted.get('intent')) intent.value = wanted.get('intent');

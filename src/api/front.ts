@@ -74,10 +74,16 @@ function standIn(path: string): string {
 /**
  * GET /widget.js (embeddable on any site: a script tag needs no CORS), the demo shop page
  * /demo/web, the agent panel /demo/agent with their assets, /demo/customers: a few customers
- * of the generated demo population to pick from (an empty list for real profiles), the pages
+ * of the generated demo population to pick from (an empty list for real profiles) and whether
+ * an API key is needed, the pages
  * under /demo/site that stand in for the shop pages its tips link to, and /favicon.ico.
  */
-export function registerFrontEnds(app: OpenAPIHono<AppEnv>, customers: readonly DemoCustomer[]): void {
+export function registerFrontEnds(
+  app: OpenAPIHono<AppEnv>,
+  customers: readonly DemoCustomer[],
+  /** API_KEYS is set: the agent panel asks for a key before its first look-up */
+  keysRequired: boolean,
+): void {
   for (const [path, { file, type }] of Object.entries(FILES)) {
     const body = read(file);
     const isPage = type.startsWith('text/html');
@@ -100,7 +106,7 @@ export function registerFrontEnds(app: OpenAPIHono<AppEnv>, customers: readonly 
     if (path.length > 256 || !SITE_PATH.test(path)) return c.notFound();
     return c.body(standIn(path), 200, { 'content-type': 'text/html; charset=utf-8', ...PAGE_HEADERS });
   });
-  const list = JSON.stringify({ customers });
+  const list = JSON.stringify({ customers, keysRequired });
   app.get('/demo/customers', (c) =>
     c.body(list, 200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }),
   );

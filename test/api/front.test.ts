@@ -62,7 +62,7 @@ describe('the front-end routes', () => {
       })}\n`,
     );
     const t = await testApp({ PROFILES_FILE: file });
-    expect(await (await t.app.request('/demo/customers')).json()).toEqual({ customers: [] });
+    expect(await (await t.app.request('/demo/customers')).json()).toEqual({ customers: [], keysRequired: false });
     await t.services.close();
   });
 });
