@@ -27,7 +27,7 @@ import {
   toApiError,
 } from './api/index.js';
 import { allowedMethods, noRoute, requestSchemas } from './api/problem.js';
-import { PROFILE_SUMMARY_PATH } from './api/profiles.js';
+import { PROFILE_PATH } from './api/profiles.js';
 import { publicRequestCounter, rateLimit } from './api/rate-limit.js';
 import type { Config } from './config.js';
 import type { ContactStore } from './contacts/store.js';
@@ -147,7 +147,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
         s.authFailures,
         clientAddress({ header: s.config.TRUSTED_PROXY_HEADER, hops: s.config.TRUSTED_PROXY_HOPS }),
       );
-    const guard = (path: string, needed: Needed | ((path: string) => Needed)) => {
+    const guard = (path: string, needed: Needed | ((method: string, path: string) => Needed)) => {
       if (budget) app.use(path, budget);
       app.use(path, requireScope(keys, needed));
     };
@@ -155,8 +155,8 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     guard('/v1/decisions', 'public');
     guard('/v1/responses', 'public');
     guard('/v1/decisions/:decisionId', 'admin');
-    // an agent key reads a profile's summary; the rest of the profiles is the admin's
-    guard('/v1/profiles/*', (path) => (PROFILE_SUMMARY_PATH.test(path) ? 'agent' : 'admin'));
+    // an agent key reads a profile (its summary); the rest of the profiles is the admin's
+    guard('/v1/profiles/*', (method, path) => (method === 'GET' && PROFILE_PATH.test(path) ? 'agent' : 'admin'));
     guard('/v1/reports/*', 'admin');
     guard('/v1/rulesets', 'admin');
     guard('/v1/rulesets/*', 'admin');

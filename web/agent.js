@@ -271,7 +271,7 @@
     };
     if (intent.value) request.context = { intent: intent.value };
     // the summary an agent key may read: segment, phase, CLV, churn, NPS, products
-    var profile = ask('/v1/profiles/' + encodeURIComponent(id) + '/summary', { headers: headers() }).then(
+    var profile = ask('/v1/profiles/' + encodeURIComponent(id), { headers: headers() }).then(
       function (res) {
         return res.json().then(function (p) {
           return { profile: p };

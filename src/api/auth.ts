@@ -55,14 +55,14 @@ function lookUp(table: readonly KeyEntry[], presented: string): KeyEntry | undef
 }
 
 /**
- * API-key check shared by every protected route (`needed` may depend on the path, for a
- * wildcard mount); with no keys configured it is not mounted
+ * API-key check shared by every protected route (`needed` may depend on the method and path,
+ * for a wildcard mount); with no keys configured it is not mounted
  * and the service is open (a warning is logged at start). The key's scope and fingerprint go
  * in the context for the routes (a public key's customer comes from its customer token).
  */
 export function requireScope(
   table: readonly KeyEntry[],
-  needed: Needed | ((path: string) => Needed),
+  needed: Needed | ((method: string, path: string) => Needed),
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
@@ -72,7 +72,7 @@ export function requireScope(
       c.header('www-authenticate', 'Bearer realm="nextbest"');
       throw new ApiError('unauthorized', match ? 'unknown API key' : 'send Authorization: Bearer <API key>');
     }
-    const need = typeof needed === 'function' ? needed(c.req.path) : needed;
+    const need = typeof needed === 'function' ? needed(c.req.method, c.req.path) : needed;
     if (!ALLOWED[need].includes(entry.scope))
       throw new ApiError(
         'forbidden',

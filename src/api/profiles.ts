@@ -29,64 +29,56 @@ const putRoute = createRoute({
   },
 });
 
-const getRoute = createRoute({
-  method: 'get',
-  path: '/v1/profiles/{customerId}',
-  tags: ['profiles'],
-  summary: 'Read a profile',
-  security: [{ apiKey: [] }],
-  request: { params: CustomerIdParam },
-  responses: {
-    200: { description: 'The profile', content: { 'application/json': { schema: Profile } } },
-    404: problemResponse('No such customer'),
-    ...errorResponses,
-  },
-});
-
 /**
  * What the agent panel shows of a customer, and all an agent key may read of a profile: no
- * attributes, consents, tenure or revenue.
+ * attributes, consents or revenue.
  */
 export const ProfileSummary = z
   .object({
+    customerId: CustomerId,
     valueSegment: z.enum(VALUE_SEGMENTS),
     lifecyclePhase: z.enum(LIFECYCLE_PHASES),
     clv: z.number().describe('customer lifetime value, currency units'),
     churnScore: z.number().describe('0–1'),
     npsScore: z.number().int().nullable().describe('0–10; null when the customer was not asked'),
+    tenureDays: z.number().int(),
     productsHeld: z.array(z.string()),
   })
   .strict()
   .openapi('ProfileSummary');
 export type ProfileSummary = z.output<typeof ProfileSummary>;
 
-/** The summary's path: an agent key may read it, the rest of /v1/profiles is the admin's. */
-export const PROFILE_SUMMARY_PATH = /^\/v1\/profiles\/[^/]+\/summary$/;
+/** A profile's own path (not /v1/profiles/bulk): what an agent key may GET. */
+export const PROFILE_PATH = /^\/v1\/profiles\/(?!bulk$)[^/]+$/;
 
 export const summaryOf = (p: Profile): ProfileSummary => ({
+  customerId: p.customerId,
   valueSegment: p.valueSegment,
   lifecyclePhase: p.lifecyclePhase,
   clv: p.clv,
   churnScore: p.churnScore,
   npsScore: p.npsScore ?? null,
+  tenureDays: p.tenureDays,
   productsHeld: [...p.productsHeld],
 });
 
-const summaryRoute = createRoute({
+const getRoute = createRoute({
   method: 'get',
-  path: '/v1/profiles/{customerId}/summary',
+  path: '/v1/profiles/{customerId}',
   tags: ['profiles'],
-  summary: 'Read what the agent panel shows of a profile: segment, phase, CLV, churn score, NPS, products',
+  summary: 'Read a profile; an agent key reads its summary',
   description:
-    'For `agent` keys (and `admin`): the value segment, lifecycle phase, CLV, churn score, NPS and products held, and nothing else of the profile.',
+    'An `admin` key reads the whole profile; an `agent` key its summary: customer ID, value segment, lifecycle phase, CLV, churn score, NPS, tenure and products held, nothing else.',
   security: [{ apiKey: [] }],
   request: { params: CustomerIdParam },
   responses: {
-    200: { description: 'The summary', content: { 'application/json': { schema: ProfileSummary } } },
-    400: problemResponse('Invalid customer ID'),
-    401: problemResponse('Missing or unknown API key'),
-    403: problemResponse('The key lacks the agent (or admin) scope'),
+    200: {
+      description: 'The profile, or its summary for an agent key',
+      content: { 'application/json': { schema: z.union([Profile, ProfileSummary]) } },
+    },
     404: problemResponse('No such customer'),
+    ...errorResponses,
+    403: problemResponse('The key lacks the agent (or admin) scope'),
   },
 });
 
@@ -136,14 +128,7 @@ export function registerProfiles(app: OpenAPIHono<AppEnv>, store: ProfileStore, 
     const { customerId } = c.req.valid('param');
     const profile = await store.get(customerId);
     if (!profile) throw new ApiError('not_found', `no profile for customer "${customerId}"`);
-    return c.json(profile, 200);
-  });
-
-  app.openapi(summaryRoute, async (c) => {
-    const { customerId } = c.req.valid('param');
-    const profile = await store.get(customerId);
-    if (!profile) throw new ApiError('not_found', `no profile for customer "${customerId}"`);
-    return c.json(summaryOf(profile), 200);
+    return c.json(c.get('scope') === 'agent' ? summaryOf(profile) : profile, 200);
   });
 
   app.openapi(bulkRoute, async (c) => {

@@ -8,7 +8,16 @@ const ADMIN = 'agent-scope-test-admin-key';
 const as = (key: string) => ({ authorization: `Bearer ${key}` });
 
 /** What an agent may read of a profile, and nothing more. */
-const SUMMARY_FIELDS = ['churnScore', 'clv', 'lifecyclePhase', 'npsScore', 'productsHeld', 'valueSegment'];
+const SUMMARY_FIELDS = [
+  'churnScore',
+  'clv',
+  'customerId',
+  'lifecyclePhase',
+  'npsScore',
+  'productsHeld',
+  'tenureDays',
+  'valueSegment',
+];
 
 describe('the agent scope: what the agent panel needs, nothing more', () => {
   let t: App;
@@ -56,20 +65,22 @@ describe('the agent scope: what the agent panel needs, nothing more', () => {
     }
   });
 
-  it('reads a profile summary with exactly segment, phase, CLV, churn score, NPS and products', async () => {
-    const res = await get('/v1/profiles/AGENT-1/summary', AGENT);
+  it('reads a profile as its summary: exactly ID, segment, phase, CLV, churn score, NPS, tenure and products', async () => {
+    const res = await get('/v1/profiles/AGENT-1', AGENT);
     expect(res.status).toBe(200);
     const summary = await res.json();
     expect(Object.keys(summary).sort()).toEqual(SUMMARY_FIELDS);
     expect(summary).toEqual({
+      customerId: 'AGENT-1',
       valueSegment: 'top',
       lifecyclePhase: 'retain',
       clv: 1234.5,
       churnScore: 0.7,
       npsScore: 3,
+      tenureDays: 800,
       productsHeld: ['mobile', 'broadband'],
     });
-    expect(JSON.stringify(summary)).not.toMatch(/secretNote|creditScore|email|tenure|annualRevenue|consents/);
+    expect(JSON.stringify(summary)).not.toMatch(/secretNote|creditScore|email|annualRevenue|consents/);
   });
 
   it('answers an NPS never asked as null, and an unknown customer with 404', async () => {
@@ -79,18 +90,17 @@ describe('the agent scope: what the agent panel needs, nothing more', () => {
       headers: { 'content-type': 'application/json', ...as(ADMIN) },
       body: JSON.stringify({ valueSegment: 'bottom', lifecyclePhase: 'new', clv: 10, churnScore: 0.1 }),
     });
-    const summary = await (await get('/v1/profiles/AGENT-2/summary', AGENT)).json();
+    const summary = await (await get('/v1/profiles/AGENT-2', AGENT)).json();
     expect(Object.keys(summary).sort()).toEqual(SUMMARY_FIELDS);
     expect(summary).toMatchObject({ npsScore: null, productsHeld: [] });
-    expect((await get(`/v1/profiles/${demo}/summary`, AGENT)).status).toBe(200);
-    const absent = await get('/v1/profiles/NOBODY-7/summary', AGENT);
+    expect((await get(`/v1/profiles/${demo}`, AGENT)).status).toBe(200);
+    const absent = await get('/v1/profiles/NOBODY-7', AGENT);
     expect(absent.status).toBe(404);
     expect((await absent.json()).type).toBe('urn:nextbest:problem:not_found');
   });
 
-  it('is refused (403) the full profile, profile writes, bulk import, reports, rule sets and logged decisions', async () => {
+  it('is refused (403) profile writes, bulk import, reports, rule sets and logged decisions', async () => {
     const refused: [string, string, unknown?][] = [
-      ['GET', '/v1/profiles/AGENT-1'],
       ['PUT', '/v1/profiles/AGENT-1', { valueSegment: 'super', lifecyclePhase: 'loyalty', clv: 1, churnScore: 0 }],
       ['POST', '/v1/profiles/bulk', ''],
       ['GET', '/v1/reports/offers'],
@@ -112,15 +122,15 @@ describe('the agent scope: what the agent panel needs, nothing more', () => {
       expect(problem.detail).toMatch(/an agent key cannot call this route; it needs an admin key/);
     }
     // the profile was not overwritten
-    expect((await (await get('/v1/profiles/AGENT-1/summary', AGENT)).json()).valueSegment).toBe('top');
+    expect((await (await get('/v1/profiles/AGENT-1', AGENT)).json()).valueSegment).toBe('top');
   });
 
   it('the summary is for agent and admin keys: a decide key gets 403, no key 401', async () => {
-    const decide = await get('/v1/profiles/AGENT-1/summary', DECIDE);
+    const decide = await get('/v1/profiles/AGENT-1', DECIDE);
     expect(decide.status).toBe(403);
     expect((await decide.json()).detail).toMatch(/needs an agent or admin key/);
-    expect((await get('/v1/profiles/AGENT-1/summary', ADMIN)).status).toBe(200);
-    expect((await t.app.request('/v1/profiles/AGENT-1/summary')).status).toBe(401);
+    expect((await get('/v1/profiles/AGENT-1', ADMIN)).status).toBe(200);
+    expect((await t.app.request('/v1/profiles/AGENT-1')).status).toBe(401);
     // the admin still reads the whole profile
     expect((await (await get('/v1/profiles/AGENT-1', ADMIN)).json()).attributes).toEqual({
       secretNote: 'do not show',
@@ -130,7 +140,7 @@ describe('the agent scope: what the agent panel needs, nothing more', () => {
 
   it('is described in openapi.json like the other routes', async () => {
     const doc = await (await t.app.request('/openapi.json')).json();
-    const route = doc.paths['/v1/profiles/{customerId}/summary']?.get;
+    const route = doc.paths['/v1/profiles/{customerId}']?.get;
     expect(route).toBeDefined();
     expect(route.security).toEqual([{ apiKey: [] }]);
     expect(Object.keys(route.responses).sort()).toEqual(['200', '400', '401', '403', '404']);

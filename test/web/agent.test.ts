@@ -73,8 +73,8 @@ describe('the call-center agent panel in Chromium', () => {
     expect(profile).toMatch(/Churn risk\s+(high|medium|low) \(\d+ %\)/);
     expect(profile).toMatch(/NPS/);
     expect(profile).toMatch(/Products/);
-    // an agent key reads the summary, never the whole profile
-    expect(asked.filter((u) => u.startsWith('/v1/profiles/'))).toEqual([`/v1/profiles/${customer.customerId}/summary`]);
+    // an agent key reads the profile, which answers it the summary only
+    expect(asked.filter((u) => u.startsWith('/v1/profiles/'))).toEqual([`/v1/profiles/${customer.customerId}`]);
     expect(await p.locator('#key-saved').isVisible()).toBe(true);
     expect(await p.locator('#key-form').isVisible()).toBe(false);
     // what the agent saw counts as seen
