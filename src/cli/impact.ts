@@ -3,22 +3,20 @@
  * src/offline/impact/impact.ts), from the decision log (files, or the Redis stream) and a
  * transactions file, each read once.
  */
-import { open, stat, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { ConfigError, loadRedisEnv } from '../config.js';
-import { redisLogRecords } from '../decision-log/stream-read.js';
-import { endOfDay, forEachLine } from '../offline/analytics/index.js';
 import {
   type GroupImpact,
-  ImpactReader,
+  type ImpactReader,
   type ImpactReport,
   type ImpactSources,
-  ndjsonFiles,
+  readImpact,
   UnreachableError,
 } from '../offline/impact/index.js';
 import { type CommandSpec, command, flags } from './command.js';
 import { num, seconds } from './format.js';
 import { dayFlag, UsageError } from './io.js';
-import { type Progress, progress } from './progress.js';
+import { progress } from './progress.js';
 
 const DEFAULT_OUTCOME_DAYS = 90;
 
@@ -120,46 +118,6 @@ function parseOptions(args: string[]): Options {
     json: values.json === true,
     html: values.html,
   };
-}
-
-const READ_CHUNK_BYTES = 1 << 20;
-
-/** Every line of the files, the bytes counted into the progress; an overlong line is passed on as one no reader takes. */
-async function readFiles(files: readonly string[], label: string, p: Progress, line: (text: string) => void) {
-  const sizes = await Promise.all(files.map((f) => stat(f).then((s) => s.size)));
-  p.step(
-    label,
-    sizes.reduce((a, b) => a + b, 0),
-    'bytes',
-  );
-  for (const file of files) {
-    const handle = await open(file, 'r');
-    try {
-      const stream = handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, autoClose: false });
-      await forEachLine(p.bytesOf(stream as AsyncIterable<Buffer>), line, () => line('-'));
-    } finally {
-      await handle.close();
-    }
-  }
-}
-
-/** What readImpact (src/offline/impact/read.ts) does, with the progress: the files' bytes, or the stream's records. */
-async function readImpact(s: ImpactSources, p: Progress): Promise<ImpactReader> {
-  const reader = new ImpactReader({
-    from: s.from ? Date.parse(s.from) : Number.NEGATIVE_INFINITY,
-    to: s.to ? endOfDay(s.to) : Number.POSITIVE_INFINITY,
-    outcomeDays: s.outcomeDays,
-    asOf: s.asOf ? endOfDay(s.asOf) : undefined,
-  });
-  if ('redis' in s.decisions) {
-    p.step('reading the decision stream', undefined, 'items');
-    for await (const json of redisLogRecords(s.decisions.redis, s.decisions.prefix, s.from, s.to)) {
-      reader.decision(json);
-      p.add(1);
-    }
-  } else await readFiles(await ndjsonFiles(s.decisions.path), 'reading the decisions', p, (t) => reader.decision(t));
-  await readFiles(await ndjsonFiles(s.transactions), 'reading the transactions', p, (t) => reader.transaction(t));
-  return reader;
 }
 
 const money = (n: number | null | undefined) =>

@@ -160,28 +160,22 @@ export class RuleSetManager {
     const loaded = await loadRuleSetInThread(this.dir, this.limits, this.budget);
     const before = this.registry.active;
     const previous = before?.version ?? null;
+    /** Nothing served changes: the version before stays, with its warnings. */
+    const unchanged = (summary: string): ChangeResult => ({
+      changed: false,
+      version: previous ?? '',
+      previous,
+      summary,
+      warnings: before?.warnings ?? [],
+    });
     if (!loaded.ok) {
       if (onlyIfChanged && this.registry.lastError && sameJson(this.registry.lastError.errors, loaded.errors))
-        return {
-          changed: false,
-          version: previous ?? '',
-          previous,
-          summary: 'still refused',
-          warnings: before?.warnings ?? [],
-        };
+        return unchanged('still refused');
       this.refuse(by, previous, loaded.errors);
     }
     // the folder is valid again: a refusal no longer describes it, even when its content is back to what it was
     this.registry.lastError = null;
-    if (onlyIfChanged && loaded.source.hash === this.folderHash) {
-      return {
-        changed: false,
-        version: previous ?? '',
-        previous,
-        summary: 'no change in the folder',
-        warnings: before?.warnings ?? [],
-      };
-    }
+    if (onlyIfChanged && loaded.source.hash === this.folderHash) return unchanged('no change in the folder');
     this.folderHash = loaded.source.hash;
     logWarnings(this.log, loaded.warnings, { requestId: by.requestId });
     if (before && loaded.source.hash === before.hash)

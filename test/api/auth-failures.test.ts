@@ -5,9 +5,10 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuthFailureBudget, addressKey, authFailureBudget, clientAddress } from '../../src/api/auth-failures.js';
 import { createApp } from '../../src/app.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { testApp } from '../support/app.js';
+import { problemsOf } from '../support/config.js';
 
 // every SHA-256 of a key look-up goes through createHash: counted, to show a refused request hashes nothing
 const hashing = vi.hoisted(() => ({ calls: 0 }));
@@ -346,16 +347,6 @@ describe('the budget itself', () => {
 });
 
 describe('configuration of the budget', () => {
-  const problemsOf = (env: Record<string, string>) => {
-    try {
-      loadConfig(env);
-    } catch (err) {
-      if (err instanceof ConfigError) return err.problems;
-      throw err;
-    }
-    return [];
-  };
-
   it('defaults to 60 failures a minute, the socket address, no proxy', () => {
     const c = loadConfig({});
     expect(c.AUTH_FAILURES_PER_MINUTE).toBe(60);

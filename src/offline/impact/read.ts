@@ -32,31 +32,58 @@ export async function ndjsonFiles(path: string): Promise<string[]> {
     .map((f) => join(path, f));
 }
 
+/** Who follows a read: each source's size, each file's chunks, each record of a stream (the command line's progress bar). */
+export interface ReadProgress {
+  step(label: string, total?: number, unit?: 'bytes' | 'items'): void;
+  bytesOf<T extends string | Buffer>(input: AsyncIterable<T>): AsyncIterable<T>;
+  add(n: number): void;
+}
+
+const UNFOLLOWED: ReadProgress = { step() {}, bytesOf: (input) => input, add() {} };
+
 /** Each line of a file; an overlong line is passed on as one no reader takes. */
-export async function readLines(path: string, line: (text: string) => void): Promise<void> {
+export async function readLines(
+  path: string,
+  line: (text: string) => void,
+  progress: ReadProgress = UNFOLLOWED,
+): Promise<void> {
   const handle = await open(path, 'r');
   try {
-    await forEachLine(handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, autoClose: false }), line, () =>
-      line('-'),
-    );
+    const stream = handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, autoClose: false });
+    await forEachLine(progress.bytesOf(stream as AsyncIterable<Buffer>), line, () => line('-'));
   } finally {
     await handle.close();
   }
 }
 
+/** Each line of the NDJSON files of a path, their bytes counted as one step of the progress. */
+async function readAll(path: string, label: string, progress: ReadProgress, line: (text: string) => void) {
+  const files = await ndjsonFiles(path);
+  const sizes = await Promise.all(files.map((f) => stat(f).then((s) => s.size)));
+  progress.step(
+    label,
+    sizes.reduce((a, b) => a + b, 0),
+    'bytes',
+  );
+  for (const file of files) await readLines(file, line, progress);
+}
+
 /** Reads both sources once, as streams, into the report. */
-export async function readImpact(s: ImpactSources): Promise<ImpactReader> {
+export async function readImpact(s: ImpactSources, progress: ReadProgress = UNFOLLOWED): Promise<ImpactReader> {
   const reader = new ImpactReader({
     from: s.from ? Date.parse(s.from) : Number.NEGATIVE_INFINITY,
     to: s.to ? endOfDay(s.to) : Number.POSITIVE_INFINITY,
     outcomeDays: s.outcomeDays,
     asOf: s.asOf ? endOfDay(s.asOf) : undefined,
   });
-  if ('redis' in s.decisions)
-    for await (const json of redisLogRecords(s.decisions.redis, s.decisions.prefix, s.from, s.to))
+  if ('redis' in s.decisions) {
+    progress.step('reading the decision stream', undefined, 'items');
+    for await (const json of redisLogRecords(s.decisions.redis, s.decisions.prefix, s.from, s.to)) {
       reader.decision(json);
-  else for (const file of await ndjsonFiles(s.decisions.path)) await readLines(file, (t) => reader.decision(t));
-  for (const file of await ndjsonFiles(s.transactions)) await readLines(file, (t) => reader.transaction(t));
+      progress.add(1);
+    }
+  } else await readAll(s.decisions.path, 'reading the decisions', progress, (t) => reader.decision(t));
+  await readAll(s.transactions, 'reading the transactions', progress, (t) => reader.transaction(t));
   return reader;
 }
 
