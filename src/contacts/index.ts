@@ -4,11 +4,13 @@ export { RedisContactStore } from './redis.js';
 export {
   applyEvent,
   applyPresented,
+  applySent,
   type ContactEvent,
   type ContactState,
   DAY_MS,
   dayOf,
   EMPTY_CONTACTS,
+  type OutboundWrite,
   type Presented,
   parseContacts,
   withPresented,

@@ -2,11 +2,14 @@ import { LRUCache } from 'lru-cache';
 import {
   applyEvent,
   applyPresented,
+  applySent,
   type ContactState,
   EMPTY_CONTACTS,
   type InteractionMark,
+  type OutboundWrite,
   type Presented,
   parseContacts,
+  runField,
   withPresented,
 } from './state.js';
 import {
@@ -42,10 +45,18 @@ interface CustomerState {
 export class MemoryContactStore implements ContactStore {
   readonly kind = 'memory';
 
-  /** `retentionDays`: days of contact buckets to keep, the longest window of the loaded policies */
-  constructor(private readonly retentionDays: () => number = () => 30) {}
+  private readonly customers: LRUCache<string, CustomerState>;
 
-  private readonly customers = new LRUCache<string, CustomerState>({ max: MEMORY_CUSTOMERS });
+  /**
+   * `retentionDays`: days of contact buckets to keep, the longest window of the loaded policies;
+   * `customers`: how many customers it keeps (a simulation keeps its whole population)
+   */
+  constructor(
+    private readonly retentionDays: () => number = () => 30,
+    customers = MEMORY_CUSTOMERS,
+  ) {
+    this.customers = new LRUCache<string, CustomerState>({ max: customers });
+  }
 
   /** The customer's state, for a write: the parsed form is dropped. */
   private state(customerId: string): CustomerState {
@@ -150,5 +161,15 @@ export class MemoryContactStore implements ContactStore {
     if (parsed !== undefined && state.fields.get('p') === prunedAt)
       state.parsed = withPresented(parsed, decisionId, presented, now, interaction);
     return true;
+  }
+
+  send(customerId: string, write: OutboundWrite): boolean {
+    // a run's second write leaves the customer (and its parsed state) as it was
+    if (this.customers.get(customerId)?.fields.has(runField(write.runKey))) return false;
+    return applySent(this.state(customerId).fields, write, Date.now(), this.retentionDays());
+  }
+
+  async readMany(customerIds: readonly string[]): Promise<ContactState[]> {
+    return customerIds.map((id) => this.read(id));
   }
 }

@@ -1,4 +1,4 @@
-import type { Result } from 'ioredis';
+import { Cluster, type Result } from 'ioredis';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
 import {
@@ -8,13 +8,17 @@ import {
   holdField,
   type InteractionMark,
   interactionField,
+  journeyField,
   lastField,
+  type OutboundWrite,
   oldestDay,
   PRUNE_ALWAYS_AT_FIELDS,
   PRUNE_AT_FIELDS,
   PRUNE_EVERY_MS,
   type Presented,
   parseContacts,
+  RUN_RETENTION_MS,
+  runField,
 } from './state.js';
 import {
   type ContactStore,
@@ -38,13 +42,17 @@ declare module 'ioredis' {
       ...args: (string | number)[]
     ): Result<number[], Context>;
     nextbestPresent(contacts: string, ...args: (string | number)[]): Result<number, Context>;
+    nextbestSend(contacts: string, ...args: (string | number)[]): Result<number, Context>;
   }
 }
 
 /** How long a customer's contact history and state outlive the last write. */
 export const HISTORY_TTL_SECONDS = 400 * 24 * 3600;
 
-/** Drops expired holds and day buckets past retention once the hash has grown: every few minutes, or at once when flooded (see state.ts). */
+/**
+ * Drops expired holds, day buckets past retention and run marks past RUN_RETENTION_MS once the
+ * hash has grown: every few minutes, or at once when flooded; journey fields stay (see state.ts).
+ */
 const PRUNE = `
 local function prune(key, now, pruneAt, oldestDay, every, alwaysAt)
   local size = redis.call('HLEN', key)
@@ -57,6 +65,7 @@ local function prune(key, now, pruneAt, oldestDay, every, alwaysAt)
     elseif kind == 'n|' then
       local day = tonumber(string.match(f, '|(%d+)$'))
       if day and day < oldestDay then redis.call('HDEL', key, f) end
+    elseif kind == 'o|' and tonumber(all[i + 1]) < now - ${RUN_RETENTION_MS} then redis.call('HDEL', key, f)
     end
   end
   redis.call('HSET', key, 'p', now)
@@ -119,6 +128,28 @@ prune(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
+/**
+ * What an outbound run sent a customer (applySent in state.ts is its twin), unless the run has
+ * written the customer before: 1 written, 0 already there (nothing changes).
+ * ARGV: run field, at, now, TTL s, prune threshold, oldest day, prune interval ms, flood
+ * threshold, then (op, field, value)… in order: 'incr' adds 1, 'max' sets when later, 'set', 'del'.
+ */
+const SEND = `${PRUNE}
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+for i = 9, #ARGV, 3 do
+  local op, f = ARGV[i], ARGV[i + 1]
+  if op == 'incr' then redis.call('HINCRBY', KEYS[1], f, 1)
+  elseif op == 'max' then
+    if tonumber(ARGV[i + 2]) > tonumber(redis.call('HGET', KEYS[1], f) or '-1') then redis.call('HSET', KEYS[1], f, ARGV[i + 2]) end
+  elseif op == 'set' then redis.call('HSET', KEYS[1], f, ARGV[i + 2])
+  else redis.call('HDEL', KEYS[1], f) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+prune(KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1`;
+
 /** Contact history (`{c}:events`), dedup marks (`{c}:seen`) and contact state (`{c}:contacts`) in Redis. */
 export class RedisContactStore implements ContactStore {
   readonly kind = 'redis';
@@ -132,6 +163,7 @@ export class RedisContactStore implements ContactStore {
   ) {
     writeLane.client.defineCommand('nextbestRecordEvent', { numberOfKeys: 3, lua: RECORD_EVENT });
     readLane.client.defineCommand('nextbestPresent', { numberOfKeys: 1, lua: PRESENT });
+    writeLane.client.defineCommand('nextbestSend', { numberOfKeys: 1, lua: SEND });
   }
 
   available(): boolean {
@@ -247,5 +279,68 @@ export class RedisContactStore implements ContactStore {
       ),
     );
     return applied === 1;
+  }
+
+  /** An outbound run's write: on the write lane, whose deadline suits a batch job and whose failures leave the decisions' read circuit alone. */
+  async send(customerId: string, write: OutboundWrite): Promise<boolean> {
+    const { client, health } = this.writeLane;
+    const now = Date.now();
+    const oldest = oldestDay(now, this.retentionDays());
+    const day = dayOf(write.at);
+    const ops: (string | number)[] = [];
+    for (const s of write.sent) {
+      if (day >= oldest)
+        ops.push(
+          'incr',
+          countField('decision', s.channel, s.offerId, day),
+          1,
+          'incr',
+          countField('impression', s.channel, s.offerId, day),
+          1,
+        );
+      ops.push('max', lastField('impression', s.channel, s.offerId), write.at);
+    }
+    for (const [key, value] of write.journeys) ops.push('set', journeyField(key), value);
+    for (const key of write.dropJourneys) ops.push('del', journeyField(key), '');
+    const written = await health.call('contacts send', () =>
+      // biome-ignore format: the arguments grouped as the script reads them
+      client.nextbestSend(
+        this.keys.contacts(customerId),
+        runField(write.runKey), write.at, now, HISTORY_TTL_SECONDS,
+        PRUNE_AT_FIELDS, oldest, PRUNE_EVERY_MS, PRUNE_ALWAYS_AT_FIELDS,
+        ...ops,
+      ),
+    );
+    return written === 1;
+  }
+
+  /**
+   * An outbound run's batch, on the write lane like send. One pipeline on a single node; on a
+   * Cluster each customer on its own, auto-pipelined per node, so a master down gives undefined
+   * for its customers only. Throws when no state could be read (Redis down).
+   */
+  async readMany(customerIds: readonly string[]): Promise<(ContactState | undefined)[]> {
+    const { client, health } = this.writeLane;
+    if (customerIds.length === 0) return [];
+    let replies: PromiseSettledResult<Record<string, string>>[];
+    if (client instanceof Cluster)
+      replies = await Promise.allSettled(
+        customerIds.map((id) => health.call('contacts read', () => client.hgetall(this.keys.contacts(id)))),
+      );
+    else {
+      const pipeline = client.pipeline();
+      for (const id of customerIds) pipeline.hgetall(this.keys.contacts(id));
+      const results = await health.call('contacts read', async () => (await pipeline.exec()) ?? []);
+      replies = customerIds.map((_, i) => {
+        const [err, fields] = results[i] ?? [new Error('no reply')];
+        // counted like any failed call
+        return err
+          ? { status: 'rejected', reason: health.failure('contacts read', err) }
+          : { status: 'fulfilled', value: fields as Record<string, string> };
+      });
+    }
+    const failed = replies.find((r) => r.status === 'rejected');
+    if (failed && replies.every((r) => r.status === 'rejected')) throw failed.reason;
+    return replies.map((r) => (r.status === 'fulfilled' ? parseContacts(Object.entries(r.value)) : undefined));
   }
 }

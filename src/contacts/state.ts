@@ -8,9 +8,14 @@
  *   h|<channel>|<offerId>|<decisionId>      presented, impression not yet reported: expiry, epoch ms
  *   i|<channel>|<interactionId>|<decisionId> the decision of an interaction (a call, a page view):
  *                                           until when a repeated request gets it again, epoch ms
+ *   J|<key>                                 an outbound journey's value for this customer (the
+ *                                           outbound module owns the keys and what the number means)
+ *   o|<runKey>                              the outbound run `runKey` wrote this customer: its send time (the week's Monday), epoch ms:
+ *                                           a run writes a customer once
  *   p                                       when the state was last pruned, epoch ms
  * Day buckets are kept for the longest window of the loaded policies (`retentionDays`): older
- * ones could change no decision. The latest times are kept regardless; they are few.
+ * ones could change no decision. The latest times and the journey fields are kept regardless;
+ * they are few. Run marks are kept RUN_RETENTION_DAYS, long past any repeat of their run.
  */
 export const DAY_MS = 86_400_000;
 /** Fields at which a write prunes expired holds and old buckets, at most every PRUNE_EVERY_MS. */
@@ -18,6 +23,9 @@ export const PRUNE_AT_FIELDS = 128;
 export const PRUNE_EVERY_MS = 10 * 60_000;
 /** Fields at which every write prunes: a state this large is being flooded. */
 export const PRUNE_ALWAYS_AT_FIELDS = 1_024;
+/** Days an `o|<runKey>` mark outlives its run: a pruning write drops older ones. */
+export const RUN_RETENTION_DAYS = 400;
+export const RUN_RETENTION_MS = RUN_RETENTION_DAYS * DAY_MS;
 
 export const dayOf = (ms: number): number => Math.floor(ms / DAY_MS);
 
@@ -57,6 +65,21 @@ export interface ContactState {
   readonly last: readonly LastEntry[];
   readonly holds: readonly HoldEntry[];
   readonly interactions: readonly InteractionEntry[];
+  /** `J|<key>` fields by key: the outbound module's journey state */
+  readonly journeys: ReadonlyMap<string, number>;
+  /** `o|<runKey>` fields by runKey: when that outbound run wrote the customer, epoch ms */
+  readonly runs: ReadonlyMap<string, number>;
+}
+
+/** Object.freeze leaves a Map's set() working: the shared empty map refuses writes itself. */
+function frozenEmptyMap(): ReadonlyMap<string, number> {
+  const refuse = () => {
+    throw new TypeError('EMPTY_CONTACTS is read-only');
+  };
+  const hidden = { value: refuse, enumerable: false };
+  return Object.freeze(
+    Object.defineProperties(new Map<string, number>(), { set: hidden, delete: hidden, clear: hidden }),
+  );
 }
 
 export const EMPTY_CONTACTS: ContactState = Object.freeze({
@@ -65,6 +88,8 @@ export const EMPTY_CONTACTS: ContactState = Object.freeze({
   last: [],
   holds: [],
   interactions: [],
+  journeys: frozenEmptyMap(),
+  runs: frozenEmptyMap(),
 });
 
 /** The decision an interaction still stands by at `now`, if any (the latest, should there be two). */
@@ -106,6 +131,8 @@ export const holdField = (channel: string, offerId: string, decisionId: string) 
   `h|${channel}|${offerId}|${decisionId}`;
 export const interactionField = (i: Omit<InteractionEntry, 'expiresAt'>) =>
   `i|${i.channel}|${i.interactionId}|${i.decisionId}`;
+export const journeyField = (key: string) => `J|${key}`;
+export const runField = (runKey: string) => `o|${runKey}`;
 
 /** Parses the fields (a Map, or Redis HGETALL's object); unknown or malformed fields are ignored. */
 export function parseContacts(fields: Iterable<readonly [string, string | number]>): ContactState {
@@ -114,11 +141,22 @@ export function parseContacts(fields: Iterable<readonly [string, string | number
   const last: LastEntry[] = [];
   const holds: HoldEntry[] = [];
   const interactions: InteractionEntry[] = [];
+  const journeys = new Map<string, number>();
+  const runs = new Map<string, number>();
   for (const [field, raw] of fields) {
     const value = Number(raw);
     if (!Number.isFinite(value)) continue;
     if (field === 'v') {
       version = value;
+      continue;
+    }
+    // the rest of the field is the key, `|` included: the outbound module's keys may hold one
+    if (field.startsWith('J|')) {
+      journeys.set(field.slice(2), value);
+      continue;
+    }
+    if (field.startsWith('o|')) {
+      runs.set(field.slice(2), value);
       continue;
     }
     const p = field.split('|');
@@ -130,9 +168,15 @@ export function parseContacts(fields: Iterable<readonly [string, string | number
     else if (p[0] === 'i' && p.length === 4)
       interactions.push({ channel: p[1]!, interactionId: p[2]!, decisionId: p[3]!, expiresAt: value });
   }
-  return version === 0 && counts.length === 0 && last.length === 0 && holds.length === 0 && interactions.length === 0
+  return version === 0 &&
+    counts.length === 0 &&
+    last.length === 0 &&
+    holds.length === 0 &&
+    interactions.length === 0 &&
+    journeys.size === 0 &&
+    runs.size === 0
     ? EMPTY_CONTACTS
-    : { version, counts, last, holds, interactions };
+    : { version, counts, last, holds, interactions, journeys, runs };
 }
 
 /** An outcome as contact state records it. */
@@ -150,7 +194,10 @@ const bump = (fields: Map<string, number>, field: string, by: number) =>
 /** The oldest day bucket kept. */
 export const oldestDay = (now: number, retentionDays: number): number => dayOf(now) - retentionDays + 1;
 
-/** Drops expired holds and buckets past retention once the state has grown: every few minutes, or at once when flooded. */
+/**
+ * Drops expired holds, buckets past retention and run marks past RUN_RETENTION_MS once the
+ * state has grown: every few minutes, or at once when flooded. Journey fields stay.
+ */
 function prune(fields: Map<string, number>, now: number, retentionDays: number): void {
   if (
     fields.size < PRUNE_AT_FIELDS ||
@@ -161,6 +208,7 @@ function prune(fields: Map<string, number>, now: number, retentionDays: number):
   for (const [field, value] of fields) {
     if ((field.startsWith('h|') || field.startsWith('i|')) && value <= now) fields.delete(field);
     else if (field.startsWith('n|') && Number(field.slice(field.lastIndexOf('|') + 1)) < oldest) fields.delete(field);
+    else if (field.startsWith('o|') && value < now - RUN_RETENTION_MS) fields.delete(field);
   }
   fields.set('p', now);
 }
@@ -194,6 +242,50 @@ export function applyPresented(
   if (interaction) fields.set(interactionField({ ...interaction, decisionId }), interaction.expiresAt);
   bump(fields, 'v', 1);
   prune(fields, now, retentionDays);
+}
+
+/** What one outbound run writes for one customer, at most once per runKey (ContactStore.send). */
+export interface OutboundWrite {
+  /** the run, e.g. "2026-W50": `o|<runKey>` marks the customer written */
+  readonly runKey: string;
+  /** when the contacts are sent, epoch ms */
+  readonly at: number;
+  /** each counts as a decision and an impression on the day of `at` */
+  readonly sent: readonly { readonly offerId: string; readonly channel: string; readonly decisionId: string }[];
+  /** `J|<key>` fields to set */
+  readonly journeys: ReadonlyMap<string, number>;
+  /** `J|<key>` fields to delete (after the sets: a key in both goes) */
+  readonly dropJourneys: readonly string[];
+}
+
+/**
+ * Records what an outbound run sent a customer (the in-process twin of the send script in
+ * redis.ts): false, and nothing changes, when the run has written this customer before.
+ */
+export function applySent(
+  fields: Map<string, number>,
+  write: OutboundWrite,
+  now: number,
+  retentionDays: number,
+): boolean {
+  const run = runField(write.runKey);
+  if (fields.has(run)) return false;
+  const day = dayOf(write.at);
+  const counted = day >= oldestDay(now, retentionDays);
+  for (const s of write.sent) {
+    if (counted) {
+      bump(fields, countField('decision', s.channel, s.offerId, day), 1);
+      bump(fields, countField('impression', s.channel, s.offerId, day), 1);
+    }
+    const last = lastField('impression', s.channel, s.offerId);
+    if ((fields.get(last) ?? -Infinity) < write.at) fields.set(last, write.at);
+  }
+  for (const [key, value] of write.journeys) fields.set(journeyField(key), value);
+  for (const key of write.dropJourneys) fields.delete(journeyField(key));
+  fields.set(run, write.at);
+  bump(fields, 'v', 1);
+  prune(fields, now, retentionDays);
+  return true;
 }
 
 /**
@@ -243,5 +335,13 @@ export function withPresented(
         )
         .concat({ ...interaction, decisionId })
     : state.interactions;
-  return { version: state.version + 1, counts: counts ?? state.counts, last: state.last, holds, interactions };
+  return {
+    version: state.version + 1,
+    counts: counts ?? state.counts,
+    last: state.last,
+    holds,
+    interactions,
+    journeys: state.journeys,
+    runs: state.runs,
+  };
 }

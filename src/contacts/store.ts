@@ -1,6 +1,10 @@
-import type { ContactState, InteractionMark, Presented } from './state.js';
+import type { ContactState, InteractionMark, OutboundWrite, Presented } from './state.js';
 
-export const OUTCOMES = ['impression', 'click', 'accept', 'reject'] as const;
+// defined next to its twin applySent in state.ts, which may not import this file (no import cycles)
+export type { OutboundWrite } from './state.js';
+
+/** complaint: the customer complained about this contact ("stop sending me this", a call to the call center about it) */
+export const OUTCOMES = ['impression', 'click', 'accept', 'reject', 'complaint'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** An outcome as the contact history keeps it: every field settled at receipt, so a retried write is idempotent. */
@@ -17,8 +21,8 @@ export interface ResponseEvent {
 
 /**
  * What an outcome that names a decision may count for learning. Each counts at most once per
- * decision × offer: a trial for the first presentation proven (an impression, or an accept or
- * reject, which prove it too), a success only after that trial.
+ * decision × offer: a trial for the first presentation proven (an impression, or an accept,
+ * reject or complaint, which prove it too), a success only after that trial.
  */
 export interface LearningAsk {
   readonly trial: boolean;
@@ -99,6 +103,18 @@ export interface ContactStore {
    * `events[i]` may count for learning (none when absent).
    */
   record(events: readonly ResponseEvent[], asks?: readonly (LearningAsk | undefined)[]): Promise<WriteResult>;
+  /**
+   * What an outbound run sent the customer, in one atomic step: each contact counts as a
+   * decision and an impression on the day of `write.at` (and sets the latest impression), the
+   * journey fields are set then dropped, `o|<runKey>` marks the run. Writes once per runKey:
+   * false, and nothing changes, when `o|<runKey>` is already there. Throws when it cannot write.
+   */
+  send(customerId: string, write: OutboundWrite): boolean | Promise<boolean>;
+  /**
+   * Many customers' contact states, in the order of `customerIds` (an outbound run's batch):
+   * undefined for a customer whose state could not be read; throws when none could (Redis down).
+   */
+  readMany(customerIds: readonly string[]): Promise<(ContactState | undefined)[]>;
   /** The customer's stored events, oldest first. */
   history(customerId: string): Promise<ResponseEvent[]>;
   /** false while writes would fail at once (Redis down, circuit open); events then wait in the buffer */

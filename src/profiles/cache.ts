@@ -106,4 +106,9 @@ export class CachedProfileStore implements ProfileStore {
   size(): Promise<number | undefined> {
     return this.store.size();
   }
+
+  /** Straight from the store: a run over every customer would only flush the cache. */
+  scan(batchSize: number): AsyncIterable<readonly Profile[]> {
+    return this.store.scan(batchSize);
+  }
 }

@@ -1,5 +1,5 @@
 import type { Profile } from './schema.js';
-import type { ProfileStore } from './store.js';
+import { checkBatchSize, type ProfileStore } from './store.js';
 
 /**
  * The embedded default: every profile in one Map, for a single node. It answers decisions
@@ -27,5 +27,19 @@ export class MemoryProfileStore implements ProfileStore {
 
   async size(): Promise<number> {
     return this.profiles.size;
+  }
+
+  /** In insertion order (a profile written again keeps its place). */
+  async *scan(batchSize: number): AsyncGenerator<readonly Profile[]> {
+    checkBatchSize(batchSize);
+    let batch: Profile[] = [];
+    for (const p of this.profiles.values()) {
+      batch.push(p);
+      if (batch.length === batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
   }
 }

@@ -4,7 +4,7 @@ import type { Metrics } from '../ops/metrics.js';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { Profile } from './schema.js';
-import type { ProfileStore } from './store.js';
+import { checkBatchSize, type ProfileStore } from './store.js';
 
 /** Most customer IDs in one invalidation message. */
 const IDS_PER_MESSAGE = 1_000;
@@ -30,6 +30,17 @@ export class RedisProfileStore implements ProfileStore {
   }
 
   private decode(customerId: string, raw: string): Profile {
+    const profile = this.parse(customerId, raw);
+    if (typeof profile === 'string')
+      throw new ApiError(
+        'unavailable',
+        `the profile stored for "${customerId}" is invalid (${profile}); write it again`,
+      );
+    return profile;
+  }
+
+  /** The stored profile, or why it is invalid (counted). */
+  private parse(customerId: string, raw: string): Profile | string {
     let parsed: ReturnType<typeof Profile.safeParse> | undefined;
     try {
       parsed = Profile.safeParse(JSON.parse(raw));
@@ -38,11 +49,61 @@ export class RedisProfileStore implements ProfileStore {
     }
     if (!parsed?.success || parsed.data.customerId !== customerId) {
       this.metrics.redisErrors.slot('read', 'invalid_data').n++;
-      const why =
-        parsed?.success === false ? parsed.error.issues[0]?.message : parsed ? 'another customerId' : 'not JSON';
-      throw new ApiError('unavailable', `the profile stored for "${customerId}" is invalid (${why}); write it again`);
+      return (
+        (parsed?.success === false ? parsed.error.issues[0]?.message : parsed ? 'another customerId' : 'not JSON') ??
+        'invalid'
+      );
     }
     return Object.freeze(parsed.data);
+  }
+
+  /**
+   * SCAN over the profile keys of every master (a Cluster's keys are spread over them), then one
+   * MGET per batch (GETs per key on a Cluster: a batch spans slots). On the write lane: its
+   * deadline suits a batch job, and its failures leave the decisions' read circuit alone.
+   */
+  async *scan(batchSize: number): AsyncGenerator<readonly Profile[]> {
+    checkBatchSize(batchSize);
+    const { client, health } = this.write;
+    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+    if (nodes.length === 0) throw health.failure('profile scan', new Error('Connection is closed'));
+    let keys: string[] = [];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await health.call('profile scan', () =>
+          node.scan(cursor, 'MATCH', this.keys.profilePattern, 'COUNT', batchSize),
+        );
+        cursor = next;
+        keys.push(...found);
+        // full batches: SCAN's COUNT is a hint, and the pattern skips the customers' other keys
+        while (keys.length >= batchSize) {
+          const profiles = await this.readBatch(keys.slice(0, batchSize));
+          keys = keys.slice(batchSize);
+          if (profiles.length > 0) yield profiles;
+        }
+      } while (cursor !== '0');
+    }
+    if (keys.length > 0) {
+      const profiles = await this.readBatch(keys);
+      if (profiles.length > 0) yield profiles;
+    }
+  }
+
+  /** The profiles under these keys; keys deleted since the SCAN and invalid profiles are left out. */
+  private async readBatch(keys: readonly string[]): Promise<Profile[]> {
+    const { client, health } = this.write;
+    const raws = await health.call('profile scan', () =>
+      client instanceof Cluster ? Promise.all(keys.map((k) => client.get(k))) : client.mget(keys as string[]),
+    );
+    const profiles: Profile[] = [];
+    for (const [i, raw] of raws.entries()) {
+      if (raw === null) continue;
+      // '' matches no stored customerId: a matched key of another shape counts as invalid
+      const profile = this.parse(this.keys.profileCustomerId(keys[i]!) ?? '', raw);
+      if (typeof profile === 'object') profiles.push(profile);
+    }
+    return profiles;
   }
 
   async put(profile: Profile): Promise<void> {

@@ -10,6 +10,19 @@ export class RedisKeys {
     return `${this.prefix}{${customerId}}:profile`;
   }
 
+  /** SCAN's MATCH pattern for every profile key under this prefix (glob characters in the prefix escaped) */
+  get profilePattern(): string {
+    return `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}:profile`;
+  }
+
+  /** The customer ID in a profile key; undefined for a key of another shape or prefix. */
+  profileCustomerId(key: string): string | undefined {
+    const head = `${this.prefix}{`;
+    const tail = '}:profile';
+    if (!key.startsWith(head) || !key.endsWith(tail) || key.length <= head.length + tail.length) return undefined;
+    return key.slice(head.length, key.length - tail.length);
+  }
+
   /** the customer's response events, a stream: the contact history */
   events(customerId: string): string {
     return `${this.prefix}{${customerId}}:events`;
@@ -48,6 +61,11 @@ export class RedisKeys {
   /** the decision log, a stream */
   get decisions(): string {
     return `${this.prefix}decisions`;
+  }
+
+  /** an outbound run's record (outbound/records.ts), one per ISO week */
+  outboundRun(week: string): string {
+    return `${this.prefix}outbound:run:${week}`;
   }
 
   /** pub/sub channel: customer IDs whose profile was written, newline-separated */

@@ -7,7 +7,18 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryContactStore } from '../../src/contacts/memory.js';
 import { RedisContactStore } from '../../src/contacts/redis.js';
-import { type ContactState, DAY_MS, dayOf, PRUNE_EVERY_MS, type Presented } from '../../src/contacts/state.js';
+import {
+  applySent,
+  type ContactState,
+  DAY_MS,
+  dayOf,
+  EMPTY_CONTACTS,
+  type OutboundWrite,
+  PRUNE_AT_FIELDS,
+  PRUNE_EVERY_MS,
+  type Presented,
+  RUN_RETENTION_DAYS,
+} from '../../src/contacts/state.js';
 import { LEARNED_SUCCESS, LEARNED_TRIAL, OUTCOMES, type ResponseEvent } from '../../src/contacts/store.js';
 import { decide } from '../../src/decision/decide.js';
 import { priorPropensity } from '../../src/learning/model.js';
@@ -15,7 +26,7 @@ import { generateProfiles } from '../../src/offline/demo/profiles.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { connectRedis, type RedisClient, RedisHealth, RedisKeys, whenReady } from '../../src/redis/index.js';
 import { testApp } from '../support/app.js';
-import { testPrefix, testRedis } from '../support/redis.js';
+import { RedisCluster, testPrefix, testRedis } from '../support/redis.js';
 import { SHIPPED_RULES, shippedRuleSet } from '../support/rules.js';
 
 const log = pino({ level: 'silent' });
@@ -26,6 +37,8 @@ const canonical = (s: ContactState) => ({
   counts: s.counts.map((c) => JSON.stringify(c)).sort(),
   last: s.last.map((l) => JSON.stringify(l)).sort(),
   holds: s.holds.map((h) => JSON.stringify(h)).sort(),
+  journeys: [...s.journeys].sort(),
+  runs: [...s.runs].sort(),
 });
 
 describe('contact state in Redis', () => {
@@ -235,6 +248,239 @@ describe('contact state in Redis', () => {
     expect((await store.read(customerId)).counts).toEqual([
       { outcome: 'impression', channel: 'web', offerId: 'o-x', day: dayOf(Date.now()), n: 1 },
     ]);
+  });
+  /** The memory store's fields for a customer, as numbers by field: what its twin wrote. */
+  const memoryFields = (m: MemoryContactStore, customerId: string) =>
+    Object.fromEntries(
+      (m as unknown as { customers: { get(id: string): { fields: Map<string, number> } | undefined } }).customers.get(
+        customerId,
+      )?.fields ?? [],
+    );
+  /** The hash, as numbers by field; `p` (when it was pruned, by each store's own clock) only as present. */
+  const redisFields = async (customerId: string) =>
+    Object.fromEntries(Object.entries(await r.hgetall(key(customerId))).map(([f, v]) => [f, Number(v)]));
+  const withoutPrunedAt = (fields: Record<string, number>) => {
+    const { p, ...rest } = fields;
+    return { ...rest, pruned: p !== undefined };
+  };
+  const send = (runKey: string, at: number, extra: Partial<OutboundWrite> = {}): OutboundWrite => ({
+    runKey,
+    at,
+    sent: [
+      { offerId: 'save-1', channel: 'email', decisionId: 'd1' },
+      { offerId: 'tips', channel: 'sms', decisionId: 'd1' },
+    ],
+    journeys: new Map([
+      ['anti-churn', at],
+      ['anti-churn|wave-1', at],
+    ]),
+    dropJourneys: [],
+    ...extra,
+  });
+
+  it('send writes counts, the latest impressions, journey and run fields in one step, and they parse back', async () => {
+    const customerId = 'send-1';
+    const at = Date.now() - HOUR;
+    expect(await store.send(customerId, send('2026-W50', at))).toBe(true);
+    const day = dayOf(at);
+    expect(await redisFields(customerId)).toEqual({
+      [`n|decision|email|save-1|${day}`]: 1,
+      [`n|impression|email|save-1|${day}`]: 1,
+      [`n|decision|sms|tips|${day}`]: 1,
+      [`n|impression|sms|tips|${day}`]: 1,
+      't|impression|email|save-1': at,
+      't|impression|sms|tips': at,
+      'J|anti-churn': at,
+      'J|anti-churn|wave-1': at,
+      'o|2026-W50': at,
+      v: 1,
+    });
+    expect(await r.ttl(key(customerId))).toBeGreaterThan(399 * 24 * 3600);
+    const state = await store.read(customerId);
+    expect(state.version).toBe(1);
+    expect(state.journeys).toEqual(
+      new Map([
+        ['anti-churn', at],
+        ['anti-churn|wave-1', at],
+      ]),
+    );
+    expect(state.runs).toEqual(new Map([['2026-W50', at]]));
+    expect(state.last).toContainEqual({ outcome: 'impression', channel: 'sms', offerId: 'tips', at });
+  });
+
+  it('send writes once per runKey: the second changes nothing; another run writes and drops journey fields', async () => {
+    const customerId = 'send-2';
+    const at = Date.now() - 2 * HOUR;
+    expect(await store.send(customerId, send('2026-W50', at))).toBe(true);
+    const before = await r.hgetall(key(customerId));
+    expect(await store.send(customerId, send('2026-W50', at + HOUR, { journeys: new Map([['x', 1]]) }))).toBe(false);
+    expect(await r.hgetall(key(customerId))).toEqual(before);
+    expect((await store.read(customerId)).version).toBe(1);
+    const later = at + HOUR;
+    const next = send('2026-W51', later, {
+      sent: [],
+      journeys: new Map([['x', 2]]),
+      dropJourneys: ['anti-churn|wave-1', 'never-set'],
+    });
+    expect(await store.send(customerId, next)).toBe(true);
+    const state = await store.read(customerId);
+    expect(state.version).toBe(2);
+    expect(state.journeys).toEqual(
+      new Map([
+        ['anti-churn', at],
+        ['x', 2],
+      ]),
+    );
+    expect(state.runs).toEqual(
+      new Map([
+        ['2026-W50', at],
+        ['2026-W51', later],
+      ]),
+    );
+    expect(await r.hexists(key(customerId), 'J|anti-churn|wave-1')).toBe(0);
+  });
+
+  it('the send script and its twin applySent write the same fields, among decisions and events', async () => {
+    const offer = fc.constantFrom('save-1', 'tips');
+    const channel = fc.constantFrom('email', 'web');
+    const journeyKey = fc.constantFrom('j1', 'j1|wave-1', 'j2');
+    const sendOp = fc.record({
+      kind: fc.constant('send' as const),
+      runKey: fc.constantFrom('2026-W49', '2026-W50', '2026-W51'), // a small pool: repeats happen
+      hoursAgo: fc.integer({ min: 0, max: 24 * 40 }), // some past the 30 days of buckets
+      sent: fc.array(fc.record({ offerId: offer, channel, decisionId: fc.constantFrom('d1', 'd2') }), { maxLength: 3 }),
+      // any finite number; -0 made 0, as Redis writes it
+      journeys: fc.array(
+        fc.tuple(
+          journeyKey,
+          fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => x + 0),
+        ),
+        {
+          maxLength: 3,
+        },
+      ),
+      dropJourneys: fc.array(journeyKey, { maxLength: 2 }),
+    });
+    const eventOp = fc.record({
+      kind: fc.constant('event' as const),
+      outcome: fc.constantFrom(...OUTCOMES),
+      offerId: offer,
+      channel,
+      hoursAgo: fc.integer({ min: 0, max: 24 * 20 }),
+    });
+    const presentOp = fc.record({ kind: fc.constant('present' as const), offerId: offer, channel });
+    let run = 0;
+    const memory = new MemoryContactStore(() => 30);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(sendOp, sendOp, eventOp, presentOp), { maxLength: 20 }), async (ops) => {
+        const customerId = `S${run++}`;
+        const now = Date.now();
+        for (const [i, op] of ops.entries()) {
+          const at = now - (op.kind === 'present' ? 0 : op.hoursAgo) * HOUR;
+          if (op.kind === 'send') {
+            const write: OutboundWrite = { ...op, at, journeys: new Map(op.journeys) };
+            expect(await store.send(customerId, write)).toBe(memory.send(customerId, write));
+          } else if (op.kind === 'event') {
+            const e: ResponseEvent = { ...op, eventId: `e${i}`, customerId, decisionId: undefined, at };
+            await Promise.all([store.record([e]), memory.record([e])]);
+          } else {
+            const p: Presented[] = [{ ...op, decision: true, holdUntil: now + HOUR }];
+            const version = memory.read(customerId).version;
+            expect(await store.reserve(customerId, version, `d${i}`, p, now)).toBe(
+              memory.reserve(customerId, version, `d${i}`, p, now),
+            );
+          }
+        }
+        expect(await redisFields(customerId)).toEqual(memoryFields(memory, customerId));
+        expect(canonical(await store.read(customerId))).toEqual(canonical(memory.read(customerId)));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a pruning send keeps the journey fields and drops run marks past RUN_RETENTION_DAYS, as its twin does', async () => {
+    const customerId = 'send-prune';
+    const now = Date.now();
+    const seeded = new Map<string, number>([
+      ['v', 7],
+      ['o|2025-W01', now - (RUN_RETENTION_DAYS + 1) * DAY_MS],
+      ['o|2026-W01', now - 300 * DAY_MS],
+      [`n|impression|email|save-1|${dayOf(now) - 45}`, 3],
+      ['h|web|save-1|d-old', now - 1],
+      ...Array.from({ length: PRUNE_AT_FIELDS }, (_, i) => [`J|journey-${i}|step`, now - i] as const),
+    ]);
+    await r.hset(key(customerId), Object.fromEntries(seeded));
+    const write = send('2026-W50', now);
+    expect(await store.send(customerId, write)).toBe(true);
+    const twin = new Map(seeded);
+    expect(applySent(twin, write, now, 30)).toBe(true);
+    const fields = await redisFields(customerId);
+    expect(withoutPrunedAt(fields)).toEqual(withoutPrunedAt(Object.fromEntries(twin)));
+    expect(fields.p).toBeDefined();
+    expect(fields['o|2025-W01']).toBeUndefined();
+    expect(fields['o|2026-W01']).toBe(now - 300 * DAY_MS);
+    expect(fields[`n|impression|email|save-1|${dayOf(now) - 45}`]).toBeUndefined();
+    expect(fields['h|web|save-1|d-old']).toBeUndefined();
+    for (let i = 0; i < PRUNE_AT_FIELDS; i++) expect(fields[`J|journey-${i}|step`]).toBe(now - i);
+  });
+
+  it('readMany answers the states in order, undefined for one that cannot be read, and throws when none can', async () => {
+    const at = Date.now();
+    await store.send('many-1', send('2026-W50', at));
+    await store.send('many-3', send('2026-W51', at));
+    await r.set(key('many-bad'), 'not a hash'); // HGETALL fails for this one: WRONGTYPE
+    const states = await store.readMany(['many-3', 'many-bad', 'many-none', 'many-1']);
+    expect(states.map((s) => s && [...s.runs.keys()])).toEqual([['2026-W51'], undefined, [], ['2026-W50']]);
+    expect(states[2]).toBe(EMPTY_CONTACTS);
+    expect(states[0]).toEqual(await store.read('many-3'));
+    expect(await store.readMany([])).toEqual([]);
+    await expect(store.readMany(['many-bad'])).rejects.toThrow(/Redis is unavailable \(contacts read\)/);
+  });
+});
+
+describe('contact state on a Redis Cluster', () => {
+  let cluster: RedisCluster;
+  let clients: RedisClient[];
+  let store: RedisContactStore;
+
+  beforeAll(async () => {
+    cluster = await RedisCluster.start(3);
+    const metrics = new Metrics({ defaultMetrics: false });
+    const target = { url: 'redis://127.0.0.1:1', clusterNodes: cluster.seeds.split(',') };
+    const lane = (name: 'read' | 'write') => {
+      const client = connectRedis(target, { name: `test-${name}`, commandTimeout: 5_000 });
+      return { client, health: new RedisHealth(client, name, 5_000, metrics, log) };
+    };
+    const [read, write] = [lane('read'), lane('write')];
+    clients = [read.client, write.client];
+    for (const c of clients) expect(await whenReady(c, 5_000)).toBe(true);
+    store = new RedisContactStore(write, read, new RedisKeys('nb:'), () => 30);
+  });
+  afterAll(async () => {
+    for (const c of clients ?? []) c.disconnect();
+    await cluster?.stop();
+  });
+
+  it('sends once per run and reads many customers of every master in order, undefined for one that cannot be read', async () => {
+    const at = Date.now();
+    const customers = Array.from({ length: 60 }, (_, i) => `K${i}`);
+    const write: OutboundWrite = {
+      runKey: '2026-W50',
+      at,
+      sent: [{ offerId: 'save-1', channel: 'email', decisionId: 'd1' }],
+      journeys: new Map([['anti-churn', at]]),
+      dropJourneys: [],
+    };
+    for (const c of customers.filter((_, i) => i % 2 === 0)) expect(await store.send(c, write)).toBe(true);
+    expect(await store.send('K0', write)).toBe(false);
+    const owner = (await cluster.nodeFor('nb:{K7}:contacts')).client();
+    await owner.set('nb:{K7}:contacts', 'not a hash');
+    owner.disconnect();
+    const states = await store.readMany(customers);
+    expect(states.map((s) => s?.runs.get('2026-W50'))).toEqual(customers.map((_, i) => (i % 2 === 0 ? at : undefined)));
+    expect(states[7]).toBeUndefined();
+    expect(states[1]).toBe(EMPTY_CONTACTS);
+    expect(states[0]?.version).toBe(1);
   });
 });
 

@@ -31,6 +31,7 @@ class ControlledStore implements ProfileStore {
   put = (p: Profile) => this.memory.put(p);
   putMany = (ps: readonly Profile[]) => this.memory.putMany(ps);
   size = () => this.memory.size();
+  scan = (batchSize: number) => this.memory.scan(batchSize);
 }
 
 const profile = (customerId: string, clv: number) =>
