@@ -17,6 +17,7 @@ const Tallies = z
       .nullable()
       .describe("accepts ÷ impressions on the row's channel; null before the first impression"),
     rejects: z.number().int(),
+    complaints: z.number().int().describe('complaints about a contact of the offer'),
     unattributed: z
       .number()
       .int()

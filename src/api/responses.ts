@@ -37,7 +37,7 @@ const route = createRoute({
   path: '/v1/responses',
   tags: ['responses'],
   summary:
-    'Record what customers did with offers: impression, click, accept, reject (one event or a batch of up to 500)',
+    'Record what customers did with offers: impression, click, accept, reject, complaint (one event or a batch of up to 500)',
   description:
     'A `public` key (a web page) sends `customerToken` beside the event or the `events`, and leaves `customerId` out of the events: they are the token’s customer’s. It reports impressions and clicks on the PUBLIC_CHANNELS, each naming its decisionId; the eventId is derived from decision, offer and outcome, and the time is the time of receipt.',
   security: [{ apiKey: [] }],

@@ -99,13 +99,15 @@ export class Interactions {
   }
 }
 
-/** The decision less the offers accepted or rejected on its channel since it was made, ranked again from 1. */
+/** Outcomes that answer an offer: a repeated request of the interaction does not show it again. */
+const ANSWERS: ReadonlySet<string> = new Set(['accept', 'reject', 'complaint']);
+
+/** The decision less the offers accepted, rejected or complained about on its channel since it was made, ranked again from 1. */
 export function withoutAnswered(decision: Decision, contacts: ContactState, at: number): Decision {
   const since = at - CLOCK_SLACK_MS;
   const answered = new Set<string>();
   for (const l of contacts.last)
-    if ((l.outcome === 'accept' || l.outcome === 'reject') && l.channel === decision.channel && l.at >= since)
-      answered.add(l.offerId);
+    if (ANSWERS.has(l.outcome) && l.channel === decision.channel && l.at >= since) answered.add(l.offerId);
   if (!decision.offers.some((o) => answered.has(o.offerId))) return decision;
   const offers = decision.offers.filter((o) => !answered.has(o.offerId)).map((o, i) => ({ ...o, rank: i + 1 }));
   return { ...decision, offers };

@@ -1,3 +1,4 @@
+import { OUTCOMES, type Outcome } from '../contacts/store.js';
 import type { Counters, Tally } from '../counters/store.js';
 import type { Arm } from '../decision/assign.js';
 import type { Decision } from '../decision/types.js';
@@ -5,9 +6,8 @@ import type { Metrics } from '../ops/metrics.js';
 import type { Profile } from '../profiles/schema.js';
 
 /** What is tallied: decisions, each outcome, and the responses among them that named no decision. */
-export const KPI_OUTCOMES = ['decision', 'impression', 'click', 'accept', 'reject', 'unattributed'] as const;
+export const KPI_OUTCOMES = ['decision', ...OUTCOMES, 'unattributed'] as const;
 export type KpiOutcome = (typeof KPI_OUTCOMES)[number];
-type ResponseOutcome = Exclude<KpiOutcome, 'decision' | 'unattributed'>;
 /** Which event an outcome is, for its tally. */
 export type EventTally = Omit<Tally, 'fields'>;
 const ARMS: readonly Arm[] = ['control', 'champion', 'challenger'];
@@ -27,6 +27,8 @@ export interface Tallies {
   /** accepts ÷ impressions on this row's channel; null before the first impression */
   readonly acceptanceRate: number | null;
   readonly rejects: number;
+  /** complaints about a contact of the offer */
+  readonly complaints: number;
   /** responses (of any outcome) that named no decision */
   readonly unattributed: number;
 }
@@ -56,7 +58,7 @@ export interface KpiReport {
 }
 
 type Raw = Record<KpiOutcome, number>;
-const zero = (): Raw => ({ decision: 0, impression: 0, click: 0, accept: 0, reject: 0, unattributed: 0 });
+const zero = (): Raw => Object.fromEntries(KPI_OUTCOMES.map((k) => [k, 0])) as Raw;
 const rate = (n: number, of: number) => (of > 0 ? Math.round((n / of) * 1e6) / 1e6 : null);
 
 function tallies(r: Raw): Tallies {
@@ -68,6 +70,7 @@ function tallies(r: Raw): Tallies {
     accepts: r.accept,
     acceptanceRate: rate(r.accept, r.impression),
     rejects: r.reject,
+    complaints: r.complaint,
     unattributed: r.unattributed,
   };
 }
@@ -187,7 +190,7 @@ export class Kpis {
     channel: string,
     profile: Pick<Profile, 'valueSegment' | 'lifecyclePhase'> | undefined,
     arm: Arm,
-    outcome: ResponseOutcome,
+    outcome: Outcome,
     attributed: boolean,
     event: EventTally,
   ): void {

@@ -18,7 +18,9 @@ export const ResponseEventSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an offer ID: lower-case letters, digits and dashes')
       .openapi({ example: 'save-discount-12m' }),
-    outcome: z.enum(OUTCOMES),
+    outcome: z
+      .enum(OUTCOMES)
+      .describe('what the customer did; complaint: they complained about this contact ("stop sending me this")'),
     channel: z
       .string()
       .regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name such as "web"')

@@ -50,7 +50,7 @@ export interface ResponseServiceOptions {
 }
 
 /** Outcomes that prove an offer was presented: each may bring its decision × offer's trial. */
-const PRESENTED: ReadonlySet<string> = new Set(['impression', 'accept', 'reject']);
+const PRESENTED: ReadonlySet<string> = new Set(['impression', 'accept', 'reject', 'complaint']);
 
 /** Where a refusal points: the field of the event, given its index in the request. */
 export type EventPath = (index: number, field: string) => string;

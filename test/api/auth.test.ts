@@ -144,6 +144,7 @@ describe('security: API keys, customer tokens and CORS', () => {
     };
     await refused({ customerToken, events: [{ ...click, customerId: 'C0000002' }] }, 400, '/events/0/customerId');
     await refused({ customerToken, events: [{ ...click, outcome: 'accept' }] }, 400, '/events/0/outcome');
+    await refused({ customerToken, events: [{ ...click, outcome: 'complaint' }] }, 400, '/events/0/outcome');
     await refused({ customerToken, events: [{ ...click, decisionId: undefined }] }, 400, '/events/0/decisionId');
     // a decisionId no decision has is refused on the field the page sent, not on one it did not
     for (const decisionId of ['d'.repeat(120), 'd'.repeat(129), 'not a decision'])

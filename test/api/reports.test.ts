@@ -6,13 +6,14 @@ import { eventually, testPrefix, testRedis } from '../support/redis.js';
 
 type App = Awaited<ReturnType<typeof testApp>>;
 type Group = 'control' | 'treatment';
-type Outcome = 'impression' | 'click' | 'accept' | 'reject';
+type Outcome = 'impression' | 'click' | 'accept' | 'reject' | 'complaint';
 type Counts = {
   decisions: number;
   impressions: number;
   clicks: number;
   accepts: number;
   rejects: number;
+  complaints: number;
   unattributed: number;
 };
 type Row = Record<Group, Counts>;
@@ -36,8 +37,17 @@ const FIELD: Record<Outcome, Exclude<keyof Counts, 'decisions'>> = {
   click: 'clicks',
   accept: 'accepts',
   reject: 'rejects',
+  complaint: 'complaints',
 };
-const zero = (): Counts => ({ decisions: 0, impressions: 0, clicks: 0, accepts: 0, rejects: 0, unattributed: 0 });
+const zero = (): Counts => ({
+  decisions: 0,
+  impressions: 0,
+  clicks: 0,
+  accepts: 0,
+  rejects: 0,
+  complaints: 0,
+  unattributed: 0,
+});
 
 /** The control split as the README defines it, so a warehouse could recompute it: SHA-256 of "control:<experiment>\n<id>", 6 bytes / 2^48. */
 const inControl = (customerId: string, experiment = '2026-h2', share = 0.05) =>
@@ -109,12 +119,13 @@ type ReportRow = Partial<Segment> & {
   champion: Tallies;
   challenger: Tallies;
 };
-const counts = ({ decisions, impressions, clicks, accepts, rejects, unattributed }: Tallies): Counts => ({
+const counts = ({ decisions, impressions, clicks, accepts, rejects, complaints, unattributed }: Tallies): Counts => ({
   decisions,
   impressions,
   clicks,
   accepts,
   rejects,
+  complaints,
   unattributed,
 });
 
@@ -179,6 +190,7 @@ function expectedSamples(rows: Map<string, Row>, labels: (key: string) => string
     ['clicks', 'click'],
     ['accepts', 'accept'],
     ['rejects', 'reject'],
+    ['complaints', 'complaint'],
   ];
   for (const [key, row] of rows) {
     for (const group of ['control', 'treatment'] as const) {
@@ -193,7 +205,7 @@ function expectedSamples(rows: Map<string, Row>, labels: (key: string) => string
 
 /**
  * Outcomes for a decision's offers: each shown offer gets an impression most of the time, then a
- * click, accept or reject now and then; sometimes an accept arrives without an impression
+ * click, accept, reject or complaint now and then; sometimes an accept arrives without an impression
  * (reported from another touchpoint), which must leave the rate null when nothing else was seen.
  */
 function outcomesFor(d: Decided, rng: Rng): { offerId: string; outcome: Outcome }[] {
@@ -205,6 +217,7 @@ function outcomesFor(d: Decided, rng: Rng): { offerId: string; outcome: Outcome 
     const r = rng();
     if (r < 0.25) out.push({ offerId, outcome: 'accept' });
     else if (r < 0.45) out.push({ offerId, outcome: 'reject' });
+    else if (r < 0.5) out.push({ offerId, outcome: 'complaint' });
   }
   return out;
 }
@@ -325,7 +338,7 @@ describe('GET /v1/reports/offers', () => {
       ledger.outcome(unseen, 'call-center', segmentOf(customer), customer.arm, 'accept', false);
 
       for (const group of ['control', 'treatment'] as const) {
-        for (const field of ['decisions', 'impressions', 'clicks', 'accepts', 'rejects'] as const)
+        for (const field of ['decisions', 'impressions', 'clicks', 'accepts', 'rejects', 'complaints'] as const)
           expect(ledger.total(group, field), `${group} ${field}`).toBeGreaterThan(0);
       }
 

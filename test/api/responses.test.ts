@@ -72,11 +72,11 @@ describe('POST /v1/responses', () => {
 
     it('records a batch in order, assigning eventIds where absent', async () => {
       const id = unique();
-      const outcomes = ['impression', 'click', 'accept', 'reject'];
+      const outcomes = ['impression', 'click', 'accept', 'reject', 'complaint'];
       const res = await t.post('/v1/responses', {
         events: outcomes.map((outcome, i) => event(`C-${id}`, { outcome, eventId: i === 1 ? undefined : `e${i}` })),
       });
-      expect(await res.json()).toEqual({ accepted: 4, duplicates: 0, buffered: 0 });
+      expect(await res.json()).toEqual({ accepted: 5, duplicates: 0, buffered: 0 });
       const stored = await t.services.responses['store'].history(`C-${id}`);
       expect(stored.map((e) => e.outcome)).toEqual(outcomes);
       expect(stored[1]!.eventId).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
@@ -269,6 +269,32 @@ describe('POST /v1/responses', () => {
       });
     });
 
+    it('takes a complaint about an offer its decision presented: a trial, never a success', async () => {
+      const id = unique();
+      const customerId = `C-${id}`;
+      const d = await decide(t, customerId, 'call-center');
+      const offerId = d.offers[0]!.offerId;
+      const unshown = ['save-loyalty-discount', 'service-help-centre', 'develop-tv-bundle'].find(
+        (o) => !d.offers.some((x) => x.offerId === o),
+      )!;
+      const complaint = (extra: Record<string, unknown>) =>
+        event(customerId, { outcome: 'complaint', decisionId: d.decisionId, ...extra });
+      // as for an accept: an offer the decision did not present is refused
+      await refused(complaint({ offerId: unshown }), ['/offerId']);
+      const cell = cellKey(offerId, 'call-center', undefined);
+      const before = { ...learningOf(t).get(cell) };
+      for (const n of [1, 2]) {
+        const res = await t.post('/v1/responses', complaint({ offerId, eventId: `${id}-${n}` }));
+        expect(res.status).toBe(202);
+        expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, buffered: 0 });
+      }
+      expect(learningOf(t).get(cell)).toEqual({ trials: before.trials + 1, successes: before.successes });
+      expect((await t.services.responses['store'].history(customerId)).map((e) => e.outcome)).toEqual([
+        'complaint',
+        'complaint',
+      ]);
+    });
+
     it('takes responses that name no decision, and learns nothing from them by default', async () => {
       const before = learned();
       const res = await t.post('/v1/responses', event(`C-${unique()}`, { outcome: 'accept' }));
@@ -384,7 +410,7 @@ describe('POST /v1/responses', () => {
       {
         customerId: fc.oneof(fc.constantFrom('C1', '', '__proto__'), fc.string(), fc.integer()),
         offerId: fc.oneof(fc.constantFrom('save-loyalty-discount', 'Bad'), fc.string()),
-        outcome: fc.oneof(fc.constantFrom('impression', 'click', 'accept', 'reject'), fc.jsonValue()),
+        outcome: fc.oneof(fc.constantFrom('impression', 'click', 'accept', 'reject', 'complaint'), fc.jsonValue()),
         channel: fc.oneof(fc.constantFrom('web', 'call-center'), fc.string()),
         eventId: fc.oneof(fc.string(), fc.integer()),
         at: fc.oneof(

@@ -41,7 +41,7 @@ describe('interactions on the embedded default', () => {
   let n: Node;
   beforeAll(async () => {
     n = await testApp({ RULES_DIR: rules });
-    for (const id of ['I-1', 'I-2', 'I-3', 'I-4', 'I-5']) expect((await put(n, id)).status).toBe(200);
+    for (const id of ['I-1', 'I-2', 'I-3', 'I-4', 'I-5', 'I-6']) expect((await put(n, id)).status).toBe(200);
   });
   afterAll(() => n?.services.close());
 
@@ -89,6 +89,23 @@ describe('interactions on the embedded default', () => {
     });
     expect(res.status).toBe(202);
     const again = await ask(n, { customerId: 'I-4', interactionId: 'call-4' });
+    expect(again.decisionId).toBe(first.decisionId);
+    expect(again.offers).toEqual(rest.map((o, i) => ({ ...o, rank: i + 1 })));
+  });
+
+  it('drops an offer complained about in it too', async () => {
+    const first = await ask(n, { customerId: 'I-6', interactionId: 'call-6' });
+    expect(first.offers.length).toBeGreaterThanOrEqual(2);
+    const [complained, ...rest] = first.offers;
+    const res = await n.post('/v1/responses', {
+      customerId: 'I-6',
+      offerId: complained!.offerId,
+      outcome: 'complaint',
+      channel: 'call-center',
+      decisionId: first.decisionId,
+    });
+    expect(res.status).toBe(202);
+    const again = await ask(n, { customerId: 'I-6', interactionId: 'call-6' });
     expect(again.decisionId).toBe(first.decisionId);
     expect(again.offers).toEqual(rest.map((o, i) => ({ ...o, rank: i + 1 })));
   });

@@ -42,6 +42,14 @@ class FlakyStore implements ContactStore {
     return this.memory.reserve(...args);
   }
 
+  send(...args: Parameters<MemoryContactStore['send']>) {
+    return this.memory.send(...args);
+  }
+
+  readMany(customerIds: readonly string[]) {
+    return this.memory.readMany(customerIds);
+  }
+
   history(customerId: string): Promise<ResponseEvent[]> {
     return this.memory.history(customerId);
   }
