@@ -15,7 +15,7 @@ export const RULES_VALIDATE = {
       name: 'DIR|FILE',
       optional: true,
       default: './rules',
-      help: 'the rule-set folder, or a rule file: then its whole set is checked',
+      help: 'the rule-set folder, or a rule file (an offer, a journey…): then its whole set is checked',
     },
   ],
   options: {
@@ -43,10 +43,11 @@ export const RULES_SCHEMAS = {
 
 export const RULES_DIFF = {
   name: 'rules diff',
-  summary: 'offers, weights, levers and contact policy changed from one rule set to another',
+  summary: 'offers, journeys, weights, levers and contact policy changed from one rule set to another',
   description:
-    'What changed from rule set A to rule set B: offers added, removed and changed, context weights, levers, ' +
-    'learning and the contact policy, one change a line with its old and new value.',
+    "What changed from rule set A to rule set B: offers and journeys added, removed and changed (a journey's " +
+    'steps named by their id), context weights, levers, learning and the contact policy, one change a line ' +
+    'with its old and new value.',
   arguments: [
     { name: 'DIR_A', help: 'the rule set before' },
     { name: 'DIR_B', help: 'the rule set after' },

@@ -11,16 +11,20 @@ export interface ValidateOptions {
   readonly maxWarnings: number | undefined;
 }
 
+/** The rule set's folders of one file each: a file in one of them belongs to the set above it. */
+const FILE_FOLDERS: readonly string[] = [RULE_FILES.offers, RULE_FILES.journeys];
+
 /**
- * The rule-set folder a path names: the folder itself, or, for a rule file (an offer, the
- * manifest…), the set it belongs to — a file is only valid with the rest of its set.
+ * The rule-set folder a path names: the folder itself, or, for a rule file (an offer, a
+ * journey, the manifest…), the set it belongs to — a file is only valid with the rest of its set.
  */
 async function ruleSetOf(target: string): Promise<{ dir: string; file?: string }> {
   const info = await stat(target).catch(() => undefined);
   if (!info?.isFile()) return { dir: target };
   const parent = dirname(target);
-  return basename(parent) === RULE_FILES.offers
-    ? { dir: dirname(parent), file: join(RULE_FILES.offers, basename(target)) }
+  const folder = basename(parent);
+  return FILE_FOLDERS.includes(folder)
+    ? { dir: dirname(parent), file: join(folder, basename(target)) }
     : { dir: parent, file: basename(target) };
 }
 
@@ -55,9 +59,12 @@ export async function validateRuleSet(
   const warned = `${result.warnings.length.toLocaleString('en-US')} warning${result.warnings.length === 1 ? '' : 's'}`;
   if (!result.ok) io.stderr.write(`${dir}: ${errors.length.toLocaleString('en-US')} error(s), ${warned}: not valid\n`);
   else if (tooMany) io.stderr.write(`${dir}: valid, but ${warned}, more than --max-warnings ${options.maxWarnings}\n`);
-  else
+  else {
+    const { manifest, hash, offers, journeys } = result.source;
+    const counted = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
     io.stdout.write(
-      `${dir}: valid, version ${versionOf(result.source.manifest, result.source.hash)}, ${result.source.offers.length.toLocaleString('en-US')} offers, ${warned}\n`,
+      `${dir}: valid, version ${versionOf(manifest, hash)}, ${counted(offers.length, 'offer')}, ${counted(journeys.length, 'journey')}, ${warned}\n`,
     );
+  }
   return passes ? 0 : 1;
 }

@@ -4,12 +4,13 @@ import { ConfigError, loadRuleLimits } from '../config.js';
 import {
   type Change,
   diffRuleSets,
+  type JourneySummary,
   type NamedChanges,
   type OfferSummary,
   type RuleSetDiff,
 } from '../offline/rules-diff.js';
 import { ruleSchemas } from '../rules/json-schema.js';
-import { type LoadResult, loadRuleSet } from '../rules/load.js';
+import { type LoadResult, loadRuleSet, type RuleSetSource } from '../rules/load.js';
 import { formatIssue } from '../rules/positions.js';
 import { flags } from './command.js';
 import { type Io, UsageError, withUsage } from './io.js';
@@ -19,7 +20,7 @@ import { validateRuleSet } from './rules-validate.js';
 const USAGE = `usage:
   nextbest rules validate [DIR|FILE] [--json] [--max-warnings N]\n                                             check a rule set (default ./rules), or the set a rule file belongs to;\n                                             exit 0 only without errors and with at most N warnings
   nextbest rules schemas [DIR] [--check]     write DIR/schema/*.schema.json from the code (--check: fail if stale)
-  nextbest rules diff DIR_A DIR_B [--json]   what changed from A to B: offers, weights, levers, contact policy`;
+  nextbest rules diff DIR_A DIR_B [--json]   what changed from A to B: offers, journeys, weights, levers, contact policy`;
 
 async function validate(args: string[], io: Io): Promise<number> {
   const { values, positionals } = flags(RULES_VALIDATE, args);
@@ -116,8 +117,42 @@ function namedLines(title: string, n: NamedChanges): string[] {
   ];
 }
 
-/** The diff for a person: grouped by file, one change a line, paths aligned within a group. */
-export function formatDiff(d: RuleSetDiff, dirA: string, dirB: string): string {
+/** `offers: 1 added, 2 changed`: the counts that are not 0. */
+function countsTitle(
+  title: string,
+  d: { added: readonly unknown[]; removed: readonly unknown[]; changed: readonly unknown[] },
+) {
+  const counts = [
+    [d.added, 'added'],
+    [d.removed, 'removed'],
+    [d.changed, 'changed'],
+  ] as const;
+  return `${title}: ${counts
+    .filter(([l]) => l.length > 0)
+    .map(([l, w]) => `${l.length} ${w}`)
+    .join(', ')}`;
+}
+
+const STEP_PATH = /^\/steps\/(\d+)(\/.*)?$/;
+
+/**
+ * A journey change's path with its step named by id, as a person finds it in the file:
+ * `/steps/2/week` → `/steps/come-back-email/week`. The index of a step edited inside is its
+ * position in B (`stepsB`); a step added or removed carries its id. Unresolved: left as it is.
+ */
+function stepNamed(c: Change, stepsB: readonly { readonly id: string }[] | undefined): Change {
+  const m = STEP_PATH.exec(c.path);
+  if (!m) return c;
+  const step = m[2] === undefined ? ((c.op === 'removed' ? c.old : c.new) as { id?: unknown } | undefined) : undefined;
+  const id = m[2] === undefined ? step?.id : stepsB?.[Number(m[1])]?.id;
+  return typeof id === 'string' ? { ...c, path: `/steps/${id}${m[2] ?? ''}` } : c;
+}
+
+/**
+ * The diff for a person: grouped by file, one change a line, paths aligned within a group.
+ * With B's source, a journey's steps are named by their id rather than their position.
+ */
+export function formatDiff(d: RuleSetDiff, dirA: string, dirB: string, b?: RuleSetSource): string {
   const versionWidth = Math.max(d.a.version.length, d.b.version.length);
   const lines = [
     `A  ${d.a.version.padEnd(versionWidth)}  ${dirA}`,
@@ -128,30 +163,34 @@ export function formatDiff(d: RuleSetDiff, dirA: string, dirB: string): string {
   if (d.differences === 0)
     return [...lines, 'no differences in content (the files differ only in layout or $schema)', ''].join('\n');
   const section = (title: string, body: string[]) => (body.length > 0 ? [title, ...body, ''] : []);
-  const { offers, arbitration, contactPolicy: policy } = d;
-  const counts = [
-    [offers.added, 'added'],
-    [offers.removed, 'removed'],
-    [offers.changed, 'changed'],
-  ] as const;
+  const { offers, journeys, arbitration, contactPolicy: policy } = d;
   const all = [...offers.added, ...offers.removed, ...offers.changed];
   const idWidth = Math.max(...all.map((o) => o.id.length));
   const groupWidth = Math.max(...all.map((o) => o.group.length));
   const summary = (sign: string) => (o: OfferSummary) =>
     `  ${sign} ${o.id.padEnd(idWidth)}  ${o.group.padEnd(groupWidth)}  ${o.name}`;
+  const allJourneys = [...journeys.added, ...journeys.removed, ...journeys.changed];
+  const journeyWidth = Math.max(...allJourneys.map((j) => j.id.length));
+  const journeyLine = (sign: string) => (j: JourneySummary) => `  ${sign} ${j.id.padEnd(journeyWidth)}  ${j.name}`;
+  const stepsOf = (id: string) => b?.journeys.find((j) => j.id === id)?.steps;
   lines.push(
     ...section('manifest', changeLines(d.manifest, '  ')),
-    ...section(
-      `offers: ${counts
-        .filter(([l]) => l.length > 0)
-        .map(([l, w]) => `${l.length} ${w}`)
-        .join(', ')}`,
-      [
-        ...offers.added.map(summary('+')),
-        ...offers.removed.map(summary('-')),
-        ...offers.changed.flatMap((o) => [summary('~')(o), ...changeLines(o.changes, '      ')]),
-      ],
-    ),
+    ...section(countsTitle('offers', offers), [
+      ...offers.added.map(summary('+')),
+      ...offers.removed.map(summary('-')),
+      ...offers.changed.flatMap((o) => [summary('~')(o), ...changeLines(o.changes, '      ')]),
+    ]),
+    ...section(countsTitle('journeys', journeys), [
+      ...journeys.added.map(journeyLine('+')),
+      ...journeys.removed.map(journeyLine('-')),
+      ...journeys.changed.flatMap((j) => [
+        journeyLine('~')(j),
+        ...changeLines(
+          j.changes.map((c) => stepNamed(c, stepsOf(j.id))),
+          '      ',
+        ),
+      ]),
+    ]),
     ...section('arbitration', [
       ...namedLines('context weights', arbitration.contextWeights),
       ...namedLines('levers', arbitration.levers),
@@ -189,7 +228,7 @@ async function diff(args: string[], io: Io): Promise<number> {
     const doc = { ...d, a: { dir: dirA, ...d.a }, b: { dir: dirB, ...d.b } };
     io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
-    io.stdout.write(formatDiff(d, dirA, dirB));
+    io.stdout.write(formatDiff(d, dirA, dirB, b.source));
   }
   return 0;
 }

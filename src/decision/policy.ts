@@ -1,5 +1,5 @@
 import { type ContactState, DAY_MS, dayOf, type Presented } from '../contacts/state.js';
-import type { CompiledPolicy, CompiledPolicyRule } from '../rules/policy.js';
+import type { CompiledPolicy, CompiledPolicyRule, SuppressionTrigger } from '../rules/policy.js';
 import type { CompiledOffer } from '../rules/ruleset.js';
 
 type Cap = CompiledPolicyRule & { type: 'frequencyCap' };
@@ -25,6 +25,12 @@ function scopeKey(
 }
 
 const counts = (rule: CompiledPolicyRule, channel: string) => rule.channels === undefined || rule.channels.has(channel);
+
+/** Is this offer one whose outcome starts the suppression (a rule's `of`)? */
+function triggers(of: SuppressionTrigger, policy: CompiledPolicy, offerId: string): boolean {
+  if (of.offers && !of.offers.has(offerId)) return false;
+  return of.groups === undefined || of.groups.has(policy.groupOf.get(offerId) ?? '');
+}
 
 /**
  * Contact policy over one customer's contact state, for one decision. Each rule's contacts are
@@ -68,6 +74,7 @@ export class PolicyView {
     last = new Map();
     for (const l of this.state!.last) {
       if (l.outcome !== rule.outcome || !counts(rule, l.channel)) continue;
+      if (rule.of !== undefined && !triggers(rule.of, this.policy, l.offerId)) continue;
       const key = scopeKey(rule, this.policy, l.offerId, l.channel);
       if (key !== undefined && l.at > (last.get(key) ?? -Infinity)) last.set(key, l.at);
     }

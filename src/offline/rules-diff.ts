@@ -7,9 +7,10 @@
  *   { a: {dir, version, hash}, b: {dir, version, hash},
  *     identical,                    // same content hash: nothing at all differs
  *     differences,                  // how many items below (0 when only layout or $schema differ)
- *     manifest: Change[],
+ *     manifest: Change[],           // the outbound block too: /outbound/channels/email/consent …
  *     offers: { added: [{id, name, group}], removed: [{id, name, group}],
  *               changed: [{id, name, group, changes: Change[]}] },
+ *     journeys: { added: [{id, name}], removed: [{id, name}], changed: [{id, name, changes: Change[]}] },
  *     arbitration: { contextWeights: Named, levers: Named, learning: Change[] },
  *     contactPolicy: { settings: Change[], rules: Named, order: {old: [name], new: [name]} | null } }
  *
@@ -28,7 +29,7 @@ import { pointerToken } from '../errors.js';
 import type { RuleSetSource } from '../rules/load.js';
 import { versionOf } from '../rules/ruleset.js';
 import { field, isObject, type Json, sameJson } from '../rules/same-json.js';
-import type { Condition, Offer, OfferGroup } from '../rules/schema.js';
+import type { Condition, Journey, Offer, OfferGroup } from '../rules/schema.js';
 
 export type ChangeOp = 'added' | 'removed' | 'changed';
 export interface Change {
@@ -41,6 +42,10 @@ export interface OfferSummary {
   readonly id: string;
   readonly name: string;
   readonly group: OfferGroup;
+}
+export interface JourneySummary {
+  readonly id: string;
+  readonly name: string;
 }
 export interface NamedChanges {
   readonly added: readonly { readonly name: string; readonly entry: unknown }[];
@@ -57,6 +62,11 @@ export interface RuleSetDiff {
     readonly added: readonly OfferSummary[];
     readonly removed: readonly OfferSummary[];
     readonly changed: readonly (OfferSummary & { readonly changes: readonly Change[] })[];
+  };
+  readonly journeys: {
+    readonly added: readonly JourneySummary[];
+    readonly removed: readonly JourneySummary[];
+    readonly changed: readonly (JourneySummary & { readonly changes: readonly Change[] })[];
   };
   readonly arbitration: {
     readonly contextWeights: NamedChanges;
@@ -185,6 +195,24 @@ function diffOffer(a: Offer, b: Offer): Change[] {
   return out.sort((x, y) => order.indexOf(top(x)) - order.indexOf(top(y))); // stable: fields in file order
 }
 
+/** Steps are the same step edited when they keep their id. */
+const STEPS: ArrayRules = {
+  pairs: (x, y) => isObject(x) && isObject(y) && x.id === y.id,
+  inside: (x, y, p, out) => diffInto(x, y, p, out),
+};
+
+function diffJourney(a: Journey, b: Journey): Change[] {
+  const out: Change[] = [];
+  const { entry: ea, steps: sa, ...restA } = a;
+  const { entry: eb, steps: sb, ...restB } = b;
+  diffInto(restA, restB, '', out);
+  diffCondition(ea, eb, '/entry', out);
+  if (!sameJson(sa, sb)) diffArray(sa, sb, '/steps', out, STEPS);
+  const order = Object.keys({ ...a, ...b });
+  const top = (c: Change) => c.path.split('/')[1] ?? '';
+  return out.sort((x, y) => order.indexOf(top(x)) - order.indexOf(top(y))); // stable: fields in file order
+}
+
 /** Keys a list of named entries by name, a repeated name by its occurrence. */
 function byName<T extends { name: string }>(list: readonly T[]): Map<string, T> {
   const seen = new Map<string, number>();
@@ -212,18 +240,33 @@ export function diffNamed<T extends { name: string }>(a: readonly T[], b: readon
 }
 
 const summary = (o: Offer): OfferSummary => ({ id: o.id, name: o.name, group: o.group });
+const journeySummary = (j: Journey): JourneySummary => ({ id: j.id, name: j.name });
+
+/** Items of two lists by id: added, removed, and changed with their changes, each by id. */
+function diffById<T extends { id: string }, S>(
+  a: readonly T[],
+  b: readonly T[],
+  summarise: (item: T) => S,
+  diff: (x: T, y: T) => Change[],
+): { added: S[]; removed: S[]; changed: (S & { changes: Change[] })[] } {
+  const ma = new Map(a.map((x) => [x.id, x]));
+  const mb = new Map(b.map((x) => [x.id, x]));
+  const only = (m: Map<string, T>, not: Map<string, T>) =>
+    [...m.keys()]
+      .filter((id) => !not.has(id))
+      .sort()
+      .map((id) => summarise(m.get(id)!));
+  const changed = [...mb.keys()]
+    .filter((id) => ma.has(id))
+    .sort()
+    .map((id) => ({ ...summarise(mb.get(id)!), changes: diff(ma.get(id)!, mb.get(id)!) }))
+    .filter((c) => c.changes.length > 0);
+  return { added: only(mb, ma), removed: only(ma, mb), changed };
+}
 const countNamed = (n: NamedChanges) =>
   n.added.length + n.removed.length + n.changed.reduce((s, c) => s + c.changes.length, 0);
 
 export function diffRuleSets(a: RuleSetSource, b: RuleSetSource): RuleSetDiff {
-  const offersA = new Map(a.offers.map((o) => [o.id, o]));
-  const offersB = new Map(b.offers.map((o) => [o.id, o]));
-  const ids = (m: Map<string, Offer>, not: Map<string, Offer>) => [...m.keys()].filter((id) => !not.has(id)).sort();
-  const changed = [...offersB.keys()]
-    .filter((id) => offersA.has(id))
-    .sort()
-    .map((id) => ({ ...summary(offersB.get(id)!), changes: diffOffer(offersA.get(id)!, offersB.get(id)!) }))
-    .filter((c) => c.changes.length > 0);
   const policyA = a.contactPolicy;
   const policyB = b.contactPolicy;
   const namesB = new Set(policyB.rules.map((r) => r.name));
@@ -234,11 +277,8 @@ export function diffRuleSets(a: RuleSetSource, b: RuleSetSource): RuleSetDiff {
     a: { version: versionOf(a.manifest, a.hash), hash: a.hash },
     b: { version: versionOf(b.manifest, b.hash), hash: b.hash },
     manifest: diffJson(a.manifest, b.manifest),
-    offers: {
-      added: ids(offersB, offersA).map((id) => summary(offersB.get(id)!)),
-      removed: ids(offersA, offersB).map((id) => summary(offersA.get(id)!)),
-      changed,
-    },
+    offers: diffById(a.offers, b.offers, summary, diffOffer),
+    journeys: diffById(a.journeys, b.journeys, journeySummary, diffJourney),
     arbitration: {
       contextWeights: diffNamed(a.arbitration.contextWeights, b.arbitration.contextWeights),
       levers: diffNamed(a.arbitration.levers, b.arbitration.levers),
@@ -254,12 +294,13 @@ export function diffRuleSets(a: RuleSetSource, b: RuleSetSource): RuleSetDiff {
       order: sameJson(keptA, keptB) ? null : { old: keptA, new: keptB },
     },
   };
-  const { manifest, offers, arbitration, contactPolicy } = parts;
+  const { manifest, offers, journeys, arbitration, contactPolicy } = parts;
+  const byId = (d: { added: unknown[]; removed: unknown[]; changed: { changes: Change[] }[] }) =>
+    d.added.length + d.removed.length + d.changed.reduce((s, c) => s + c.changes.length, 0);
   const differences =
     manifest.length +
-    offers.added.length +
-    offers.removed.length +
-    offers.changed.reduce((s, c) => s + c.changes.length, 0) +
+    byId(offers) +
+    byId(journeys) +
     countNamed(arbitration.contextWeights) +
     countNamed(arbitration.levers) +
     arbitration.learning.length +
@@ -273,6 +314,7 @@ export function diffRuleSets(a: RuleSetSource, b: RuleSetSource): RuleSetDiff {
     differences,
     manifest,
     offers,
+    journeys,
     arbitration,
     contactPolicy,
   };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Arbitration, ContactPolicy, Manifest, Offer } from './schema.js';
+import { Arbitration, ContactPolicy, Journey, Manifest, Offer } from './schema.js';
 
 /** The JSON Schemas editors use (rules/schema/*.schema.json), generated from the zod schemas. */
 const SCHEMAS = {
@@ -13,6 +13,20 @@ const SCHEMAS = {
     schema: Arbitration,
     title: 'nextbest arbitration weights and levers',
     example: undefined,
+  },
+  'journey.schema.json': {
+    schema: Journey,
+    title: 'nextbest outbound journey',
+    example: {
+      id: 'winback',
+      name: 'Win back former customers',
+      entry: { all: [{ fact: 'lifecyclePhase', operator: 'equal', value: 'regain' }] },
+      lengthWeeks: 26,
+      steps: [
+        { id: 'exit-survey', week: 0, channel: 'email', offer: 'end-exit-survey' },
+        { id: 'reminder', after: 'exit-survey', noResponseDays: 14, channel: 'sms', bestOf: ['winback'] },
+      ],
+    },
   },
   'contact-policy.schema.json': {
     schema: ContactPolicy,

@@ -1,7 +1,17 @@
 import { LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
 import { evaluateOperator } from './compile.js';
+import { type JourneyLintFiles, lintJourneys } from './lint-journeys.js';
 import type { RuleIssue, SourceFile } from './positions.js';
-import type { Condition, ContactPolicy, LeafCondition, Manifest, Offer, PolicyRule, TopCondition } from './schema.js';
+import type {
+  Condition,
+  ContactPolicy,
+  Journey,
+  LeafCondition,
+  Manifest,
+  Offer,
+  PolicyRule,
+  TopCondition,
+} from './schema.js';
 
 /**
  * Lint warnings for a rule set that has no errors: what is valid but almost certainly not meant.
@@ -339,8 +349,9 @@ export interface LintInput {
   readonly manifest: Manifest;
   readonly contactPolicy: ContactPolicy;
   readonly offers: readonly Offer[];
+  readonly journeys: readonly Journey[];
 }
-export interface LintFiles {
+export interface LintFiles extends JourneyLintFiles {
   readonly offers: ReadonlyMap<string, SourceFile>;
   readonly contactPolicy: SourceFile;
 }
@@ -355,6 +366,7 @@ export function lintRuleSet(rs: LintInput, files: LintFiles): RuleIssue[] {
     const never = neverHolds(offer.eligibility, channels, ['eligibility']);
     if (never)
       warnings.push(src.issue(never.at, `offer "${offer.id}" can never be eligible: ${never.reason}`, 'warning'));
+    // inbound channels only: an offer goes out on an outbound channel only where a journey sends it
     for (const channel of rs.manifest.channels) {
       // an eligibility that rules the channel out says the offer is not meant for it
       if (channels.includes(channel) || neverHolds(offer.eligibility, [channel])) continue;
@@ -394,5 +406,6 @@ export function lintRuleSet(rs: LintInput, files: LintFiles): RuleIssue[] {
       ),
     );
   });
+  warnings.push(...lintJourneys(rs.manifest, rs.journeys, rs.offers, files));
   return warnings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
 }

@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { FORBIDDEN_KEYS, LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
+import { FORBIDDEN_KEYS } from '../profiles/schema.js';
 import { preciseIssues } from './issues.js';
+import { knownValues, unknownValues } from './known-values.js';
 import { lintRuleSet } from './lint.js';
+import { checkJourney, outboundChannels } from './load-journeys.js';
 import { type RuleIssue, SourceFile } from './positions.js';
-import { Arbitration, type Condition, ContactPolicy, Manifest, Offer, type TopCondition } from './schema.js';
-import { didYouMean, oneOf, suggestion } from './suggest.js';
+import { Arbitration, ContactPolicy, Journey, Manifest, Offer } from './schema.js';
+import { didYouMean, suggestion } from './suggest.js';
 
-/** An offer file's name: JSON, and not an editor's or a system's dot-file. */
+/** An offer or journey file's name: JSON, and not an editor's or a system's dot-file. */
 export const isRuleFileName = (name: string): boolean => name.endsWith('.json') && !name.startsWith('.');
 
 export const RULE_FILES = {
@@ -17,6 +19,8 @@ export const RULE_FILES = {
   arbitration: 'arbitration.json',
   contactPolicy: 'contact-policy.json',
   offers: 'offers',
+  /** optional: a rule set without outbound journeys has no such folder */
+  journeys: 'journeys',
 } as const;
 
 /** The validated content of a rule-set folder, before compilation. */
@@ -25,6 +29,8 @@ export interface RuleSetSource {
   readonly arbitration: Arbitration;
   readonly contactPolicy: ContactPolicy;
   readonly offers: readonly Offer[];
+  /** in file-name order; empty when there is no journeys/ folder */
+  readonly journeys: readonly Journey[];
   /** sha256 over every file's name and bytes: two folders with the same hash serve the same decisions */
   readonly hash: string;
 }
@@ -90,8 +96,18 @@ async function readRaw(
     (names) => names.filter(isRuleFileName).sort(),
     () => undefined,
   );
+  // a missing journeys/ folder is a rule set without journeys; one that cannot be read is an error
+  const journeyNames = await readdir(join(dir, RULE_FILES.journeys)).then(
+    (names) => names.filter(isRuleFileName).sort(),
+    (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : undefined),
+  );
   const tooMany = offerNames !== undefined && offerNames.length > limits.offers;
-  const names = [...top, ...(tooMany ? [] : (offerNames ?? []).map((n) => `${RULE_FILES.offers}/${n}`))];
+  const inFolder = (folder: string, list: readonly string[] | undefined) => (list ?? []).map((n) => `${folder}/${n}`);
+  const names = [
+    ...top,
+    ...(tooMany ? [] : inFolder(RULE_FILES.offers, offerNames)),
+    ...(tooMany ? [] : inFolder(RULE_FILES.journeys, journeyNames)),
+  ];
   // every size first: nothing is read unless the files are within the limits
   const sizes = await eachFile(names, (name) =>
     stat(join(dir, name)).then(
@@ -123,6 +139,8 @@ async function readRaw(
   }
   // after the three at the top, as the files are named in order (there are no offer files then)
   if (offerNames === undefined) missing(RULE_FILES.offers, `cannot read the folder ${join(dir, RULE_FILES.offers)}`);
+  if (journeyNames === undefined)
+    missing(RULE_FILES.journeys, `cannot read the folder ${join(dir, RULE_FILES.journeys)}`);
   if (tooMany)
     missing(
       RULE_FILES.offers,
@@ -165,6 +183,7 @@ function rootNoun(file: string): string {
   if (file === RULE_FILES.manifest) return 'the manifest';
   if (file === RULE_FILES.contactPolicy) return 'the contact policy';
   if (file === RULE_FILES.arbitration) return 'the arbitration file';
+  if (file.startsWith(`${RULE_FILES.journeys}/`)) return 'the journey';
   return 'the offer';
 }
 
@@ -172,17 +191,45 @@ function rootNoun(file: string): string {
 function inWords(file: string, path: readonly PropertyKey[]): string {
   if (path.length === 0) return rootNoun(file);
   if (path[0] === 'treatments' && path.length === 2) return `the ${String(path[1])} treatment`;
+  if (path[0] === 'steps' && path.length === 2 && typeof path[1] === 'number') return `step ${path[1] + 1}`;
+  if (path[0] === 'outbound' && path[1] === 'channels' && path.length === 3)
+    return `the ${String(path[2])} outbound channel`;
   return `"${path.join('.')}"`;
 }
 
-/** The keys an object schema allows, where the schema at `path` is a plain object (else none). */
+/** The parts of a zod schema that say what lies below it. */
+interface SchemaNode {
+  readonly shape?: Record<string, unknown>;
+  readonly _zod?: {
+    readonly def?: {
+      readonly type?: string;
+      readonly innerType?: unknown;
+      readonly valueType?: unknown;
+      readonly element?: unknown;
+    };
+  };
+}
+
+/** The schema inside optional, default and the like. */
+function unwrapped(schema: unknown): SchemaNode | undefined {
+  let s = schema as SchemaNode | undefined;
+  while (s?._zod?.def?.innerType !== undefined) s = s._zod.def.innerType as SchemaNode;
+  return s;
+}
+
+/** The schema of the value at `key` below `schema`: an object's field, a record's value, an array's item. */
+function childOf(schema: unknown, key: PropertyKey): unknown {
+  const s = unwrapped(schema);
+  const def = s?._zod?.def;
+  if (s?.shape && typeof key === 'string') return Object.hasOwn(s.shape, key) ? s.shape[key] : undefined;
+  if (def?.type === 'record') return def.valueType;
+  if (def?.type === 'array' && typeof key === 'number') return def.element;
+  return undefined;
+}
+
+/** The keys an object schema allows, where the schema at `path` is an object (else none). */
 function keysAt(schema: z.ZodTypeAny, path: readonly PropertyKey[]): string[] {
-  let s: unknown = schema;
-  for (const key of path) {
-    const shape = (s as { shape?: Record<string, unknown> } | undefined)?.shape;
-    s = shape && typeof key === 'string' && Object.hasOwn(shape, key) ? shape[key] : undefined;
-  }
-  const shape = (s as { shape?: Record<string, unknown> } | undefined)?.shape;
+  const shape = unwrapped(path.reduce<unknown>(childOf, schema))?.shape;
   return shape ? Object.keys(shape) : [];
 }
 
@@ -257,31 +304,49 @@ export async function loadRuleSet(dir: string, limits: RuleLimits = DEFAULT_RULE
   const contactPolicy = get(RULE_FILES.contactPolicy, ContactPolicy);
   const offers: Offer[] = [];
   const offerFiles = new Map<string, SourceFile>();
+  const journeys: Journey[] = [];
+  const journeyFiles = new Map<string, SourceFile>();
   let conditions = 0;
-  for (const [name, src] of parsed) {
-    if (!name.startsWith(`${RULE_FILES.offers}/`)) continue;
-    // counted from the parsed JSON, before the schema or the compiler walks the conditions
-    const count = countConditions((src.data as { eligibility?: unknown } | null)?.eligibility);
-    // past the set's limit the rest are not checked: one error says why
-    if (conditions > limits.conditions) continue;
+  /** Counts a file's conditions (from the parsed JSON, before the schema or the compiler walks them): an error past a limit. */
+  const tooManyConditions = (src: SourceFile, field: 'eligibility' | 'entry', what: 'offer' | 'journey'): boolean => {
+    const count = countConditions((src.data as Record<string, unknown> | null)?.[field]);
     const over =
       count > limits.offerConditions
-        ? `eligibility has ${count.toLocaleString('en-US')} conditions, over the limit of ${limits.offerConditions.toLocaleString('en-US')} an offer (RULES_MAX_OFFER_CONDITIONS)`
+        ? `${field} has ${count.toLocaleString('en-US')} conditions, over the limit of ${limits.offerConditions.toLocaleString('en-US')} ${what === 'offer' ? 'an offer' : 'a journey'} (RULES_MAX_OFFER_CONDITIONS)`
         : conditions + count > limits.conditions
-          ? `the rule set passes ${limits.conditions.toLocaleString('en-US')} conditions with this offer, over its limit (RULES_MAX_CONDITIONS)`
+          ? `the rule set passes ${limits.conditions.toLocaleString('en-US')} conditions with this ${what}, over its limit (RULES_MAX_CONDITIONS)`
           : undefined;
     conditions += count;
-    if (over) {
-      errors.push(src.issue(['eligibility'], over));
-      continue;
+    if (over) errors.push(src.issue([field], over));
+    return over !== undefined;
+  };
+  for (const [name, src] of parsed) {
+    const folder = name.startsWith(`${RULE_FILES.offers}/`)
+      ? RULE_FILES.offers
+      : name.startsWith(`${RULE_FILES.journeys}/`)
+        ? RULE_FILES.journeys
+        : undefined;
+    // past the set's limit the rest are not checked: one error says why
+    if (folder === undefined || conditions > limits.conditions) continue;
+    const expected = name.slice(folder.length + 1, -'.json'.length);
+    const idMatches = (id: string) => {
+      if (id !== expected) errors.push(src.issue(['id'], `id "${id}" must match the file name "${expected}.json"`));
+    };
+    if (folder === RULE_FILES.offers) {
+      if (tooManyConditions(src, 'eligibility', 'offer')) continue;
+      const offer = check(src, Offer, errors);
+      if (!offer) continue;
+      idMatches(offer.id);
+      offers.push(offer);
+      offerFiles.set(offer.id, src);
+    } else {
+      if (tooManyConditions(src, 'entry', 'journey')) continue;
+      const journey = check(src, Journey, errors);
+      if (!journey) continue;
+      idMatches(journey.id);
+      journeys.push(journey);
+      journeyFiles.set(journey.id, src);
     }
-    const offer = check(src, Offer, errors);
-    if (!offer) continue;
-    const expected = name.slice(RULE_FILES.offers.length + 1, -'.json'.length);
-    if (offer.id !== expected)
-      errors.push(src.issue(['id'], `id "${offer.id}" must match the file name "${expected}.json"`));
-    offers.push(offer);
-    offerFiles.set(offer.id, src);
   }
   if (offerFiles.size === 0 && !errors.some((e) => e.file === RULE_FILES.offers)) {
     errors.push({
@@ -294,87 +359,67 @@ export async function loadRuleSet(dir: string, limits: RuleLimits = DEFAULT_RULE
     });
   }
   if (manifest && arbitration && contactPolicy && errors.length === 0) {
-    crossCheck({ manifest, arbitration, contactPolicy, offers }, parsed, offerFiles, errors);
+    const files = { parsed, offers: offerFiles, journeys: journeyFiles };
+    crossCheck({ manifest, arbitration, contactPolicy, offers, journeys }, files, errors);
     // lint only what is valid: warnings about a broken rule set would be noise
     if (errors.length === 0)
       warnings.push(
         ...lintRuleSet(
-          { manifest, contactPolicy, offers },
-          { offers: offerFiles, contactPolicy: parsed.get(RULE_FILES.contactPolicy)! },
+          { manifest, contactPolicy, offers, journeys },
+          {
+            offers: offerFiles,
+            journeys: journeyFiles,
+            contactPolicy: parsed.get(RULE_FILES.contactPolicy)!,
+            manifest: parsed.get(RULE_FILES.manifest)!,
+          },
         ),
       );
   }
   if (errors.length > 0 || !manifest || !arbitration || !contactPolicy) return { ok: false, errors, warnings };
-  return { ok: true, source: { manifest, arbitration, contactPolicy, offers, hash: hash.digest('hex') }, warnings };
+  return {
+    ok: true,
+    source: { manifest, arbitration, contactPolicy, offers, journeys, hash: hash.digest('hex') },
+    warnings,
+  };
 }
 
-interface Known {
-  readonly values: readonly (string | boolean)[];
-  /** what a value is, in words: "a value segment" */
-  readonly what: string;
+interface SetFiles {
+  readonly parsed: ReadonlyMap<string, SourceFile>;
+  readonly offers: ReadonlyMap<string, SourceFile>;
+  readonly journeys: ReadonlyMap<string, SourceFile>;
 }
 
-/** Facts whose every value is known: a condition comparing one with anything else can only be a slip. */
-const knownValues = (channels: readonly string[]): Readonly<Record<string, Known>> => ({
-  lifecyclePhase: { values: LIFECYCLE_PHASES, what: 'a lifecycle phase' },
-  valueSegment: { values: VALUE_SEGMENTS, what: 'a value segment' },
-  channel: { values: channels, what: 'a channel of this rule set' },
-  channelConsent: { values: [true, false], what: 'true or false' },
-});
-
-/** Each value a condition compares a fact of known values with that is none of them, as an error at the value. */
-function unknownValues(
-  condition: Condition | TopCondition,
-  at: readonly (string | number)[],
-  known: Readonly<Record<string, Known>>,
-  src: SourceFile,
-  errors: RuleIssue[],
-): void {
-  if ('all' in condition || 'any' in condition) {
-    const group = 'all' in condition ? 'all' : 'any';
-    const items: readonly Condition[] = 'all' in condition ? condition.all : condition.any;
-    for (const [i, c] of items.entries()) unknownValues(c, [...at, group, i], known, src, errors);
-  } else if ('not' in condition) unknownValues(condition.not, [...at, 'not'], known, src, errors);
-  else {
-    const fact = Object.hasOwn(known, condition.fact) ? known[condition.fact] : undefined;
-    if (!fact || condition.path !== undefined) return;
-    if (!['equal', 'notEqual', 'in', 'notIn'].includes(condition.operator)) return;
-    const values = Array.isArray(condition.value)
-      ? condition.value.map((v, i) => [v, [...at, 'value', i]] as const)
-      : [[condition.value, [...at, 'value']] as const];
-    const names = fact.values.filter((v): v is string => typeof v === 'string');
-    for (const [value, path] of values) {
-      if (fact.values.includes(value as string | boolean)) continue;
-      const near = typeof value === 'string' ? suggestion(value, names) : '';
+/**
+ * References between files: channels declared (inbound or outbound), offers named by levers,
+ * policy rules and journeys exist, a fallback per inbound channel.
+ */
+function crossCheck(rs: Omit<RuleSetSource, 'hash'>, files: SetFiles, errors: RuleIssue[]): void {
+  const { parsed } = files;
+  const outbound = outboundChannels(rs.manifest);
+  const declared = [...rs.manifest.channels, ...outbound];
+  const channels = new Set(declared);
+  const offerIds = new Set(rs.offers.map((o) => o.id));
+  const known = knownValues(declared);
+  const manifest = parsed.get(RULE_FILES.manifest)!;
+  for (const channel of outbound)
+    if (rs.manifest.channels.includes(channel))
       errors.push(
-        src.issue(
-          path,
-          `${JSON.stringify(value)} is not ${fact.what}: ${condition.fact} is ${oneOf(fact.values)}${near}`,
+        manifest.issue(
+          ['outbound', 'channels', channel],
+          `outbound channel "${channel}" is also in "channels": a channel answers requests or sends, not both`,
+          'error',
+          'key',
         ),
       );
-    }
-  }
-}
-
-/** References between files: channels declared, offers named by levers exist, a fallback per channel. */
-function crossCheck(
-  rs: Omit<RuleSetSource, 'hash'>,
-  parsed: ReadonlyMap<string, SourceFile>,
-  offerFiles: ReadonlyMap<string, SourceFile>,
-  errors: RuleIssue[],
-): void {
-  const channels = new Set(rs.manifest.channels);
-  const offerIds = new Set(rs.offers.map((o) => o.id));
-  const known = knownValues(rs.manifest.channels);
   for (const offer of rs.offers) {
-    const src = offerFiles.get(offer.id)!;
+    const src = files.offers.get(offer.id)!;
     unknownValues(offer.eligibility, ['eligibility'], known, src, errors);
     for (const channel of Object.keys(offer.treatments)) {
       if (!channels.has(channel))
         errors.push(
           src.issue(
             ['treatments', channel],
-            `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, rs.manifest.channels)}`,
+            `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, declared)}`,
           ),
         );
     }
@@ -387,7 +432,7 @@ function crossCheck(
           .get(RULE_FILES.manifest)!
           .issue(
             ['controlGroup', 'offers', channel],
-            `channel "${channel}" is not declared in channels${suggestion(channel, rs.manifest.channels)}`,
+            `channel "${channel}" is not declared in channels or outbound${suggestion(channel, declared)}`,
           ),
       );
   const policy = parsed.get(RULE_FILES.contactPolicy)!;
@@ -396,7 +441,7 @@ function crossCheck(
       errors.push(
         policy.issue(
           ['channels', channel],
-          `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, rs.manifest.channels)}`,
+          `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, declared)}`,
         ),
       );
   }
@@ -404,12 +449,16 @@ function crossCheck(
     (rule.offers ?? []).forEach((id, j) => {
       if (!offerIds.has(id)) errors.push(policy.issue(['rules', i, 'offers', j], `unknown offer "${id}"`));
     });
+    if (rule.type === 'suppressAfter')
+      (rule.of?.offers ?? []).forEach((id, j) => {
+        if (!offerIds.has(id)) errors.push(policy.issue(['rules', i, 'of', 'offers', j], `unknown offer "${id}"`));
+      });
     for (const channel of rule.channel === undefined ? [] : [rule.channel].flat()) {
       if (!channels.has(channel))
         errors.push(
           policy.issue(
             ['rules', i, 'channel'],
-            `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, rs.manifest.channels)}`,
+            `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, declared)}`,
           ),
         );
     }
@@ -426,7 +475,7 @@ function crossCheck(
           errors.push(
             arb.issue(
               [list, i, 'when', 'channel'],
-              `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, rs.manifest.channels)}`,
+              `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, declared)}`,
             ),
           );
       }
@@ -437,14 +486,16 @@ function crossCheck(
       errors.push(
         arb.issue(
           ['learning', 'positive', channel],
-          `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, rs.manifest.channels)}`,
+          `channel "${channel}" is not declared in ${RULE_FILES.manifest}${suggestion(channel, declared)}`,
         ),
       );
   }
-  const manifest = parsed.get(RULE_FILES.manifest)!;
-  for (const channel of channels) {
+  // a request from an unknown customer needs an answer; a journey only sends to known ones
+  for (const channel of rs.manifest.channels) {
     if (!rs.offers.some((o) => o.fallback && Object.hasOwn(o.treatments, channel))) {
       errors.push(manifest.issue(['channels'], `channel "${channel}" has no fallback offer for unknown customers`));
     }
   }
+  const context = { manifest: rs.manifest, offers: new Map(rs.offers.map((o) => [o.id, o])), known };
+  for (const journey of rs.journeys) checkJourney(journey, context, files.journeys.get(journey.id)!, errors);
 }

@@ -48,6 +48,7 @@ export function summarize(before: RuleSetSource | undefined, after: RuleSetSourc
   if (!sameJson(before.manifest, after.manifest)) parts.push('manifest changed');
   if (!sameJson(before.arbitration, after.arbitration)) parts.push('arbitration changed');
   if (!sameJson(before.contactPolicy, after.contactPolicy)) parts.push('contact policy changed');
+  if (!sameJson(before.journeys, after.journeys)) parts.push('journeys changed');
   return parts.join('; ');
 }
 
@@ -247,8 +248,10 @@ export class RuleSetManager {
     };
     for (const name of [RULE_FILES.manifest, RULE_FILES.arbitration, RULE_FILES.contactPolicy])
       await add(join(this.dir, name));
-    const offers = await readdir(join(this.dir, RULE_FILES.offers)).catch(() => [] as string[]);
-    for (const name of offers.filter(isRuleFileName).sort()) await add(join(this.dir, RULE_FILES.offers, name));
+    for (const folder of [RULE_FILES.offers, RULE_FILES.journeys]) {
+      const names = await readdir(join(this.dir, folder)).catch(() => [] as string[]);
+      for (const name of names.filter(isRuleFileName).sort()) await add(join(this.dir, folder, name));
+    }
     return parts.join('\n');
   }
 
@@ -288,6 +291,7 @@ export class RuleSetManager {
       RULE_FILES.arbitration,
       RULE_FILES.contactPolicy,
       RULE_FILES.offers,
+      RULE_FILES.journeys,
     ]);
     const on = (path: string, relevant: (name: string) => boolean) => {
       try {
@@ -304,6 +308,9 @@ export class RuleSetManager {
     };
     on(this.dir, (name) => top.has(name));
     on(join(this.dir, RULE_FILES.offers), isRuleFileName);
+    // optional: a journeys/ folder made later is seen by the watch on the folder and by the poll
+    if (await stat(join(this.dir, RULE_FILES.journeys)).catch(() => undefined))
+      on(join(this.dir, RULE_FILES.journeys), isRuleFileName);
     this.poller = setInterval(() => {
       void this.signature().then((now) => {
         if (now !== this.seen) this.changed();

@@ -17,7 +17,19 @@ export type CompiledPolicyRule =
       readonly max: number;
       readonly windowDays: number;
     })
-  | (RuleBase & { readonly type: 'suppressAfter'; readonly outcome: string; readonly days: number });
+  | (RuleBase & {
+      readonly type: 'suppressAfter';
+      readonly outcome: string;
+      readonly days: number;
+      /** only outcomes of these offers start the suppression; undefined: those the scope groups with the offer */
+      readonly of: SuppressionTrigger | undefined;
+    });
+
+/** The offers whose outcomes start a suppression: each list given must hold the offer (or its group). */
+export interface SuppressionTrigger {
+  readonly offers: ReadonlySet<string> | undefined;
+  readonly groups: ReadonlySet<string> | undefined;
+}
 
 /** What a presented offer must add to contact state so that the caps counting it hold. */
 export interface CountedAs {
@@ -54,7 +66,13 @@ function compileRule(r: PolicyRule): CompiledPolicyRule {
   };
   return r.type === 'frequencyCap'
     ? { ...base, type: r.type, counts: r.counts, max: r.max, windowDays: r.windowDays }
-    : { ...base, type: r.type, outcome: r.outcome, days: r.days };
+    : {
+        ...base,
+        type: r.type,
+        outcome: r.outcome,
+        days: r.days,
+        of: r.of && { offers: setOf(r.of.offers), groups: setOf(r.of.groups) },
+      };
 }
 
 /** A rule's offers, groups and channel filters as sets: asked once per offer and channel. */

@@ -85,7 +85,7 @@ export class RuleSetRegistry {
     const all = [...this.loaded.values()];
     this.known ??= {
       offers: new Set(all.flatMap((r) => r.offers.map((o) => o.id))),
-      channels: new Set(all.flatMap((r) => r.manifest.channels)),
+      channels: new Set(all.flatMap((r) => [...r.manifest.channels, ...r.outbound.channels.keys()])),
       treated: new Set(
         all.flatMap((r) => r.offers.flatMap((o) => Object.keys(o.treatments).map((c) => `${o.id}|${c}`))),
       ),

@@ -1,6 +1,8 @@
 import type { LifecyclePhase, ValueSegment } from '../profiles/schema.js';
 import { compileCondition, type Predicate } from './compile.js';
+import { type CompiledJourney, type CompiledOutbound, compileJourney, compileOutbound } from './journeys.js';
 import type { RuleSetSource } from './load.js';
+import { outboundChannels } from './load-journeys.js';
 import { indexByCell, indexByPhase, reachablePhases, reachableSegments } from './phases.js';
 import { type CompiledPolicy, policySteps } from './policy.js';
 import type { RuleIssue } from './positions.js';
@@ -30,6 +32,11 @@ export interface RuleSet {
   readonly manifest: Manifest;
   readonly loadedAt: string;
   readonly offers: readonly CompiledOffer[];
+  /** the journeys of journeys/, in file-name order */
+  readonly journeys: readonly CompiledJourney[];
+  /** the manifest's outbound channels, with their consent and capacity a run */
+  readonly outbound: CompiledOutbound;
+  /** byChannel, byChannelPhase, byChannelCell, fallbackByChannel, control and policy cover inbound and outbound channels */
   readonly byChannel: ReadonlyMap<string, readonly CompiledOffer[]>;
   /** per channel and lifecycle phase: the offers whose eligibility can hold for that phase */
   readonly byChannelPhase: ReadonlyMap<string, ReadonlyMap<LifecyclePhase, readonly CompiledOffer[]>>;
@@ -73,12 +80,12 @@ export interface ControlView {
   readonly offers: 'none' | 'random';
 }
 
-function compileControl(manifest: Manifest): Map<string, ControlView> {
+function compileControl(manifest: Manifest, channels: readonly string[]): Map<string, ControlView> {
   const control = new Map<string, ControlView>();
   const group = manifest.controlGroup;
   if (!group) return control;
   const heldOut = new Set<string>(group.groups);
-  for (const channel of manifest.channels) {
+  for (const channel of channels) {
     const offers = typeof group.offers === 'string' ? group.offers : (group.offers[channel] ?? 'none');
     control.set(channel, { heldOut, offers });
   }
@@ -129,7 +136,8 @@ function* compileSteps(
     string,
     ReadonlyMap<LifecyclePhase, ReadonlyMap<ValueSegment, readonly CompiledOffer[]>>
   >();
-  for (const channel of source.manifest.channels) {
+  const channels = [...source.manifest.channels, ...outboundChannels(source.manifest)];
+  for (const channel of channels) {
     byChannel.set(
       channel,
       offers.filter((o) => Object.hasOwn(o.treatments, channel)),
@@ -155,8 +163,9 @@ function* compileSteps(
   const policy = yield* policySteps(
     source.contactPolicy,
     offers.map((o) => ({ id: o.id, group: o.group, channels: Object.keys(o.treatments) })),
-    source.manifest.channels,
+    channels,
   );
+  const journeys = source.journeys.map((j) => compileJourney(j, source.offers));
   yield;
   const maxOffers = new Map(Object.entries(source.contactPolicy.channels).map(([c, p]) => [c, p.maxOffers] as const));
   return Object.freeze({
@@ -165,13 +174,15 @@ function* compileSteps(
     manifest: source.manifest,
     loadedAt: loadedAt.toISOString(),
     offers: Object.freeze(offers.map((o) => Object.freeze(o))),
+    journeys: Object.freeze(journeys),
+    outbound: compileOutbound(source.manifest),
     byChannel,
     byChannelPhase,
     byChannelCell,
     fallbackByChannel,
     arbitration: compileArbitration(source.arbitration),
     maxOffers,
-    control: compileControl(source.manifest),
+    control: compileControl(source.manifest, channels),
     policy,
     source,
     bytes,

@@ -114,6 +114,11 @@ export const TopCondition: z.ZodType<TopCondition> = z.union([
   z.object({ not: Condition }).strict(),
 ]);
 
+const ChannelName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/)
+  .refine((c) => !FORBIDDEN_KEYS.has(c), 'a forbidden channel name');
+
 const Url = z
   .string()
   .max(2048)
@@ -137,6 +142,26 @@ export const CallCenterTreatment = z
   })
   .strict();
 
+export const EmailTreatment = z
+  .object({
+    subject: z.string().min(1).max(120).describe('the subject line'),
+    body: z.string().min(1).max(2000).describe('the message text'),
+    ctaLabel: z.string().min(1).max(40).optional().describe('the button text'),
+    ctaUrl: Url.optional().describe('where the button leads'),
+  })
+  .strict();
+
+export const SmsTreatment = z
+  .object({ text: z.string().min(1).max(320).describe('the whole message: at most two SMS parts') })
+  .strict();
+
+export const DirectMailTreatment = z
+  .object({
+    headline: z.string().min(1).max(120).describe('the letter’s headline'),
+    body: z.string().min(1).max(2000).describe('the letter’s text'),
+  })
+  .strict();
+
 /** A channel with a known shape is checked against it; any other declared channel gets generic text. */
 export const GenericTreatment = z.record(z.string(), z.string().max(2000));
 export type Treatment = Readonly<Record<string, string>>;
@@ -155,9 +180,18 @@ export const Offer = z
     fallback: z.boolean().default(false).describe('safe to show to unknown customers'),
     eligibility: TopCondition,
     treatments: z
-      .object({ web: WebTreatment.optional(), 'call-center': CallCenterTreatment.optional() })
+      .object({
+        web: WebTreatment.optional(),
+        'call-center': CallCenterTreatment.optional(),
+        email: EmailTreatment.optional(),
+        sms: SmsTreatment.optional(),
+        'direct-mail': DirectMailTreatment.optional(),
+        'outbound-call': CallCenterTreatment.optional().describe('what the agent says when calling the customer'),
+      })
       .catchall(GenericTreatment)
-      .describe('one treatment per channel; the offer is only shown on channels it has a treatment for'),
+      .describe(
+        'one treatment per channel, inbound or outbound; the offer is only shown or sent on channels it has a treatment for',
+      ),
   })
   .strict()
   .superRefine((offer, ctx) => {
@@ -210,6 +244,7 @@ export const ProfileMatch = z
   .strict();
 
 export const EXPLORATIONS = ['thompson', 'none'] as const;
+// never reject or complaint: a success is the customer taking the offer up
 export const POSITIVE_OUTCOMES = ['click', 'accept'] as const;
 
 export const Learning = z
@@ -264,7 +299,7 @@ export type WeightEntry = Arbitration['contextWeights'][number] | Arbitration['l
 export const CONTACT_SCOPES = ['offer', 'group', 'channel', 'all'] as const;
 export type ContactScope = (typeof CONTACT_SCOPES)[number];
 export const COUNTED = ['impression', 'decision'] as const;
-export const SUPPRESSING_OUTCOMES = ['reject', 'accept', 'click', 'impression'] as const;
+export const SUPPRESSING_OUTCOMES = ['reject', 'accept', 'click', 'impression', 'complaint'] as const;
 
 const PolicyFilter = {
   name: Name.describe('shown in explain as suppressedBy'),
@@ -304,11 +339,27 @@ export const FrequencyCap = z
   })
   .strict();
 
+/** Which offers' outcomes start a suppression, when not the ones the rule's scope names. */
+export const SuppressionTrigger = z
+  .object({
+    offers: z.array(Id).min(1).optional().describe('outcomes of these offers only'),
+    groups: z.array(z.enum(OFFER_GROUPS)).min(1).optional().describe('outcomes of offers of these groups only'),
+  })
+  .strict()
+  .refine((of) => of.offers !== undefined || of.groups !== undefined, 'name "offers", "groups" or both');
+
 export const SuppressAfter = z
   .object({
     type: z.literal('suppressAfter'),
     ...PolicyFilter,
-    outcome: z.enum(SUPPRESSING_OUTCOMES).describe('reject: cool down after a no; accept: stop, the customer took it'),
+    outcome: z
+      .enum(SUPPRESSING_OUTCOMES)
+      .describe(
+        'reject: cool down after a no; accept: stop, the customer took it; complaint: quiet after the customer complained about a contact',
+      ),
+    of: SuppressionTrigger.optional().describe(
+      'only outcomes of these offers start the suppression (both lists given: an offer must be in both); default: any offer the scope groups with the one decided',
+    ),
     days: z.number().positive().max(3650).describe('suppressed for this many days after the outcome'),
     whenHistoryUnavailable: WhenHistoryUnavailable.default('allow').describe(
       'when the contact history cannot be read: allow the offers (the default) or suppress them',
@@ -362,10 +413,56 @@ const ControlOffers = z
 export const HELD_OUT_GROUPS = OFFER_GROUPS.filter(
   (g): g is Exclude<OfferGroup, 'service' | 'save'> => g !== 'service' && g !== 'save',
 );
-const ChannelName = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,31}$/)
-  .refine((c) => !FORBIDDEN_KEYS.has(c), 'a forbidden channel name');
+
+export const OutboundChannel = z
+  .object({
+    consent: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe("the consent a profile's consents must hold to be contacted here; absent: none needed (letters)"),
+    capacityPerRun: z
+      .number()
+      .int()
+      .min(0)
+      .max(100_000_000)
+      .optional()
+      .describe('contacts a run may send on this channel at most'),
+    budgetPerRun: z
+      .number()
+      .min(0)
+      .max(1e12)
+      .optional()
+      .describe('money a run may spend on this channel, with costPerContact'),
+    costPerContact: z.number().positive().max(1e6).optional().describe('what one contact costs, with budgetPerRun'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if ((c.budgetPerRun === undefined) !== (c.costPerContact === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.budgetPerRun === undefined ? 'costPerContact' : 'budgetPerRun'],
+        message: 'budgetPerRun and costPerContact go together: give both or neither',
+      });
+  });
+export type OutboundChannel = z.output<typeof OutboundChannel>;
+
+export const Outbound = z
+  .object({
+    channels: z
+      .record(ChannelName, OutboundChannel)
+      .describe('the channels journeys send on (email, sms, letters, calls), by name; not in "channels"'),
+    maxContactsPerRun: z
+      .number()
+      .int()
+      .min(1)
+      .max(4)
+      .default(1)
+      .describe('outbound contacts one customer gets in one run at most'),
+  })
+  .strict();
+export type Outbound = z.output<typeof Outbound>;
 
 export const Manifest = z
   .object({
@@ -415,6 +512,85 @@ export const Manifest = z
       .strict()
       .optional()
       .describe('a control group to measure lift against'),
+    outbound: Outbound.optional().describe('channels the rule set sends on by itself, in journeys (journeys/*.json)'),
   })
   .strict();
 export type Manifest = z.output<typeof Manifest>;
+
+export const JourneyStep = z
+  .object({
+    id: Id.describe('the step’s name, unique in the journey; a wave’s "after" names it'),
+    week: z
+      .number()
+      .int()
+      .min(0)
+      .max(103)
+      .optional()
+      .describe('weeks after entry the step is sent (0: the week of entry); below lengthWeeks'),
+    every: z
+      .number()
+      .int()
+      .min(1)
+      .max(104)
+      .optional()
+      .describe('with "week": sent again every this many weeks, while the journey lasts'),
+    after: Id.optional().describe(
+      'a wave instead of a week: the id of an earlier step, this one is sent when that one got no response',
+    ),
+    noResponseDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(365)
+      .optional()
+      .describe('with "after": days the earlier step must have gone without a click, accept or reject'),
+    channel: ChannelName.describe('an outbound channel of the manifest'),
+    offer: Id.optional().describe('the offer sent: it needs a treatment for the channel'),
+    bestOf: z
+      .array(z.enum(OFFER_GROUPS))
+      .min(1)
+      .optional()
+      .describe('instead of one offer: the best eligible offer of these groups with a treatment for the channel'),
+    segments: z
+      .array(z.enum(VALUE_SEGMENTS))
+      .min(1)
+      .optional()
+      .describe('only customers of these value segments get this step (default: all)'),
+  })
+  .strict();
+export type JourneyStep = z.output<typeof JourneyStep>;
+
+export const Journey = z
+  .object({
+    $schema: z.string().optional(),
+    id: Id.describe('the file name without .json'),
+    name: Name,
+    description: z.string().max(1000).optional(),
+    entry: TopCondition.describe('who enters: a condition over the profile, as an offer’s eligibility'),
+    lengthWeeks: z.number().int().min(1).max(104).describe('the journey is complete this many weeks after entry'),
+    reenterAfterWeeks: z
+      .number()
+      .int()
+      .min(0)
+      .max(520)
+      .optional()
+      .describe('weeks after leaving or completing before a customer may enter again; absent: never again'),
+    exits: z
+      .object({
+        phaseChange: z.boolean().default(true).describe('leave when the lifecycle phase is no longer the one at entry'),
+        accept: z
+          .boolean()
+          .default(true)
+          .describe('leave after accepting, on any channel, an offer this journey could send'),
+      })
+      .strict()
+      .default({ phaseChange: true, accept: true })
+      .describe('when a customer leaves before the end'),
+    steps: z
+      .array(JourneyStep)
+      .min(1)
+      .max(100)
+      .describe('the contacts: each at a week after entry, or as a wave after an earlier step got no response'),
+  })
+  .strict();
+export type Journey = z.output<typeof Journey>;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../support/process.js';
-import { SHIPPED_RULES } from '../support/rules.js';
+import { rulesCopy, SHIPPED_RULES } from '../support/rules.js';
 
 // runs the built CLI: npm test builds dist/ first (or npm run build --silent)
 const diff = (...args: string[]) => run(['bin/nextbest.js', 'rules', 'diff', ...args]);
@@ -37,7 +37,8 @@ describe('nextbest rules diff', () => {
       join(edited, 'offers/develop-fibre-max.json'),
       JSON.stringify({ ...fibre, id: 'develop-fibre-max', name: 'Fibre Max' }),
     );
-    await rm(join(edited, 'offers/winback-vip-return.json'));
+    // an offer no journey names: removing one a journey sends would make the set invalid
+    await rm(join(edited, 'offers/end-final-bill-explained.json'));
     await edit(edited, 'offers/save-price-match.json', (o) => {
       o.value = 150;
       o.propensity['call-center'] = 0.25;
@@ -86,7 +87,7 @@ describe('nextbest rules diff', () => {
       /^ {2}\/version {2}"2026\.11\.0" → "2026\.12\.0"$/,
       /^offers: 1 added, 1 removed, 1 changed$/,
       /^ {2}\+ develop-fibre-max +develop +Fibre Max$/,
-      /^ {2}- winback-vip-return +winback +VIP welcome back$/,
+      /^ {2}- end-final-bill-explained +end +Your final bill$/,
       /^ {2}~ save-price-match +save +Competitor price match$/,
       /^ {6}\/value +350 → 150$/,
       /^ {6}\/propensity\/call-center +0\.2 → 0\.25$/,
@@ -103,7 +104,7 @@ describe('nextbest rules diff', () => {
       /^12 differences$/,
     ];
     for (const pattern of once) expect(occurrences(r.stdout, pattern), String(pattern)).toBe(1);
-    for (const id of ['develop-fibre-max', 'winback-vip-return', 'save-price-match'])
+    for (const id of ['develop-fibre-max', 'end-final-bill-explained', 'save-price-match'])
       expect(occurrences(r.stdout, new RegExp(id))).toBe(1);
   });
 
@@ -121,7 +122,7 @@ describe('nextbest rules diff', () => {
     expect(d.differences).toBe(12);
     expect(d.manifest).toEqual([{ path: '/version', op: 'changed', old: '2026.11.0', new: '2026.12.0' }]);
     expect(d.offers.added).toEqual([{ id: 'develop-fibre-max', name: 'Fibre Max', group: 'develop' }]);
-    expect(d.offers.removed).toEqual([{ id: 'winback-vip-return', name: 'VIP welcome back', group: 'winback' }]);
+    expect(d.offers.removed).toEqual([{ id: 'end-final-bill-explained', name: 'Your final bill', group: 'end' }]);
     expect(d.offers.changed).toEqual([
       {
         id: 'save-price-match',
@@ -206,6 +207,91 @@ describe('nextbest rules diff', () => {
       const r = await diff(...args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain('nextbest rules diff DIR_A DIR_B');
+    }
+  });
+});
+
+describe('nextbest rules diff: journeys', () => {
+  let dir: string;
+  const reminder = { id: 'reminder', after: 'exit-survey', noResponseDays: 7, channel: 'sms', bestOf: ['winback'] };
+
+  beforeAll(async () => {
+    dir = await rulesCopy({
+      'journeys/winback.json': (j) => {
+        j.lengthWeeks = 30;
+        j.steps.find((s: any) => s.id === 'come-back-email').week = 9;
+        j.steps.splice(1, 0, reminder);
+      },
+    });
+    await rm(join(dir, 'journeys/loyalty.json'));
+    const winback = JSON.parse(await readFile(join(SHIPPED_RULES, 'journeys/winback.json'), 'utf8'));
+    winback.entry.all.push({ fact: 'valueSegment', operator: 'in', value: ['super', 'top'] });
+    await writeFile(
+      join(dir, 'journeys/winback-vip.json'),
+      JSON.stringify({ ...winback, id: 'winback-vip', name: 'Win back VIPs' }, null, 2),
+    );
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('lists journeys added, removed and changed, steps by their id', async () => {
+    const r = await diff('rules', dir);
+    expect(r.code, r.stderr).toBe(0);
+    const once = [
+      /^journeys: 1 added, 1 removed, 1 changed$/,
+      /^ {2}\+ winback-vip {2}Win back VIPs$/,
+      /^ {2}- loyalty {6}Loyalty: a year of care$/,
+      /^ {2}~ winback {6}Win back former customers$/,
+      /^ {6}\/lengthWeeks +26 → 30$/,
+      /^ {6}\/steps\/reminder +added \{"id":"reminder","after":"exit-survey",/,
+      /^ {6}\/steps\/come-back-email\/week +8 → 9$/,
+      /^5 differences$/,
+    ];
+    for (const pattern of once) expect(occurrences(r.stdout, pattern), String(pattern)).toBe(1);
+    // in the file's order: lengthWeeks before steps; the new step before the one it precedes
+    const at = (text: string) => r.stdout.indexOf(text);
+    expect(at('/lengthWeeks')).toBeLessThan(at('/steps/reminder'));
+    expect(at('/steps/reminder')).toBeLessThan(at('/steps/come-back-email/week'));
+    expect(r.stdout).not.toMatch(/^offers/m);
+  });
+
+  it('--json has them too, steps by their position in B', async () => {
+    const r = await diff('rules', dir, '--json');
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d.differences).toBe(5);
+    expect(d.offers).toEqual({ added: [], removed: [], changed: [] });
+    expect(d.journeys).toEqual({
+      added: [{ id: 'winback-vip', name: 'Win back VIPs' }],
+      removed: [{ id: 'loyalty', name: 'Loyalty: a year of care' }],
+      changed: [
+        {
+          id: 'winback',
+          name: 'Win back former customers',
+          changes: [
+            { path: '/lengthWeeks', op: 'changed', old: 26, new: 30 },
+            { path: '/steps/1', op: 'added', new: reminder },
+            { path: '/steps/2/week', op: 'changed', old: 8, new: 9 },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('a journey whose entry changed shows the condition', async () => {
+    const entry = await rulesCopy({
+      'journeys/anti-churn.json': (j) => {
+        j.entry.all[1].value = 0.4;
+      },
+    });
+    try {
+      const r = await diff('rules', entry);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^journeys: 1 changed$/m);
+      expect(r.stdout).toMatch(/^ {2}~ anti-churn {2}Multi-wave anti-churn$/m);
+      expect(r.stdout).toMatch(/^ {6}\/entry\/all\/1\/value {2}0\.3 → 0\.4$/m);
+      expect(r.stdout).toMatch(/^1 difference$/m);
+    } finally {
+      await rm(entry, { recursive: true, force: true });
     }
   });
 });

@@ -28,6 +28,7 @@ const ruleset = (arbitration: unknown, maxOffers = 4) =>
       offer('b-develop', 'develop', 50, 0.3),
       offer('c-service', 'service', 10, 0.5, { fallback: true }),
     ],
+    journeys: [],
     hash: '0'.repeat(64),
   });
 

@@ -204,6 +204,64 @@ describe('diffRuleSets', () => {
   });
 });
 
+describe('diffRuleSets: journeys and the outbound block', () => {
+  const load = async (): Promise<RuleSetSource> => {
+    const r = await loadRuleSet(SHIPPED_RULES);
+    if (!r.ok) throw new Error('shipped rules invalid');
+    return structuredClone(r.source);
+  };
+  type Mutable = { id: string; name: string; steps: Record<string, unknown>[] };
+
+  it('lists journeys added, removed and changed, steps matched by id', async () => {
+    const a = await load();
+    const b = await load();
+    const journeys = b.journeys as unknown as Mutable[];
+    const winback = journeys.find((j) => j.id === 'winback')!;
+    winback.steps[1]!.week = 9;
+    const reminder = { id: 'reminder', after: 'exit-survey', noResponseDays: 7, channel: 'sms', bestOf: ['winback'] };
+    winback.steps.splice(1, 0, reminder);
+    const copy = { ...structuredClone(winback), id: 'winback-2', name: 'Win back, again' };
+    const edited = [...journeys.filter((j) => j.id !== 'loyalty'), copy] as unknown as RuleSetSource['journeys'];
+    const outbound = b.manifest.outbound!.channels['direct-mail'] as { budgetPerRun: number };
+    outbound.budgetPerRun = 3000;
+    const d = diffRuleSets(a, { ...b, journeys: edited, hash: 'other' });
+    expect(d.journeys).toEqual({
+      added: [{ id: 'winback-2', name: 'Win back, again' }],
+      removed: [{ id: 'loyalty', name: 'Loyalty: a year of care' }],
+      changed: [
+        {
+          id: 'winback',
+          name: 'Win back former customers',
+          changes: [
+            { path: '/steps/1', op: 'added', new: reminder },
+            { path: '/steps/2/week', op: 'changed', old: 8, new: 9 },
+          ],
+        },
+      ],
+    });
+    expect(d.manifest).toEqual([
+      { path: '/outbound/channels/direct-mail/budgetPerRun', op: 'changed', old: 2500, new: 3000 },
+    ]);
+    expect(d.differences).toBe(5);
+  });
+
+  it('shows a journey entry edited condition by condition', async () => {
+    const a = await load();
+    const b = await load();
+    const antiChurn = b.journeys.find((j) => j.id === 'anti-churn')!;
+    const entry = antiChurn.entry as { all: { value: unknown }[] };
+    entry.all[1]!.value = 0.4;
+    const d = diffRuleSets(a, { ...b, hash: 'other' });
+    expect(d.journeys.changed).toEqual([
+      {
+        id: 'anti-churn',
+        name: 'Multi-wave anti-churn',
+        changes: [{ path: '/entry/all/1/value', op: 'changed', old: 0.3, new: 0.4 }],
+      },
+    ]);
+  });
+});
+
 describe('clipPair: long values cut to the part that changed', () => {
   it('keeps short values whole', () => {
     expect(clipPair('"a"', '"b"')).toEqual(['"a"', '"b"']);

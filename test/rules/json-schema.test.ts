@@ -17,11 +17,16 @@ describe('editor JSON Schemas', () => {
       `offers/${f}`,
       '../schema/offer.schema.json',
     ]);
+    const journeys = (await readdir(join(SHIPPED_RULES, 'journeys'))).map((f) => [
+      `journeys/${f}`,
+      '../schema/journey.schema.json',
+    ]);
     const files = [
       ['manifest.json', './schema/manifest.schema.json'],
       ['arbitration.json', './schema/arbitration.schema.json'],
       ['contact-policy.json', './schema/contact-policy.schema.json'],
       ...offers,
+      ...journeys,
     ];
     for (const [file, schema] of files) {
       expect(JSON.parse(await readFile(join(SHIPPED_RULES, file!), 'utf8')).$schema, file).toBe(schema);

@@ -206,7 +206,7 @@ describe('lint warnings of a rule set', () => {
     const channel = '{ "not": { "fact": "channel", "operator": "notIn", "value": ["callcenter"] } }';
     text = await setEligibility(OFFER, all(channel));
     expect(await errors()).toEqual([
-      `${OFFER}:${positionOf(text, '"callcenter"')}: "callcenter" is not a channel of this rule set: channel is "web" or "call-center"; did you mean "call-center"?`,
+      `${OFFER}:${positionOf(text, '"callcenter"')}: "callcenter" is not a channel of this rule set: channel is "web", "call-center", "email", "sms", "direct-mail" or "outbound-call"; did you mean "call-center"?`,
     ]);
   });
 
@@ -266,7 +266,7 @@ describe('lint warnings of a rule set', () => {
       ),
     );
     expect(await warnings()).toEqual([
-      `${OFFER}:${positionOf(text, '"eligibility"')}: warning: offer "service-app-download" has the same eligibility as offer "care-vip-invitation" on channels "web" and "call-center"`,
+      `${OFFER}:${positionOf(text, '"eligibility"')}: warning: offer "service-app-download" has the same eligibility as offer "care-vip-invitation" on channels "web", "call-center" and "email"`,
     ]);
     expect(positionOf(text, '"eligibility"')).toBe('10:3');
     // on channels that do not meet, the same eligibility is fine
@@ -274,6 +274,8 @@ describe('lint warnings of a rule set', () => {
       const offer = JSON.parse(t);
       delete offer.treatments.web;
       delete offer.propensity.web;
+      delete offer.treatments.email;
+      delete offer.propensity.email;
       return JSON.stringify(offer, null, 2);
     });
     await edit(OFFER, (t) => {
@@ -336,7 +338,7 @@ describe('lint warnings of a rule set', () => {
     expect(r.stdout).toContain(
       `${join(dir, OFFER)}:${positionOf(text, later)}: warning: offer "service-app-download" can never be eligible: lifecyclePhase must equal "new" and "loyalty" at once`,
     );
-    expect(r.stdout).toMatch(/valid, version .*, 37 offers, 1 warning\n/);
+    expect(r.stdout).toMatch(/valid, version .*, 37 offers, 4 journeys, 1 warning\n/);
     const strict = await run(['bin/nextbest.js', 'rules', 'validate', dir, '--max-warnings', '0']);
     expect(strict.code).toBe(1);
     expect(strict.stderr).toContain('valid, but 1 warning, more than --max-warnings 0');
