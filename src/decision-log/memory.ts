@@ -1,5 +1,6 @@
 import type { DecisionFiles, FileLogStatus } from './file.js';
 import {
+  answerable,
   type DecisionEntry,
   type DecisionLog,
   type DecisionRecord,
@@ -39,10 +40,11 @@ export class MemoryDecisionLog implements DecisionLog {
 
   async find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, IssuedDecision>> {
     const found = new Map<string, IssuedDecision>();
-    const since = Date.now() - this.windowMs;
+    const now = Date.now();
+    const since = now - this.windowMs;
     for (const id of decisionIds) {
       const r = this.recent.get(id);
-      if (r && r.customerId === customerId && r.at >= since) found.set(id, recalled(id, r));
+      if (r && r.customerId === customerId && answerable(r, since, now)) found.set(id, recalled(id, r));
     }
     return found;
   }

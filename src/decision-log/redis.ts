@@ -3,6 +3,7 @@ import type { Metrics } from '../ops/metrics.js';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
 import {
+  answerable,
   type DecisionEntry,
   type DecisionLog,
   type DecisionRecord,
@@ -84,12 +85,13 @@ export class RedisDecisionLog implements DecisionLog {
 
   async find(customerId: string, decisionIds: readonly string[]): Promise<ReadonlyMap<string, IssuedDecision>> {
     const found = new Map<string, IssuedDecision>();
-    const since = Date.now() - this.windowMs;
+    const now = Date.now();
+    const since = now - this.windowMs;
     const elsewhere: string[] = [];
     for (const id of decisionIds) {
       const r = this.local.get(id);
       if (r === undefined) elsewhere.push(id);
-      else if (r.customerId === customerId && r.at >= since) found.set(id, recalled(id, r));
+      else if (r.customerId === customerId && answerable(r, since, now)) found.set(id, recalled(id, r));
     }
     if (elsewhere.length === 0) return found;
     const add = (records: ReadonlyMap<string, DecisionRecord>) => {
@@ -157,7 +159,12 @@ export class RedisDecisionLog implements DecisionLog {
     const { client, health } = this.writeLane;
     const json = l.line;
     const index = health.call('decision index', () =>
-      client.set(this.keys.decision(l.decisionId), json, 'PX', this.windowMs),
+      client.set(
+        this.keys.decision(l.decisionId),
+        json,
+        'PX',
+        Math.max(this.windowMs, (l.respondUntil ?? 0) - Date.now()),
+      ),
     );
     if (this.maxLen === 0) return index;
     const stream = health.call('decision log', () =>

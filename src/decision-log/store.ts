@@ -32,6 +32,8 @@ export interface DecisionEntry {
   readonly interactionId: string | null;
   readonly clv: number | null;
   readonly churnScore: number | null;
+  /** epoch ms until which responses may name it, when later than the log's window allows (an outbound contact) */
+  readonly respondUntil?: number;
 }
 
 /** The decision-log record: one JSON object per line of the file log, one entry of the Redis stream. */
@@ -139,8 +141,14 @@ export interface Remembered {
   readonly customerId: string;
   /** epoch ms */
   readonly at: number;
+  /** responses may name it until then (epoch ms), past the log's window */
+  readonly until: number | undefined;
   readonly shape: Shape;
 }
+
+/** Whether responses may still name a remembered decision: within the window, or until its own time. */
+export const answerable = (r: Remembered, since: number, now: number): boolean =>
+  r.at >= since || (r.until !== undefined && r.until >= now);
 
 /** Shapes kept for sharing; past this they start over. */
 const MOST_SHAPES = 10_000;
@@ -164,7 +172,7 @@ export class Remembering {
       shape = { channel: d.channel, arm: d.arm, preview: e.preview, valueSegment, lifecyclePhase, offerIds };
       this.shapes.set(key, shape);
     }
-    return { customerId: d.customerId, at: e.at, shape };
+    return { customerId: d.customerId, at: e.at, until: e.respondUntil, shape };
   }
 }
 
@@ -190,6 +198,8 @@ export interface LoggedLine {
   readonly at: number;
   /** its UTC day, YYYY-MM-DD */
   readonly day: string;
+  /** responses may name it until then, epoch ms, when later than the log's window */
+  readonly respondUntil?: number;
 }
 
 /** A time as the log writes it: ISO, and its UTC day. */
@@ -214,7 +224,8 @@ export function stampOf(at: number): Stamp {
 export function loggedLine(e: DecisionEntry): LoggedLine {
   const { iso, day } = stampOf(e.at);
   const { decisionId, customerId } = e.decision;
-  return { line: recordLine(e, iso), decisionId, customerId, at: e.at, day };
+  const line = { line: recordLine(e, iso), decisionId, customerId, at: e.at, day };
+  return e.respondUntil === undefined ? line : { ...line, respondUntil: e.respondUntil };
 }
 
 /**

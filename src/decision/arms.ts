@@ -2,6 +2,17 @@ import type { RuleSetRegistry } from '../rules/registry.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import { type Arm, assignArm } from './assign.js';
 
+/** A customer's arm under a rule set's control group and a challenger split, drawn afresh. */
+export function armOf(customerId: string, champion: RuleSet | undefined, challenger?: Challenger): Arm {
+  const control = champion?.manifest.controlGroup;
+  return assignArm(customerId, {
+    controlShare: control?.share ?? 0,
+    controlExperiment: `control:${control?.experiment ?? 'control'}`,
+    challengerShare: challenger?.share ?? 0,
+    challengerExperiment: `challenger:${challenger?.ruleset.manifest.version ?? ''}`,
+  });
+}
+
 /** A rule set on trial: a share of the non-control customers is decided by it. */
 export interface Challenger {
   readonly ruleset: RuleSet;
@@ -32,13 +43,7 @@ export class Arms {
     }
     let arm = this.arms.get(customerId);
     if (arm !== undefined) return arm;
-    const control = champion?.manifest.controlGroup;
-    arm = assignArm(customerId, {
-      controlShare: control?.share ?? 0,
-      controlExperiment: `control:${control?.experiment ?? 'control'}`,
-      challengerShare: this.challenger?.share ?? 0,
-      challengerExperiment: `challenger:${this.challenger?.ruleset.manifest.version ?? ''}`,
-    });
+    arm = armOf(customerId, champion, this.challenger);
     this.arms.set(customerId, arm);
     return arm;
   }

@@ -4,7 +4,7 @@ import type { PropensityModel } from '../learning/model.js';
 import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
 import { arbitrate, type MatchedWeights, matchWeights, type Scored } from './arbitrate.js';
 import type { Arm } from './assign.js';
-import { buildFacts } from './facts.js';
+import { buildFacts, consentFor } from './facts.js';
 import { cappedBy, PolicyView, presentedAs } from './policy.js';
 import type { Decision, DecisionInput, RankedOffer } from './types.js';
 
@@ -20,6 +20,10 @@ export interface DecideOptions {
   readonly random?: () => number;
   /** hold back every offer a cap counts: its contact could not be reserved */
   readonly holdCapped?: boolean;
+  /** only these offers are considered (an outbound journey step names one offer or some groups) */
+  readonly only?: (offer: CompiledOffer) => boolean;
+  /** the decision's ID; a new random one by default (a batch run derives its own, so a re-run gets the same) */
+  readonly decisionId?: string;
 }
 
 export interface Outcome {
@@ -80,12 +84,14 @@ export function decide(
   const control = arm === 'control' ? ruleset.control.get(request.channel) : undefined;
   let candidates: readonly CompiledOffer[];
   if (profile) {
-    const facts = buildFacts(profile, request);
+    const facts = buildFacts(profile, request, consentFor(ruleset, request.channel));
     const reachable =
       ruleset.byChannelCell.get(request.channel)?.get(profile.lifecyclePhase)?.get(profile.valueSegment) ?? [];
-    candidates = reachable.filter((o) => o.eligible(facts));
+    const only = options.only;
+    candidates = reachable.filter(only ? (o) => only(o) && o.eligible(facts) : (o) => o.eligible(facts));
   } else {
     candidates = ruleset.fallbackByChannel.get(request.channel) ?? [];
+    if (options.only) candidates = candidates.filter(options.only);
   }
   if (control?.offers === 'none') candidates = candidates.filter((o) => !control.heldOut.has(o.group));
   const weights = matchWeights(ruleset, input);
@@ -127,7 +133,7 @@ export function decide(
     suppressed,
     presented,
     decision: {
-      decisionId: randomUUID(),
+      decisionId: options.decisionId ?? randomUUID(),
       customerId: request.customerId,
       channel: request.channel,
       placement: request.placement ?? null,

@@ -4,7 +4,7 @@ import type { ConditionTrace } from '../rules/reference.js';
 import { evaluateReference } from '../rules/reference.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import { offersFor } from './decide.js';
-import { buildFacts } from './facts.js';
+import { buildFacts, consentFor } from './facts.js';
 
 /** One offer of the decision's channel, as the logged decision saw it and its rules judge it again. */
 export interface PastOfferExplanation {
@@ -101,7 +101,11 @@ export async function explainPast(
     };
   }
   const { profile, basis } = profileOf(record, current);
-  const facts = buildFacts(profile, { customerId: record.customerId, channel: record.channel });
+  const facts = buildFacts(
+    profile,
+    { customerId: record.customerId, channel: record.channel },
+    consentFor(ruleset, record.channel),
+  );
   const offers = await Promise.all(
     offersFor(ruleset, record.channel).map(async (offer): Promise<PastOfferExplanation> => {
       const o = logged.get(offer.id);

@@ -5,7 +5,7 @@ import type { RuleSet } from '../rules/ruleset.js';
 import type { LeafCondition } from '../rules/schema.js';
 import { appliedNames } from './arbitrate.js';
 import { type Outcome, offersFor } from './decide.js';
-import { buildFacts } from './facts.js';
+import { buildFacts, consentFor } from './facts.js';
 import { PolicyView } from './policy.js';
 import type { DecisionInput, ExplainedScoreParts } from './types.js';
 
@@ -82,7 +82,7 @@ export async function explain(
   const rankOf = new Map(outcome.decision.offers.map((o) => [o.offerId, o.rank] as const));
   const channelCap = ruleset.maxOffers.get(request.channel);
   const full = outcome.decision.offers.length >= outcome.limit;
-  const facts = profile ? buildFacts(profile, request) : undefined;
+  const facts = profile ? buildFacts(profile, request, consentFor(ruleset, request.channel)) : undefined;
   const control = outcome.decision.controlGroup ? ruleset.control.get(request.channel) : undefined;
   const policy = new PolicyView(ruleset.policy, contacts, request.channel, now);
   const detailed = await Promise.all(

@@ -1,6 +1,6 @@
 /** Decisions: arms, the synchronous engine over a rule-set snapshot with contact policy, its explanation, and the service around it. */
 
-export { Arms, type Challenger } from './arms.js';
+export { Arms, armOf, type Challenger } from './arms.js';
 export { type Arm, type Assignment, assignArm, bucket } from './assign.js';
 export { decide, type Outcome } from './decide.js';
 export { explain, type OfferExplanation } from './explain.js';

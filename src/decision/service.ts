@@ -70,8 +70,8 @@ export class DecisionService {
     if (!champion.byChannel.has(request.channel)) {
       throw new ApiError(
         'unknown_channel',
-        `channel "${request.channel}" is not one of: ${champion.manifest.channels.join(', ')}`,
-        [{ path: '/channel', message: `expected one of ${champion.manifest.channels.join(', ')}` }],
+        `channel "${request.channel}" is not one of: ${[...champion.byChannel.keys()].join(', ')}`,
+        [{ path: '/channel', message: `expected one of ${[...champion.byChannel.keys()].join(', ')}` }],
       );
     }
     const challenger = this.arms.challenger?.ruleset;

@@ -4,6 +4,7 @@ import { MemoryContactStore } from '../../src/contacts/memory.js';
 import { DecisionService } from '../../src/decision/service.js';
 import { MemoryDecisionLog } from '../../src/decision-log/memory.js';
 import { priorPropensity } from '../../src/learning/model.js';
+import { generateProfiles } from '../../src/offline/demo/index.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { CachedProfileStore } from '../../src/profiles/cache.js';
 import { MemoryProfileStore } from '../../src/profiles/memory.js';
@@ -36,6 +37,7 @@ describe('decision service', () => {
       put: async () => {},
       putMany: async () => {},
       size: async () => 0,
+      scan: async function* () {},
     };
     const d = await (await service(failing)).decide({ customerId: 'C0000001', channel: 'web' });
     expect(d.degraded).toBe(true);
@@ -61,7 +63,22 @@ describe('decision service', () => {
 
   it('refuses a channel the rule set does not declare', async () => {
     const s = await service(new MemoryProfileStore());
-    await expect(s.decide({ customerId: 'x', channel: 'sms' })).rejects.toMatchObject({ code: 'unknown_channel' });
+    await expect(s.decide({ customerId: 'x', channel: 'kiosk' })).rejects.toMatchObject({
+      code: 'unknown_channel',
+      detail: 'channel "kiosk" is not one of: web, call-center, email, sms, direct-mail, outbound-call',
+    });
+  });
+
+  it('decides an outbound channel too: the moment an email is sent or an agent dials', async () => {
+    const profiles = new MemoryProfileStore();
+    const customer = generateProfiles({ customers: 200, seed: 7 }).find(
+      (p) => p.lifecyclePhase === 'loyalty' && p.consents.includes('email'),
+    )!;
+    await profiles.put(customer);
+    const s = await service(profiles);
+    const decision = await s.decide({ customerId: customer.customerId, channel: 'email' });
+    expect(decision.channel).toBe('email');
+    for (const o of decision.offers) expect(Object.keys(o.treatment)).toContain('subject');
   });
 });
 
