@@ -18,6 +18,7 @@ import {
   registerDocs,
   registerFrontEnds,
   registerOps,
+  registerOutbound,
   registerProfiles,
   registerReports,
   registerResponses,
@@ -37,6 +38,7 @@ import { ApiError } from './errors.js';
 import type { Kpis, ResponseService } from './feedback/index.js';
 import type { DemoCustomer } from './offline/demo/profiles.js';
 import type { Metrics } from './ops/metrics.js';
+import type { OutboundRuns } from './outbound/index.js';
 import type { ProfileStore } from './profiles/index.js';
 import type { WindowCounts } from './rate-windows/store.js';
 import type { RedisHealths } from './redis/index.js';
@@ -77,6 +79,8 @@ export interface Services {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly readiness: { draining: boolean };
+  /** the weeks' outbound runs */
+  readonly outbound: OutboundRuns;
   /** customers the demo pages offer to pick: from the generated demo population only, never from real profiles */
   readonly demoCustomers: readonly DemoCustomer[];
   readonly version: string;
@@ -160,6 +164,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
     guard('/v1/reports/*', 'admin');
     guard('/v1/rulesets', 'admin');
     guard('/v1/rulesets/*', 'admin');
+    guard('/v1/outbound/*', 'admin');
     if (s.config.OPS_AUTH === 'admin') for (const path of OPS_PATHS) guard(path, 'admin');
     // after the key checks, which name the key
     app.use('*', rateLimit(s.config.RATE_LIMITS, s.rateWindows));
@@ -177,6 +182,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   registerProfiles(app, s.profiles, s.metrics);
   registerReports(app, s.kpis, s.impact);
   registerRulesets(app, s.rules, s.manager, s.audit);
+  registerOutbound(app, s.outbound);
   registerOps(app, s);
   registerDocs(app, s.version);
   registerFrontEnds(app, s.demoCustomers, keys !== undefined);

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { authFailureBudget, type ImpactReports } from './api/index.js';
 import { createApp, type Services } from './app.js';
@@ -12,6 +12,7 @@ import { LearnedPropensity, LearningState, positiveOutcome } from './learning/in
 import { type DemoCustomer, demoCustomers, generateProfiles } from './offline/demo/index.js';
 import { ImpactError, type ImpactSources, impactInThread } from './offline/impact/index.js';
 import { Metrics } from './ops/metrics.js';
+import { OutboundRuns } from './outbound/index.js';
 import { CachedProfileStore, type ImportReport, loadProfileFile, MemoryProfileStore } from './profiles/index.js';
 import { describeTarget } from './redis/index.js';
 import {
@@ -212,6 +213,9 @@ async function loadCompiled(dir: string, variable: string, log: Logger, limits: 
   return compileRuleSet(loaded.source, { warnings: loaded.warnings });
 }
 
+/** Customers an outbound run decides between two looks at the event loop: a few milliseconds. */
+const OUTBOUND_BATCH = 250;
+
 /** Builds every service from the configuration; refuses to start on a bad rule set. */
 export async function buildServices(config: Config, log: Logger, metrics = new Metrics()): Promise<Services> {
   const rules = new RuleSetRegistry({ versions: config.RULESET_VERSIONS, megabytes: config.RULESET_VERSIONS_MB });
@@ -252,21 +256,14 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   const arms = new Arms(rules, challenger);
   // the service tells the loop of each decision; outcomes are tallied under the same arms
   const feedback = new FeedbackLoop({ learning, shared, kpis, profiles, rules, arms, log });
-  const decisions = new DecisionService(
-    rules,
-    profiles,
-    stores.contacts,
-    new LearnedPropensity(learning),
-    metrics,
-    log,
-    {
-      decisionLog: stores.decisionLog,
-      arms,
-      onDecision: (d) => feedback.decided(d),
-      // a read and a reservation, each within the deadline; no retry starts past two deadlines
-      budgetMs: 2 * config.REDIS_DEADLINE_MS,
-    },
-  );
+  const model = new LearnedPropensity(learning);
+  const decisions = new DecisionService(rules, profiles, stores.contacts, model, metrics, log, {
+    decisionLog: stores.decisionLog,
+    arms,
+    onDecision: (d) => feedback.decided(d),
+    // a read and a reservation, each within the deadline; no retry starts past two deadlines
+    budgetMs: 2 * config.REDIS_DEADLINE_MS,
+  });
   const responses = new ResponseService(
     stores.contacts,
     stores.decisionLog,
@@ -295,10 +292,35 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
   const sync = shared ? setInterval(() => void feedback.sync(), config.LEARNING_SYNC_MS) : undefined;
   sync?.unref();
   await feedback.sync();
+  const outbound = new OutboundRuns({
+    stores: {
+      profiles: stores.profiles,
+      contacts: stores.contacts,
+      decisionLog: stores.decisionLog,
+      onDecision: (d) => feedback.decided(d),
+    },
+    records: stores.runRecords((week) => join(config.OUTBOUND_DIR, week)),
+    ruleset: () => rules.active,
+    model,
+    dir: config.OUTBOUND_DIR,
+    log,
+    // in memory a run shares this thread with the decisions, letting them in between its batches;
+    // with Redis it runs in a thread of its own
+    pause: () => new Promise((resolve) => setImmediate(resolve)),
+    batchSize: OUTBOUND_BATCH,
+    thread:
+      config.PROFILE_STORE === 'redis'
+        ? {
+            redis: { target: redisTarget(config), prefix: config.REDIS_KEY_PREFIX },
+            learning: () => learning.entries(),
+          }
+        : undefined,
+  });
   return {
     config,
     rules,
     manager,
+    outbound,
     audit,
     profiles,
     decisions,
@@ -318,6 +340,8 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
     async close() {
       clearInterval(sync);
       manager.close();
+      // the runs under way stop at a checkpoint before the stores they write close
+      await outbound.stop();
       // buffered events first: they need the connections the store closes
       await responses.close();
       await feedback.settled();

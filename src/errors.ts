@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'invalid_ruleset',
   'decision_mismatch',
   'ruleset_unavailable',
+  'run_conflict',
   'rate_limited',
   'not_ready',
   'unavailable',

@@ -4,6 +4,7 @@ import { type ContactStore, MemoryContactStore, RedisContactStore } from './cont
 import { type Counters, MemoryCounters, RedisCounters } from './counters/index.js';
 import { DecisionFiles, type DecisionLog, MemoryDecisionLog, RedisDecisionLog } from './decision-log/index.js';
 import type { Metrics } from './ops/metrics.js';
+import { FolderRecords, RedisRecords, type RunRecords } from './outbound/records.js';
 import {
   type InvalidationTarget,
   listenForInvalidations,
@@ -38,6 +39,8 @@ export interface Stores {
   readonly rateWindows: WindowCounts;
   /** Where rule-set audit entries are kept besides the log: a Redis stream, or nowhere else. */
   readonly audit: AuditSink;
+  /** Where outbound runs keep their records: beside each run's files, or in Redis for every node. */
+  runRecords(dirOf: (week: string) => string): RunRecords;
   /** Writes out the decision log and counters, and closes every connection. */
   close(): Promise<void>;
 }
@@ -74,6 +77,7 @@ export function memoryStores(
     rateWindows: new MemoryWindowCounts(),
     listen() {},
     counters: () => new MemoryCounters(),
+    runRecords: (dirOf) => new FolderRecords(dirOf),
     audit: () => {},
     async close() {
       await decisionLog.close();
@@ -145,6 +149,7 @@ export async function redisStores(
         .call('audit', () => writer.xadd(keys.audit, 'MAXLEN', '~', '10000', '*', 'entry', JSON.stringify(entry)))
         .catch(() => {});
     },
+    runRecords: () => new RedisRecords(writer, (week) => keys.outboundRun(week)),
     counters(name) {
       const c = new RedisCounters(write, keys.counters(name), log);
       counters.push(c);

@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['rules'],
   ['learning'],
   ['decision'],
-  ['feedback', 'offline'],
+  ['feedback', 'offline', 'outbound'],
   ['stores.ts'],
   ['api'],
   ['app.ts', 'cli'],

@@ -7,6 +7,7 @@ export { registerDocs } from './docs.js';
 export { registerFrontEnds } from './front.js';
 export { BODY_LIMIT_BYTES, BULK_BODY_LIMIT_BYTES, bodyLimits, browserCors, requestIds } from './guards.js';
 export { registerOps } from './ops.js';
+export { registerOutbound } from './outbound.js';
 export { fromZod, problem, toApiError } from './problem.js';
 export { registerProfiles } from './profiles.js';
 export { type ImpactReports, registerReports } from './reports.js';

@@ -20,6 +20,7 @@ export const PROBLEMS: Readonly<Record<ErrorCode, { status: ContentfulStatusCode
   invalid_ruleset: { status: 422, title: 'The rule set is invalid; the previous version keeps serving' },
   decision_mismatch: { status: 422, title: 'A response does not belong to a decision this service made' },
   ruleset_unavailable: { status: 409, title: 'The rule-set version this needs is no longer loaded' },
+  run_conflict: { status: 409, title: 'Another outbound run of this week stands or is under way' },
   rate_limited: { status: 429, title: 'Too many requests for this API key' },
   not_ready: { status: 503, title: 'The service is not ready' },
   unavailable: { status: 503, title: 'A backing store is unavailable; retry later' },

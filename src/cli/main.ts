@@ -4,6 +4,8 @@ import { runDecisionsExport } from './decisions.js';
 import { runDemoData } from './demo-data.js';
 import { runImpact } from './impact.js';
 import type { Io } from './io.js';
+import { runOutbound } from './outbound.js';
+import { runOutboundSimulate } from './outbound-simulate.js';
 import { runPortfolio } from './portfolio.js';
 import { runImport } from './profiles.js';
 import { runRules } from './rules.js';
@@ -21,6 +23,8 @@ export const COMMANDS: readonly Command[] = [
   runDecisionsExport,
   runDemoData,
   runImpact,
+  runOutbound,
+  runOutboundSimulate,
   runPortfolio,
   runBuild,
   runImport,
