@@ -213,9 +213,6 @@ async function loadCompiled(dir: string, variable: string, log: Logger, limits: 
   return compileRuleSet(loaded.source, { warnings: loaded.warnings });
 }
 
-/** Customers an outbound run decides between two looks at the event loop: a few milliseconds. */
-const OUTBOUND_BATCH = 250;
-
 /** Builds every service from the configuration; refuses to start on a bad rule set. */
 export async function buildServices(config: Config, log: Logger, metrics = new Metrics()): Promise<Services> {
   const rules = new RuleSetRegistry({ versions: config.RULESET_VERSIONS, megabytes: config.RULESET_VERSIONS_MB });
@@ -301,18 +298,19 @@ export async function buildServices(config: Config, log: Logger, metrics = new M
     },
     records: stores.runRecords((week) => join(config.OUTBOUND_DIR, week)),
     ruleset: () => rules.active,
-    model,
+    learning: () => learning.entries(),
     dir: config.OUTBOUND_DIR,
     log,
     // in memory a run shares this thread with the decisions, letting them in between its batches;
     // with Redis it runs in a thread of its own
     pause: () => new Promise((resolve) => setImmediate(resolve)),
-    batchSize: OUTBOUND_BATCH,
+    batchSize: config.OUTBOUND_BATCH,
     thread:
       config.PROFILE_STORE === 'redis'
         ? {
             redis: { target: redisTarget(config), prefix: config.REDIS_KEY_PREFIX },
-            learning: () => learning.entries(),
+            decisionLogMaxLen: config.DECISION_LOG_MAXLEN,
+            rest: config.OUTBOUND_REST,
           }
         : undefined,
   });

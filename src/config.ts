@@ -152,6 +152,8 @@ export const EnvSchema = z.object({
   RULESET_VERSIONS_MB: z.coerce.number().int().min(1).max(100_000).default(256),
   SPOOL_DIR: z.string().min(1).default('./data/spool'),
   OUTBOUND_DIR: z.string().min(1).default('./data/outbound'),
+  OUTBOUND_BATCH: z.coerce.number().int().min(10).max(10_000).default(250),
+  OUTBOUND_REST: z.coerce.number().min(0).max(10).default(3),
   DECISION_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
   DECISION_LOG_MAX_FILE_MB: z.coerce.number().int().min(1).max(100_000).default(256),
   RESPONSE_WINDOW_MINUTES: z.coerce

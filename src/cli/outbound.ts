@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, readFile, rename, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
@@ -19,6 +19,7 @@ import { Metrics } from '../ops/metrics.js';
 import {
   FolderRecords,
   parseWeek,
+  RUN_FILE,
   type RunRecord,
   RunRefused,
   type RunStores,
@@ -87,8 +88,6 @@ export const OUTBOUND_RUN = {
 /** The population `npm start` serves without PROFILES_FILE. */
 const DEMO_CUSTOMERS = 10_000;
 const DEMO_SEED = 42;
-/** Contact counts kept: past the longest window any policy may have. */
-const RETENTION_DAYS = 400;
 
 /** The contact and journey state a memory run leaves for the next week's. */
 export const STATE_FILE = 'state.ndjson';
@@ -132,12 +131,35 @@ async function restoreState(dir: string, contacts: RunState): Promise<number> {
   return n;
 }
 
+/** The week whose run a folder holds, when it is another than this one. */
+async function otherWeek(dir: string, week: string): Promise<string | undefined> {
+  const text = await readFile(join(dir, RUN_FILE), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const held = (JSON.parse(text) as { week?: unknown }).week;
+  return typeof held === 'string' && held !== week ? held : undefined;
+}
+
+/** What a memory run reads besides the rule set, as a resume must find it again: files by path, size and time. */
+async function inputsOf(profiles: string | undefined, previous: string | undefined): Promise<string> {
+  const describe = async (what: string, path: string) => {
+    const s = await stat(path);
+    return `${what} ${resolve(path)} (${s.size} bytes, ${s.mtime.toISOString()})`;
+  };
+  return [
+    profiles === undefined ? 'the demo population' : await describe('profiles', profiles),
+    previous === undefined ? 'no earlier state' : await describe('state', join(previous, STATE_FILE)),
+  ].join('; ');
+}
+
+/** Written whole, then renamed: a stop while writing leaves the earlier file or none, never half of one. */
 async function saveState(dir: string, contacts: RunState): Promise<void> {
-  const out = createWriteStream(join(dir, STATE_FILE));
+  const path = join(dir, STATE_FILE);
+  const out = createWriteStream(`${path}.tmp`);
   for (const [customerId, fields] of contacts.entries())
     if (!out.write(`${JSON.stringify({ customerId, fields: Object.fromEntries(fields) })}\n`)) await once(out, 'drain');
   out.end();
   await finished(out);
+  await rename(`${path}.tmp`, path);
 }
 
 function summary(r: RunRecord, ms: number, again: boolean): string {
@@ -184,11 +206,16 @@ export const runOutbound = command(OUTBOUND_RUN, async (args, io) => {
   let file: ProfileFile | undefined;
   const records = new FolderRecords(() => out);
   const startedAt = Date.now();
+  const other = await otherWeek(out, week.key);
+  if (other !== undefined) {
+    io.stderr.write(`outbound run: ${out} holds the run of ${other}; give each week a folder of its own\n`);
+    return 1;
+  }
   try {
     if (values.redis !== undefined) {
       record = await redisRun(values.redis, rules, week, values.channel, capacity, out);
     } else {
-      const contacts = new RunState(RETENTION_DAYS);
+      const contacts = new RunState();
       if (values.previous !== undefined) await restoreState(values.previous, contacts);
       // a file is read again for the second pass rather than kept: a million customers fit in a few hundred MB
       const stores: RunStores =
@@ -206,8 +233,10 @@ export const runOutbound = command(OUTBOUND_RUN, async (args, io) => {
         onRecord: (r) => {
           if (r.phase !== 'done') p.step(`${r.phase} ${week.key}`, r.progress.total ?? undefined, 'items');
         },
+        inputs: await inputsOf(values.profiles, values.previous),
+        // the state is complete before the record says done: a stop in between resumes and writes it
+        beforeDone: () => saveState(out, contacts),
       });
-      if (Date.parse(record.finishedAt ?? '') >= startedAt) await saveState(out, contacts);
       if (file !== undefined && file.rejectedLines > 0)
         io.stderr.write(
           `outbound run: ${num(file.rejectedLines)} profile lines rejected (the first: line ${file.rejected[0]?.line})\n`,

@@ -5,6 +5,7 @@ import type { Decision } from '../decision/types.js';
 import { type DecisionEntry, recordLine } from '../decision-log/store.js';
 import type { Profile } from '../profiles/schema.js';
 import type { RuleSet } from '../rules/index.js';
+import { type FileMarks, RunRefused } from './records.js';
 
 /** The columns every contact list starts with; the treatment's fields follow, then the journey and step. */
 export const LEAD_COLUMNS = ['customerId', 'offerId', 'decisionId', 'sendDate'] as const;
@@ -21,9 +22,6 @@ export function treatmentColumns(ruleset: RuleSet, channel: string): string[] {
 
 const NEEDS_QUOTES = /[",\r\n]/;
 export const csvField = (v: string): string => (NEEDS_QUOTES.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
-
-/** Where a run's files stood at its last checkpoint: bytes per file name. */
-export type FileMarks = Readonly<Record<string, number>>;
 
 /** One decision a run wrote: a contact (its offer) or a due step logged without one. */
 export interface RunDecision {
@@ -94,8 +92,11 @@ export class RunFiles implements RunSink {
             : `${[...LEAD_COLUMNS, ...files.columns.get(channel)!, 'journey', 'step'].join(',')}\n`;
         files.bytes.set(name, header ? writeSync(fd, header) : 0);
       } else {
-        if (statSync(path, { throwIfNoEntry: false }) === undefined)
-          throw new Error(`${path} is missing: the run cannot resume from this folder`);
+        const size = statSync(path, { throwIfNoEntry: false })?.size;
+        if (size === undefined) throw new RunRefused(`${path} is missing: the run cannot resume from this folder`);
+        // shorter than its checkpoint: lines that were counted are gone (the disk lost them); cutting it back would pad it
+        if (size < mark)
+          throw new RunRefused(`${path} is shorter than at the run's checkpoint: run the week into a new folder`);
         truncateSync(path, mark);
         files.fds.set(name, openSync(path, 'a'));
         files.bytes.set(name, mark);

@@ -41,7 +41,8 @@ interface Standing {
   sends: Map<string, { readonly at: number; readonly offerId: string; readonly key: string }>;
 }
 
-const RESPONSES: ReadonlySet<string> = new Set(['click', 'accept', 'reject']);
+/** What answers a wave: the customer did something with its offer (a complaint too). */
+const RESPONSES: ReadonlySet<string> = new Set(['click', 'accept', 'reject', 'complaint']);
 
 function standings(state: ContactState): Map<string, Standing> {
   const out = new Map<string, Standing>();
@@ -117,9 +118,12 @@ export function journeyMoves(ruleset: RuleSet, profile: Profile, state: ContactS
         for (const send of s.sends.values()) moves.drop.push(send.key);
         moves.set.set(`${journey.id}|left`, week.index);
         moves.exited.push({ journey: journey.id, reason });
-        continue;
+        // a cycle that starts again at once (reenterAfterWeeks 0) starts again this week: 52 weeks a cycle, not 53
+        if (reason !== 'complete' || journey.reenterAfterWeeks !== 0) continue;
+        s = { phase: undefined, since: undefined, left: week.index, sends: new Map() };
       }
-    } else {
+    }
+    if (s.since === undefined) {
       if (
         s.left !== undefined &&
         (journey.reenterAfterWeeks === undefined || week.index - s.left < journey.reenterAfterWeeks)
@@ -127,7 +131,8 @@ export function journeyMoves(ruleset: RuleSet, profile: Profile, state: ContactS
         continue;
       facts ??= buildFacts(profile, { customerId: profile.customerId, channel: '' });
       if (!journey.entry(facts)) continue;
-      if (s.left !== undefined) moves.drop.push(`${journey.id}|left`);
+      const left = `${journey.id}|left`;
+      if (s.left !== undefined && !moves.set.delete(left)) moves.drop.push(left);
       moves.set.set(`${journey.id}|in|${profile.lifecyclePhase}`, week.index);
       moves.entered.push(journey.id);
       s = { phase: profile.lifecyclePhase, since: week.index, left: undefined, sends: new Map() };

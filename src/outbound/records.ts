@@ -1,6 +1,11 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FileMarks } from './files.js';
+
+/** Where a run's files stood at its last checkpoint: bytes per file name. */
+export type FileMarks = Readonly<Record<string, number>>;
+
+/** A run that cannot start as asked: a problem of the request or of what it finds, not of the run. */
+export class RunRefused extends Error {}
 
 export type RunStatus = 'queued' | 'running' | 'done' | 'failed';
 
@@ -47,7 +52,17 @@ export interface RunRecord {
    * the profiles are read again), the customers of the first pass's list written (`position`),
    * and the files' lengths then
    */
-  readonly checkpoint: { readonly after: string | null; readonly position: number; readonly files: FileMarks } | null;
+  readonly checkpoint: {
+    readonly after: string | null;
+    /** the first customer of the batch the checkpoint was taken after (in ID order): its writes may not have landed */
+    readonly from?: string;
+    readonly position: number;
+    readonly files: FileMarks;
+  } | null;
+  /** customers left out: contact state unreadable, listed twice, or written by a later week's run */
+  readonly skipped?: { readonly unread: number; readonly duplicates: number; readonly later: number };
+  /** what the run read besides its stores, pinned for a resume (outbound run: the profile file and --previous) */
+  readonly inputs?: string;
   readonly error: string | null;
   /** the process running it: a record of a process that is gone may be resumed at once */
   readonly owner?: RunOwner;

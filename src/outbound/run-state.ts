@@ -1,5 +1,8 @@
 import { applySent, type ContactState, type OutboundWrite, parseContacts } from '../contacts/state.js';
 
+/** Days of contact counts a run outside the service keeps: past the longest window a policy may have (400). */
+export const RUN_RETENTION_DAYS = 400;
+
 /**
  * Contact and journey state of a whole population for a run outside the service: each
  * customer's fields as one short string, `<name number>:<value>` pairs split by `;`, the names
@@ -12,7 +15,7 @@ export class RunState {
   private readonly numbers = new Map<string, number>();
   private readonly names: string[] = [];
 
-  constructor(private readonly retentionDays: number) {}
+  constructor(private readonly retentionDays = RUN_RETENTION_DAYS) {}
 
   private number(name: string): number {
     let n = this.numbers.get(name);

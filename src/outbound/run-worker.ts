@@ -9,6 +9,7 @@ import type { ThreadJob } from './thread.js';
 import { parseWeek } from './week.js';
 
 const job = workerData as ThreadJob;
+let rested = performance.now();
 // the lowest CPU priority, for this thread alone (Linux keeps one per thread): decisions first
 try {
   setPriority(19);
@@ -18,7 +19,7 @@ try {
 const learning = new LearningState();
 learning.replace(job.learning);
 
-withRedisRun(job.redis, (stores, records) =>
+withRedisRun({ ...job.redis, decisionLogMaxLen: job.decisionLogMaxLen }, (stores, records) =>
   runWeek(stores, {
     week: parseWeek(job.week)!,
     ruleset: compileRuleSet(job.source),
@@ -31,7 +32,10 @@ withRedisRun(job.redis, (stores, records) =>
     batchSize: job.batchSize,
     pause: async () => {
       if (Atomics.load(job.stop, 0) === 1) throw new Error(STOPPED);
-      await new Promise((resolve) => setImmediate(resolve));
+      // at rest for a share of the time the batch took (OUTBOUND_REST): Redis serves the decisions' reads in between
+      const worked = performance.now() - rested;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(worked * job.rest, 1_000)));
+      rested = performance.now();
     },
     onRecord: (record) => parentPort!.postMessage({ kind: 'record', record }),
   }),

@@ -13,8 +13,11 @@ import { type Allocation, type AllocationInput, allocate } from './allocate.js';
 import { type CustomerWeek, decideCustomer, decideOn, type RunContext, withoutExploration } from './customer.js';
 import { entryOf, type RunDecision, RunFiles, type RunSink } from './files.js';
 import { HELD_OUT_OFFER, sendFields, sentAt } from './journeys.js';
-import type { RunOwner, RunRecord, RunRecords } from './records.js';
-import type { Week } from './week.js';
+import { type AllocationSummary, type RunOwner, type RunRecord, type RunRecords, RunRefused } from './records.js';
+
+export { RunRefused } from './records.js';
+
+import { parseWeek, type Week } from './week.js';
 
 /** What a run reads customers from: a store, or a file read again for the second pass. */
 export type RunProfiles = Pick<ProfileStore, 'scan' | 'size'> & Partial<Pick<ProfileStore, 'get' | 'peek'>>;
@@ -60,6 +63,13 @@ export interface RunRequest {
   readonly allocate?: (input: AllocationInput) => Promise<Allocation>;
   /** told of every saved record: progress */
   readonly onRecord?: (record: RunRecord) => void;
+  /**
+   * What the run reads that its stores do not say (a profile file's size and time, the state it
+   * goes on from): a stopped run resumes only with the same, or its checkpoint would mean other customers
+   */
+  readonly inputs?: string;
+  /** done before the record says done: what else the run leaves (a state file) is then complete */
+  readonly beforeDone?: () => Promise<void>;
   readonly now?: () => number;
 }
 
@@ -87,12 +97,13 @@ function running(owner: RunOwner): boolean {
 /** Why a run ended early: the service stopped; asked again, it resumes from its checkpoint. */
 export const STOPPED = 'the service stopped: the run resumes from its checkpoint when asked again';
 
-/** A run that cannot start as asked: a problem of the request, not of the run. */
-export class RunRefused extends Error {}
-
 const DEFAULT_BATCH = 1_000;
 /** A record saved this recently while running belongs to a run under way; older, to one that stopped. */
 export const STALE_MS = 30_000;
+/** How often a run's record is saved whatever it is doing: well within STALE_MS. */
+const HEARTBEAT_MS = 5_000;
+/** A due step's contact worth nothing still goes out when the channel has room: it ranks last. */
+const LEAST_SCORE = 1e-9;
 /** The run record is saved at most this often while writing (and at every phase change). */
 const SAVE_EVERY_MS = 250;
 
@@ -105,6 +116,10 @@ interface Candidates {
   /** per channel: contacts already written by this run before it stopped (a resumed run) */
   used: number[];
   unread: number;
+  /** profiles listed again (a file's repeated line, a Redis SCAN's repeat): the first is the one decided */
+  duplicates: number;
+  /** customers a later week's run already wrote: a week is not run after the one that follows it */
+  later: number;
   scanned: number;
 }
 
@@ -153,43 +168,59 @@ export async function runWeek(stores: RunStores, req: RunRequest): Promise<RunRe
   if (prior?.status === 'done') return prior;
   const busy = prior && underWay(prior, now());
   if (busy) throw new RunRefused(busy);
-  if (prior && prior.rulesetVersion !== ruleset.version)
+  const resumed = prior?.checkpoint ? prior : undefined;
+  if (resumed && resumed.rulesetVersion !== ruleset.version)
     throw new RunRefused(
-      `week ${week.key} was started with rule set ${prior.rulesetVersion} and the active one is ${ruleset.version}: resume it with that version, or run the week into a new folder`,
+      `week ${week.key} was started with rule set ${resumed.rulesetVersion} and the active one is ${ruleset.version}: resume it with that version, or run the week into a new folder`,
     );
-  const { channels, capacity } = prior
-    ? { channels: [...prior.channels], capacity: { ...prior.capacity } }
+  if (resumed && (resumed.inputs ?? '') !== (req.inputs ?? ''))
+    throw new RunRefused(
+      `week ${week.key} was started from ${resumed.inputs || 'other inputs'}; resume it from the same (now ${req.inputs || 'none'}), or run the week into a new folder`,
+    );
+  const { channels, capacity } = resumed
+    ? { channels: [...resumed.channels], capacity: { ...resumed.capacity } }
     : checkRequest(req);
-  const files = req.sink ?? (await RunFiles.open(req.dir, ruleset, channels, prior?.checkpoint?.files));
+  const files = req.sink ?? (await RunFiles.open(req.dir, ruleset, channels, resumed?.checkpoint?.files));
   const at = new Date(now()).toISOString();
   let record: RunRecord = {
-    runId: prior?.runId ?? req.runId ?? `${week.key}`,
+    runId: resumed?.runId ?? req.runId ?? `${week.key}`,
     week: week.key,
     status: 'running',
     rulesetVersion: ruleset.version,
     channels,
     capacity,
-    startedAt: prior?.startedAt ?? at,
+    startedAt: resumed?.startedAt ?? at,
     updatedAt: at,
     finishedAt: null,
     phase: 'scan',
     progress: { done: 0, total: (await stores.profiles.size()) ?? null },
-    counts: prior?.counts ?? Object.fromEntries(channels.map((c) => [c, 0])),
-    heldOut: prior?.heldOut ?? 0,
-    unsent: prior?.unsent ?? 0,
-    customers: prior?.customers ?? 0,
-    entered: prior?.entered ?? {},
-    exited: prior?.exited ?? {},
-    allocation: null,
-    checkpoint: prior?.checkpoint ?? null,
+    counts: resumed?.counts ?? Object.fromEntries(channels.map((c) => [c, 0])),
+    heldOut: resumed?.heldOut ?? 0,
+    unsent: resumed?.unsent ?? 0,
+    customers: resumed?.customers ?? 0,
+    entered: resumed?.entered ?? {},
+    exited: resumed?.exited ?? {},
+    skipped: { unread: 0, duplicates: 0, later: 0 },
+    allocation: resumed?.allocation ?? null,
+    checkpoint: resumed?.checkpoint ?? null,
     error: null,
     owner: { host: hostname(), pid: process.pid },
+    ...(req.inputs !== undefined && { inputs: req.inputs }),
   };
-  const save = async (changes: Partial<RunRecord>) => {
+  // saves one at a time, in order: the heartbeat's and the batches' never cross
+  let saving = Promise.resolve();
+  const save = (changes: Partial<RunRecord>) => {
     record = { ...record, ...changes, updatedAt: new Date(now()).toISOString() };
-    await records.save(record);
-    req.onRecord?.(record);
+    const snapshot = record;
+    saving = saving.then(async () => {
+      await records.save(snapshot);
+      req.onRecord?.(snapshot);
+    });
+    return saving;
   };
+  // a long allocation or a slow batch still shows the run alive: no other process takes it over
+  const heartbeat = setInterval(() => void save({}).catch(() => {}), HEARTBEAT_MS);
+  heartbeat.unref();
   try {
     await save({});
     const ctx: RunContext = {
@@ -213,13 +244,17 @@ export async function runWeek(stores: RunStores, req: RunRequest): Promise<RunRe
       perCustomer: ruleset.outbound.maxContactsPerRun,
     };
     // a run stopped while writing goes on with the plan it wrote by: the same contacts, ties and all
-    const saved = prior?.phase === 'write' && req.sink === undefined ? await loadPlan(req.dir) : undefined;
+    const saved = req.sink === undefined && prior ? await loadPlan(req.dir, week.key, ruleset.version) : undefined;
+    if (resumed && saved === undefined)
+      throw new RunRefused(
+        `week ${week.key} stopped while writing, and its plan (${PLAN_FILE}) is not in ${req.dir}: run the week into a new folder`,
+      );
     let chosen: Uint8Array;
     if (saved !== undefined) {
       chosen = new Uint8Array(found.n);
       for (let j = 0; j < found.n; j++)
-        chosen[j] = saved.has(`${found.ids[found.customer[j]!]}|${channels[found.channel[j]!]}`) ? 1 : 0;
-      await save({ phase: 'write', progress: { done: 0, total: found.ids.length }, allocation: prior!.allocation });
+        chosen[j] = saved.pairs.has(`${found.ids[found.customer[j]!]}|${channels[found.channel[j]!]}`) ? 1 : 0;
+      await save({ phase: 'write', progress: { done: 0, total: found.ids.length }, allocation: saved.allocation });
     } else {
       // candidates in customer-ID order: ties go the same way whatever order the store listed them in
       // (a file is read in the same order every time: as read)
@@ -228,27 +263,40 @@ export async function runWeek(stores: RunStores, req: RunRequest): Promise<RunRe
         byId ? { ...input, customer: byId.customer, channel: byId.channel, score: byId.score } : input,
       );
       chosen = byId ? byId.back(plan.chosen) : plan.chosen;
-      if (req.sink === undefined) await savePlan(req.dir, found, chosen, channels);
-      await save({
-        phase: 'write',
-        progress: { done: 0, total: found.ids.length },
-        allocation: {
-          candidates: found.n,
-          chosen: plan.chosen.reduce((s, x) => s + x, 0),
-          total: plan.total,
-          bound: plan.bound,
-          gap: plan.gap,
-          capacity: Object.fromEntries(channels.map((c, i) => [c, caps[i] ?? null])),
-        },
-      });
+      const allocation: AllocationSummary = {
+        candidates: found.n,
+        chosen: plan.chosen.reduce((s, x) => s + x, 0),
+        total: plan.total,
+        bound: plan.bound,
+        gap: plan.gap,
+        capacity: Object.fromEntries(channels.map((c, i) => [c, caps[i] ?? null])),
+      };
+      if (req.sink === undefined)
+        await savePlan(
+          req.dir,
+          { week: week.key, rulesetVersion: ruleset.version, allocation },
+          found,
+          chosen,
+          channels,
+        );
+      await save({ phase: 'write', progress: { done: 0, total: found.ids.length }, allocation });
     }
+    await save({ skipped: { unread: found.unread, duplicates: found.duplicates, later: found.later } });
     await write(stores, ctx, req, files, found, chosen, record, save);
+    await req.beforeDone?.();
     await save({ status: 'done', phase: 'done', finishedAt: new Date(now()).toISOString() });
     return record;
   } catch (err) {
-    await save({ status: 'failed', error: (err as Error).message }).catch(() => {});
+    const message = (err as Error).message;
+    // what the record shows anyone who reads it: the run's own words, never a path or a host of the machine
+    const shown =
+      err instanceof RunRefused || message === STOPPED
+        ? message
+        : 'an unexpected error; the log of the process that ran it has the details';
+    await save({ status: 'failed', error: shown }).catch(() => {});
     throw err;
   } finally {
+    clearInterval(heartbeat);
     files.close();
   }
 }
@@ -268,8 +316,11 @@ async function scan(
     n: 0,
     used: ctx.channels.map(() => 0),
     unread: 0,
+    duplicates: 0,
+    later: 0,
     scanned: 0,
   };
+  const seen = new Set<string>();
   const channelIndex = new Map(ctx.channels.map((ch, i) => [ch, i] as const));
   const stepChannel = stepChannels(ctx.ruleset);
   let saved = Date.now();
@@ -278,9 +329,18 @@ async function scan(
     for (let i = 0; i < batch.length; i++) {
       const profile = batch[i]!;
       const state = states[i];
+      if (seen.has(profile.customerId)) {
+        c.duplicates++;
+        continue;
+      }
+      seen.add(profile.customerId);
       // a customer whose contacts cannot be read is left out: their caps and journeys are unknown
       if (state === undefined) {
         c.unread++;
+        continue;
+      }
+      if (ranLater(state, ctx.week)) {
+        c.later++;
         continue;
       }
       if (state.runs.has(ctx.week.key)) {
@@ -297,11 +357,11 @@ async function scan(
       const k = c.ids.push(profile.customerId) - 1;
       for (const choice of week.choices) {
         const offer = choice.outcome.decision.offers[0];
-        if (offer === undefined || !(offer.score > 0)) continue;
+        if (offer === undefined) continue;
         if (c.n === c.customer.length) grow(c);
         c.customer[c.n] = k;
         c.channel[c.n] = channelIndex.get(choice.channel)!;
-        c.score[c.n] = offer.score;
+        c.score[c.n] = Math.max(offer.score, LEAST_SCORE);
         c.n++;
       }
     }
@@ -318,17 +378,37 @@ async function scan(
 /** The allocation's choices, kept in the run's folder for a run that stops while writing. */
 const PLAN_FILE = 'plan.json';
 
-async function savePlan(dir: string, found: Candidates, chosen: Uint8Array, channels: readonly string[]) {
+interface PlanHead {
+  readonly week: string;
+  readonly rulesetVersion: string;
+  readonly allocation: AllocationSummary;
+}
+
+async function savePlan(
+  dir: string,
+  head: PlanHead,
+  found: Candidates,
+  chosen: Uint8Array,
+  channels: readonly string[],
+): Promise<void> {
   const pairs: string[] = [];
   for (let j = 0; j < found.n; j++)
     if (chosen[j]) pairs.push(`${found.ids[found.customer[j]!]}|${channels[found.channel[j]!]}`);
-  await writeFile(join(dir, `${PLAN_FILE}.tmp`), JSON.stringify(pairs));
+  await writeFile(join(dir, `${PLAN_FILE}.tmp`), JSON.stringify({ ...head, pairs }));
   await rename(join(dir, `${PLAN_FILE}.tmp`), join(dir, PLAN_FILE));
 }
 
-async function loadPlan(dir: string): Promise<Set<string> | undefined> {
+/** The plan of this week and rule-set version, if the folder holds one. */
+async function loadPlan(
+  dir: string,
+  week: string,
+  version: string,
+): Promise<(PlanHead & { readonly pairs: ReadonlySet<string> }) | undefined> {
   const text = await readFile(join(dir, PLAN_FILE), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : new Set(JSON.parse(text) as string[]);
+  if (text === undefined) return undefined;
+  const plan = JSON.parse(text) as PlanHead & { pairs: string[] };
+  if (plan.week !== week || plan.rulesetVersion !== version) return undefined;
+  return { ...plan, pairs: new Set(plan.pairs) };
 }
 
 /** The candidates renumbered so that customers come in ID order, and a way back to the scan's numbering. */
@@ -355,6 +435,12 @@ function inIdOrder(found: Candidates) {
     return out;
   };
   return { customer, channel, score, back };
+}
+
+/** Whether a run of a later week wrote the customer: this week's moves would go back in time. */
+function ranLater(state: ContactState, week: Week): boolean {
+  for (const key of state.runs.keys()) if ((parseWeek(key)?.index ?? -1) > week.index) return true;
+  return false;
 }
 
 /** "journey|step" → the step's channel: what a resumed run reads its earlier sends by. */
@@ -446,6 +532,8 @@ async function write(
   const stepChannel = stepChannels(ruleset);
   const after = start.checkpoint?.after ?? null;
   const position = start.checkpoint?.position ?? 0;
+  // customers before the checkpoint's batch were written for sure: only that batch's writes may not have landed
+  const batchFrom = start.checkpoint?.from ?? null;
   const counts: Record<string, number> = { ...start.counts };
   const entered: Record<string, number> = { ...start.entered };
   const exited: Record<string, number> = { ...start.exited };
@@ -475,7 +563,10 @@ async function write(
       const profile = profiles[i];
       const state = states[i];
       if (profile === undefined || state === undefined) continue;
-      // written before the checkpoint: its lines are in the files already
+      // before the checkpoint's batch: written, and listed; the store has it (with Redis) or it is
+      // rebuilt quietly (memory: its state went with the process that stopped)
+      if (!stores.rescan && batchFrom !== null && id < batchFrom) continue;
+      // in the checkpoint's batch: listed in the files already, its write may not have landed
       const quiet = stores.rescan ? ks[i]! < position : after !== null && id <= after;
       if (state.runs.has(week.key)) {
         if (quiet) continue;
@@ -506,7 +597,9 @@ async function write(
     done += ks.length;
     const last = ids.at(-1)!;
     const behind = stores.rescan ? ks.at(-1)! < position : after !== null && last <= after;
-    const checkpoint = behind ? start.checkpoint : { after: last, position: ks.at(-1)! + 1, files: marks };
+    const checkpoint = behind
+      ? start.checkpoint
+      : { after: last, from: ids[0]!, position: ks.at(-1)! + 1, files: marks };
     await save({
       checkpoint,
       counts,

@@ -9,6 +9,8 @@ import { RunRefused } from './run.js';
 /** What a run in a worker thread is given: everything it needs, as plain data. */
 export interface ThreadJob {
   readonly redis: RedisRunTarget;
+  /** the service's DECISION_LOG_MAXLEN: the run's decisions go to the same stream, capped the same */
+  readonly decisionLogMaxLen: number;
   /** the rule set as validated: the thread compiles its own copy, which has the same version */
   readonly source: RuleSetSource;
   /** the learned counts at the start: the run ranks by these */
@@ -18,6 +20,8 @@ export interface ThreadJob {
   readonly capacity: Readonly<Record<string, number>> | undefined;
   readonly dir: string;
   readonly batchSize: number | undefined;
+  /** after each batch the run rests this share of the time the batch took (OUTBOUND_REST) */
+  readonly rest: number;
   /** set to 1 by the service when it stops: the run ends at its next checkpoint */
   readonly stop: Int32Array;
 }

@@ -250,6 +250,18 @@ describe('outbound runs over the API', () => {
       await expectProblem(await o.start({ week, channels: ['email'] }), 409, 'run_conflict');
     });
 
+    it('one run at a time: another week while one runs is 409 run_conflict, and starts once it is done', async () => {
+      const first = LATER(3);
+      const second = LATER(4);
+      expect((await o.start({ week: first })).status).toBe(202);
+      const busy = await expectProblem(await o.start({ week: second }), 409, 'run_conflict');
+      expect(busy.detail).toContain(first);
+      expect((await o.get(`/v1/outbound/runs/${second}`)).status).toBe(404);
+      await o.until(first);
+      expect((await o.start({ week: second })).status).toBe(202);
+      await o.until(second);
+    });
+
     it('a run that does not exist: 404; a channel the run has no list for: 404', async () => {
       await expectProblem(await o.get(`/v1/outbound/runs/${LATER(30)}`), 404, 'not_found');
       await expectProblem(await o.get(`/v1/outbound/runs/${LATER(30)}/files/email.csv`), 404, 'not_found');

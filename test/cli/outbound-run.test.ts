@@ -156,6 +156,14 @@ describe('nextbest outbound run', () => {
       expect(await readFile(join(a(), 'run.json'), 'utf8')).toBe(runJson);
     });
 
+    it("a folder that holds another week's run is refused, and left as it was", async () => {
+      const before = await readRun(a());
+      const other = await outbound('--week', NEXT, '--profiles', profiles, '--out', a());
+      expect(other.code).toBe(1);
+      expect(other.stderr).toContain(`holds the run of ${WEEK}`);
+      expect((await readRun(a())).raw).toEqual(before.raw);
+    });
+
     it('--json prints the run record, as run.json keeps it', async () => {
       const b = join(dir, 'json');
       const r = await outbound('--week', WEEK, '--profiles', profiles, '--out', b, '--json');
