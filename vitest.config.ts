@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /** Tests that measure the service's latency: run after the others, one file at a time, so what they measure is the service, not the tests beside them. */
 const TIMING = 'test/**/*.timing.test.ts';
+/** Tests that load the machine (runs over 100 000 customers): after the others too, so they slow none of them. */
+const HEAVY = 'test/**/*.heavy.test.ts';
 
 const shared = { testTimeout: 60_000, hookTimeout: 60_000 };
 
@@ -13,7 +15,7 @@ export default defineConfig({
           ...shared,
           name: 'suite',
           include: ['test/**/*.test.ts'],
-          exclude: [TIMING, '**/node_modules/**'],
+          exclude: [TIMING, HEAVY, '**/node_modules/**'],
           sequence: { groupOrder: 0 },
         },
       },
@@ -21,7 +23,7 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'timing',
-          include: [TIMING],
+          include: [TIMING, HEAVY],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },
