@@ -411,12 +411,18 @@ async function loadPlan(
   return { ...plan, pairs: new Set(plan.pairs) };
 }
 
-/** The candidates renumbered so that customers come in ID order, and a way back to the scan's numbering. */
-function inIdOrder(found: Candidates) {
-  const order = sortedIndexes(found.ids);
+/** Where each listed customer's candidates start (they are contiguous): customer k's are from[k]..from[k+1]. */
+function candidateStarts(found: Candidates): Uint32Array {
   const from = new Uint32Array(found.ids.length + 1);
   for (let j = 0; j < found.n; j++) from[found.customer[j]! + 1]!++;
   for (let k = 0; k < found.ids.length; k++) from[k + 1]! += from[k]!;
+  return from;
+}
+
+/** The candidates renumbered so that customers come in ID order, and a way back to the scan's numbering. */
+function inIdOrder(found: Candidates) {
+  const order = sortedIndexes(found.ids);
+  const from = candidateStarts(found);
   const customer = new Uint32Array(found.n);
   const channel = new Uint8Array(found.n);
   const score = new Float64Array(found.n);
@@ -520,9 +526,7 @@ async function write(
   save: (changes: Partial<RunRecord>) => Promise<void>,
 ): Promise<void> {
   const { week, ruleset } = ctx;
-  const from = new Uint32Array(found.ids.length + 1);
-  for (let j = 0; j < found.n; j++) from[found.customer[j]! + 1]!++;
-  for (let k = 0; k < found.ids.length; k++) from[k + 1]! += from[k]!;
+  const from = candidateStarts(found);
   const channelIndex = new Map(ctx.channels.map((ch, i) => [ch, i] as const));
   const isChosen = (k: number, channel: string) => {
     const c = channelIndex.get(channel);

@@ -38,14 +38,21 @@ afterAll(async () => {
 let dirs = 0;
 const newDir = () => join(tmp, `run-${++dirs}`);
 
-/** A run over the file, from the given state; `stopAt` throws in the pause before that batch (counted over both passes). */
+/**
+ * A run over the file (or `stores`), from the given state; `stopAt` throws in the pause before
+ * that batch (counted over both passes).
+ */
 function weekRun(
   state: RunState,
   dir: string,
-  extra: Partial<RunRequest> & { stopAt?: number; profiles?: string } = {},
+  extra: Partial<RunRequest> & { stopAt?: number; profiles?: string; stores?: RunStores } = {},
 ): Promise<RunRecord> {
   let batches = 0;
-  const stores: RunStores = { profiles: new ProfileFile(extra.profiles ?? file), contacts: state, rescan: true };
+  const stores: RunStores = extra.stores ?? {
+    profiles: new ProfileFile(extra.profiles ?? file),
+    contacts: state,
+    rescan: true,
+  };
   return runWeek(stores, {
     week: W50,
     ruleset: rs,
@@ -84,25 +91,11 @@ describe('a run that stops twice', () => {
   });
 
   it('with a store that outlives the stops (as Redis does): the same lines, each customer written once', async () => {
-    const stores = (state: RunState): RunStores => {
+    // the profiles looked up by ID, the state kept between the attempts
+    const run = (state: RunState, dir: string, stopAt?: number) => {
       const profiles = new MemoryProfileStore();
       void profiles.putMany(population);
-      return { profiles, contacts: state };
-    };
-    const run = (state: RunState, dir: string, stopAt?: number) => {
-      let batches = 0;
-      return runWeek(stores(state), {
-        week: W50,
-        ruleset: rs,
-        model: priorPropensity,
-        dir,
-        records: new FolderRecords(() => dir),
-        batchSize: 100,
-        capacity: { email: 300 },
-        pause: async () => {
-          if (++batches === stopAt) throw new Error('stopped');
-        },
-      });
+      return weekRun(state, dir, { stores: { profiles, contacts: state }, ...(stopAt !== undefined && { stopAt }) });
     };
     const whole = newDir();
     await run(new RunState(), whole);
