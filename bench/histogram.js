@@ -60,3 +60,13 @@ export function histogramTotals(text, name) {
   }
   return totals;
 }
+
+/** A counter summed over every label set, or null when /metrics has no such counter. */
+export function counterTotal(text, name) {
+  let sum = null;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}

@@ -1,67 +1,76 @@
-// What the bench prints: a per-round table, the summary lines, the fixed-rate run, loud failures.
+// What the bench prints: a row per server per round, the summary lines, the fixed-rate runs, loud failures.
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const int = (n) => (n == null || Number.isNaN(n) ? 'n/a' : Math.round(n).toLocaleString('en-US'));
-const ms = (n) => n.toFixed(2);
+const ms = (n) => (n == null || Number.isNaN(n) ? 'n/a' : n.toFixed(2));
+const x = (n) => (n == null || Number.isNaN(n) ? 'n/a' : `${n.toFixed(2)}×`);
 const us = (q) => (q ? `${q.beyondLastBucket ? '>' : '~'}${Math.round(q.seconds * 1e6)} µs` : 'n/a');
 export const pct = (x) => `${(x * 100).toFixed(1)} %`;
+const NAMES = { memory: 'nextbest', redis: 'nextbest (redis)', bare: 'bare', echo: 'echo' };
 
 const COLUMNS = [
   ['round', 6, (r) => r.round],
-  ['decisions/s', 12, (r) => int(r.nextbest.reqPerSec)],
-  ['bare req/s', 11, (r) => int(r.bare.reqPerSec)],
-  ['ratio', 7, (r) => r.ratio.toFixed(3)],
-  ['echo req/s', 11, (r) => int(r.echo.reqPerSec)],
-  ['÷ echo', 7, (r) => r.echoRatio.toFixed(3)],
-  ['p50 ms', 8, (r) => ms(r.nextbest.latencyMs.p50)],
-  ['p99 ms', 8, (r) => ms(r.nextbest.latencyMs.p99)],
-  ['p99.9 ms', 9, (r) => ms(r.nextbest.latencyMs.p99_9)],
-  ['CPU µs/decision', 16, (r) => int(r.nextbest.serverCpuUsPerRequest)],
-  ['CPU µs/bare', 12, (r) => int(r.bare.serverCpuUsPerRequest)],
-  ['failed', 20, (r) => (r.failed ? `!! ${r.nextbest.failed} / ${r.bare.failed} bare / ${r.echo.failed} echo` : '0')],
+  ['server', 17, (r) => NAMES[r.name]],
+  ['req/s', 8, (r) => int(r.reqPerSec)],
+  ['p50 ms', 7, (r) => ms(r.latencyMs.p50)],
+  ['p99 ms', 7, (r) => ms(r.latencyMs.p99)],
+  ['CPU µs/req', 11, (r) => int(r.serverCpuUsPerRequest)],
+  ['÷ bare CPU', 11, (r) => (r.cpuRatio === undefined ? '' : x(r.cpuRatio))],
+  ['Redis µs/req', 13, (r) => (r.redis ? int(r.redis.cpuUsPerDecision) : '')],
+  ['Redis cmds/req', 15, (r) => (r.redis ? r.redis.commandsPerDecision.toFixed(2) : '')],
+  ['failed', 8, (r) => (r.failed ? `!! ${r.failed}` : '0')],
 ];
 const line = (cells) => cells.map((c, i) => String(c).padStart(COLUMNS[i][1])).join(' ');
 
 export const printHeader = () => console.log(line(COLUMNS.map(([title]) => title)));
-export const printRound = (round) => console.log(line(COLUMNS.map(([, , cell]) => cell(round))));
+export function printRound(round, targets) {
+  for (const t of targets)
+    console.log(line(COLUMNS.map(([, , cell]) => cell({ round: round.round, name: t.name, ...round.runs[t.name] }))));
+}
 
 export function printSummary(s, rounds) {
-  const row = {
-    round: 'median',
-    ratio: s.ratio,
-    echoRatio: s.echoRatio,
-    failed: 0,
-    nextbest: {
-      reqPerSec: s.decisionsPerSec,
-      latencyMs: s.decisionLatencyMs,
-      serverCpuUsPerRequest: s.serverCpuUsPerRequest.nextbest,
-    },
-    bare: { reqPerSec: s.bareReqPerSec, serverCpuUsPerRequest: s.serverCpuUsPerRequest.bare },
-    echo: { reqPerSec: s.echoReqPerSec },
-  };
-  console.log(line(COLUMNS.map(([, , cell], i) => (i === COLUMNS.length - 1 ? '' : cell(row)))));
-  const { nextbest: cpuA, bare: cpuB } = s.serverCpuUsPerRequest;
-  console.log(
-    `\nratio decisions/s ÷ bare req/s (the bare endpoint answering a decision-sized body): ${s.ratio.toFixed(3)} (median of per-round ratios, range ${s.ratioRange.map((r) => r.toFixed(3)).join('–')})` +
-      (cpuA ? `; by server CPU per request (bare ÷ nextbest): ${(cpuB / cpuA).toFixed(3)}` : ''),
-  );
-  console.log(
-    `ratio decisions/s ÷ echo req/s (a 40-byte answer): ${s.echoRatio.toFixed(3)}; the echo itself against the decision-sized bare answer: ${(s.bareReqPerSec / s.echoReqPerSec).toFixed(3)}`,
-  );
-  console.log(
-    'latency: autocannon send → full response, 32 connections in closed loop (so ≈ connections ÷ throughput)',
-  );
-  console.log(
-    'server-side decision time: bucket-interpolated, from validated request to answer (no HTTP, body parsing, validation or JSON out)',
-  );
-  if (s.ratioRange[1] > 1.2 * s.ratioRange[0])
-    console.log("note: the ratio moved over 20 % between rounds: something else was using this machine's CPU");
-  if (median(rounds.map((r) => r.bare.clientCpuShare)) > 0.9) {
+  for (const name of [...Object.keys(s.stores), 'bare', 'echo']) {
+    const m = s.stores[name] ?? s[name];
     console.log(
-      'note: the load generator used about a full core in the bare runs: bare req/s is a floor, and the ratio flatters nextbest',
+      line(COLUMNS.map(([, , cell], i) => (i === COLUMNS.length - 1 ? '' : cell({ round: 'median', name, ...m })))),
+    );
+  }
+  console.log('');
+  for (const [name, m] of Object.entries(s.stores)) {
+    console.log(
+      `${NAMES[name]}: CPU per decision ÷ CPU per bare answer ${x(m.cpuRatio)} (median of the rounds' ratios, range ${m.cpuRatioRange.map((r) => r.toFixed(2)).join('–')}); ` +
+        `${int(m.serverCpuUsPerRequest)} µs against ${int(s.bare.serverCpuUsPerRequest)} µs; ${int(m.reqPerSec)} decisions/s, ${m.ratio.toFixed(3)} of bare req/s`,
+    );
+  }
+  const { memory, redis } = s.stores;
+  if (memory && redis)
+    console.log(
+      `with Redis, nextbest's CPU per decision is ${x(redis.serverCpuUsPerRequest / memory.serverCpuUsPerRequest)} the memory store's`,
+    );
+  if (redis) {
+    const calls = Object.entries(redis.redis.calls)
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, n]) => `${c} ${n.toFixed(2)}`)
+      .join(', ');
+    const trips = redis.serverSide.roundTripsPerDecision;
+    console.log(
+      `Redis per decision: ${int(redis.redis.cpuUsPerDecision)} µs CPU (redis-server's user + system), ${redis.redis.commandsPerDecision.toFixed(2)} commands (${calls}, scripts' own calls included); ` +
+        `${trips === null ? 'n/a' : trips.toFixed(2)} round trips a decision waits for (nextbest_decision_store_round_trips_total)`,
+    );
+  }
+  console.log(
+    'CPU: user + system of the server process (every thread) ÷ answers; latency: autocannon send → full response, 32 connections in closed loop',
+  );
+  for (const [name, m] of Object.entries(s.stores)) printServerSide(`${NAMES[name]}, under full load`, m.serverSide);
+  const spread = Object.values(s.stores).some((m) => m.cpuRatioRange[1] > 1.2 * m.cpuRatioRange[0]);
+  if (spread)
+    console.log("note: a CPU ratio moved over 20 % between rounds: something else was using this machine's CPU");
+  if (median(rounds.map((r) => r.runs.bare.clientCpuShare)) > 0.9) {
+    console.log(
+      'note: the load generator used about a full core in the bare runs: bare req/s is a floor, and the throughput ratio flatters nextbest',
     );
   }
 }
@@ -74,19 +83,14 @@ export function printServerSide(title, h) {
   );
 }
 
-export function printFixedRate(f, server) {
+export function printFixedRate(name, f) {
+  const range = (pick) => `${ms(Math.min(...f.runs.map(pick)))}–${ms(Math.max(...f.runs.map(pick)))}`;
   console.log(
-    `  achieved ${int(f.sent / f.seconds)} req/s; latency from the intended send time (corrected for coordinated omission): ` +
-      `p50 ${ms(f.latencyMs.p50)} ms, p99 ${ms(f.latencyMs.p99)} ms, p99.9 ${ms(f.latencyMs.p99_9)} ms`,
+    `  ${NAMES[name]} at ${int(f.rate)} decisions/s: from the intended send time (coordinated omission corrected), median of rounds p50 ${ms(f.p50)} ms, ` +
+      `p99 ${ms(f.p99)} ms (rounds ${range((r) => r.latencyMs.p99)}); uncorrected p99 ${range((r) => r.uncorrectedLatencyMs.p99)} ms; ` +
+      `generator lag max ${ms(Math.max(...f.runs.map((r) => r.maxLagMs)))} ms; failed ${f.failed ? `!! ${f.failed}` : 0}`,
   );
-  console.log(
-    `  from the actual send (uncorrected): p50 ${ms(f.uncorrectedLatencyMs.p50)} ms, p99 ${ms(f.uncorrectedLatencyMs.p99)} ms; ` +
-      `generator lag max ${f.maxLagMs.toFixed(1)} ms; failed ${f.failed ? `!! ${f.failed} ${JSON.stringify(f.statusCodes)}` : 0}`,
-  );
-  console.log(
-    "  (our own open-loop sender: autocannon's overallRate sends each second's quota in a burst, and its correction assumes a 1 ms interval)",
-  );
-  printServerSide('at the fixed rate', server);
+  printServerSide(`${NAMES[name]} at the fixed rate`, f.serverSide);
 }
 
 export function printFailures(failed, rounds, fixed) {
@@ -94,22 +98,30 @@ export function printFailures(failed, rounds, fixed) {
   console.error(
     `\n!!!!!!!! ${failed} requests failed (non-2xx, errors or timeouts): these numbers do not measure decisions !!!!!!!!`,
   );
-  for (const r of rounds) {
-    console.error(
-      `  round ${r.round}: nextbest ${JSON.stringify(r.nextbest.statusCodes)} errors ${r.nextbest.errors} timeouts ${r.nextbest.timeouts}; ` +
-        `bare ${JSON.stringify(r.bare.statusCodes)} errors ${r.bare.errors} timeouts ${r.bare.timeouts}`,
-    );
-  }
-  console.error(`  fixed rate: ${JSON.stringify(fixed.statusCodes)} errors ${fixed.errors}`);
+  for (const r of rounds)
+    for (const [name, run] of Object.entries(r.runs))
+      if (run.failed)
+        console.error(
+          `  round ${r.round}, ${NAMES[name]}: ${JSON.stringify(run.statusCodes)} errors ${run.errors} timeouts ${run.timeouts}`,
+        );
+  for (const [name, f] of Object.entries(fixed))
+    if (f.failed)
+      console.error(`  fixed rate, ${NAMES[name]}: ${f.runs.map((r) => JSON.stringify(r.statusCodes)).join(' ')}`);
 }
 
-export function printCluster(c, s) {
+export function printCluster(c, one) {
   console.log(
-    `\n${c.workers} workers (node:cluster, one port): ${int(c.decisionsPerSec)} decisions/s, ${(c.decisionsPerSec / s.decisionsPerSec).toFixed(2)}× one process; ` +
+    `\n${c.workers} workers (node:cluster, one port, not pinned): ${int(c.decisionsPerSec)} decisions/s, ${(c.decisionsPerSec / one.reqPerSec).toFixed(2)}× one process; ` +
       `p50 ${ms(c.latencyMs.p50)} ms, p99 ${ms(c.latencyMs.p99)} ms; CPU ${int(c.serverCpuUsPerRequest)} µs/decision over all workers` +
       (c.failed ? `; !! ${c.failed} failed` : ''),
   );
+}
+
+export function printNodes(n, one) {
   console.log(
-    '  (the load generator shares the machine: with as many cores as workers, it takes CPU the workers would use)',
+    `${n.nodes} nodes (processes, not pinned) sharing one Redis: ${int(n.decisionsPerSec)} decisions/s together, ${(n.decisionsPerSec / one.reqPerSec).toFixed(2)}× one node; ` +
+      `CPU ${int(n.serverCpuUsPerRequest)} µs/decision in nextbest, ${int(n.redisCpuUsPerDecision)} µs in Redis; p99 ${ms(n.p99)} ms` +
+      (n.failed ? `; !! ${n.failed} failed` : ''),
   );
+  console.log('  (the load generator and Redis share the two cores with the nodes: the sum is what this box gives)');
 }

@@ -1,18 +1,40 @@
 // Starts the servers under test in child processes, so load generator and server do not share an event loop.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { availableParallelism, constants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const READY_TIMEOUT_MS = 60_000;
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)); // RULES_DIR defaults to ./rules
 const children = new Set();
+
+/**
+ * Where each side runs: with taskset and at least two cores (and BENCH_PIN not 0), the servers on
+ * the last core and the load generator (this process) on the others, so neither takes the other's
+ * CPU; `pinned` is null when they share the machine.
+ */
+function pinning() {
+  const cores = availableParallelism();
+  if (process.env.BENCH_PIN === '0' || process.platform !== 'linux' || cores < 2) return null;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', `0-${cores - 2}`, String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    return null; // no taskset
+  }
+  return { server: String(cores - 1), generator: cores === 2 ? '0' : `0-${cores - 2}` };
+}
+export const pinned = pinning();
+
+/** Pins a process's every thread to the server core (or the load generator's cores). */
+export function pin(pid, where = 'server') {
+  if (pinned) execFileSync('taskset', ['-a', '-p', '-c', pinned[where], String(pid)], { stdio: 'ignore' });
+}
 // the decision log is written as in production, into a directory of its own that leaves with the bench
 const DECISION_LOG_DIR = mkdtempSync(join(tmpdir(), 'nextbest-bench-decisions-'));
 
 /** Forks `file` (relative to bench/), waits for it to report its port, returns {name, url, child}. */
-function start(name, file, env = {}, execArgv = []) {
+function start(name, file, env = {}, execArgv = [], { pinnable = true } = {}) {
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), {
     cwd: PROJECT_ROOT,
     env: { ...process.env, NODE_ENV: 'production', ...env },
@@ -28,6 +50,7 @@ function start(name, file, env = {}, execArgv = []) {
     );
     child.once('message', ({ port, pids }) => {
       clearTimeout(timer);
+      if (pinnable) for (const p of pids ?? [child.pid]) pin(p);
       child.once('exit', (code, signal) => {
         if (!child.stopping) die(`${name} server exited during the benchmark (code ${code}, signal ${signal})`);
       });
@@ -40,7 +63,7 @@ function start(name, file, env = {}, execArgv = []) {
   });
 }
 
-const nextbestEnv = (customers, rulesDir) => ({
+const nextbestEnv = (customers, rulesDir, redisUrl) => ({
   DEMO_CUSTOMERS: String(customers),
   LOG_LEVEL: 'error',
   PORT: '0',
@@ -49,25 +72,35 @@ const nextbestEnv = (customers, rulesDir) => ({
   PROFILES_FILE: '',
   RULES_DIR: rulesDir,
   DECISION_LOG_DIR,
+  ...(redisUrl && { PROFILE_STORE: 'redis', REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: '' }),
 });
 
-/** The nextbest service on the embedded default with a generated population; BENCH_CPU_PROF=DIR profiles it. */
-export function startNextbest(customers, rulesDir) {
+/**
+ * The nextbest service with a generated population: on the embedded default, or with
+ * `redisUrl` on PROFILE_STORE=redis (the population imported there); `pinnable: false` leaves it
+ * free of the server core. BENCH_CPU_PROF=DIR profiles it.
+ */
+export function startNextbest(customers, rulesDir, { redisUrl, pinnable = true } = {}) {
   const prof = process.env.BENCH_CPU_PROF;
   return start(
-    'nextbest',
+    redisUrl ? 'nextbest (redis)' : 'nextbest',
     './serve-nextbest.js',
-    nextbestEnv(customers, rulesDir),
+    nextbestEnv(customers, rulesDir, redisUrl),
     prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : [],
+    { pinnable },
   );
 }
 
 /** The same, as `workers` node:cluster workers sharing one port (the primary forks them). */
 export function startNextbestCluster(customers, rulesDir, workers) {
-  return start(`nextbest × ${workers} workers`, './serve-cluster.js', {
-    ...nextbestEnv(customers, rulesDir),
-    BENCH_WORKERS: String(workers),
-  });
+  // unpinned: the workers are to use every core
+  return start(
+    `nextbest × ${workers} workers`,
+    './serve-cluster.js',
+    { ...nextbestEnv(customers, rulesDir), BENCH_WORKERS: String(workers) },
+    [],
+    { pinnable: false },
+  );
 }
 
 /** `answers`: a decision per channel, for the decision-sized endpoint. */

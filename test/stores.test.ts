@@ -229,6 +229,52 @@ describe('the Redis store, shared by two nodes', () => {
     );
   });
 
+  it('a decision waits for two round trips at most: the reads together, then the reservation', async () => {
+    await put(a, 'R-RT', profile('R-RT'));
+    // the scripts loaded: a first run on a server is an evalsha answered NOSCRIPT, then an eval
+    await decide(b, 'R-1', 'call-center');
+    const trips = async () => {
+      const text = await (await b.app.request('/metrics')).text();
+      const step = (s: string) =>
+        Number(
+          new RegExp(`^nextbest_decision_store_round_trips_total\\{step="${s}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0,
+        );
+      return { read: step('read'), reserve: step('reserve'), reread: step('reread') };
+    };
+    // what Redis itself was sent for this customer, counted apart from the service's own tally
+    const monitor = await r.monitor();
+    const sent: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.some((a) => a.startsWith(`${prefix}{R-RT}:`)))
+        sent.push(`${args[0]!.toLowerCase()} ${args.find((a) => a.startsWith(prefix))}`);
+    });
+    const before = await trips();
+    const n = 6;
+    let offers = 0;
+    for (let i = 0; i < n; i++) offers += (await decide(b, 'R-RT', i % 2 ? 'web' : 'call-center')).offers.length;
+    const after = await trips();
+    const scripts = () => sent.filter((s) => /^eval(sha)? /.test(s) && s.endsWith('{R-RT}:contacts')).length;
+    await eventually(
+      'the monitor has seen every decision',
+      () => sent.filter((s) => s.startsWith('hgetall')).length >= n && scripts() >= after.reserve - before.reserve,
+      2_000,
+    );
+    monitor.disconnect();
+    const read = after.read - before.read;
+    const reserve = after.reserve - before.reserve;
+    const reread = after.reread - before.reread;
+    expect(offers).toBeGreaterThan(0);
+    // the contact state is read on every decision; the profile once, then from the cache
+    expect(read).toBe(n);
+    expect(sent.filter((s) => s === `hgetall ${prefix}{R-RT}:contacts`)).toHaveLength(n);
+    expect(sent.filter((s) => s === `get ${prefix}{R-RT}:profile`)).toHaveLength(1);
+    // every reservation the service waited for is one script run on the customer's contact state
+    expect(reserve).toBeGreaterThan(0);
+    expect(scripts()).toBe(reserve);
+    expect(reread).toBe(0);
+    expect((read + reserve + reread) / n).toBeLessThanOrEqual(2);
+  });
+
   it('readyz and metrics report Redis as up', async () => {
     const ready = await (await a.app.request('/readyz')).json();
     expect(ready).toMatchObject({

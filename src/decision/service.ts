@@ -44,6 +44,12 @@ export class DecisionService {
   private readonly random: () => number;
   private readonly budgetMs: number;
   private readonly interactions: Interactions;
+  /** round trips to the store waited for, by step */
+  private readonly trips: {
+    readonly read: { n: number };
+    readonly reserve: { n: number };
+    readonly reread: { n: number };
+  };
 
   constructor(
     private readonly rules: RuleSetRegistry,
@@ -60,6 +66,8 @@ export class DecisionService {
     this.random = options.random ?? Math.random;
     this.budgetMs = options.budgetMs ?? 30;
     this.interactions = new Interactions(this.decisionLog, rules);
+    const trips = metrics.storeRoundTrips;
+    this.trips = { read: trips.slot('read'), reserve: trips.slot('reserve'), reread: trips.slot('reread') };
   }
 
   /** `requestId` names the request in the log lines about it. */
@@ -99,6 +107,7 @@ export class DecisionService {
     let degraded = false;
     // a cached profile is used without a trip through the event loop
     let profile: Profile | null | undefined = this.profiles.peek?.(id);
+    if (profile === undefined || contactsLater) this.trips.read.n++;
     if (profile === undefined) {
       try {
         profile = await this.profiles.get(id);
@@ -206,6 +215,7 @@ export class DecisionService {
           now,
           interaction,
         );
+        if (result instanceof Promise) this.trips.reserve.n++;
         applied = result instanceof Promise ? await result : result;
       } catch {
         break;
@@ -214,6 +224,7 @@ export class DecisionService {
       if (attempt === PRESENT_RETRIES || performance.now() - started > this.budgetMs) break;
       try {
         const again = this.contacts.read(input.request.customerId);
+        if (again instanceof Promise) this.trips.reread.n++;
         contacts = again instanceof Promise ? await again : again;
       } catch {
         break;

@@ -128,6 +128,12 @@ export class Metrics {
     'Decisions by channel and outcome (offers, no_offers, fallback, degraded)',
     ['channel', 'outcome'] as const,
   );
+  readonly storeRoundTrips = new TalliedCounter(
+    this.registry,
+    'nextbest_decision_store_round_trips_total',
+    'Round trips to the store a decision waited for, by step: read (profile and contact state together), reserve, reread (after another write won)',
+    ['step'] as const,
+  );
   readonly offersServed = new TalliedCounter(
     this.registry,
     'nextbest_offers_served_total',

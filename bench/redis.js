@@ -1,0 +1,109 @@
+// The bench's own redis-server: started on a free port with nothing saved, loaded with the same
+// generated population the memory store makes, and read for what the decisions cost it.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { cpuSeconds } from './cpu.js';
+
+const CLI = fileURLToPath(new URL('../bin/nextbest.js', import.meta.url));
+const READY_TIMEOUT_MS = 10_000;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts redis-server (no persistence) and waits for it to answer; `pin(pid)` places it. */
+export async function startRedis(pin) {
+  const dir = mkdtempSync(join(tmpdir(), 'nextbest-bench-redis-'));
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
+  const failed = new Promise((_, reject) => {
+    child.once('error', (err) =>
+      reject(
+        new Error(
+          `redis-server could not start (${err.message}): install it (Debian: apt-get install -y redis-server; macOS: brew install redis), or run BENCH_STORE=memory`,
+        ),
+      ),
+    );
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 100 });
+  client.on('error', () => {});
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const ready = (async () => {
+    for (;;) {
+      try {
+        if (client.status === 'wait') await client.connect();
+        if ((await client.ping()) === 'PONG') return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`redis-server did not answer within 10 s: ${err.message}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  })();
+  await Promise.race([ready, failed]);
+  pin?.(child.pid);
+  const stop = () => {
+    client.disconnect();
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', stop);
+  return { url, port, pid: child.pid, client, stop };
+}
+
+/** Writes the demo population of `customers` (the memory store's, same seed) into Redis with `nextbest profiles import`. */
+export function importPopulation(redis, customers) {
+  const dir = mkdtempSync(join(tmpdir(), 'nextbest-bench-profiles-'));
+  try {
+    const file = join(dir, 'profiles.ndjson');
+    execFileSync(process.execPath, [CLI, 'demo-data', '--customers', String(customers), '--out', file], {
+      stdio: 'ignore',
+    });
+    execFileSync(process.execPath, [CLI, 'profiles', 'import', file, '--redis', redis.url], { stdio: 'ignore' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Calls per command so far (INFO commandstats), commands sent from scripts included. */
+function commandCalls(info) {
+  const calls = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]] = Number(m[2]);
+  return calls;
+}
+
+/** What Redis has done so far: its CPU seconds (from /proc, as the servers'), and its commands. */
+export async function redisCounters(redis) {
+  const info = await redis.client.info('commandstats');
+  return { cpuSeconds: cpuSeconds(redis.pid), calls: commandCalls(info) };
+}
+
+/** The difference between two readings, per decision: CPU µs and commands, by command. */
+export function redisPerDecision(after, before, decisions) {
+  const calls = {};
+  let commands = 0;
+  for (const [name, n] of Object.entries(after.calls)) {
+    const d = n - (before.calls[name] ?? 0);
+    if (d <= 0 || name === 'info') continue;
+    calls[name] = d / decisions;
+    commands += d;
+  }
+  const cpu = after.cpuSeconds === null ? null : ((after.cpuSeconds - before.cpuSeconds) * 1e6) / decisions;
+  return { cpuUsPerDecision: cpu, commandsPerDecision: commands / decisions, calls };
+}
