@@ -134,49 +134,68 @@ export const interactionField = (i: Omit<InteractionEntry, 'expiresAt'>) =>
 export const journeyField = (key: string) => `J|${key}`;
 export const runField = (runKey: string) => `o|${runKey}`;
 
-/** Parses the fields (a Map, or Redis HGETALL's object); unknown or malformed fields are ignored. */
-export function parseContacts(fields: Iterable<readonly [string, string | number]>): ContactState {
-  let version = 0;
-  const counts: CountEntry[] = [];
-  const last: LastEntry[] = [];
-  const holds: HoldEntry[] = [];
-  const interactions: InteractionEntry[] = [];
-  const journeys = new Map<string, number>();
-  const runs = new Map<string, number>();
-  for (const [field, raw] of fields) {
+class StateBuilder {
+  version = 0;
+  readonly counts: CountEntry[] = [];
+  readonly last: LastEntry[] = [];
+  readonly holds: HoldEntry[] = [];
+  readonly interactions: InteractionEntry[] = [];
+  readonly journeys = new Map<string, number>();
+  readonly runs = new Map<string, number>();
+
+  add(field: string, raw: string | number): void {
     const value = Number(raw);
-    if (!Number.isFinite(value)) continue;
+    if (!Number.isFinite(value)) return;
     if (field === 'v') {
-      version = value;
-      continue;
+      this.version = value;
+      return;
     }
     // the rest of the field is the key, `|` included: the outbound module's keys may hold one
     if (field.startsWith('J|')) {
-      journeys.set(field.slice(2), value);
-      continue;
+      this.journeys.set(field.slice(2), value);
+      return;
     }
     if (field.startsWith('o|')) {
-      runs.set(field.slice(2), value);
-      continue;
+      this.runs.set(field.slice(2), value);
+      return;
     }
     const p = field.split('|');
     if (p[0] === 'n' && p.length === 5)
-      counts.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, day: Number(p[4]), n: value });
-    else if (p[0] === 't' && p.length === 4) last.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, at: value });
+      this.counts.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, day: Number(p[4]), n: value });
+    else if (p[0] === 't' && p.length === 4)
+      this.last.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, at: value });
     else if (p[0] === 'h' && p.length === 4)
-      holds.push({ channel: p[1]!, offerId: p[2]!, decisionId: p[3]!, expiresAt: value });
+      this.holds.push({ channel: p[1]!, offerId: p[2]!, decisionId: p[3]!, expiresAt: value });
     else if (p[0] === 'i' && p.length === 4)
-      interactions.push({ channel: p[1]!, interactionId: p[2]!, decisionId: p[3]!, expiresAt: value });
+      this.interactions.push({ channel: p[1]!, interactionId: p[2]!, decisionId: p[3]!, expiresAt: value });
   }
-  return version === 0 &&
-    counts.length === 0 &&
-    last.length === 0 &&
-    holds.length === 0 &&
-    interactions.length === 0 &&
-    journeys.size === 0 &&
-    runs.size === 0
-    ? EMPTY_CONTACTS
-    : { version, counts, last, holds, interactions, journeys, runs };
+
+  build(): ContactState {
+    const { version, counts, last, holds, interactions, journeys, runs } = this;
+    return version === 0 &&
+      counts.length === 0 &&
+      last.length === 0 &&
+      holds.length === 0 &&
+      interactions.length === 0 &&
+      journeys.size === 0 &&
+      runs.size === 0
+      ? EMPTY_CONTACTS
+      : { version, counts, last, holds, interactions, journeys, runs };
+  }
+}
+
+/** Parses the fields (a Map, or Redis HGETALL's object); unknown or malformed fields are ignored. */
+export function parseContacts(fields: Iterable<readonly [string, string | number]>): ContactState {
+  const state = new StateBuilder();
+  for (const [field, raw] of fields) state.add(field, raw);
+  return state.build();
+}
+
+/** The same from a hash's flat reply (HGETALL's field, value, field, value…): no pairs built. */
+export function parseContactFields(flat: readonly string[]): ContactState {
+  const state = new StateBuilder();
+  for (let i = 0; i + 1 < flat.length; i += 2) state.add(flat[i]!, flat[i + 1]!);
+  return state.build();
 }
 
 /** An outcome as contact state records it. */
