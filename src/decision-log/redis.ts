@@ -1,3 +1,4 @@
+import { Cluster, type Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
 import type { RedisLane } from '../redis/health.js';
@@ -29,6 +30,25 @@ const LOCAL_DECISIONS = 50_000;
 const LATE_WRITE_MS = 50;
 
 const nextTick = () => new Promise((resolve) => setImmediate(resolve));
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    nextbestLogDecisions(keys: number, ...args: (string | number)[]): Result<number, Context>;
+  }
+}
+
+/**
+ * A batch of decisions in one call, on a single Redis server (a Cluster spreads the keys over
+ * slots, and gets a command each): the key of each, then the stream entry, as writeOne does.
+ * KEYS: the stream, then each decision's key. ARGV: the stream's cap (0: no stream), then per
+ * decision its record line and its key's time to live in ms.
+ */
+const LOG_DECISIONS = `
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i * 2 - 2], 'PX', ARGV[i * 2 - 1])
+  if ARGV[1] ~= '0' then redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'record', ARGV[i * 2 - 2]) end
+end
+return #KEYS - 1`;
 
 /**
  * Every decision goes to two places: a key of its own under the customer's hash tag
@@ -62,6 +82,8 @@ export class RedisDecisionLog implements DecisionLog {
     metrics: Metrics,
     private readonly log: Logger,
   ) {
+    if (!(writeLane.client instanceof Cluster))
+      writeLane.client.defineCommand('nextbestLogDecisions', { lua: LOG_DECISIONS });
     this.written = metrics.decisionLog.slot('written');
     this.dropped = metrics.decisionLog.slot('dropped');
     metrics.gauge(
@@ -155,16 +177,34 @@ export class RedisDecisionLog implements DecisionLog {
     return this.writing;
   }
 
+  /** How long a decision's key is kept: the response window, or longer when responses may come later. */
+  private ttlMs(l: LoggedLine, now: number): number {
+    return Math.max(this.windowMs, (l.respondUntil ?? 0) - now);
+  }
+
+  /** A batch in one script call (a single server): every entry written, or the batch failed. */
+  private async writeBatch(batch: readonly LoggedLine[]): Promise<PromiseSettledResult<unknown>[]> {
+    const { client, health } = this.writeLane;
+    const keys = [this.keys.decisions];
+    const args: (string | number)[] = [this.maxLen];
+    const now = Date.now();
+    for (const l of batch) {
+      keys.push(this.keys.decision(l.decisionId));
+      args.push(l.line, this.ttlMs(l, now));
+    }
+    try {
+      await health.call('decision log', () => client.nextbestLogDecisions(keys.length, ...keys, ...args));
+      return batch.map(() => ({ status: 'fulfilled', value: undefined }));
+    } catch (reason) {
+      return batch.map(() => ({ status: 'rejected', reason }));
+    }
+  }
+
   private writeOne(l: LoggedLine): Promise<unknown> {
     const { client, health } = this.writeLane;
     const json = l.line;
     const index = health.call('decision index', () =>
-      client.set(
-        this.keys.decision(l.decisionId),
-        json,
-        'PX',
-        Math.max(this.windowMs, (l.respondUntil ?? 0) - Date.now()),
-      ),
+      client.set(this.keys.decision(l.decisionId), json, 'PX', this.ttlMs(l, Date.now())),
     );
     if (this.maxLen === 0) return index;
     const stream = health.call('decision log', () =>
@@ -180,7 +220,10 @@ export class RedisDecisionLog implements DecisionLog {
         return;
       }
       const batch = this.pending.splice(0, BATCH);
-      const results = await Promise.allSettled(batch.map((e) => this.writeOne(e)));
+      const results =
+        this.writeLane.client instanceof Cluster
+          ? await Promise.allSettled(batch.map((e) => this.writeOne(e)))
+          : await this.writeBatch(batch);
       const failed = batch.filter((_, i) => results[i]!.status === 'rejected');
       this.written.n += batch.length - failed.length;
       if (failed.length > 0) {
