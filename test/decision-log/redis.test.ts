@@ -124,6 +124,36 @@ describe('the decision log', () => {
     }
   });
 
+  it('writes a batch in order, each key kept for the response window or until its own later respondUntil', async () => {
+    const { client, log: decisions } = logTo(redis.url, 'ttl:', 60_000);
+    expect(await whenReady(client, 2_000)).toBe(true);
+    const c = redis.client();
+    try {
+      const now = Date.now();
+      const later = now + 28 * 86_400_000;
+      for (let n = 1; n <= 250; n++)
+        decisions.append(n === 7 ? { ...entry(n, now), respondUntil: later } : entry(n, now));
+      await decisions.flush();
+      const stream = await c.xrange('ttl:decisions', '-', '+');
+      expect(stream.map(([, fields]) => decisionIdOf(fields))).toEqual(
+        Array.from({ length: 250 }, (_, i) => `d-${i + 1}`),
+      );
+      const ttl = await c.pttl(new RedisKeys('ttl:').decision('d-1'));
+      expect(ttl).toBeGreaterThan(55_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      const outbound = await c.pttl(new RedisKeys('ttl:').decision('d-7'));
+      expect(Math.abs(outbound - (later - now))).toBeLessThan(10_000);
+      expect(JSON.parse((await c.get(new RedisKeys('ttl:').decision('d-250')))!)).toMatchObject({
+        decisionId: 'd-250',
+        customerId: 'C250',
+      });
+    } finally {
+      c.disconnect();
+      await decisions.close();
+      client.disconnect();
+    }
+  });
+
   it('keeps no stream with DECISION_LOG_MAXLEN=0, and still the decisions responses name', async () => {
     const node = await testApp({
       PROFILE_STORE: 'redis',
