@@ -107,3 +107,17 @@ export function redisPerDecision(after, before, decisions) {
   const cpu = after.cpuSeconds === null ? null : ((after.cpuSeconds - before.cpuSeconds) * 1e6) / decisions;
   return { cpuUsPerDecision: cpu, commandsPerDecision: commands / decisions, calls };
 }
+
+/** Mean fields in a customer's contact state, over a sample of up to `most` customers (how much a decision reads). */
+export async function contactFields(redis, most = 500) {
+  const prefix = process.env.REDIS_KEY_PREFIX ?? 'nb:';
+  const keys = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.client.scan(cursor, 'MATCH', `${prefix}{*}:contacts`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...found);
+  } while (cursor !== '0' && keys.length < most);
+  const sizes = await Promise.all(keys.slice(0, most).map((k) => redis.client.hlen(k)));
+  return sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : null;
+}

@@ -19,7 +19,7 @@ import { writeCatalogue } from './catalogue.js';
 import { fixedRate } from './fixed-rate.js';
 import { counterTotal, diffHistogram, gauge, histogramTotals, parseHistogram, quantile, total } from './histogram.js';
 import { load } from './load.js';
-import { importPopulation, redisCounters, redisPerDecision, startRedis } from './redis.js';
+import { contactFields, importPopulation, redisCounters, redisPerDecision, startRedis } from './redis.js';
 import {
   median,
   pct,
@@ -274,6 +274,7 @@ async function main() {
           cpuUsPerDecision: of(name, (r) => r.redis.cpuUsPerDecision),
           commandsPerDecision: of(name, (r) => r.redis.commandsPerDecision),
           calls: rounds.at(-1).runs[name].redis.calls,
+          contactFields: await contactFields(redis),
         };
       summary.stores[name] = s;
     } else summary[name] = s;
