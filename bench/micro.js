@@ -1,11 +1,16 @@
 // npm run bench:micro — the decision's parts, in process, over the shipped rules and larger generated
 // catalogues: eligibility compiled vs json-rules-engine, arbitration, the whole synchronous decide(),
-// and the profile look-up. BENCH_MICRO_MS (300) per task; BENCH_MICRO_OFFERS (60,200) extra sizes.
+// the profile look-up, and the whole decision of the service (policy, reservation, log, tallies) with the
+// bytes it allocates. BENCH_MICRO_MS (300) per task; BENCH_MICRO_OFFERS (60,200) extra sizes.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import { Engine } from 'json-rules-engine';
+import { pino } from 'pino';
 import { Bench } from 'tinybench';
+import { buildServices } from '../dist/boot.js';
+import { loadConfig } from '../dist/config.js';
 import { EMPTY_CONTACTS } from '../dist/contacts/state.js';
 import { arbitrate, matchWeights } from '../dist/decision/arbitrate.js';
 import { decide } from '../dist/decision/decide.js';
@@ -139,6 +144,60 @@ async function profileLookups(profiles) {
   return bench.tasks.map(summary);
 }
 
+/**
+ * The service's whole decision in process, as the route calls it on the embedded default (20 000
+ * customers, the catalogue in `rulesDir`, the decision log to files): µs per decision, and the
+ * bytes it allocates — the heap's growth over runs of decisions no garbage collection interrupted
+ * (with the timings of the in-between reads of the heap).
+ */
+async function serviceDecisions(rulesDir) {
+  const logDir = mkdtempSync(join(os.tmpdir(), 'nextbest-micro-decisions-'));
+  const config = loadConfig({
+    ...process.env,
+    DEMO_CUSTOMERS: '20000',
+    RULES_DIR: rulesDir,
+    DECISION_LOG_DIR: logDir,
+    LOG_LEVEL: 'error',
+  });
+  const services = await buildServices(config, pino({ level: 'error' }));
+  try {
+    const rng = seededRng(17);
+    const bodies = Array.from({ length: 16_384 }, () => {
+      const channel = rng() < 0.5 ? 'web' : 'call-center';
+      const customerId = `C${String(1 + Math.floor(rng() * 20_000)).padStart(7, '0')}`;
+      return channel === 'call-center' && rng() < 0.3
+        ? { customerId, channel, context: { intent: 'cancel' } }
+        : { customerId, channel };
+    });
+    let i = 0;
+    const one = () => services.decisions.decide(bodies[(i = (i + 1) % bodies.length)]);
+    for (let k = 0; k < 20_000; k++) await one(); // warm
+    // a scavenge empties the young generation: a run where it shrank was interrupted
+    const young = () => v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_used_size;
+    const RUN = 200;
+    const clean = [];
+    const started = process.hrtime.bigint();
+    let decided = 0;
+    for (let run = 0; run < 200; run++) {
+      const [heap, youngBefore] = [process.memoryUsage().heapUsed, young()];
+      for (let k = 0; k < RUN; k++) await one();
+      const grown = process.memoryUsage().heapUsed - heap;
+      decided += RUN;
+      if (young() > youngBefore) clean.push(grown / RUN);
+    }
+    const us = Number(process.hrtime.bigint() - started) / 1e3 / decided;
+    clean.sort((a, b) => a - b);
+    return {
+      meanUs: us,
+      bytesPerDecision: clean.length ? clean[Math.floor(clean.length / 2)] : null,
+      cleanRuns: clean.length,
+    };
+  } finally {
+    await services.close();
+    rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
 const fmt = (us) => (us < 10 ? us.toFixed(2) : us < 100 ? us.toFixed(1) : us.toFixed(0)).padStart(8);
 
 async function main() {
@@ -150,11 +209,15 @@ async function main() {
   const reqs = requests(profiles);
   const tmp = mkdtempSync(join(os.tmpdir(), 'nextbest-catalogue-'));
   const catalogues = [{ name: 'shipped', rs: await ruleset(SHIPPED_RULES) }];
+  let service;
   try {
     for (const n of SIZES) {
       writeCatalogue(join(tmp, String(n)), n);
       catalogues.push({ name: `${n} offers`, rs: await ruleset(join(tmp, String(n))) });
     }
+    const size = SIZES[0] ?? 60;
+    if (!SIZES.length) writeCatalogue(join(tmp, String(size)), size);
+    service = { offers: size, ...(await serviceDecisions(join(tmp, String(size)))) };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -169,6 +232,11 @@ async function main() {
   const lookups = await profileLookups(profiles);
   console.log('');
   for (const t of lookups) console.log(`${fmt(t.meanUs)} ${fmt(t.p99Us)}  ${t.task}`);
+  console.log(
+    `\nthe service's decision in process (${service.offers} offers, 20 000 customers, contact policy, reservation, decision log, tallies): ` +
+      `${service.meanUs.toFixed(1)} µs and ${service.bytesPerDecision === null ? 'n/a' : Math.round(service.bytesPerDecision).toLocaleString('en-US')} bytes allocated per decision ` +
+      `(median of ${service.cleanRuns} runs of 200 decisions without a collection)`,
+  );
 
   // how the cost grows with the catalogue: each size against the smallest generated one (60 by default)
   const base = results.find((r) => r.name !== 'shipped') ?? results[0];
@@ -194,7 +262,7 @@ async function main() {
   const name = `micro-${startedAt.toISOString().replace(/:/g, '-')}.json`;
   writeFileSync(
     new URL(`./results/${name}`, import.meta.url),
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), node: process.version, cpus: os.cpus().length, taskMs: TASK_MS, results, lookups, scaling }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), node: process.version, cpus: os.cpus().length, taskMs: TASK_MS, results, lookups, service, scaling }, null, 2)}\n`,
   );
   console.log(`\nresults: bench/results/${name}`);
 }
