@@ -30,6 +30,7 @@ import {
 import { allowedMethods, noRoute, requestSchemas } from './api/problem.js';
 import { PROFILE_PATH } from './api/profiles.js';
 import { publicRequestCounter, rateLimit } from './api/rate-limit.js';
+import { RememberingRouter } from './api/router.js';
 import type { Config } from './config.js';
 import type { ContactStore } from './contacts/store.js';
 import type { DecisionService } from './decision/index.js';
@@ -103,6 +104,7 @@ export function createApp(s: Services): OpenAPIHono<AppEnv> {
   let schemaOf: ReturnType<typeof requestSchemas> = () => undefined;
   let allowed: ReturnType<typeof allowedMethods> = () => [];
   const app = new OpenAPIHono<AppEnv>({
+    router: new RememberingRouter(),
     defaultHook: (result, c) => {
       if (!result.success)
         return problem(
