@@ -153,24 +153,46 @@ export const answerable = (r: Remembered, since: number, now: number): boolean =
 /** Shapes kept for sharing; past this they start over. */
 const MOST_SHAPES = 10_000;
 
+/** A node of the shapes' tree: the shape of the decisions whose path ends here, and the nodes a name further. */
+interface ShapeNode {
+  shape: Shape | undefined;
+  readonly next: Map<string, ShapeNode>;
+}
+
+const shapeNode = (): ShapeNode => ({ shape: undefined, next: new Map() });
+
+/** The node a name further down, added when new. */
+function child(node: ShapeNode, name: string): ShapeNode {
+  let next = node.next.get(name);
+  if (next === undefined) node.next.set(name, (next = shapeNode()));
+  return next;
+}
+
 /**
  * Remembers decisions in one small object each: the shapes they share (a customer segment's
- * decisions on a channel mostly present the same offers) are kept once.
+ * decisions on a channel mostly present the same offers) are kept once, found down a tree by
+ * channel, arm, preview, segment, phase and the offers in order (no key string built per decision).
  */
 export class Remembering {
-  private readonly shapes = new Map<string, Shape>();
+  private shapes = shapeNode();
+  private count = 0;
 
   remember(e: DecisionEntry): Remembered {
     const d = e.decision;
     const { valueSegment, lifecyclePhase } = d.profile;
-    let key = `${d.channel}\t${d.arm}\t${e.preview ? 1 : 0}\t${valueSegment ?? '\n'}\t${lifecyclePhase ?? '\n'}`;
-    for (const o of d.offers) key += `\t${o.offerId}`;
-    let shape = this.shapes.get(key);
+    if (this.count >= MOST_SHAPES) {
+      this.shapes = shapeNode();
+      this.count = 0;
+    }
+    let node = child(child(child(this.shapes, d.channel), d.arm), e.preview ? '1' : '0');
+    node = child(child(node, valueSegment ?? '\n'), lifecyclePhase ?? '\n');
+    for (const o of d.offers) node = child(node, o.offerId);
+    let shape = node.shape;
     if (shape === undefined) {
-      if (this.shapes.size >= MOST_SHAPES) this.shapes.clear();
       const offerIds = d.offers.map((o) => o.offerId);
       shape = { channel: d.channel, arm: d.arm, preview: e.preview, valueSegment, lifecyclePhase, offerIds };
-      this.shapes.set(key, shape);
+      node.shape = shape;
+      this.count++;
     }
     return { customerId: d.customerId, at: e.at, until: e.respondUntil, shape };
   }
