@@ -15,18 +15,31 @@ export interface MatchedWeights {
   readonly levers: readonly CompiledWeight[];
 }
 
+const NONE: readonly CompiledWeight[] = Object.freeze([]);
+const NO_CONTEXT: WeightSubject['context'] = Object.freeze({});
+
+/** The entries that match, in order; most decisions match few or none, which shares one empty list. */
+function matching(weights: readonly CompiledWeight[], subject: WeightSubject): readonly CompiledWeight[] {
+  let matched: CompiledWeight[] | undefined;
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i]!;
+    if (w.matches(subject)) (matched ??= []).push(w);
+  }
+  return matched ?? NONE;
+}
+
 export function matchWeights(ruleset: RuleSet, input: DecisionInput): MatchedWeights {
   const { request, profile } = input;
   const subject: WeightSubject = {
     channel: request.channel,
     placement: request.placement ?? '',
-    context: request.context ?? {},
+    context: request.context ?? NO_CONTEXT,
     valueSegment: profile?.valueSegment,
     lifecyclePhase: profile?.lifecyclePhase,
   };
   return {
-    contextWeights: ruleset.arbitration.contextWeights.filter((w) => w.matches(subject)),
-    levers: ruleset.arbitration.levers.filter((w) => w.matches(subject)),
+    contextWeights: matching(ruleset.arbitration.contextWeights, subject),
+    levers: matching(ruleset.arbitration.levers, subject),
   };
 }
 
@@ -76,5 +89,27 @@ export function arbitrate(
       },
     };
   }
-  return scored.sort((a, b) => b.parts.score - a.parts.score || (a.offer.id < b.offer.id ? -1 : 1));
+  return ranked(scored);
+}
+
+/** Best score first, ties by offer id. */
+const order = (a: Scored, b: Scored): number => b.parts.score - a.parts.score || (a.offer.id < b.offer.id ? -1 : 1);
+
+/** Up to this many offers a decision ranks by insertion; a longer list (a large catalogue) by Array.prototype.sort. */
+const INSERTION_MOST = 32;
+
+/**
+ * Sorted in place: a decision ranks a few offers, tens at most, where insertion is quicker than
+ * Array.prototype.sort and allocates nothing. The order is total (offer ids are unique), so the
+ * result is the one any sort gives.
+ */
+function ranked(scored: Scored[]): Scored[] {
+  if (scored.length > INSERTION_MOST) return scored.sort(order);
+  for (let i = 1; i < scored.length; i++) {
+    const s = scored[i]!;
+    let j = i - 1;
+    for (; j >= 0 && order(s, scored[j]!) < 0; j--) scored[j + 1] = scored[j]!;
+    scored[j + 1] = s;
+  }
+  return scored;
 }

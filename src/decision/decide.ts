@@ -88,7 +88,12 @@ export function decide(
     const reachable =
       ruleset.byChannelCell.get(request.channel)?.get(profile.lifecyclePhase)?.get(profile.valueSegment) ?? [];
     const only = options.only;
-    candidates = reachable.filter(only ? (o) => only(o) && o.eligible(facts) : (o) => o.eligible(facts));
+    const eligible: CompiledOffer[] = [];
+    for (let i = 0; i < reachable.length; i++) {
+      const o = reachable[i]!;
+      if ((only === undefined || only(o)) && o.eligible(facts)) eligible.push(o);
+    }
+    candidates = eligible;
   } else {
     candidates = ruleset.fallbackByChannel.get(request.channel) ?? [];
     if (options.only) candidates = candidates.filter(options.only);
@@ -105,12 +110,11 @@ export function decide(
   const policy = new PolicyView(ruleset.policy, contacts, request.channel, now);
   for (let i = 0; i < ranked.length && offers.length < limit; i++) {
     const { offer, parts } = ranked[i]!;
-    const adds = presentedAs(ruleset.policy, offer, request.channel, now);
-    const rule =
-      policy.suppressedBy(offer, presented) ??
-      (adds && options.holdCapped
-        ? `${cappedBy(ruleset.policy, offer, request.channel)} (could not be reserved)`
-        : null);
+    let rule = policy.suppressedBy(offer, presented);
+    // what it would add is asked only of an offer the policy lets through
+    const adds = rule === null ? presentedAs(ruleset.policy, offer, request.channel, now) : undefined;
+    if (adds && options.holdCapped)
+      rule = `${cappedBy(ruleset.policy, offer, request.channel)} (could not be reserved)`;
     if (rule !== null) {
       suppressed.set(offer.id, rule);
       continue;

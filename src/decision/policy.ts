@@ -32,14 +32,19 @@ function triggers(of: SuppressionTrigger, policy: CompiledPolicy, offerId: strin
   return of.groups === undefined || of.groups.has(policy.groupOf.get(offerId) ?? '');
 }
 
+const NONE: ReadonlyMap<string, number> = new Map();
+
 /**
  * Contact policy over one customer's contact state, for one decision. Each rule's contacts are
  * summed once, by scope key (offer, group, channel or all), the first time the rule is asked
  * about; every candidate offer after that costs a look-up.
  */
 export class PolicyView {
-  private readonly capTotals = new Map<Cap, Map<string, number>>();
-  private readonly latest = new Map<After, Map<string, number>>();
+  // made when first needed: a customer without contacts or outcomes needs none
+  private capTotals: Map<Cap, Map<string, number>> | undefined;
+  private latest: Map<After, Map<string, number>> | undefined;
+  /** the channel's rules, by offer */
+  private readonly rulesFor: ReadonlyMap<string, readonly CompiledPolicyRule[]> | undefined;
   /** a rule had to answer without the history: the answer is a guess */
   guessed = false;
 
@@ -49,26 +54,36 @@ export class PolicyView {
     private readonly state: ContactState | undefined,
     private readonly channel: string,
     private readonly now: number,
-  ) {}
+  ) {
+    this.rulesFor = policy.rulesFor.get(channel);
+  }
 
-  private totals(rule: Cap): Map<string, number> {
+  private totals(rule: Cap): ReadonlyMap<string, number> {
+    const state = this.state!;
+    if (state.counts.length === 0 && (rule.counts !== 'impression' || state.holds.length === 0)) return NONE;
+    this.capTotals ??= new Map();
     let totals = this.capTotals.get(rule);
     if (totals) return totals;
     totals = new Map();
-    const add = (offerId: string, channel: string, n: number) => {
-      if (!counts(rule, channel)) return;
-      const key = scopeKey(rule, this.policy, offerId, channel);
-      if (key !== undefined) totals!.set(key, (totals!.get(key) ?? 0) + n);
-    };
     const since = dayOf(this.now) - rule.windowDays + 1;
-    for (const c of this.state!.counts) if (c.outcome === rule.counts && c.day >= since) add(c.offerId, c.channel, c.n);
+    for (const c of state.counts)
+      if (c.outcome === rule.counts && c.day >= since) this.add(totals, rule, c.offerId, c.channel, c.n);
     if (rule.counts === 'impression')
-      for (const h of this.state!.holds) if (h.expiresAt > this.now) add(h.offerId, h.channel, 1);
+      for (const h of state.holds) if (h.expiresAt > this.now) this.add(totals, rule, h.offerId, h.channel, 1);
     this.capTotals.set(rule, totals);
     return totals;
   }
 
-  private last(rule: After): Map<string, number> {
+  private add(totals: Map<string, number>, rule: Cap, offerId: string, channel: string, n: number): void {
+    if (!counts(rule, channel)) return;
+    const key = scopeKey(rule, this.policy, offerId, channel);
+    if (key !== undefined) totals.set(key, (totals.get(key) ?? 0) + n);
+  }
+
+  private last(rule: After): ReadonlyMap<string, number> {
+    // no outcome yet (most customers): no rule's map to build
+    if (this.state!.last.length === 0) return NONE;
+    this.latest ??= new Map();
     let last = this.latest.get(rule);
     if (last) return last;
     last = new Map();
@@ -103,7 +118,7 @@ export class PolicyView {
    * what this decision already presents.
    */
   suppressedBy(offer: CompiledOffer, pending: readonly Presented[]): string | null {
-    const rules = this.policy.rulesFor.get(this.channel)?.get(offer.id);
+    const rules = this.rulesFor?.get(offer.id);
     if (rules === undefined) return null;
     if (this.state === undefined) {
       this.guessed = true;

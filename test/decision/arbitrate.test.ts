@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { appliedNames } from '../../src/decision/arbitrate.js';
+import { appliedNames, arbitrate } from '../../src/decision/arbitrate.js';
 import { decide } from '../../src/decision/decide.js';
 import { priorPropensity } from '../../src/learning/model.js';
 import { Profile } from '../../src/profiles/schema.js';
@@ -123,5 +124,39 @@ describe('arbitration with learned propensities before any outcome', () => {
       }
     }
     expect(compared).toBe(6_000);
+  });
+
+  it('ranks any number of offers best score first, ties by offer id, as a plain sort of the scores does', () => {
+    // scores from a handful of values, so ties are common; up to 80 offers, past the insertion sort's 32
+    const offers = fc.uniqueArray(
+      fc.record({
+        id: fc.stringMatching(/^[a-z]{1,6}$/),
+        value: fc.constantFrom(1, 2, 3, 5, 8),
+        prior: fc.constantFrom(0.1, 0.2, 0.5),
+      }),
+      { selector: (o) => o.id, maxLength: 80 },
+    );
+    fc.assert(
+      fc.property(offers, (specs) => {
+        const compiled = specs.map((o) => ({
+          ...offer(o.id, 'care', o.value, o.prior),
+          prior: { web: o.prior },
+        })) as unknown as Parameters<typeof arbitrate>[2];
+        const input = { request: { customerId: 'X1', channel: 'web' }, profile, degraded: false };
+        const ranked = arbitrate(
+          input,
+          { contextWeights: [], levers: [] },
+          compiled,
+          priorPropensity,
+          Arbitration.parse({}).learning,
+        );
+        const expected = specs
+          .map((o) => ({ id: o.id, score: Math.round(o.prior * o.value * 1e9) / 1e9 }))
+          .sort((a, b) => b.score - a.score || a.id.localeCompare(b.id, 'en', { sensitivity: 'variant' }) || 0)
+          .map((o) => [o.id, o.score]);
+        expect(ranked.map((s) => [s.offer.id, s.parts.score])).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
