@@ -58,9 +58,8 @@ export class MemoryContactStore implements ContactStore {
     this.customers = new LRUCache<string, CustomerState>({ max: customers });
   }
 
-  /** The customer's state, for a write: the parsed form is dropped. */
-  private state(customerId: string): CustomerState {
-    let s = this.customers.get(customerId);
+  /** The customer's state (`s` when already looked up), for a write: the parsed form is dropped. */
+  private state(customerId: string, s = this.customers.get(customerId)): CustomerState {
     if (!s)
       this.customers.set(customerId, (s = { history: [], seen: new Map(), fields: new Map(), parsed: undefined }));
     s.parsed = undefined;
@@ -154,7 +153,7 @@ export class MemoryContactStore implements ContactStore {
     const before = this.customers.get(customerId);
     if ((before?.fields.get('v') ?? 0) !== version) return false;
     const parsed = before?.parsed ?? (before === undefined ? EMPTY_CONTACTS : undefined);
-    const state = this.state(customerId);
+    const state = this.state(customerId, before);
     const prunedAt = state.fields.get('p');
     applyPresented(state.fields, decisionId, presented, now, this.retentionDays(), interaction);
     // the next decision reads the state this one wrote: carry the parsed form over unless a prune changed the fields

@@ -29,6 +29,9 @@ export interface DecisionServiceOptions {
   readonly budgetMs?: number;
 }
 
+/** What a reservation ends in: the outcome to answer, or the decision of the interaction a concurrent request made. */
+type Reserved = Outcome | { readonly decisionId: string; readonly contacts: ContactState; readonly outcome: Outcome };
+
 /** How often a decision re-reads contact state after another write to it won the race. */
 const PRESENT_RETRIES = 2;
 
@@ -135,7 +138,8 @@ export class DecisionService {
     const input: DecisionInput = { request, profile: profile ?? undefined, degraded };
     let outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
     if (!request.explain) {
-      const reserved = await this.reserve(ruleset, input, outcome, contacts, arm, now, started, interaction);
+      let reserved = this.reserve(ruleset, input, outcome, contacts, arm, now, started, interaction);
+      if (reserved instanceof Promise) reserved = await reserved;
       if ('decisionId' in reserved) {
         // another request of the interaction decided first
         const again = await this.again(request, interactionId!, reserved.contacts, now, started);
@@ -188,9 +192,10 @@ export class DecisionService {
    * while the budget lasts — unless the state read again shows the interaction decided by a
    * concurrent request, which then answers (returned with the state). When that keeps failing,
    * or the state cannot be written, the answer is decided again on the last state read with
-   * every offer a cap counts held back (fail closed), and is degraded.
+   * every offer a cap counts held back (fail closed), and is degraded. A store that answers at
+   * once (in memory) and takes the first reservation leaves this without a promise.
    */
-  private async reserve(
+  private reserve(
     ruleset: RuleSet,
     input: DecisionInput,
     first: Outcome,
@@ -199,23 +204,45 @@ export class DecisionService {
     now: number,
     started: number,
     interaction: InteractionMark | undefined,
-  ): Promise<Outcome | { readonly decisionId: string; readonly contacts: ContactState; readonly outcome: Outcome }> {
+  ): Reserved | Promise<Reserved> {
     // without the history the rules' whenHistoryUnavailable has decided; there is no version to write against
     if (read === undefined) return { ...first, presented: [] };
+    if (first.presented.length === 0 && interaction === undefined) return first;
+    let result: boolean | Promise<boolean>;
+    try {
+      result = this.contacts.reserve(
+        input.request.customerId,
+        read.version,
+        first.decision.decisionId,
+        first.presented,
+        now,
+        interaction,
+      );
+    } catch {
+      return this.heldBack(ruleset, input, first, read, arm, now);
+    }
+    if (result instanceof Promise) this.trips.reserve.n++;
+    else if (result) return first;
+    return this.reserveAgain(ruleset, input, first, read, arm, now, started, interaction, result);
+  }
+
+  /** reserve() past the first answer: `result` is the first reservation's. */
+  private async reserveAgain(
+    ruleset: RuleSet,
+    input: DecisionInput,
+    first: Outcome,
+    read: ContactState,
+    arm: Arm,
+    now: number,
+    started: number,
+    interaction: InteractionMark | undefined,
+    result: boolean | Promise<boolean>,
+  ): Promise<Reserved> {
     let outcome = first;
     let contacts: ContactState = read;
-    for (let attempt = 0; outcome.presented.length > 0 || interaction !== undefined; attempt++) {
+    for (let attempt = 0; ; attempt++) {
       let applied: boolean;
       try {
-        const result = this.contacts.reserve(
-          input.request.customerId,
-          contacts.version,
-          outcome.decision.decisionId,
-          outcome.presented,
-          now,
-          interaction,
-        );
-        if (result instanceof Promise) this.trips.reserve.n++;
         applied = result instanceof Promise ? await result : result;
       } catch {
         break;
@@ -234,7 +261,33 @@ export class DecisionService {
         if (open !== undefined) return { decisionId: open.decisionId, contacts, outcome };
       }
       outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
+      if (outcome.presented.length === 0 && interaction === undefined) return outcome;
+      try {
+        result = this.contacts.reserve(
+          input.request.customerId,
+          contacts.version,
+          outcome.decision.decisionId,
+          outcome.presented,
+          now,
+          interaction,
+        );
+        if (result instanceof Promise) this.trips.reserve.n++;
+      } catch {
+        break;
+      }
     }
+    return this.heldBack(ruleset, input, outcome, contacts, arm, now);
+  }
+
+  /** The answer when its reservation failed: decided again with every offer a cap counts held back, degraded. */
+  private heldBack(
+    ruleset: RuleSet,
+    input: DecisionInput,
+    outcome: Outcome,
+    contacts: ContactState,
+    arm: Arm,
+    now: number,
+  ): Outcome {
     if (outcome.presented.length === 0) return outcome;
     return decide(ruleset, { ...input, degraded: true }, this.model, {
       contacts,
