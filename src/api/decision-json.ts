@@ -26,7 +26,12 @@ function fragmentsOf(o: RankedOffer): Fragments {
   return f;
 }
 
-const nullable = (s: string | null): string => (s === null ? 'null' : str(s));
+/** A string as JSON: IDs and names of a safe alphabet need no escaping, and skip JSON.stringify's call. */
+const text = (s: string): string => (SAFE.test(s) ? `"${s}"` : str(s));
+const SAFE = /^[\w .:+-]*$/;
+const nullable = (s: string | null): string => (s === null ? 'null' : text(s));
+/** A number as JSON writes it: non-finite ones as null. */
+const num = (n: number): string => (Number.isFinite(n) ? `${n}` : 'null');
 
 export function decisionJson(d: DecisionResponse): string {
   if (d.explanation) return JSON.stringify(d);
@@ -34,14 +39,14 @@ export function decisionJson(d: DecisionResponse): string {
   for (let i = 0; i < d.offers.length; i++) {
     const o = d.offers[i]!;
     const f = fragmentsOf(o);
-    offers += `${i === 0 ? '' : ','}{"rank":${o.rank}${f.head}${str(o.score)},"propensity":${str(o.propensity)}${f.tail}`;
+    offers += `${i === 0 ? '' : ','}{"rank":${o.rank}${f.head}${num(o.score)},"propensity":${num(o.propensity)}${f.tail}`;
   }
   const p = d.profile;
   return (
-    `{"decisionId":${str(d.decisionId)},"customerId":${str(d.customerId)},"channel":${str(d.channel)},` +
-    `"placement":${nullable(d.placement)},"rulesetVersion":${str(d.rulesetVersion)},` +
+    `{"decisionId":${text(d.decisionId)},"customerId":${text(d.customerId)},"channel":${text(d.channel)},` +
+    `"placement":${nullable(d.placement)},"rulesetVersion":${text(d.rulesetVersion)},` +
     `"profile":{"found":${p.found},"valueSegment":${nullable(p.valueSegment)},"lifecyclePhase":${nullable(p.lifecyclePhase)}},` +
-    `"offers":[${offers}],"controlGroup":${d.controlGroup},"arm":${str(d.arm)},` +
+    `"offers":[${offers}],"controlGroup":${d.controlGroup},"arm":${text(d.arm)},` +
     `"interactionId":${nullable(d.interactionId)},"degraded":${d.degraded}}`
   );
 }
