@@ -61,12 +61,13 @@ export function histogramTotals(text, name) {
   return totals;
 }
 
-/** A counter summed over every label set, or null when /metrics has no such counter. */
-export function counterTotal(text, name) {
+/** A counter summed over every label set (those holding `label`, e.g. 'outcome="degraded"', when given), or null when /metrics has no such counter. */
+export function counterTotal(text, name, label) {
   let sum = null;
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
-      sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (!(line.startsWith(`${name} `) || line.startsWith(`${name}{`))) continue;
+    sum ??= 0;
+    if (label === undefined || line.includes(label)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }

@@ -82,7 +82,8 @@ export function printServerSide(title, h) {
   console.log(
     `server-side, ${title}: decision time (nextbest_decision_duration_seconds, ${int(h.decisions)} decisions) ` +
       `p50 ${us(h.p50)}, p99 ${us(h.p99)}; GC ${int(h.gcSeconds * 1000)} ms in ${int(h.gcCount)} pauses; ` +
-      `longest event-loop delay ${h.loopDelayMaxSeconds == null ? 'n/a' : `${int(h.loopDelayMaxSeconds * 1000)} ms`}`,
+      `longest event-loop delay ${h.loopDelayMaxSeconds == null ? 'n/a' : `${int(h.loopDelayMaxSeconds * 1000)} ms`}; ` +
+      `degraded answers ${h.degradedShare == null ? 'n/a' : h.degradedShare > 0 ? `!! ${pct(h.degradedShare)} (a store past its deadline: fallback or held-back offers)` : '0'}`,
   );
 }
 

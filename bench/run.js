@@ -103,6 +103,7 @@ async function scrape(nextbest) {
     gc: histogramTotals(text, 'nextbest_nodejs_gc_duration_seconds'),
     loopDelayMaxSeconds: gauge(text, 'nextbest_nodejs_eventloop_lag_max_seconds'),
     decided: counterTotal(text, 'nextbest_decisions_total'),
+    degraded: counterTotal(text, 'nextbest_decisions_total', 'outcome="degraded"'),
     roundTrips: counterTotal(text, 'nextbest_decision_store_round_trips_total'),
   };
 }
@@ -117,6 +118,7 @@ const serverSide = (after, before) => {
     gcCount: after.gc.count - before.gc.count,
     gcSeconds: after.gc.seconds - before.gc.seconds,
     loopDelayMaxSeconds: after.loopDelayMaxSeconds,
+    degradedShare: decided > 0 ? (after.degraded - before.degraded) / decided : null,
     roundTripsPerDecision:
       after.roundTrips === null || !(decided > 0) ? null : (after.roundTrips - before.roundTrips) / decided,
   };
