@@ -108,16 +108,38 @@ export function redisPerDecision(after, before, decisions) {
   return { cpuUsPerDecision: cpu, commandsPerDecision: commands / decisions, calls };
 }
 
-/** Mean fields in a customer's contact state, over a sample of up to `most` customers (how much a decision reads). */
-export async function contactFields(redis, most = 500) {
+/** Up to `most` keys matching `pattern` (after the key prefix). */
+async function sampleKeys(redis, pattern, most) {
   const prefix = process.env.REDIS_KEY_PREFIX ?? 'nb:';
   const keys = [];
   let cursor = '0';
   do {
-    const [next, found] = await redis.client.scan(cursor, 'MATCH', `${prefix}{*}:contacts`, 'COUNT', 1000);
+    const [next, found] = await redis.client.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 1000);
     cursor = next;
     keys.push(...found);
   } while (cursor !== '0' && keys.length < most);
-  const sizes = await Promise.all(keys.slice(0, most).map((k) => redis.client.hlen(k)));
-  return sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : null;
+  return keys.slice(0, most);
+}
+
+const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+
+/** Mean fields in a customer's contact state, over a sample of up to `most` customers (how much a decision reads). */
+export async function contactFields(redis, most = 500) {
+  const keys = await sampleKeys(redis, '{*}:contacts', most);
+  return mean(await Promise.all(keys.map((k) => redis.client.hlen(k))));
+}
+
+/** What Redis holds per customer and per decision, in bytes (MEMORY USAGE over samples), for the capacity arithmetic. */
+export async function keyBytes(redis, most = 200) {
+  const usage = async (pattern) =>
+    mean(await Promise.all((await sampleKeys(redis, pattern, most)).map((k) => redis.client.memory('USAGE', k))));
+  const prefix = process.env.REDIS_KEY_PREFIX ?? 'nb:';
+  const streamLength = await redis.client.xlen(`${prefix}decisions`);
+  const stream = streamLength ? Number(await redis.client.memory('USAGE', `${prefix}decisions`)) / streamLength : null;
+  return {
+    profile: await usage('{*}:profile'),
+    contacts: await usage('{*}:contacts'),
+    decision: await usage('decision:*'),
+    streamEntry: stream,
+  };
 }

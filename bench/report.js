@@ -55,13 +55,20 @@ export function printSummary(s, rounds) {
       .sort((a, b) => b[1] - a[1])
       .map(([c, n]) => `${c} ${n.toFixed(2)}`)
       .join(', ');
-    const trips = redis.serverSide.roundTripsPerDecision;
+    const t = redis.serverSide.roundTripsPerDecision;
+    const trips =
+      t &&
+      `${(t.read + t.reserve + t.reread).toFixed(2)} (read ${t.read.toFixed(2)}, reserve ${t.reserve.toFixed(2)}, read again ${t.reread.toFixed(2)})`;
     console.log(
-      `Redis per decision: ${int(redis.redis.cpuUsPerDecision)} µs CPU (redis-server's user + system), ${redis.redis.commandsPerDecision.toFixed(2)} commands (${calls}, scripts' own calls included); ` +
-        `${trips === null ? 'n/a' : trips.toFixed(2)} round trips a decision waits for (nextbest_decision_store_round_trips_total)`,
+      `Redis per decision: ${int(redis.redis.cpuUsPerDecision)} µs CPU (redis-server's user + system), ${redis.redis.commandsPerDecision.toFixed(2)} commands (${calls}, over every round, scripts' own calls included); ` +
+        `${trips ?? 'n/a'} round trips a decision waits for (nextbest_decision_store_round_trips_total)`,
     );
     console.log(
       `  a customer's contact state held ${redis.redis.contactFields?.toFixed(1) ?? 'n/a'} fields on average (a sample of 500): the bench decides each customer every few seconds, so holds and counts pile up to the caps`,
+    );
+    const b = redis.redis.bytes;
+    console.log(
+      `  Redis memory (MEMORY USAGE, mean of samples): a profile ${int(b.profile)} bytes, a contact state ${int(b.contacts)}, a decision's key ${int(b.decision)}, a stream entry ${int(b.streamEntry)}`,
     );
   }
   console.log(

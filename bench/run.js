@@ -19,7 +19,7 @@ import { writeCatalogue } from './catalogue.js';
 import { fixedRate } from './fixed-rate.js';
 import { counterTotal, diffHistogram, gauge, histogramTotals, parseHistogram, quantile, total } from './histogram.js';
 import { load } from './load.js';
-import { contactFields, importPopulation, redisCounters, redisPerDecision, startRedis } from './redis.js';
+import { contactFields, importPopulation, keyBytes, redisCounters, redisPerDecision, startRedis } from './redis.js';
 import {
   median,
   pct,
@@ -104,7 +104,12 @@ async function scrape(nextbest) {
     loopDelayMaxSeconds: gauge(text, 'nextbest_nodejs_eventloop_lag_max_seconds'),
     decided: counterTotal(text, 'nextbest_decisions_total'),
     degraded: counterTotal(text, 'nextbest_decisions_total', 'outcome="degraded"'),
-    roundTrips: counterTotal(text, 'nextbest_decision_store_round_trips_total'),
+    roundTrips: Object.fromEntries(
+      ['read', 'reserve', 'reread'].map((step) => [
+        step,
+        counterTotal(text, 'nextbest_decision_store_round_trips_total', `step="${step}"`),
+      ]),
+    ),
   };
 }
 /** What the service itself measured between two scrapes. */
@@ -120,7 +125,11 @@ const serverSide = (after, before) => {
     loopDelayMaxSeconds: after.loopDelayMaxSeconds,
     degradedShare: decided > 0 ? (after.degraded - before.degraded) / decided : null,
     roundTripsPerDecision:
-      after.roundTrips === null || !(decided > 0) ? null : (after.roundTrips - before.roundTrips) / decided,
+      after.roundTrips.read === null || !(decided > 0)
+        ? null
+        : Object.fromEntries(
+            Object.entries(after.roundTrips).map(([step, n]) => [step, (n - before.roundTrips[step]) / decided]),
+          ),
   };
 };
 
@@ -132,6 +141,16 @@ function gitCommit() {
   } catch {
     return null; // no commit yet, or no git
   }
+}
+
+/** Commands per decision by command over every round, each round weighed by its decisions. */
+function callsPerDecision(runs) {
+  const decisions = runs.reduce((n, r) => n + r.ok, 0);
+  const calls = {};
+  for (const r of runs)
+    for (const [name, perDecision] of Object.entries(r.redis.calls))
+      calls[name] = (calls[name] ?? 0) + (perDecision * r.ok) / decisions;
+  return calls;
 }
 
 /** One closed-loop run of a target; for a Redis-backed one, with what it cost Redis. */
@@ -275,8 +294,9 @@ async function main() {
         s.redis = {
           cpuUsPerDecision: of(name, (r) => r.redis.cpuUsPerDecision),
           commandsPerDecision: of(name, (r) => r.redis.commandsPerDecision),
-          calls: rounds.at(-1).runs[name].redis.calls,
+          calls: callsPerDecision(rounds.map((r) => r.runs[name])),
           contactFields: await contactFields(redis),
+          bytes: await keyBytes(redis),
         };
       summary.stores[name] = s;
     } else summary[name] = s;
