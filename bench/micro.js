@@ -154,6 +154,7 @@ async function serviceDecisions(rulesDir) {
   const logDir = mkdtempSync(join(os.tmpdir(), 'nextbest-micro-decisions-'));
   const config = loadConfig({
     ...process.env,
+    PROFILE_STORE: 'memory',
     DEMO_CUSTOMERS: '20000',
     RULES_DIR: rulesDir,
     DECISION_LOG_DIR: logDir,

@@ -32,6 +32,13 @@ export async function startRedis(pin) {
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
     { stdio: 'ignore' },
   );
+  let client;
+  const stop = () => {
+    client?.disconnect();
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', stop); // whatever way the bench leaves, this server goes too
   const failed = new Promise((_, reject) => {
     child.once('error', (err) =>
       reject(
@@ -42,7 +49,7 @@ export async function startRedis(pin) {
     );
   });
   const url = `redis://127.0.0.1:${port}`;
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 100 });
+  client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 100 });
   client.on('error', () => {});
   const deadline = Date.now() + READY_TIMEOUT_MS;
   const ready = (async () => {
@@ -58,12 +65,6 @@ export async function startRedis(pin) {
   })();
   await Promise.race([ready, failed]);
   pin?.(child.pid);
-  const stop = () => {
-    client.disconnect();
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on('exit', stop);
   return { url, port, pid: child.pid, client, stop };
 }
 

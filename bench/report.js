@@ -21,6 +21,8 @@ const COLUMNS = [
   ['÷ bare CPU', 11, (r) => (r.cpuRatio === undefined ? '' : x(r.cpuRatio))],
   ['Redis µs/req', 13, (r) => (r.redis ? int(r.redis.cpuUsPerDecision) : '')],
   ['Redis cmds/req', 15, (r) => (r.redis ? r.redis.commandsPerDecision.toFixed(2) : '')],
+  // the reservations (and the decision log's batches): fewer as the customers reach their caps
+  ['scripts/req', 12, (r) => (r.redis ? ((r.redis.calls.evalsha ?? 0) + (r.redis.calls.eval ?? 0)).toFixed(2) : '')],
   ['failed', 8, (r) => (r.failed ? `!! ${r.failed}` : '0')],
 ];
 const line = (cells) => cells.map((c, i) => String(c).padStart(COLUMNS[i][1])).join(' ');

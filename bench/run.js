@@ -133,11 +133,14 @@ const serverSide = (after, before) => {
   };
 };
 
+/** The commit measured, `+changes` when the working tree differs from it. */
 function gitCommit() {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim();
+    const git = (...args) =>
+      execFileSync('git', args, { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain') ? '+changes' : ''}`;
   } catch {
     return null; // no commit yet, or no git
   }
@@ -169,7 +172,7 @@ async function severalNodes(redis, rulesDir, bodies) {
   const targets = nodes.map((n) => ({
     url: n.url,
     path: '/v1/decisions',
-    connections: CONNECTIONS / NODES,
+    connections: Math.floor(CONNECTIONS / NODES),
     bodies,
     pid: n.pids,
   }));
@@ -414,11 +417,12 @@ if (
   !(OFFERS >= 37) ||
   !Number.isInteger(WORKERS) ||
   !Number.isInteger(NODES) ||
+  NODES > CONNECTIONS ||
   !STORES ||
   (MAX_CPU_RATIO !== undefined && !STORES.includes('memory'))
 ) {
   die(
-    'BENCH_SECONDS and BENCH_MAX_CPU_RATIO must be positive numbers, BENCH_ROUNDS, BENCH_WORKERS and BENCH_REDIS_NODES integers, BENCH_OFFERS at least 37 (the shipped catalogue), BENCH_STORE memory, redis or both (memory or both with BENCH_MAX_CPU_RATIO)',
+    'BENCH_SECONDS and BENCH_MAX_CPU_RATIO must be positive numbers, BENCH_ROUNDS, BENCH_WORKERS and BENCH_REDIS_NODES integers (BENCH_REDIS_NODES at most 32), BENCH_OFFERS at least 37 (the shipped catalogue), BENCH_STORE memory, redis or both (memory or both with BENCH_MAX_CPU_RATIO)',
   );
 } else {
   main().catch((err) => die(`benchmark failed: ${err.stack ?? err}`));

@@ -22,11 +22,11 @@ function pinning() {
   } catch {
     return null; // no taskset
   }
-  return { server: String(cores - 1), generator: cores === 2 ? '0' : `0-${cores - 2}` };
+  return { server: String(cores - 1), generator: cores === 2 ? '0' : `0-${cores - 2}`, all: `0-${cores - 1}` };
 }
 export const pinned = pinning();
 
-/** Pins a process's every thread to the server core (or the load generator's cores). */
+/** Pins a process's every thread to the server core (or the load generator's cores, or every core). */
 export function pin(pid, where = 'server') {
   if (pinned) execFileSync('taskset', ['-a', '-p', '-c', pinned[where], String(pid)], { stdio: 'ignore' });
 }
@@ -50,7 +50,8 @@ function start(name, file, env = {}, execArgv = [], { pinnable = true } = {}) {
     );
     child.once('message', ({ port, pids }) => {
       clearTimeout(timer);
-      if (pinnable) for (const p of pids ?? [child.pid]) pin(p);
+      // an unpinned server is given every core back: it was forked with this process's mask
+      for (const p of new Set([child.pid, ...(pids ?? [])])) pin(p, pinnable ? 'server' : 'all');
       child.once('exit', (code, signal) => {
         if (!child.stopping) die(`${name} server exited during the benchmark (code ${code}, signal ${signal})`);
       });

@@ -5,6 +5,8 @@ import { TrieRouter } from 'hono/router/trie-router';
 
 /** Method and path pairs remembered; the memory starts over past this (a clear is cheaper than an LRU's upkeep). */
 const MOST_PATHS = 1_000;
+/** Paths longer than this are matched each time. */
+const LONGEST_PATH = 256;
 
 /**
  * hono's default router with its answers remembered by method and path. Some of the routes
@@ -31,6 +33,8 @@ export class RememberingRouter<T> implements Router<T> {
     const answer = this.answers.get(method)?.get(path);
     if (answer !== undefined) return answer;
     const found = this.router.match(method, path);
+    // a long path is no route's: not worth a place (a scan of random paths would only churn them)
+    if (path.length > LONGEST_PATH) return found;
     if (this.remembered >= MOST_PATHS) this.forget();
     let byPath = this.answers.get(method);
     if (byPath === undefined) this.answers.set(method, (byPath = new Map()));

@@ -245,7 +245,10 @@ export class RedisContactStore implements ContactStore {
   async read(customerId: string): Promise<ContactState> {
     const { client, health } = this.readLane;
     const key = this.keys.contacts(customerId);
-    return parseContactFields((await health.call('contacts read', () => client.call('HGETALL', key))) as string[]);
+    const reply = await health.call('contacts read', () => client.call('HGETALL', key));
+    // anything but the flat list (another client version, RESP3) fails the read rather than reading as no contacts
+    if (!Array.isArray(reply)) throw health.failure('contacts read', new Error('HGETALL answered no list'));
+    return parseContactFields(reply as string[]);
   }
 
   /**

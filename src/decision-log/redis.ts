@@ -51,8 +51,8 @@ end
 return #KEYS - 1`;
 
 /**
- * Every decision goes to two places: a key of its own under the customer's hash tag
- * (`<prefix>{customerId}:decision:<decisionId>`, the record as JSON, expiring after the
+ * Every decision goes to two places: a key of its own
+ * (`<prefix>decision:<decisionId>`, the record as JSON, expiring after the
  * response window), where responses that name it find it from any node; and, unless
  * `maxLen` is 0, the stream `<prefix>decisions` (one field, `record`), capped near `maxLen`
  * entries. The hot path only pushes to an array; the writes leave on the next turn of the
@@ -68,6 +68,8 @@ export class RedisDecisionLog implements DecisionLog {
   private timer: { cancel(): void } | undefined;
   private writing: Promise<void> | undefined;
   private failures = 0;
+  /** a batch per script call: a single server (a Cluster spreads the keys over slots) that has not refused it */
+  private batched: boolean;
   private readonly written;
   private readonly dropped;
 
@@ -82,8 +84,8 @@ export class RedisDecisionLog implements DecisionLog {
     metrics: Metrics,
     private readonly log: Logger,
   ) {
-    if (!(writeLane.client instanceof Cluster))
-      writeLane.client.defineCommand('nextbestLogDecisions', { lua: LOG_DECISIONS });
+    this.batched = !(writeLane.client instanceof Cluster);
+    if (this.batched) writeLane.client.defineCommand('nextbestLogDecisions', { lua: LOG_DECISIONS });
     this.written = metrics.decisionLog.slot('written');
     this.dropped = metrics.decisionLog.slot('dropped');
     metrics.gauge(
@@ -182,7 +184,12 @@ export class RedisDecisionLog implements DecisionLog {
     return Math.max(this.windowMs, (l.respondUntil ?? 0) - now);
   }
 
-  /** A batch in one script call (a single server): every entry written, or the batch failed. */
+  /**
+   * A batch in one script call (a single server): every entry written, or the batch failed and
+   * is sent again whole (readers dedupe by decisionId). A server that refuses the script (a
+   * proxy in front of shards answers CROSSSLOT, scripting turned off) gets a command a decision
+   * from then on.
+   */
   private async writeBatch(batch: readonly LoggedLine[]): Promise<PromiseSettledResult<unknown>[]> {
     const { client, health } = this.writeLane;
     const keys = [this.keys.decisions];
@@ -192,10 +199,23 @@ export class RedisDecisionLog implements DecisionLog {
       keys.push(this.keys.decision(l.decisionId));
       args.push(l.line, this.ttlMs(l, now));
     }
+    let refused: Error | undefined;
     try {
-      await health.call('decision log', () => client.nextbestLogDecisions(keys.length, ...keys, ...args));
+      await health.call('decision log', () =>
+        client.nextbestLogDecisions(keys.length, ...keys, ...args).catch((err: Error) => {
+          if (err.name === 'ReplyError') refused = err;
+          throw err;
+        }),
+      );
       return batch.map(() => ({ status: 'fulfilled', value: undefined }));
     } catch (reason) {
+      if (refused) {
+        this.batched = false;
+        this.log.warn(
+          { err: refused.message },
+          'decision log: Redis refused the batch script; writing a command per decision',
+        );
+      }
       return batch.map(() => ({ status: 'rejected', reason }));
     }
   }
@@ -220,10 +240,9 @@ export class RedisDecisionLog implements DecisionLog {
         return;
       }
       const batch = this.pending.splice(0, BATCH);
-      const results =
-        this.writeLane.client instanceof Cluster
-          ? await Promise.allSettled(batch.map((e) => this.writeOne(e)))
-          : await this.writeBatch(batch);
+      const results = this.batched
+        ? await this.writeBatch(batch)
+        : await Promise.allSettled(batch.map((e) => this.writeOne(e)));
       const failed = batch.filter((_, i) => results[i]!.status === 'rejected');
       this.written.n += batch.length - failed.length;
       if (failed.length > 0) {

@@ -154,6 +154,28 @@ describe('the decision log', () => {
     }
   });
 
+  it('writes a command per decision on a server that refuses its script, every decision still written', async () => {
+    // a server without scripts, as a proxy in front of shards refuses a script over keys of several slots
+    const noScripts = await RedisServer.start({
+      args: ['--rename-command', 'EVALSHA', '', '--rename-command', 'EVAL', ''],
+    });
+    const { client, log: decisions } = logTo(noScripts.url, 'plain:');
+    const c = noScripts.client();
+    try {
+      expect(await whenReady(client, 2_000)).toBe(true);
+      for (let n = 1; n <= 150; n++) decisions.append(entry(n));
+      await eventually('every decision is written', async () => (await c.xlen('plain:decisions')) >= 150, 10_000);
+      const ids = (await c.xrange('plain:decisions', '-', '+')).map(([, f]) => decisionIdOf(f));
+      expect(ids).toEqual(Array.from({ length: 150 }, (_, i) => `d-${i + 1}`));
+      expect(await c.exists(new RedisKeys('plain:').decision('d-150'))).toBe(1);
+    } finally {
+      c.disconnect();
+      await decisions.close();
+      client.disconnect();
+      await noScripts.stop();
+    }
+  });
+
   it('keeps no stream with DECISION_LOG_MAXLEN=0, and still the decisions responses name', async () => {
     const node = await testApp({
       PROFILE_STORE: 'redis',

@@ -134,7 +134,7 @@ describe('arbitration with learned propensities before any outcome', () => {
         value: fc.constantFrom(1, 2, 3, 5, 8),
         prior: fc.constantFrom(0.1, 0.2, 0.5),
       }),
-      { selector: (o) => o.id, maxLength: 80 },
+      { selector: (o) => o.id, maxLength: 80, size: 'max' },
     );
     fc.assert(
       fc.property(offers, (specs) => {
