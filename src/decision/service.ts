@@ -210,20 +210,32 @@ export class DecisionService {
     if (first.presented.length === 0 && interaction === undefined) return first;
     let result: boolean | Promise<boolean>;
     try {
-      result = this.contacts.reserve(
-        input.request.customerId,
-        read.version,
-        first.decision.decisionId,
-        first.presented,
-        now,
-        interaction,
-      );
+      result = this.present(input, read, first, now, interaction);
     } catch {
       return this.heldBack(ruleset, input, first, read, arm, now);
     }
-    if (result instanceof Promise) this.trips.reserve.n++;
-    else if (result) return first;
+    if (result === true) return first;
     return this.reserveAgain(ruleset, input, first, read, arm, now, started, interaction, result);
+  }
+
+  /** Asks the store to add what the outcome presents to the contact state it was decided on; a trip to the store is counted. */
+  private present(
+    input: DecisionInput,
+    contacts: ContactState,
+    outcome: Outcome,
+    now: number,
+    interaction: InteractionMark | undefined,
+  ): boolean | Promise<boolean> {
+    const result = this.contacts.reserve(
+      input.request.customerId,
+      contacts.version,
+      outcome.decision.decisionId,
+      outcome.presented,
+      now,
+      interaction,
+    );
+    if (result instanceof Promise) this.trips.reserve.n++;
+    return result;
   }
 
   /** reserve() past the first answer: `result` is the first reservation's. */
@@ -263,15 +275,7 @@ export class DecisionService {
       outcome = decide(ruleset, input, this.model, { contacts, now, arm, random: this.random });
       if (outcome.presented.length === 0 && interaction === undefined) return outcome;
       try {
-        result = this.contacts.reserve(
-          input.request.customerId,
-          contacts.version,
-          outcome.decision.decisionId,
-          outcome.presented,
-          now,
-          interaction,
-        );
-        if (result instanceof Promise) this.trips.reserve.n++;
+        result = this.present(input, contacts, outcome, now, interaction);
       } catch {
         break;
       }
