@@ -5,6 +5,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiError } from '../errors.js';
 import type { RunRecord } from '../outbound/records.js';
 import { type OutboundRuns, RunAskError } from '../outbound/runs.js';
+import { CHANNEL_PATTERN } from '../profiles/schema.js';
 import { jsonBody, problemResponse } from './schemas.js';
 import type { AppEnv } from './types.js';
 
@@ -12,7 +13,7 @@ const Week = z
   .string()
   .regex(/^\d{4}-W\d{2}$/, 'an ISO week, YYYY-Www')
   .openapi({ example: '2026-W50' });
-const Channel = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name');
+const Channel = z.string().regex(CHANNEL_PATTERN, 'a channel name');
 
 const RunBody = z
   .object({

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { OUTCOMES } from '../contacts/store.js';
-import { CUSTOMER_ID_PATTERN, CustomerId, INTERACTION_ID_PATTERN } from '../profiles/schema.js';
+import { CHANNEL_PATTERN, CUSTOMER_ID_PATTERN, CustomerId, INTERACTION_ID_PATTERN } from '../profiles/schema.js';
 
 /** Most events one request may carry. */
 export const MAX_EVENTS = 500;
@@ -21,10 +21,7 @@ export const ResponseEventSchema = z
     outcome: z
       .enum(OUTCOMES)
       .describe('what the customer did; complaint: they complained about this contact ("stop sending me this")'),
-    channel: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel name such as "web"')
-      .openapi({ example: 'web' }),
+    channel: z.string().regex(CHANNEL_PATTERN, 'a channel name such as "web"').openapi({ example: 'web' }),
     decisionId: Token.optional().describe('the decision that showed the offer'),
     interactionId: z
       .string()

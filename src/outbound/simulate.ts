@@ -3,7 +3,6 @@
  * the contact frequency each segment gets from the journeys, caps and capacities over time.
  */
 import { MemoryContactStore } from '../contacts/memory.js';
-import { DAY_MS } from '../contacts/state.js';
 import type { ResponseEvent } from '../contacts/store.js';
 import { priorPropensity } from '../learning/model.js';
 import { mixSeed, seededRng } from '../math/random.js';
@@ -14,11 +13,10 @@ import type { CustomerWeek } from './customer.js';
 import type { RunDecision, RunSink } from './files.js';
 import type { RunRecord, RunRecords } from './records.js';
 import { runWeek } from './run.js';
-import { type Week, weekAt } from './week.js';
+import { WEEK_MS, type Week, weekAt } from './week.js';
 
 export const MAX_WEEKS = 104;
 export const DEFAULT_SEED = 1;
-const WEEK_MS = 7 * DAY_MS;
 /** Days of contact counts kept: every simulated day, wherever the weeks lie in time. */
 const KEEP_DAYS = 1_000_000;
 const CELLS = VALUE_SEGMENTS.length * LIFECYCLE_PHASES.length;

@@ -1,6 +1,6 @@
 import { DAY_MS } from '../contacts/state.js';
 
-const WEEK_MS = 7 * DAY_MS;
+export const WEEK_MS = 7 * DAY_MS;
 /** 1970-01-05, the first Monday after the epoch: week indexes count from it. */
 const FIRST_MONDAY_MS = 4 * DAY_MS;
 const WEEK_PATTERN = /^(\d{4})-W(\d{2})$/;

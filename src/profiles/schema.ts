@@ -6,6 +6,8 @@ export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constr
 export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /** A call, a page view, an email send, as a decision request or a response names it. */
 export const INTERACTION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+/** A channel's name, as the manifest declares it and requests and responses name it: `web`, `call-center`, `email`. */
+export const CHANNEL_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 
 export const VALUE_SEGMENTS = ['super', 'top', 'middle', 'bottom'] as const;
 export const LIFECYCLE_PHASES = ['new', 'loyalty', 'retain', 'regain'] as const;

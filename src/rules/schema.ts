@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FORBIDDEN_KEYS, LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
+import { CHANNEL_PATTERN, FORBIDDEN_KEYS, LIFECYCLE_PHASES, VALUE_SEGMENTS } from '../profiles/schema.js';
 
 /**
  * The rule-set file formats. Every file a marketer edits is checked against these;
@@ -116,7 +116,7 @@ export const TopCondition: z.ZodType<TopCondition> = z.union([
 
 const ChannelName = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,31}$/)
+  .regex(CHANNEL_PATTERN)
   .refine((c) => !FORBIDDEN_KEYS.has(c), 'a forbidden channel name');
 
 const Url = z
