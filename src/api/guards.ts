@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { ApiError } from '../errors.js';
+import { newId } from '../math/ids.js';
 import type { AppEnv } from './types.js';
 
 /** The longest X-Request-Id taken from a caller; a longer one, or one with characters outside A-Za-z0-9_-=, is replaced. */
@@ -21,7 +21,7 @@ export function requestIds(): MiddlewareHandler<AppEnv> {
   return (c, next) => {
     const sent = c.req.header('x-request-id');
     const id =
-      sent !== undefined && sent.length <= REQUEST_ID_MAX_LENGTH && SANE_REQUEST_ID.test(sent) ? sent : randomUUID();
+      sent !== undefined && sent.length <= REQUEST_ID_MAX_LENGTH && SANE_REQUEST_ID.test(sent) ? sent : newId();
     c.set('requestId', id);
     const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
     if (outgoing) outgoing.setHeader('x-request-id', id);

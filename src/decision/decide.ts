@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { type ContactState, EMPTY_CONTACTS, type Presented } from '../contacts/state.js';
+import { newId } from '../math/ids.js';
 import type { PropensityModel } from '../learning/model.js';
 import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
 import { arbitrate, type MatchedWeights, matchWeights, type Scored } from './arbitrate.js';
@@ -137,7 +137,7 @@ export function decide(
     suppressed,
     presented,
     decision: {
-      decisionId: options.decisionId ?? randomUUID(),
+      decisionId: options.decisionId ?? newId(),
       customerId: request.customerId,
       channel: request.channel,
       placement: request.placement ?? null,

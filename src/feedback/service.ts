@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ContactStore, LearningAsk, ResponseEvent, WriteResult } from '../contacts/store.js';
 import type { DecisionLog, IssuedDecision } from '../decision-log/store.js';
 import { ApiError, type FieldError } from '../errors.js';
+import { newId } from '../math/ids.js';
 import { positiveOutcome } from '../learning/state.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RecordResult, ResponseEventInput } from './schema.js';
@@ -120,7 +120,7 @@ export class ResponseService {
     const now = Date.now();
     const events = inputs.map(
       (e): ResponseEvent => ({
-        eventId: e.eventId ?? randomUUID(),
+        eventId: e.eventId ?? newId(),
         customerId: e.customerId,
         offerId: e.offerId,
         outcome: e.outcome,
