@@ -103,6 +103,17 @@ export function printFixedRate(name, f) {
       `p99 ${ms(f.p99)} ms (rounds ${range((r) => r.latencyMs.p99)}); uncorrected p99 ${range((r) => r.uncorrectedLatencyMs.p99)} ms; ` +
       `generator lag max ${ms(Math.max(...f.runs.map((r) => r.maxLagMs)))} ms; failed ${f.failed ? `!! ${f.failed}` : 0}`,
   );
+  const others = Math.max(...[...f.runs, ...f.bareRuns].map((r) => r.othersCpuShare ?? 0));
+  if (others > 0.02)
+    console.log(
+      `    meanwhile the bench's other processes (idle servers, redis-server) used up to ${pct(others)} of a core`,
+    );
+  const bare = (pick) => `${ms(Math.min(...f.bareRuns.map(pick)))}–${ms(Math.max(...f.bareRuns.map(pick)))}`;
+  console.log(
+    `    the bare endpoint at the same rate, in the same rounds (the floor this machine and generator set): ` +
+      `p50 ${ms(f.bare.p50)} ms, p99 ${ms(f.bare.p99)} ms (rounds ${bare((r) => r.latencyMs.p99)}); uncorrected p99 ${bare((r) => r.uncorrectedLatencyMs.p99)} ms; ` +
+      `generator lag max ${ms(Math.max(...f.bareRuns.map((r) => r.maxLagMs)))} ms`,
+  );
   printServerSide(`${NAMES[name]} at the fixed rate`, f.serverSide);
 }
 
@@ -119,7 +130,10 @@ export function printFailures(failed, rounds, fixed) {
         );
   for (const [name, f] of Object.entries(fixed))
     if (f.failed)
-      console.error(`  fixed rate, ${NAMES[name]}: ${f.runs.map((r) => JSON.stringify(r.statusCodes)).join(' ')}`);
+      console.error(
+        `  fixed rate, ${NAMES[name]}: ${f.runs.map((r) => JSON.stringify(r.statusCodes)).join(' ')}; ` +
+          `the bare endpoint at its rate: ${f.bareRuns.map((r) => JSON.stringify(r.statusCodes)).join(' ')}`,
+      );
 }
 
 export function printCluster(c, one) {

@@ -16,6 +16,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { makeBodies } from './bodies.js';
 import { writeCatalogue } from './catalogue.js';
+import { cpuSeconds } from './cpu.js';
 import { fixedRate } from './fixed-rate.js';
 import { counterTotal, diffHistogram, gauge, histogramTotals, parseHistogram, quantile, total } from './histogram.js';
 import { load } from './load.js';
@@ -164,6 +165,22 @@ async function measure(target, seconds, redis) {
   return { ...r, redis: redisPerDecision(await redisCounters(redis), before, r.ok) };
 }
 
+/**
+ * A run against `target`, with the CPU the other processes of the bench (the idle servers,
+ * redis-server) spent meanwhile, as a share of one core: `othersCpuShare` on the run. A latency
+ * figure taken while they were busy says so.
+ */
+async function besideOthers(target, targets, redis, run) {
+  const others = [...new Set(targets.filter((t) => t.pid !== target.pid).flatMap((t) => t.pid))];
+  // redis-server is part of what a Redis-store run measures
+  if (redis && !target.redis) others.push(redis.pid);
+  const before = cpuSeconds(others);
+  const started = performance.now();
+  const result = await run();
+  const seconds = (performance.now() - started) / 1000;
+  return { ...result, othersCpuShare: before === null ? null : (cpuSeconds(others) - before) / seconds };
+}
+
 /** Several nodes on the one Redis, loaded at once (the connections shared out), as two nodes of a deployment are. */
 async function severalNodes(redis, rulesDir, bodies) {
   const nodes = [];
@@ -310,15 +327,26 @@ async function main() {
   const fixed = {};
   for (const store of STORES) {
     const rate = Math.round(summary.stores[store].reqPerSec * FIXED_RATE_SHARE);
-    fixed[store] = { rate, runs: [], before: await scrape(nextbest[store]) };
+    fixed[store] = { rate, runs: [], bareRuns: [], before: await scrape(nextbest[store]) };
   }
   console.log(
     `\nfixed rate, ${pct(FIXED_RATE_SHARE)} of each store's measured maximum, ${ROUNDS} rounds × ${SECONDS} s, open loop, at most ${CONNECTIONS} sockets:`,
   );
+  // each store's run is followed by the bare endpoint's at the same rate: what the machine and the
+  // generator alone do to the latency (its floor), measured alongside
+  const bareTarget = targets.find((t) => t.name === 'bare');
   for (let i = 0; i < ROUNDS; i++)
     for (const store of STORES) {
       const target = targets.find((t) => t.name === store);
-      fixed[store].runs.push(await fixedRate({ ...target, rate: fixed[store].rate, seconds: SECONDS }));
+      const f = fixed[store];
+      f.runs.push(
+        await besideOthers(target, targets, redis, () => fixedRate({ ...target, rate: f.rate, seconds: SECONDS })),
+      );
+      f.bareRuns.push(
+        await besideOthers(bareTarget, targets, redis, () =>
+          fixedRate({ ...bareTarget, rate: f.rate, seconds: SECONDS }),
+        ),
+      );
     }
   for (const store of STORES) {
     const f = fixed[store];
@@ -326,7 +354,11 @@ async function main() {
     delete f.before;
     f.p50 = median(f.runs.map((r) => r.latencyMs.p50));
     f.p99 = median(f.runs.map((r) => r.latencyMs.p99));
-    f.failed = f.runs.reduce((n, r) => n + r.failed, 0);
+    f.bare = {
+      p50: median(f.bareRuns.map((r) => r.latencyMs.p50)),
+      p99: median(f.bareRuns.map((r) => r.latencyMs.p99)),
+    };
+    f.failed = [...f.runs, ...f.bareRuns].reduce((n, r) => n + r.failed, 0);
     printFixedRate(store, f);
   }
 
