@@ -32,7 +32,7 @@ import {
   printRound,
   printSummary,
 } from './report.js';
-import { die, pin, pinned, startBare, startNextbest, startNextbestCluster, stopAll } from './servers.js';
+import { die, pin, pinned, RUNTIME_FLAGS, startBare, startNextbest, startNextbestCluster, stopAll } from './servers.js';
 
 const env = process.env;
 const SECONDS = Number(env.BENCH_SECONDS || 10);
@@ -232,6 +232,9 @@ async function main() {
   console.log(
     `${ROUNDS} rounds × ${SECONDS} s per server, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up each; stores: ${STORES.join(', ')}`,
   );
+  console.log(
+    `every server runs with npm start's node flags: ${RUNTIME_FLAGS.join(' ') || 'none'}; the fixed-rate generator in a process of its own`,
+  );
   console.log(`catalogue: the shipped rules plus generated variants, ${OFFERS} offers (bench/catalogue.js)`);
   console.log(
     `bodies: ${size} over ${CUSTOMERS} customers — ${pct(mix.unknown / size)} unknown IDs, ${pct(mix.web / size)} web, ` +
@@ -403,6 +406,7 @@ async function main() {
     cpuModel: os.cpus()[0]?.model.trim(),
     loadAverage: os.loadavg(),
     pinned,
+    runtimeFlags: RUNTIME_FLAGS,
     settings: {
       seconds: SECONDS,
       rounds: ROUNDS,

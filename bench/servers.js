@@ -1,12 +1,19 @@
 // Starts the servers under test in child processes, so load generator and server do not share an event loop.
 import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, constants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const READY_TIMEOUT_MS = 60_000;
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)); // RULES_DIR defaults to ./rules
+/**
+ * The node flags `npm start` runs the service with (package.json): every server of the bench gets
+ * them, the bare endpoint too, so that both sides of a ratio run on the same runtime settings.
+ */
+export const RUNTIME_FLAGS = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8'))
+  .scripts.start.split(' ')
+  .filter((word) => word.startsWith('--'));
 const children = new Set();
 
 /**
@@ -38,7 +45,7 @@ function start(name, file, env = {}, execArgv = [], { pinnable = true } = {}) {
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), {
     cwd: PROJECT_ROOT,
     env: { ...process.env, NODE_ENV: 'production', ...env },
-    execArgv,
+    execArgv: [...RUNTIME_FLAGS, ...execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.add(child);

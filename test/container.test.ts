@@ -50,7 +50,7 @@ describe('the container', () => {
     expect(run.some((l) => /install .*\btini\b/.test(l))).toBe(true);
     const health = run.find((l) => l.startsWith('HEALTHCHECK'));
     expect(health).toMatch(/\/healthz/);
-    expect(run.at(-1)).toBe('CMD ["node", "dist/main.js"]');
+    expect(run.at(-1)).toBe('CMD ["node", "--max-semi-space-size=32", "dist/main.js"]');
     // the one folder it writes, the memory store's decision log, is the run-time user's
     expect(run).toContain('RUN mkdir -p data/decisions && chown -R node:node data');
     expect(run.indexOf('USER node')).toBeGreaterThan(

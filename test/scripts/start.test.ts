@@ -151,7 +151,7 @@ describe('npm start (scripts/start.js)', () => {
 
   it('is what npm start and npm run dev run', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-    expect(pkg.scripts.start).toBe('node scripts/start.js');
+    expect(pkg.scripts.start).toBe('node --max-semi-space-size=32 scripts/start.js');
     expect(pkg.scripts.dev).toBe('node scripts/dev.js');
     expect(pkg.scripts.prepare).toBe('npm run build');
   });
