@@ -1,17 +1,15 @@
 import type { DecisionFiles, FileLogStatus } from './file.js';
+import { RecentDecisions } from './recent.js';
 import {
   answerable,
   type DecisionEntry,
   type DecisionLog,
   type DecisionRecord,
-  Generations,
   type IssuedDecision,
-  type Remembered,
-  Remembering,
   recalled,
 } from './store.js';
 
-/** Decisions remembered for the responses that name them: at least this many (at most twice), within the window. */
+/** Decisions remembered for the responses that name them: the last twice this many, within the window. */
 export const MEMORY_DECISIONS = 100_000;
 
 /**
@@ -20,8 +18,7 @@ export const MEMORY_DECISIONS = 100_000;
  * found by id for as long as they are kept.
  */
 export class MemoryDecisionLog implements DecisionLog {
-  private readonly recent = new Generations<Remembered>(MEMORY_DECISIONS);
-  private readonly remembering = new Remembering();
+  private readonly recent = new RecentDecisions(MEMORY_DECISIONS);
 
   /** `windowMs`: how long after a decision responses may name it */
   constructor(
@@ -30,7 +27,7 @@ export class MemoryDecisionLog implements DecisionLog {
   ) {}
 
   append(entry: DecisionEntry): void {
-    this.recent.set(entry.decision.decisionId, this.remembering.remember(entry));
+    this.recent.remember(entry);
     this.files?.append(entry);
   }
 

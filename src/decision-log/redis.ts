@@ -3,17 +3,15 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
 import type { RedisLane } from '../redis/health.js';
 import type { RedisKeys } from '../redis/keys.js';
+import { RecentDecisions } from './recent.js';
 import {
   answerable,
   type DecisionEntry,
   type DecisionLog,
   type DecisionRecord,
-  Generations,
   type IssuedDecision,
   type LoggedLine,
   loggedLine,
-  type Remembered,
-  Remembering,
   recalled,
 } from './store.js';
 
@@ -63,8 +61,7 @@ return #KEYS - 1`;
  */
 export class RedisDecisionLog implements DecisionLog {
   private pending: LoggedLine[] = [];
-  private readonly local = new Generations<Remembered>(LOCAL_DECISIONS);
-  private readonly remembering = new Remembering();
+  private readonly local = new RecentDecisions(LOCAL_DECISIONS);
   private timer: { cancel(): void } | undefined;
   private writing: Promise<void> | undefined;
   private failures = 0;
@@ -96,7 +93,7 @@ export class RedisDecisionLog implements DecisionLog {
   }
 
   append(entry: DecisionEntry): void {
-    this.local.set(entry.decision.decisionId, this.remembering.remember(entry));
+    this.local.remember(entry);
     this.pending.push(loggedLine(entry));
     if (this.pending.length > DECISION_LOG_BUFFER) {
       // a tenth at a time, so a full buffer does not cost a shift per decision

@@ -127,7 +127,7 @@ export interface IssuedDecision {
 }
 
 /** What many decisions have in common: where and how they were made, and the offers presented. */
-interface Shape {
+export interface Shape {
   readonly channel: string;
   readonly arm: ArmName;
   readonly preview: boolean;
@@ -178,6 +178,11 @@ export class Remembering {
   private count = 0;
 
   remember(e: DecisionEntry): Remembered {
+    return { customerId: e.decision.customerId, at: e.at, until: e.respondUntil, shape: this.shapeOf(e) };
+  }
+
+  /** The shape of a decision, shared with those like it. */
+  shapeOf(e: DecisionEntry): Shape {
     const d = e.decision;
     const { valueSegment, lifecyclePhase } = d.profile;
     if (this.count >= MOST_SHAPES) {
@@ -194,7 +199,7 @@ export class Remembering {
       node.shape = shape;
       this.count++;
     }
-    return { customerId: d.customerId, at: e.at, until: e.respondUntil, shape };
+    return shape;
   }
 }
 
