@@ -34,5 +34,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=2s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-# V8's young generation at 32 MB, as npm start gives it (docs/operations.md, "Runtime")
+# V8's semi-spaces at 32 MB, as npm start gives them (docs/operations.md, "Starting")
 CMD ["node", "--max-semi-space-size=32", "dist/main.js"]

@@ -5,7 +5,7 @@
 // keep-alive, no pipelining) and reads its answer by Content-Length. A request whose time has
 // come while every socket is busy waits for the first free one, and that wait is part of its
 // latency. An answer without Content-Length, or a socket closed mid-request, counts as an error.
-// A second at the rate goes first, unmeasured.
+// `warmupSeconds` at the rate go first, unmeasured.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Samples } from './samples.js';
@@ -36,6 +36,8 @@ function run({ url, path, rate, seconds, connections, bodies }) {
   let errors = 0;
   let maxLagMs = 0;
   let done;
+  let ended = false;
+  const sockets = new Set();
 
   const finish = () => {
     if (++finished < total) return;
@@ -46,9 +48,11 @@ function run({ url, path, rate, seconds, connections, bodies }) {
   function connect(first) {
     open++;
     const socket = net.connect({ host: hostname, port: Number(port), noDelay: true });
-    let intended = 0;
+    sockets.add(socket);
+    // the first request is this socket's from the start: a connection that fails counts it as an error
+    let intended = first;
     let sentAt = 0;
-    let busy = false;
+    let busy = true;
     let chunks = [];
     let received = 0;
     let need = -1; // bytes of the whole answer, once its head is read
@@ -66,6 +70,10 @@ function run({ url, path, rate, seconds, connections, bodies }) {
       timer = setTimeout(() => socket.destroy(new Error('timeout')), TIMEOUT_MS);
     };
     const next = () => {
+      if (finished >= total) {
+        socket.destroy();
+        return;
+      }
       const at = waiting.shift();
       if (at !== undefined) send(at);
       else idle.push(socket);
@@ -105,9 +113,11 @@ function run({ url, path, rate, seconds, connections, bodies }) {
     socket.on('error', () => {});
     socket.once('close', () => {
       open--;
+      sockets.delete(socket);
       clearTimeout(timer);
       const at = idle.indexOf(socket);
       if (at >= 0) idle.splice(at, 1);
+      if (ended) return;
       if (busy) {
         errors++;
         finish();
@@ -128,9 +138,21 @@ function run({ url, path, rate, seconds, connections, bodies }) {
   return new Promise((resolve) => {
     const start = performance.now() + 20;
     let scheduled = 0;
+    // whatever happens to the sockets, the run ends: what has not answered by then is an error
+    const deadline = setTimeout(
+      () => {
+        errors += total - finished;
+        finished = total;
+        done();
+      },
+      seconds * 1000 + 2 * TIMEOUT_MS,
+    );
     done = () => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(deadline);
+      for (const socket of sockets) socket.destroy();
       const elapsedSeconds = (performance.now() - start) / 1000;
-      for (const socket of idle) socket.destroy();
       const non2xx = Object.entries(statusCodes).reduce(
         (n, [code, count]) => n + (code >= 200 && code < 300 ? 0 : count),
         0,
@@ -148,6 +170,7 @@ function run({ url, path, rate, seconds, connections, bodies }) {
       });
     };
     const tick = () => {
+      if (ended) return;
       const now = performance.now();
       while (scheduled < total && start + scheduled * intervalMs <= now) {
         const intended = start + scheduled * intervalMs;
@@ -161,11 +184,9 @@ function run({ url, path, rate, seconds, connections, bodies }) {
   });
 }
 
-/** A second at the rate first, not measured: this process's code is compiled before it is timed. */
-const WARMUP_SECONDS = 1;
-
-process.once('message', async (job) => {
-  await run({ ...job, seconds: Math.min(WARMUP_SECONDS, job.seconds) });
+process.once('message', async ({ warmupSeconds, ...job }) => {
+  // unmeasured, at the rate: this process's code is compiled before it is timed
+  if (warmupSeconds > 0) await run({ ...job, seconds: Math.min(warmupSeconds, job.seconds) });
   process.send(await run(job));
 });
 process.on('disconnect', () => process.exit(0));

@@ -141,6 +141,7 @@ async function redisRun() {
         seconds: WINDOW_SECONDS,
         connections: 32,
         bodies,
+        warmupSeconds: 0,
       });
     await measure(); // warm-up: JIT, profile cache
     console.log(

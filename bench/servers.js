@@ -11,9 +11,23 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)); // RULES_DIR
  * The node flags `npm start` runs the service with (package.json): every server of the bench gets
  * them, the bare endpoint too, so that both sides of a ratio run on the same runtime settings.
  */
-export const RUNTIME_FLAGS = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8'))
-  .scripts.start.split(' ')
-  .filter((word) => word.startsWith('--'));
+export const RUNTIME_FLAGS = startFlags(
+  JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).scripts.start,
+);
+
+/** The `--name=value` words between `node` and the script in a start command; anything else there is refused. */
+function startFlags(command) {
+  const words = command.trim().split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`package.json's start script does not begin with node: ${command}`);
+  const flags = [];
+  for (const word of words.slice(1)) {
+    if (!word.startsWith('-')) break;
+    if (!/^--[\w-]+=\S+$/.test(word))
+      throw new Error(`package.json's start script: give node's flags as --name=value, not ${word}`);
+    flags.push(word);
+  }
+  return flags;
+}
 const children = new Set();
 
 /**

@@ -81,6 +81,7 @@ async function main() {
       seconds,
       connections: CONNECTIONS,
       bodies,
+      warmupSeconds: 0,
     });
     const m = await scrape(nextbest.url);
     const slice = {
