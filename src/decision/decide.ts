@@ -1,6 +1,6 @@
 import { type ContactState, EMPTY_CONTACTS, type Presented } from '../contacts/state.js';
-import { newId } from '../math/ids.js';
 import type { PropensityModel } from '../learning/model.js';
+import { newId } from '../math/ids.js';
 import type { CompiledOffer, RuleSet } from '../rules/ruleset.js';
 import { arbitrate, type MatchedWeights, matchWeights, type Scored } from './arbitrate.js';
 import type { Arm } from './assign.js';

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { ContactStore, LearningAsk, ResponseEvent, WriteResult } from '../contacts/store.js';
 import type { DecisionLog, IssuedDecision } from '../decision-log/store.js';
 import { ApiError, type FieldError } from '../errors.js';
-import { newId } from '../math/ids.js';
 import { positiveOutcome } from '../learning/state.js';
+import { newId } from '../math/ids.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RecordResult, ResponseEventInput } from './schema.js';
 
