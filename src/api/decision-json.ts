@@ -1,5 +1,6 @@
 import type { DecisionResponse } from '../decision/index.js';
 import type { RankedOffer } from '../decision/types.js';
+import { num, orNull, quoted } from '../decision-log/store.js';
 import type { Treatment } from '../rules/schema.js';
 
 /**
@@ -26,13 +27,6 @@ function fragmentsOf(o: RankedOffer): Fragments {
   return f;
 }
 
-/** A string as JSON: IDs and names of a safe alphabet need no escaping, and skip JSON.stringify's call. */
-const text = (s: string): string => (SAFE.test(s) ? `"${s}"` : str(s));
-const SAFE = /^[\w .:+-]*$/;
-const nullable = (s: string | null): string => (s === null ? 'null' : text(s));
-/** A number as JSON writes it: non-finite ones as null. */
-const num = (n: number): string => (Number.isFinite(n) ? `${n}` : 'null');
-
 export function decisionJson(d: DecisionResponse): string {
   if (d.explanation) return JSON.stringify(d);
   let offers = '';
@@ -43,10 +37,10 @@ export function decisionJson(d: DecisionResponse): string {
   }
   const p = d.profile;
   return (
-    `{"decisionId":${text(d.decisionId)},"customerId":${text(d.customerId)},"channel":${text(d.channel)},` +
-    `"placement":${nullable(d.placement)},"rulesetVersion":${text(d.rulesetVersion)},` +
-    `"profile":{"found":${p.found},"valueSegment":${nullable(p.valueSegment)},"lifecyclePhase":${nullable(p.lifecyclePhase)}},` +
-    `"offers":[${offers}],"controlGroup":${d.controlGroup},"arm":${text(d.arm)},` +
-    `"interactionId":${nullable(d.interactionId)},"degraded":${d.degraded}}`
+    `{"decisionId":${quoted(d.decisionId)},"customerId":${quoted(d.customerId)},"channel":${quoted(d.channel)},` +
+    `"placement":${orNull(d.placement)},"rulesetVersion":${quoted(d.rulesetVersion)},` +
+    `"profile":{"found":${p.found},"valueSegment":${orNull(p.valueSegment)},"lifecyclePhase":${orNull(p.lifecyclePhase)}},` +
+    `"offers":[${offers}],"controlGroup":${d.controlGroup},"arm":${quoted(d.arm)},` +
+    `"interactionId":${orNull(d.interactionId)},"degraded":${d.degraded}}`
   );
 }

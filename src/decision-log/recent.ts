@@ -1,4 +1,4 @@
-import { type DecisionEntry, type Remembered, Remembering, type Shape } from './store.js';
+import { type DecisionEntry, type Remembered, type Shape, Shapes } from './store.js';
 
 /** Hex digit values of the lower-case characters a UUID is written in; -1 for any other. */
 const NIBBLE = new Int8Array(128).fill(-1);
@@ -56,7 +56,7 @@ export class RecentDecisions {
   private readonly index: Int32Array;
   private readonly mask: number;
   private next = 0;
-  private readonly remembering = new Remembering();
+  private readonly shapeTree = new Shapes();
   private readonly words = new Uint32Array(4);
 
   /** Keeps at least the last `size` decisions (exactly the last 2 × size). */
@@ -85,7 +85,7 @@ export class RecentDecisions {
     this.next = slot + 1 === this.capacity ? 0 : slot + 1;
     if (this.customers[slot] !== undefined) this.forget(slot);
     this.customers[slot] = e.decision.customerId;
-    this.shapes[slot] = this.remembering.shapeOf(e);
+    this.shapes[slot] = this.shapeTree.shapeOf(e);
     this.at[slot] = e.at;
     this.until[slot] = e.respondUntil ?? Number.NaN;
     if (uuid) {

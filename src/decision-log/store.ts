@@ -93,12 +93,12 @@ export function toRecord(e: DecisionEntry): DecisionRecord {
   };
 }
 
-/** A string as JSON: most are IDs of a safe alphabet and need no escaping. */
-const quoted = (s: string): string => (SAFE.test(s) ? `"${s}"` : JSON.stringify(s));
 const SAFE = /^[\w .:+-]*$/;
-const orNull = (s: string | null): string => (s === null ? 'null' : quoted(s));
+/** A string as JSON: most are IDs and names of a safe alphabet and need no escaping (nor JSON.stringify's call). */
+export const quoted = (s: string): string => (SAFE.test(s) ? `"${s}"` : JSON.stringify(s));
+export const orNull = (s: string | null): string => (s === null ? 'null' : quoted(s));
 /** A finite number as JSON writes it; anything else as null, as JSON writes that. */
-const num = (n: number | null): string => (n !== null && Number.isFinite(n) ? `${n}` : 'null');
+export const num = (n: number | null): string => (n !== null && Number.isFinite(n) ? `${n}` : 'null');
 
 /**
  * JSON.stringify(toRecord(e)), written directly: the log's one line per decision without the
@@ -169,17 +169,13 @@ function child(node: ShapeNode, name: string): ShapeNode {
 }
 
 /**
- * Remembers decisions in one small object each: the shapes they share (a customer segment's
- * decisions on a channel mostly present the same offers) are kept once, found down a tree by
- * channel, arm, preview, segment, phase and the offers in order (no key string built per decision).
+ * The shapes decisions share (a customer segment's decisions on a channel mostly present the
+ * same offers), each kept once, found down a tree by channel, arm, preview, segment, phase and
+ * the offers in order (no key string built per decision).
  */
-export class Remembering {
+export class Shapes {
   private shapes = shapeNode();
   private count = 0;
-
-  remember(e: DecisionEntry): Remembered {
-    return { customerId: e.decision.customerId, at: e.at, until: e.respondUntil, shape: this.shapeOf(e) };
-  }
 
   /** The shape of a decision, shared with those like it. */
   shapeOf(e: DecisionEntry): Shape {
