@@ -124,13 +124,20 @@ export interface Presented {
   readonly holdUntil: number | undefined;
 }
 
+/*
+ * Field names are joined, not concatenated: a template literal makes a tree of string pieces
+ * (three or four objects for a hold's name), and an in-memory state keeps its names for as
+ * long as the customer, where every collection of the old generation traces them. A joined
+ * name is one flat string.
+ */
 export const countField = (outcome: string, channel: string, offerId: string, day: number) =>
-  `n|${outcome}|${channel}|${offerId}|${day}`;
-export const lastField = (outcome: string, channel: string, offerId: string) => `t|${outcome}|${channel}|${offerId}`;
+  ['n', outcome, channel, offerId, day].join('|');
+export const lastField = (outcome: string, channel: string, offerId: string) =>
+  ['t', outcome, channel, offerId].join('|');
 export const holdField = (channel: string, offerId: string, decisionId: string) =>
-  `h|${channel}|${offerId}|${decisionId}`;
+  ['h', channel, offerId, decisionId].join('|');
 export const interactionField = (i: Omit<InteractionEntry, 'expiresAt'>) =>
-  `i|${i.channel}|${i.interactionId}|${i.decisionId}`;
+  ['i', i.channel, i.interactionId, i.decisionId].join('|');
 export const journeyField = (key: string) => `J|${key}`;
 export const runField = (runKey: string) => `o|${runKey}`;
 

@@ -157,7 +157,8 @@ export class Kpis {
     const fields = {} as Record<KpiOutcome, string>;
     const slots: Partial<Record<KpiOutcome, { n: number }>> = {};
     for (const outcome of KPI_OUTCOMES) {
-      fields[outcome] = `${offerId}|${channel}|${phase}|${segment}|${arm}|${outcome}`;
+      // joined: one flat string, where a template literal keeps a tree of pieces for as long as the cell
+      fields[outcome] = [offerId, channel, phase, segment, arm, outcome].join('|');
       if (outcome === 'unattributed') continue;
       slots[outcome] =
         offerId !== ALL
