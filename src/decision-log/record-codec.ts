@@ -70,10 +70,22 @@ export function mostBytes(e: DecisionEntry): number {
 
 const orNaN = (n: number | null): number => (n === null ? Number.NaN : n);
 
+/** The view encode writes numbers through: a DataView's setters are cheaper than Buffer's write methods. */
+let viewed: Buffer | undefined;
+let view: DataView | undefined;
+function viewOf(buf: Buffer): DataView {
+  if (buf !== viewed || view === undefined) {
+    viewed = buf;
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  return view;
+}
+
 /** Writes `e` at `at` in `buf` (which has mostBytes(e) from there); returns the offset after it. */
 export function encode(e: DecisionEntry, words: Vocabulary, buf: Buffer, at: number): number {
   const d = e.decision;
   const p = d.profile;
+  const v = viewOf(buf);
   const flags =
     (d.degraded ? DEGRADED : 0) |
     (e.preview ? PREVIEW : 0) |
@@ -81,32 +93,52 @@ export function encode(e: DecisionEntry, words: Vocabulary, buf: Buffer, at: num
     (e.interactionId !== null ? INTERACTION : 0) |
     (p.valueSegment !== null ? SEGMENT : 0) |
     (p.lifecyclePhase !== null ? PHASE : 0);
-  let o = buf.writeUInt8(flags, at);
-  o = buf.writeDoubleLE(e.at, o);
-  o = str(buf, o, d.decisionId);
-  o = str(buf, o, d.customerId);
-  o = buf.writeUInt32LE(words.id(d.channel), o);
-  if (e.interactionId !== null) o = str(buf, o, e.interactionId);
-  o = buf.writeUInt32LE(words.id(d.arm), o);
-  o = buf.writeUInt32LE(words.id(d.rulesetVersion), o);
-  if (p.valueSegment !== null) o = buf.writeUInt32LE(words.id(p.valueSegment), o);
-  if (p.lifecyclePhase !== null) o = buf.writeUInt32LE(words.id(p.lifecyclePhase), o);
-  o = buf.writeDoubleLE(orNaN(e.clv), o);
-  o = buf.writeDoubleLE(orNaN(e.churnScore), o);
-  o = buf.writeUInt32LE(d.offers.length, o);
+  buf[at] = flags;
+  v.setFloat64(at + 1, e.at, true);
+  let o = str(buf, v, at + 9, d.decisionId);
+  o = str(buf, v, o, d.customerId);
+  o = u32(v, o, words.id(d.channel));
+  if (e.interactionId !== null) o = str(buf, v, o, e.interactionId);
+  o = u32(v, o, words.id(d.arm));
+  o = u32(v, o, words.id(d.rulesetVersion));
+  if (p.valueSegment !== null) o = u32(v, o, words.id(p.valueSegment));
+  if (p.lifecyclePhase !== null) o = u32(v, o, words.id(p.lifecyclePhase));
+  o = f64(v, o, orNaN(e.clv));
+  o = f64(v, o, orNaN(e.churnScore));
+  o = u32(v, o, d.offers.length);
   for (const offer of d.offers) {
-    o = buf.writeUInt32LE(words.id(offer.offerId), o);
-    o = buf.writeUInt32LE(words.id(offer.group), o);
-    o = buf.writeDoubleLE(offer.rank, o);
-    o = buf.writeDoubleLE(offer.score, o);
-    o = buf.writeDoubleLE(offer.propensity, o);
+    o = u32(v, o, words.id(offer.offerId));
+    o = u32(v, o, words.id(offer.group));
+    o = f64(v, o, offer.rank);
+    o = f64(v, o, offer.score);
+    o = f64(v, o, offer.propensity);
   }
   return o;
 }
 
-function str(buf: Buffer, at: number, s: string): number {
-  const n = buf.write(s, at + 4);
-  buf.writeUInt32LE(n, at);
+function u32(v: DataView, at: number, n: number): number {
+  v.setUint32(at, n, true);
+  return at + 4;
+}
+
+function f64(v: DataView, at: number, n: number): number {
+  v.setFloat64(at, n, true);
+  return at + 8;
+}
+
+/** A u32 byte length and the UTF-8 bytes: IDs are ASCII, copied a character at a time; anything else goes through Buffer.write. */
+function str(buf: Buffer, v: DataView, at: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) {
+      const bytes = buf.write(s, at + 4);
+      v.setUint32(at, bytes, true);
+      return at + 4 + bytes;
+    }
+    buf[at + 4 + i] = c;
+  }
+  v.setUint32(at, n, true);
   return at + 4 + n;
 }
 
