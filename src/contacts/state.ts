@@ -141,6 +141,12 @@ export const interactionField = (i: Omit<InteractionEntry, 'expiresAt'>) =>
 export const journeyField = (key: string) => `J|${key}`;
 export const runField = (runKey: string) => `o|${runKey}`;
 
+const BAR = 0x7c;
+const N = 0x6e;
+const T = 0x74;
+const H = 0x68;
+const I = 0x69;
+
 class StateBuilder {
   version = 0;
   readonly counts: CountEntry[] = [];
@@ -166,15 +172,32 @@ class StateBuilder {
       this.runs.set(field.slice(2), value);
       return;
     }
-    const p = field.split('|');
-    if (p[0] === 'n' && p.length === 5)
-      this.counts.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, day: Number(p[4]), n: value });
-    else if (p[0] === 't' && p.length === 4)
-      this.last.push({ outcome: p[1]!, channel: p[2]!, offerId: p[3]!, at: value });
-    else if (p[0] === 'h' && p.length === 4)
-      this.holds.push({ channel: p[1]!, offerId: p[2]!, decisionId: p[3]!, expiresAt: value });
-    else if (p[0] === 'i' && p.length === 4)
-      this.interactions.push({ channel: p[1]!, interactionId: p[2]!, decisionId: p[3]!, expiresAt: value });
+    // the field's parts are found by position, without split's array: a Redis read parses every field of the state
+    const kind = field.charCodeAt(0);
+    if (field.charCodeAt(1) !== BAR) return;
+    const a = field.indexOf('|', 2);
+    const b = a < 0 ? -1 : field.indexOf('|', a + 1);
+    if (b < 0) return;
+    const c = field.indexOf('|', b + 1);
+    if (kind === N) {
+      if (c < 0 || field.indexOf('|', c + 1) >= 0) return;
+      this.counts.push({
+        outcome: field.slice(2, a),
+        channel: field.slice(a + 1, b),
+        offerId: field.slice(b + 1, c),
+        day: Number(field.slice(c + 1)),
+        n: value,
+      });
+      return;
+    }
+    if (c >= 0) return;
+    const first = field.slice(2, a);
+    const second = field.slice(a + 1, b);
+    const third = field.slice(b + 1);
+    if (kind === T) this.last.push({ outcome: first, channel: second, offerId: third, at: value });
+    else if (kind === H) this.holds.push({ channel: first, offerId: second, decisionId: third, expiresAt: value });
+    else if (kind === I)
+      this.interactions.push({ channel: first, interactionId: second, decisionId: third, expiresAt: value });
   }
 
   build(): ContactState {

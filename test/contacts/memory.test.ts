@@ -227,3 +227,48 @@ describe('an outbound run’s write in memory', () => {
     expect(parseContacts(new Map([['o|r', 1]]))).not.toBe(EMPTY_CONTACTS);
   });
 });
+
+describe('parsing contact-state fields', () => {
+  /** The fields' reading as split('|') gives it: the parser finds the parts by position instead. */
+  function bySplit(fields: readonly (readonly [string, number])[]) {
+    const counts: unknown[] = [];
+    const last: unknown[] = [];
+    const holds: unknown[] = [];
+    const interactions: unknown[] = [];
+    for (const [field, value] of fields) {
+      if (!Number.isFinite(value) || field === 'v' || field.startsWith('J|') || field.startsWith('o|')) continue;
+      const p = field.split('|');
+      if (p[0] === 'n' && p.length === 5)
+        counts.push({ outcome: p[1], channel: p[2], offerId: p[3], day: Number(p[4]), n: value });
+      else if (p[0] === 't' && p.length === 4) last.push({ outcome: p[1], channel: p[2], offerId: p[3], at: value });
+      else if (p[0] === 'h' && p.length === 4)
+        holds.push({ channel: p[1], offerId: p[2], decisionId: p[3], expiresAt: value });
+      else if (p[0] === 'i' && p.length === 4)
+        interactions.push({ channel: p[1], interactionId: p[2], decisionId: p[3], expiresAt: value });
+    }
+    return { counts, last, holds, interactions };
+  }
+
+  it('reads every field as split would, malformed ones ignored alike', () => {
+    // names made of the kinds' letters, bars and a little else: every shape of field, well formed or not
+    const name = fc.string({ unit: fc.constantFrom('n', 't', 'h', 'i', 'x', '|', '|', 'a', '7', ''), maxLength: 14 });
+    const field = fc.oneof(
+      name,
+      fc.tuple(fc.constantFrom('n|', 't|', 'h|', 'i|', 'nn|', '|'), name).map(([k, rest]) => k + rest),
+    );
+    const value = fc.oneof(fc.integer(), fc.constantFrom(Number.NaN, 1.7e12, 0.5));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(field, value), { maxLength: 12 }), (fields) => {
+        const parsed = parseContacts(fields);
+        const expected = bySplit(fields);
+        expect({
+          counts: parsed.counts,
+          last: parsed.last,
+          holds: parsed.holds,
+          interactions: parsed.interactions,
+        }).toEqual(expected);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+});
