@@ -1,9 +1,15 @@
-// The nextbest service on the embedded default, as a forked child of bench/run.js.
+// The nextbest service on the embedded default, as a forked child of bench/run.js (or bench/ab.js):
+// this tree's build, or the one in BENCH_DIST (another commit's dist/, built in its own worktree).
+import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
-import { buildServices, createApp } from '../dist/boot.js';
-import { loadConfig } from '../dist/config.js';
 import { reportWhenListening } from './child.js';
+
+const dist = process.env.BENCH_DIST
+  ? pathToFileURL(`${process.env.BENCH_DIST}/`)
+  : new URL('../dist/', import.meta.url);
+const { buildServices, createApp } = await import(new URL('boot.js', dist).href);
+const { loadConfig } = await import(new URL('config.js', dist).href);
 
 const config = loadConfig(process.env);
 const log = pino({ level: config.LOG_LEVEL });

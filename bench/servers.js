@@ -100,14 +100,15 @@ const nextbestEnv = (customers, rulesDir, redisUrl) => ({
 /**
  * The nextbest service with a generated population: on the embedded default, or with
  * `redisUrl` on PROFILE_STORE=redis (the population imported there); `pinnable: false` leaves it
- * free of the server core. BENCH_CPU_PROF=DIR profiles it.
+ * free of the server core; `dist`: another build's dist/ folder than this tree's, under `name`.
+ * BENCH_CPU_PROF=DIR profiles it.
  */
-export function startNextbest(customers, rulesDir, { redisUrl, pinnable = true } = {}) {
+export function startNextbest(customers, rulesDir, { redisUrl, pinnable = true, dist, name } = {}) {
   const prof = process.env.BENCH_CPU_PROF;
   return start(
-    redisUrl ? 'nextbest (redis)' : 'nextbest',
+    name ?? (redisUrl ? 'nextbest (redis)' : 'nextbest'),
     './serve-nextbest.js',
-    nextbestEnv(customers, rulesDir, redisUrl),
+    { ...nextbestEnv(customers, rulesDir, redisUrl), ...(dist && { BENCH_DIST: dist }) },
     prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : [],
     { pinnable },
   );
