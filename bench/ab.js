@@ -21,20 +21,46 @@ import { median } from './report.js';
 import { die, pin, pinned, RUNTIME_FLAGS, startNextbest, stopAll } from './servers.js';
 
 const env = process.env;
-const ROUNDS = Math.max(3, Number(env.BENCH_ROUNDS || 8));
-const SECONDS = Number(env.BENCH_SECONDS || 5);
-const WARMUP = Number(env.BENCH_WARMUP || 10);
+/** Refuses before anything has started: nothing to stop or clean. */
+function refuse(message) {
+  console.error(`!!! ${message}`);
+  process.exit(2);
+}
+/** A number from the environment, or the default; anything else refused before work starts. */
+function setting(name, fallback, least) {
+  const raw = env[name];
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(n) || n < least) refuse(`${name} must be a number of at least ${least}, not ${raw}`);
+  return n;
+}
+// an even number of rounds: A goes first as often as B
+const ROUNDS = 2 * Math.ceil(setting('BENCH_ROUNDS', 8, 3) / 2);
+const SECONDS = setting('BENCH_SECONDS', 5, 1);
+const WARMUP = setting('BENCH_WARMUP', 10, 0);
 const STORE = env.BENCH_STORE || 'memory';
-const OFFERS = Number(env.BENCH_OFFERS || 60);
-const CUSTOMERS = Number(env.BENCH_CUSTOMERS || 20_000);
+const OFFERS = setting('BENCH_OFFERS', 60, 37);
+const CUSTOMERS = setting('BENCH_CUSTOMERS', 20_000, 100);
 const CONNECTIONS = 32;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-if (!['memory', 'redis'].includes(STORE)) die(`BENCH_STORE is memory or redis, not ${STORE}`);
+if (!['memory', 'redis'].includes(STORE)) refuse(`BENCH_STORE is memory or redis, not ${STORE}`);
+if (cpuSeconds(process.pid) === null) refuse('CPU per process is read from /proc: the A/B bench needs Linux');
 const [refA = 'HEAD', refB = '.'] = process.argv.slice(2);
-if (refA === refB) die(`A and B are the same (${refA}): name two builds, e.g. npm run bench:ab -- main .`);
+if (refA === refB) refuse(`A and B are the same (${refA}): name two builds, e.g. npm run bench:ab -- main .`);
 
-const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+const git = (...args) =>
+  execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+/** The commit a ref names (undefined for the working tree), checked before anything is installed. */
+function commitOf(ref) {
+  if (ref === '.') return undefined;
+  try {
+    return git('rev-parse', '--verify', '--short', `${ref}^{commit}`);
+  } catch {
+    return refuse(`${ref} is not a commit of this repository`);
+  }
+}
+const shas = [commitOf(refA), commitOf(refB)];
+
 const worktrees = [];
 process.on('exit', () => {
   for (const dir of worktrees) {
@@ -42,41 +68,38 @@ process.on('exit', () => {
       git('worktree', 'remove', '--force', dir);
     } catch {
       rmSync(dir, { recursive: true, force: true });
+      try {
+        git('worktree', 'prune');
+      } catch {}
     }
   }
 });
 
-/** A side's build: the working tree (built in place), or a ref checked out and installed in a worktree. */
-function build(ref) {
-  if (ref === '.') {
+/**
+ * A side's build: the working tree (built in place), or a commit checked out and installed in a
+ * worktree of its own. `root` is the tree whose bin/ writes the population into a side's Redis.
+ */
+function build(ref, sha) {
+  if (sha === undefined) {
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
-    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
-    return {
-      label: `working tree (${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + changes' : ''})`,
-      dist: undefined,
-    };
-  }
-  let sha;
-  try {
-    sha = git('rev-parse', '--verify', '--short', `${ref}^{commit}`);
-  } catch {
-    die(`${ref} is not a commit of this repository`);
+    const dirty = git('status', '--porcelain') !== '';
+    return { label: `working tree (${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + changes' : ''})`, root: ROOT };
   }
   const dir = mkdtempSync(join(os.tmpdir(), `nextbest-ab-${sha}-`));
-  git('worktree', 'add', '--detach', dir, sha);
   worktrees.push(dir);
+  git('worktree', 'add', '--detach', dir, sha);
   console.log(`installing ${ref} (${sha}) in ${dir} …`);
-  // npm ci runs the prepare script, which builds
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+  // npm ci runs the prepare script, which builds (with the dev dependencies, whatever NODE_ENV says)
+  execFileSync('npm', ['ci', '--include=dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  return { label: `${ref} (${sha})`, dist: join(dir, 'dist') };
+  return { label: `${ref} (${sha})`, root: dir, dist: join(dir, 'dist') };
 }
 
 const sides = [
-  { key: 'A', ...build(refA) },
-  { key: 'B', ...build(refB) },
+  { key: 'A', ...build(refA, shas[0]) },
+  { key: 'B', ...build(refB, shas[1]) },
 ];
 
 const rulesDir = mkdtempSync(join(os.tmpdir(), 'nextbest-ab-rules-'));
@@ -99,7 +122,8 @@ for (const s of sides) console.log(`  ${s.key}: ${s.label}`);
 for (const s of sides) {
   if (STORE === 'redis') {
     s.redis = await startRedis((pid) => pin(pid, 'generator'));
-    importPopulation(s.redis, CUSTOMERS);
+    // with the side's own command: profiles as that build writes them
+    importPopulation(s.redis, CUSTOMERS, join(s.root, 'bin', 'nextbest.js'));
   }
   s.server = await startNextbest(CUSTOMERS, rulesDir, {
     redisUrl: s.redis?.url,
@@ -130,7 +154,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   for (const s of order) {
     const redisBefore = s.redis ? cpuSeconds(s.redis.pid) : null;
     const r = await run(s, SECONDS);
-    if (r.failed > 0) die(`${s.key} failed ${r.failed} requests in round ${round} (${JSON.stringify(r.statusCodes)})`);
+    if (r.failed > 0) {
+      die(`${s.key} failed ${r.failed} requests in round ${round} (${JSON.stringify(r.statusCodes)})`);
+      await new Promise(() => {}); // die stops the servers and leaves
+    }
     s.cpu.push(r.serverCpuUsPerRequest);
     s.rates.push(r.reqPerSec);
     const redisUs = redisBefore === null ? null : ((cpuSeconds(s.redis.pid) - redisBefore) * 1e6) / r.ok;
@@ -155,8 +182,11 @@ const line = (what, r) =>
 console.log(`\nmedian CPU µs per decision: A ${median(A.cpu).toFixed(1)}, B ${median(B.cpu).toFixed(1)}`);
 console.log(line('server CPU per decision', cpu));
 if (redis) console.log(line('Redis CPU per decision', redis));
-const verdict = cpu.high < 1 ? 'B is cheaper' : cpu.low > 1 ? 'B is dearer' : 'no difference this run can tell';
-console.log(`${verdict} (the interval ${cpu.high < 1 || cpu.low > 1 ? 'excludes' : 'includes'} 1)`);
+const verdict = (what, r) =>
+  `${what}: ${r.high < 1 ? 'B is cheaper' : r.low > 1 ? 'B is dearer' : 'no difference this run can tell'} ` +
+  `(the interval ${r.high < 1 || r.low > 1 ? 'excludes' : 'includes'} 1)`;
+console.log(verdict('server CPU', cpu));
+if (redis) console.log(verdict('Redis CPU', redis));
 
 const dir = join(ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });

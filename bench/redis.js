@@ -68,15 +68,20 @@ export async function startRedis(pin) {
   return { url, port, pid: child.pid, client, stop };
 }
 
-/** Writes the demo population of `customers` (the memory store's, same seed) into Redis with `nextbest profiles import`. */
-export function importPopulation(redis, customers) {
+/**
+ * Writes the demo population of `customers` (the memory store's, same seed) into Redis with
+ * `nextbest profiles import`: this tree's command, or `cli` (another build's bin/nextbest.js).
+ */
+export function importPopulation(redis, customers, cli = CLI) {
   const dir = mkdtempSync(join(tmpdir(), 'nextbest-bench-profiles-'));
   try {
     const file = join(dir, 'profiles.ndjson');
-    execFileSync(process.execPath, [CLI, 'demo-data', '--customers', String(customers), '--out', file], {
-      stdio: 'ignore',
+    execFileSync(process.execPath, [cli, 'demo-data', '--customers', String(customers), '--out', file], {
+      stdio: ['ignore', 'ignore', 'inherit'],
     });
-    execFileSync(process.execPath, [CLI, 'profiles', 'import', file, '--redis', redis.url], { stdio: 'ignore' });
+    execFileSync(process.execPath, [cli, 'profiles', 'import', file, '--redis', redis.url], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

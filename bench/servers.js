@@ -108,7 +108,7 @@ export function startNextbest(customers, rulesDir, { redisUrl, pinnable = true, 
   return start(
     name ?? (redisUrl ? 'nextbest (redis)' : 'nextbest'),
     './serve-nextbest.js',
-    { ...nextbestEnv(customers, rulesDir, redisUrl), ...(dist && { BENCH_DIST: dist }) },
+    { ...nextbestEnv(customers, rulesDir, redisUrl), BENCH_DIST: dist ?? '' },
     prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : [],
     { pinnable },
   );

@@ -21,7 +21,7 @@ describe('the A/B bench’s paired ratio', () => {
     expect(r.rounds.map((x: number) => Number(x.toFixed(6)))).toEqual([0.9, 0.95, 0.85, 1]);
   });
 
-  it('covers the true ratio in about 95 % of simulated runs with drifting rounds', () => {
+  it('covers the true ratio in about 95 % of simulated runs, the machine drifting between and within rounds', () => {
     const rng = seededRng(20261207);
     const truth = 0.92;
     const runs = 4_000;
@@ -30,17 +30,22 @@ describe('the A/B bench’s paired ratio', () => {
       const a: number[] = [];
       const b: number[] = [];
       for (let round = 0; round < 8; round++) {
-        // the machine's speed drifts a third between rounds; each measurement adds 5 % of its own noise
+        // the machine's speed drifts a third between rounds, and some 5 % (one way more than the
+        // other) from the first server's turn to the second's; the harness alternates which goes
+        // first, as here. Each measurement adds 5 % of noise of its own.
         const speed = Math.exp(0.3 * standardNormal(rng));
-        a.push(70 * speed * Math.exp(0.05 * standardNormal(rng)));
-        b.push(70 * truth * speed * Math.exp(0.05 * standardNormal(rng)));
+        const later = Math.exp(0.05 + 0.03 * standardNormal(rng));
+        const aFirst = round % 2 === 0;
+        a.push(70 * speed * (aFirst ? 1 : later) * Math.exp(0.05 * standardNormal(rng)));
+        b.push(70 * truth * speed * (aFirst ? later : 1) * Math.exp(0.05 * standardNormal(rng)));
       }
       const r = pairedRatio(a, b);
       if (r.low <= truth && truth <= r.high) covered++;
     }
-    // binomial(4000, 0.95): a standard deviation of 0.34 %; four of them either side
+    // binomial(4000, 0.95): a standard deviation of 0.34 %; the within-round drift, cancelled in
+    // the mean by the alternation, widens the rounds' spread, so the interval covers a little more
     expect(covered / runs).toBeGreaterThan(0.936);
-    expect(covered / runs).toBeLessThan(0.964);
+    expect(covered / runs).toBeLessThan(0.99);
   });
 
   it('refuses unpaired, single or non-positive rounds', () => {
