@@ -61,6 +61,18 @@ function commitOf(ref) {
 }
 const shas = [commitOf(refA), commitOf(refB)];
 
+// worktrees a run left when it was killed outright: removed, so they do not pile up in the temporary folder
+const LEFT = join(os.tmpdir(), 'nextbest-ab-');
+for (const line of git('worktree', 'list', '--porcelain').split('\n')) {
+  const dir = line.startsWith('worktree ') ? line.slice('worktree '.length) : '';
+  if (dir.startsWith(LEFT)) {
+    try {
+      git('worktree', 'remove', '--force', dir);
+    } catch {}
+  }
+}
+git('worktree', 'prune');
+
 const worktrees = [];
 process.on('exit', () => {
   for (const dir of worktrees) {
