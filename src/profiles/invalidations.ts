@@ -14,6 +14,12 @@ export interface InvalidationTarget {
  * those entries from this node's cache. While the subscription is interrupted messages are
  * lost, so after a reconnect (or a Cluster node leaving) every cached profile is refreshed on
  * its next use; it keeps serving until the fresh copy arrives.
+ *
+ * SUBSCRIBE is sent once the connection is ready, and again on each reconnect. Sent during the
+ * connection's handshake it would be written at once and turn the connection to subscriber
+ * mode; the handshake's ready check is then refused, the connection is dropped and opened
+ * again, and the subscription is not renewed: the node would never hear of a write. A second
+ * SUBSCRIBE to the same channel changes nothing on the server.
  */
 export function listenForInvalidations(
   subscriber: RedisClient,
@@ -24,7 +30,20 @@ export function listenForInvalidations(
 ): void {
   const remote = metrics.cacheInvalidations.slot('remote');
   const reconnect = metrics.cacheInvalidations.slot('reconnect');
-  let connected = subscriber.status === 'ready';
+  let wasReady = false;
+  let subscribed = false;
+  metrics.gauge(
+    'nextbest_profile_invalidations_subscribed',
+    'This node hears of profiles written on other nodes (1) or not (0): while 0, its cached copies are refreshed only when they turn stale',
+    () => (subscribed && subscriber.status === 'ready' ? 1 : 0),
+  );
+  const subscribe = () =>
+    subscriber.subscribe(keys.invalidations).then(
+      () => {
+        subscribed = true;
+      },
+      (err: Error) => log.warn({ err: err.message }, 'cannot subscribe to profile invalidations'),
+    );
   const missedSome = () => {
     cache.revalidateAll();
     reconnect.n++;
@@ -33,13 +52,15 @@ export function listenForInvalidations(
   subscriber.on('message', (channel: string, message: string) => {
     if (channel === keys.invalidations) remote.n += cache.invalidate(message.split('\n'));
   });
-  // ioredis subscribes again by itself after a reconnect
   subscriber.on('ready', () => {
-    if (connected) missedSome();
-    connected = true;
+    if (wasReady) missedSome();
+    wasReady = true;
+    subscribed = false;
+    void subscribe();
   });
   subscriber.on('-node', missedSome);
-  subscriber
-    .subscribe(keys.invalidations)
-    .catch((err: Error) => log.warn({ err: err.message }, 'cannot subscribe to profile invalidations'));
+  if (subscriber.status === 'ready') {
+    wasReady = true;
+    void subscribe();
+  }
 }

@@ -164,9 +164,6 @@ describe('outbound runs over the API', () => {
         PROFILE_STORE: 'redis',
         REDIS_URL: redis.url,
         REDIS_KEY_PREFIX: testPrefix('api'),
-        // this reads the state a run left, right after it, while the run's decisions are still
-        // being logged: on a loaded test machine 15 ms is too short a wait (deadlines have tests of their own)
-        REDIS_DEADLINE_MS: '500',
       });
       await o.t.services.profiles.putMany(generateProfiles({ customers: 2_000, seed: 3 }));
     });

@@ -553,7 +553,6 @@ describe('a decision cap under 20 concurrent decisions', () => {
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: prefix,
       RULES_DIR: dir,
-      REDIS_DEADLINE_MS: '500',
     });
     try {
       const shown = await burst(app);

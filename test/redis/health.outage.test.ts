@@ -35,6 +35,7 @@ describe('when Redis hangs or dies', () => {
     node = await testApp({
       PROFILE_STORE: 'redis',
       REDIS_URL: redis.url,
+      REDIS_DEADLINE_MS: '15',
       PROFILE_CACHE_TTL_MS: '200',
       RESPONSE_BUFFER_SIZE: '3',
     });
