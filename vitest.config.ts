@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /** Tests that measure the service's latency: run after the others, one file at a time, so what they measure is the service, not the tests beside them. */
@@ -9,6 +10,9 @@ const shared = { testTimeout: 60_000, hookTimeout: 60_000 };
 
 export default defineConfig({
   test: {
+    // most files spend their time waiting on redis-server, child processes and timers: two at
+    // once even on two cores, where the default (one fewer than the cores) would run one
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       {
         test: {
