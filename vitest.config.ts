@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
-/** Tests that measure the service's latency: run after the others, one file at a time, so what they measure is the service, not the tests beside them. */
+/** Tests that rest on timing (latency measured, stops racing clients): run after the others, one file at a time, so what they see is the service, not the tests beside them. */
 const TIMING = 'test/**/*.timing.test.ts';
 /** Tests that load the machine (runs over 100 000 customers): after the others too, so they slow none of them. */
 const HEAVY = 'test/**/*.heavy.test.ts';
