@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /** Tests that rest on timing (latency measured, stops racing clients): run after the others, one file at a time, so what they see is the service, not the tests beside them. */
@@ -10,9 +9,6 @@ const shared = { testTimeout: 60_000, hookTimeout: 60_000 };
 
 export default defineConfig({
   test: {
-    // most files spend their time waiting on redis-server, child processes and timers: two at
-    // once even on two cores, where the default (one fewer than the cores) would run one
-    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       {
         test: {
