@@ -52,15 +52,13 @@ export function listenForInvalidations(
   subscriber.on('message', (channel: string, message: string) => {
     if (channel === keys.invalidations) remote.n += cache.invalidate(message.split('\n'));
   });
-  subscriber.on('ready', () => {
+  const onReady = () => {
     if (wasReady) missedSome();
     wasReady = true;
     subscribed = false;
     void subscribe();
-  });
+  };
+  subscriber.on('ready', onReady);
   subscriber.on('-node', missedSome);
-  if (subscriber.status === 'ready') {
-    wasReady = true;
-    void subscribe();
-  }
+  if (subscriber.status === 'ready') onReady();
 }

@@ -18,8 +18,8 @@ export async function testApp(env: Record<string, string> = {}, log: Logger = pi
     DECISION_LOG_DIR: mkdtempSync(join(tmpdir(), 'nextbest-decisions-')),
     // and what a stop with Redis away could not write, likewise
     SPOOL_DIR: mkdtempSync(join(tmpdir(), 'nextbest-spool-')),
-    // a test machine running the suite's files side by side misses the production 15 ms now and
-    // then, and a missed read answers a fallback; the tests of the deadline set their own
+    // a loaded test machine misses the production 15 ms now and then, and a missed read answers
+    // a fallback; the tests of the deadline set their own
     REDIS_DEADLINE_MS: '1000',
     ...env,
   });
